@@ -1,0 +1,161 @@
+/* checkpoint.c - model <-> safetensors with architecture metadata; optional optimiser state. */
+#include "checkpoint.h"
+#include "safetensors.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NMETA 20
+
+static int fill_meta(const rm_model *m, char vals[NMETA][64], const char **keys) {
+    const rm_model_cfg *c = &m->cfg;
+    int k = 0;
+#define META(key, ...) (keys[k] = key, snprintf(vals[k], 64, __VA_ARGS__), k++)
+    META("format", "resmlp-1");
+    META("act", "%s", rm_act_name(c->act.kind));
+    META("hidden", "%d", c->H);
+    META("embed", "%d", c->D);
+    META("layers", "%d", c->L);
+    META("tokens", "%d", c->T);
+    META("patch_dim", "%d", c->P);
+    META("classes", "%d", c->K);
+    META("patch", "%d", c->patch);
+    META("psa_keys", "%d", c->act.E);
+    META("psa_eps", "%.9g", c->act.eps);
+    META("lerp_grid", "%d", c->act.G);
+    META("lerp_range", "%.9g", c->act.R);
+    META("spline_size", "%d", c->act.K);
+    META("spline_spacing", "%.9g", c->act.spacing);
+#undef META
+    return k;
+}
+
+int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st) {
+    int with_opt = opt && st;
+    int nt = m->ntensors + m->nbuftensors + (with_opt ? 2 * m->ntensors : 0);
+    rm_st_tensor *t = calloc(nt, sizeof *t);
+    char (*names)[160] = with_opt ? calloc(2 * m->ntensors, 160) : NULL;
+    if (!t || (with_opt && !names)) { free(t); free(names); return rm_err(ctx, "%s: out of memory", path); }
+    int k = 0;
+    for (int pass = 0; pass < (with_opt ? 4 : 2); pass++) {
+        int isbuf = pass == 1;
+        int cnt = isbuf ? m->nbuftensors : m->ntensors;
+        const rm_ptensor *src = isbuf ? m->buftensors : m->tensors;
+        const float *base = pass == 0 ? m->mem : pass == 1 ? m->bmem : pass == 2 ? opt->m : opt->v;
+        for (int i = 0; i < cnt; i++, k++) {
+            if (pass < 2) snprintf(t[k].name, sizeof t[k].name, "%s", src[i].name);
+            else snprintf(t[k].name, sizeof t[k].name, "optim.%s.%s", pass == 2 ? "m" : "v", src[i].name);
+            t[k].dtype = RM_F32;
+            t[k].ndim = src[i].ndim;
+            t[k].shape[0] = src[i].shape[0];
+            t[k].shape[1] = src[i].shape[1];
+            t[k].data = base + src[i].off;
+            t[k].nbytes = src[i].n * sizeof(float);
+        }
+    }
+    const char *keys[NMETA];
+    char vals[NMETA][64];
+    int nm = fill_meta(m, vals, keys);
+    if (with_opt) {
+        keys[nm] = "train.epoch"; snprintf(vals[nm++], 64, "%d", st->epoch);
+        keys[nm] = "train.total_epochs"; snprintf(vals[nm++], 64, "%d", st->total_epochs);
+        keys[nm] = "train.seed"; snprintf(vals[nm++], 64, "%llu", (unsigned long long)st->seed);
+        keys[nm] = "train.phase"; snprintf(vals[nm++], 64, "%s", st->phase);
+        keys[nm] = "optim.step"; snprintf(vals[nm++], 64, "%ld", opt->step);
+    }
+    const char *vp[NMETA];
+    for (int i = 0; i < nm; i++) vp[i] = vals[i];
+    int r = rm_st_save(ctx, path, t, nt, keys, vp, nm);
+    free(t); free(names);
+    return r;
+}
+
+static int meta_int(rm_ctx *ctx, const rm_st_file *f, const char *path, const char *key, int def, int *out) {
+    const char *v = rm_st_meta(f, key);
+    if (!v) { *out = def; return RM_OK; }
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*v == 0 || *end || x < -1000000 || x > 1000000) return rm_err(ctx, "%s: metadata %s='%s' is not an integer", path, key, v);
+    *out = (int)x;
+    return RM_OK;
+}
+static int meta_float(rm_ctx *ctx, const rm_st_file *f, const char *path, const char *key, float def, float *out) {
+    const char *v = rm_st_meta(f, key);
+    if (!v) { *out = def; return RM_OK; }
+    char *end;
+    float x = strtof(v, &end);
+    if (*v == 0 || *end) return rm_err(ctx, "%s: metadata %s='%s' is not a number", path, key, v);
+    *out = x;
+    return RM_OK;
+}
+
+int rm_checkpoint_load(rm_ctx *ctx, const char *path, rm_model **out) {
+    *out = NULL;
+    rm_st_file f = {0};
+    if (rm_st_load(ctx, path, &f)) return RM_ERR;
+    int st = RM_ERR;
+    rm_model *m = NULL;
+    const char *act = rm_st_meta(&f, "act");
+    if (!act) { rm_err(ctx, "%s: no 'act' in __metadata__ (not a resmlp checkpoint?)", path); goto done; }
+    int kind = rm_act_kind_from_name(act);
+    if (kind < 0) { rm_err(ctx, "%s: unknown activation '%s' in metadata", path, act); goto done; }
+    rm_model_cfg c = rm_model_default_cfg(kind, 96);
+    if (meta_int(ctx, &f, path, "hidden", 0, &c.H) || meta_int(ctx, &f, path, "embed", 96, &c.D) ||
+        meta_int(ctx, &f, path, "layers", 4, &c.L) || meta_int(ctx, &f, path, "tokens", 64, &c.T) ||
+        meta_int(ctx, &f, path, "patch_dim", 48, &c.P) || meta_int(ctx, &f, path, "classes", 10, &c.K) ||
+        meta_int(ctx, &f, path, "patch", 4, &c.patch) || meta_int(ctx, &f, path, "psa_keys", 8, &c.act.E) ||
+        meta_float(ctx, &f, path, "psa_eps", 1.0f, &c.act.eps) || meta_int(ctx, &f, path, "lerp_grid", 64, &c.act.G) ||
+        meta_float(ctx, &f, path, "lerp_range", 4.0f, &c.act.R) || meta_int(ctx, &f, path, "spline_size", 65, &c.act.K) ||
+        meta_float(ctx, &f, path, "spline_spacing", 0.125f, &c.act.spacing))
+        goto done;
+    if (c.H <= 0) { rm_err(ctx, "%s: metadata has no valid 'hidden'", path); goto done; }
+    if (rm_model_new(ctx, &m, &c, 1)) { rm_errprefix(ctx, "%s", path); goto done; }
+    for (int pass = 0; pass < 2; pass++) {
+        int cnt = pass ? m->nbuftensors : m->ntensors;
+        const rm_ptensor *src = pass ? m->buftensors : m->tensors;
+        float *base = pass ? m->bmem : m->mem;
+        for (int i = 0; i < cnt; i++) {
+            const void *d;
+            if (rm_st_get(ctx, &f, src[i].name, RM_F32, src[i].ndim, src[i].shape, &d)) goto done;
+            memcpy(base + src[i].off, d, src[i].n * sizeof(float));
+        }
+    }
+    rm_model_params_changed(m);
+    *out = m;
+    m = NULL;
+    st = RM_OK;
+done:
+    rm_model_free(m);
+    rm_st_free(&f);
+    return st;
+}
+
+int rm_checkpoint_load_state(rm_ctx *ctx, const char *path, const rm_model *m, rm_optim *opt, rm_train_state *st) {
+    rm_st_file f = {0};
+    if (rm_st_load(ctx, path, &f)) return RM_ERR;
+    int r = RM_ERR;
+    const char *ep = rm_st_meta(&f, "train.epoch");
+    if (!ep) { rm_err(ctx, "%s: no training state in this checkpoint (saved without optimiser)", path); goto done; }
+    int e = 0, tot = 0, step = 0;
+    if (meta_int(ctx, &f, path, "train.epoch", 0, &e) || meta_int(ctx, &f, path, "train.total_epochs", 0, &tot) ||
+        meta_int(ctx, &f, path, "optim.step", 0, &step))
+        goto done;
+    const char *sd = rm_st_meta(&f, "train.seed"), *ph = rm_st_meta(&f, "train.phase");
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < m->ntensors; i++) {
+            char name[200];
+            snprintf(name, sizeof name, "optim.%s.%s", pass ? "v" : "m", m->tensors[i].name);
+            const void *d;
+            if (rm_st_get(ctx, &f, name, RM_F32, m->tensors[i].ndim, m->tensors[i].shape, &d)) goto done;
+            memcpy((pass ? opt->v : opt->m) + m->tensors[i].off, d, m->tensors[i].n * sizeof(float));
+        }
+    opt->step = step;
+    st->epoch = e;
+    st->total_epochs = tot;
+    st->seed = sd ? strtoull(sd, NULL, 10) : 2023;
+    snprintf(st->phase, sizeof st->phase, "%s", ph ? ph : "");
+    r = RM_OK;
+done:
+    rm_st_free(&f);
+    return r;
+}

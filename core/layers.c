@@ -1,0 +1,275 @@
+/* layers.c - forward/backward kernels of the ResMLP: linear (sgemm), BatchNorm, LayerScale affine with
+ * residual, token mixing (sgemm on the (T, B*C) layout), mean pooling and the losses.
+ * See layers.h for shapes and accumulation rules. */
+#include "layers.h"
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- deterministic column reductions -------------------------------------------------------- */
+
+enum { R_SUM, R_PROD, R_CSQ };
+/* out[c] = sum_r f(a[r,c], b[r,c] or m[c]) using fixed row chunks; scratch has RM_RCHUNKS*C doubles */
+static void col_reduce(double *out, const float *a, const float *b, const double *m, int N, int C,
+                       int mode, double *scratch) {
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < RM_RCHUNKS; k++) {
+        double *acc = scratch + (size_t)k * C;
+        for (int c = 0; c < C; c++) acc[c] = 0;
+        int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
+        float loc[RM_MAXC];
+        for (int c = 0; c < C; c++) loc[c] = 0;
+        for (int r = r0; r < r1; r++) {
+            const float *ar = a + (size_t)r * C;
+            if (mode == R_SUM) {
+                for (int c = 0; c < C; c++) loc[c] += ar[c];
+            } else if (mode == R_PROD) {
+                const float *br = b + (size_t)r * C;
+                for (int c = 0; c < C; c++) loc[c] += ar[c] * br[c];
+            } else {
+                for (int c = 0; c < C; c++) { float d = ar[c] - (float)m[c]; loc[c] += d * d; }
+            }
+            if (((r - r0) & 63) == 63) { for (int c = 0; c < C; c++) { acc[c] += loc[c]; loc[c] = 0; } }
+        }
+        for (int c = 0; c < C; c++) acc[c] += loc[c];
+    }
+    for (int c = 0; c < C; c++) {
+        double s = 0;
+        for (int k = 0; k < RM_RCHUNKS; k++) s += scratch[(size_t)k * C + c];
+        out[c] = s;
+    }
+}
+
+void colsum(double *out, const float *a, const float *b, int N, int C, double *scratch) {
+    col_reduce(out, a, b, NULL, N, C, b ? R_PROD : R_SUM, scratch);
+}
+
+/* add a double reduction into a float gradient */
+static void add_to(float *g, const double *d, int C) { for (int c = 0; c < C; c++) g[c] += (float)d[c]; }
+
+/* ---- linear ---------------------------------------------------------------------------------- */
+
+// x is (N,IC), w is (OC,IC), b is (OC); y is (N,OC)
+void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IC, int OC) {
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) memcpy(y + (size_t)r * OC, b, sizeof(float) * OC);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, x, IC, w, IC, 1.0f, y, OC);
+}
+
+// dy is (N,OC); dw (OC,IC) += dy^T x; db += colsum(dy); dx (N,IC) = dy w
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                     int N, int IC, int OC, double *scratch) {
+    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dy, OC, x, IC, 1.0f, dw, IC);
+    if (db) {
+        double *s = scratch + (size_t)RM_RCHUNKS * RM_MAXC;
+        colsum(s, dy, NULL, N, OC, scratch);
+        add_to(db, s, OC);
+    }
+    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dy, OC, w, IC, 0.0f, dx, IC);
+}
+
+/* ---- BatchNorm ------------------------------------------------------------------------------- */
+
+/* row r of x (N,C) = (b,t) maps to row (t*B + b) of the transposed (T,B,C) layout */
+static inline size_t trow(int r, int T, int B) { return (size_t)(r % T) * B + r / T; }
+
+void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x, const float *gamma,
+                const float *beta, float *run_mean, float *run_var, int N, int C, int train, float momentum,
+                float eps, int T, double *scratch) {
+    double *s = scratch + (size_t)RM_RCHUNKS * RM_MAXC;
+    if (train) {
+        col_reduce(s, x, NULL, NULL, N, C, R_SUM, scratch);
+        for (int c = 0; c < C; c++) s[c] /= N;
+        double *s2 = s + C;
+        col_reduce(s2, x, NULL, s, N, C, R_CSQ, scratch);
+        for (int c = 0; c < C; c++) {
+            double var = s2[c] / N;
+            mean[c] = (float)s[c];
+            rstd[c] = (float)(1.0 / sqrt(var + eps));
+            if (run_mean) {
+                run_mean[c] = (1 - momentum) * run_mean[c] + momentum * (float)s[c];
+                run_var[c] = (1 - momentum) * run_var[c] + momentum * (float)(N > 1 ? s2[c] / (N - 1) : var);
+            }
+        }
+    } else {
+        for (int c = 0; c < C; c++) { mean[c] = run_mean[c]; rstd[c] = 1.0f / sqrtf(run_var[c] + eps); }
+    }
+    int B = T > 0 ? N / T : 0;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) {
+        const float *xr = x + (size_t)r * C;
+        float *hr = xhat + (size_t)r * C;
+        float *yr = y + (T > 0 ? trow(r, T, B) : (size_t)r) * C;
+        for (int c = 0; c < C; c++) {
+            float h = (xr[c] - mean[c]) * rstd[c];
+            hr[c] = h;
+            yr[c] = h * gamma[c] + beta[c];
+        }
+    }
+}
+
+void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                 const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch) {
+    int B = T > 0 ? N / T : 0;
+    const float *dyn = dy;
+    if (T > 0) {
+        /* gather dy into row order in dx first (dx is a free (N,C) buffer) */
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < N; r++) memcpy(dx + (size_t)r * C, dy + trow(r, T, B) * C, sizeof(float) * C);
+        dyn = dx;
+    }
+    double *sdb = scratch + (size_t)RM_RCHUNKS * RM_MAXC, *sdg = sdb + C;
+    col_reduce(sdb, dyn, NULL, NULL, N, C, R_SUM, scratch);
+    col_reduce(sdg, dyn, xhat, NULL, N, C, R_PROD, scratch);
+    float k1[RM_MAXC], k2[RM_MAXC], g[RM_MAXC];
+    for (int c = 0; c < C; c++) {
+        dgamma[c] += (float)sdg[c];
+        dbeta[c] += (float)sdb[c];
+        g[c] = gamma[c] * rstd[c];
+        k1[c] = train ? (float)(sdb[c] / N) : 0.0f;   /* mean(dy) */
+        k2[c] = train ? (float)(sdg[c] / N) : 0.0f;   /* mean(dy*xhat) */
+    }
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) {
+        const float *dr = dyn + (size_t)r * C, *hr = xhat + (size_t)r * C;
+        float *o = dx + (size_t)r * C;
+        for (int c = 0; c < C; c++) o[c] = g[c] * (dr[c] - k1[c] - hr[c] * k2[c]);
+    }
+}
+
+/* ---- LayerScale affine + residual ------------------------------------------------------------ */
+
+void affine_residual_forward(float *out, const float *x, const float *v, const float *w, const float *b,
+                             int N, int C, int T) {
+    int B = T > 0 ? N / T : 0;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) {
+        const float *xr = x + (size_t)r * C;
+        const float *vr = v + (T > 0 ? trow(r, T, B) : (size_t)r) * C;
+        float *o = out + (size_t)r * C;
+        for (int c = 0; c < C; c++) o[c] = xr[c] + vr[c] * w[c] + b[c];
+    }
+}
+
+void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
+                              const float *w, int N, int C, int T, double *scratch) {
+    int B = T > 0 ? N / T : 0;
+    double *s = scratch + (size_t)RM_RCHUNKS * RM_MAXC;
+    col_reduce(s, dout, NULL, NULL, N, C, R_SUM, scratch);
+    add_to(db, s, C);
+    /* dw needs sum dout*v with v possibly transposed: write dv = dout (permuted) first, then reduce */
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) {
+        const float *d = dout + (size_t)r * C;
+        float *o = dv + (T > 0 ? trow(r, T, B) : (size_t)r) * C;
+        memcpy(o, d, sizeof(float) * C);
+    }
+    col_reduce(s, dv, v, NULL, N, C, R_PROD, scratch); /* same permutation on both: sum is the same */
+    add_to(dw, s, C);
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++) {
+        float *o = dv + (size_t)r * C;
+        for (int c = 0; c < C; c++) o[c] *= w[c];
+    }
+}
+
+/* ---- token mixing ---------------------------------------------------------------------------- */
+
+// u, v are (T, BC); w is (T,T); b is (T)
+void tokmix_forward(float *v, const float *u, const float *w, const float *b, int T, int BC) {
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++) {
+        float *vr = v + (size_t)t * BC;
+        for (int j = 0; j < BC; j++) vr[j] = b[t];
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, BC, T, 1.0f, w, T, u, BC, 1.0f, v, BC);
+}
+
+void tokmix_backward(float *du, float *dw, float *db, const float *dv, const float *u, const float *w, int T, int BC) {
+    if (dw) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, BC, 1.0f, dv, BC, u, BC, 1.0f, dw, T);
+        for (int t = 0; t < T; t++) {
+            const float *r = dv + (size_t)t * BC;
+            double s = 0;
+            for (int j = 0; j < BC; j++) s += r[j];
+            db[t] += (float)s;
+        }
+    }
+    if (du) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, BC, T, 1.0f, w, T, dv, BC, 0.0f, du, BC);
+}
+
+/* ---- pooling --------------------------------------------------------------------------------- */
+
+// u is (B,T,C); p is (B,C)
+void meanpool_forward(float *p, const float *u, int B, int T, int C) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        float *pb = p + (size_t)b * C;
+        for (int c = 0; c < C; c++) pb[c] = 0;
+        for (int t = 0; t < T; t++) {
+            const float *ur = u + ((size_t)b * T + t) * C;
+            for (int c = 0; c < C; c++) pb[c] += ur[c];
+        }
+        for (int c = 0; c < C; c++) pb[c] /= T;
+    }
+}
+void meanpool_backward(float *du, const float *dp, int B, int T, int C) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            float *ur = du + ((size_t)b * T + t) * C;
+            const float *pb = dp + (size_t)b * C;
+            for (int c = 0; c < C; c++) ur[c] = pb[c] / T;
+        }
+}
+
+/* ---- losses ---------------------------------------------------------------------------------- */
+
+/* log-softmax of z/T into out (K) and returns nothing; numerically stable */
+static void log_softmax(double *out, const float *z, int K, float T) {
+    double m = -INFINITY;
+    for (int k = 0; k < K; k++) if (z[k] / T > m) m = z[k] / T;
+    double s = 0;
+    for (int k = 0; k < K; k++) s += exp(z[k] / T - m);
+    double ls = m + log(s);
+    for (int k = 0; k < K; k++) out[k] = z[k] / T - ls;
+}
+
+float cross_entropy(float *dz, const float *z, const int *y, int B, int K) {
+    double loss = 0, ls[256];
+    for (int b = 0; b < B; b++) {
+        log_softmax(ls, z + (size_t)b * K, K, 1.0f);
+        loss -= ls[y[b]];
+        if (dz) for (int k = 0; k < K; k++) dz[(size_t)b * K + k] = (float)((exp(ls[k]) - (k == y[b])) / B);
+    }
+    return (float)(loss / B);
+}
+
+float kd_loss(float *dz, const float *zs, const float *zt, const int *y, int B, int K, float alpha, float T) {
+    double loss = 0, ls[256], lt[256], l1[256];
+    for (int b = 0; b < B; b++) {
+        const float *s = zs + (size_t)b * K, *t = zt + (size_t)b * K;
+        log_softmax(ls, s, K, T);
+        log_softmax(lt, t, K, T);
+        log_softmax(l1, s, K, 1.0f);
+        double kl = 0;
+        for (int k = 0; k < K; k++) kl += exp(lt[k]) * (lt[k] - ls[k]);
+        loss += alpha * T * T * kl - (1 - alpha) * l1[y[b]];
+        if (dz)
+            for (int k = 0; k < K; k++)
+                dz[(size_t)b * K + k] = (float)((alpha * T * (exp(ls[k]) - exp(lt[k])) +
+                                                 (1 - alpha) * (exp(l1[k]) - (k == y[b]))) / B);
+    }
+    return (float)(loss / B);
+}
+
+float mse_loss(float *da, const float *a, const float *b, size_t n) {
+    double s = 0;
+#pragma omp parallel for schedule(static) reduction(+ : s)
+    for (size_t i = 0; i < n; i++) {
+        float d = a[i] - b[i];
+        s += (double)d * d;
+        if (da) da[i] = 2.0f * d / (float)n;
+    }
+    return (float)(s / n);
+}

@@ -1,0 +1,59 @@
+/* layers.h - the ResMLP's kernels as forward/backward pairs over batch-major contiguous buffers.
+ * Matrix products go through OpenBLAS sgemm; elementwise work and reductions use OpenMP.
+ * Backward functions ACCUMULATE (+=) into parameter gradients and OVERWRITE input gradients.
+ * Reductions over rows use a fixed chunking (RM_RCHUNKS) so results do not depend on thread count. */
+#ifndef RM_LAYERS_H
+#define RM_LAYERS_H
+#include "ctx.h"
+
+#define RM_MAXC 2048     /* largest channel count a reduction handles */
+#define RM_RCHUNKS 32    /* fixed row chunks for deterministic reductions */
+
+/* scratch for reductions: RM_RCHUNKS*RM_MAXC*2 doubles */
+#define RM_RSCRATCH ((size_t)RM_RCHUNKS * RM_MAXC * 2)
+
+// x is (N,IC), w is (OC,IC), b is (OC); y is (N,OC)
+void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IC, int OC);
+// dy is (N,OC); dw (OC,IC) += dy^T x; db (OC) += colsum(dy); dx (N,IC) = dy w (skipped if dx NULL)
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                     int N, int IC, int OC, double *scratch);
+
+/* BatchNorm over rows of x (N,C) (batch and tokens together), train or eval mode.
+ * train: uses batch stats (biased var), updates running stats (momentum, unbiased var), saves mean/rstd.
+ * eval:  uses running stats. xhat (N,C) is saved for backward; y = xhat*gamma + beta.
+ * If yt != NULL, y is written transposed as (T, B, C) for token mixing (N = B*T rows of x, x is (B,T,C)). */
+void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x, const float *gamma,
+                const float *beta, float *run_mean, float *run_var, int N, int C, int train, float momentum,
+                float eps, int transpose_T, double *scratch);
+// dy (N,C) (or (T,B,C) if transpose_T); dx (N,C) overwritten; dgamma, dbeta accumulated.
+// train: full batch-stat backward; eval: dx = dy*gamma*rstd.
+void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+                 const float *gamma, const float *rstd, int N, int C, int train, int transpose_T, double *scratch);
+
+/* column reductions (deterministic): out[c] (+)= sum_rows a[r,c] (*b[r,c] if b) */
+void colsum(double *out, const float *a, const float *b, int N, int C, double *scratch);
+
+/* per-channel affine (LayerScale) plus residual: out (N,C) = x + v*w + b, where v may be transposed
+ * (T,B,C) when transpose_T > 0 (token mixing output) or (N,C) when 0. out may alias x. */
+void affine_residual_forward(float *out, const float *x, const float *v, const float *w, const float *b,
+                             int N, int C, int transpose_T);
+// dout (N,C); dv = dout*w (layout like v); dw += sum dout*v; db += sum dout
+void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
+                              const float *w, int N, int C, int transpose_T, double *scratch);
+
+/* token mixing on the transposed layout: v (T, B*C) = W (T,T) @ u (T, B*C) + bias[t] */
+void tokmix_forward(float *v, const float *u, const float *w, const float *b, int T, int BC);
+// dv (T,BC); dW += dv u^T; db[t] += sum_j dv[t][j]; du = W^T dv
+void tokmix_backward(float *du, float *dw, float *db, const float *dv, const float *u, const float *w, int T, int BC);
+
+/* head pooling: p (B,C) = mean over T of u (B,T,C) */
+void meanpool_forward(float *p, const float *u, int B, int T, int C);
+void meanpool_backward(float *du, const float *dp, int B, int T, int C);
+
+/* losses over logits z (B,K). Return the mean loss; write dz (B,K) (gradient of the mean). */
+float cross_entropy(float *dz, const float *z, const int *y, int B, int K);
+/* KD: alpha*T^2*KL(softmax(zt/T) || softmax(zs/T)) (batchmean) + (1-alpha)*CE(zs, y) */
+float kd_loss(float *dz, const float *zs, const float *zt, const int *y, int B, int K, float alpha, float T);
+/* MSE mean over all elements; dz = 2(a-b)/n * scale */
+float mse_loss(float *da, const float *a, const float *b, size_t n);
+#endif

@@ -1,0 +1,178 @@
+/* train.c - the epoch/step loops for CE, KD and KT training, and evaluation. Buffers are allocated
+ * once before the loop; the step itself allocates nothing. */
+#include "train.h"
+#include "layers.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+rm_train_opts rm_train_defaults(void) {
+    rm_train_opts o = {.epochs = 1, .batch = 128, .seed = 2023, .aug = RM_AUG_CROPFLIP, .alpha = 0.8f, .T = 1.0f,
+                       .kt_block = -1, .tv2 = 1e-5f, .report_s = 1.0};
+    return o;
+}
+
+static int check_data(rm_ctx *ctx, const rm_model *m, const rm_dataset *ds) {
+    const rm_model_cfg *c = &m->cfg;
+    if (ds->n < 1) return rm_err(ctx, "data set %s is empty", ds->name);
+    if (ds->h % c->patch || ds->w % c->patch || rm_data_tokens(ds, c->patch) != c->T ||
+        rm_data_patchdim(ds, c->patch) != c->P)
+        return rm_err(ctx, "data set %s (%dx%dx%d) does not fit the model (%d tokens x %d features)", ds->name,
+                      ds->c, ds->h, ds->w, c->T, c->P);
+    if (ds->nclass > c->K) return rm_err(ctx, "data set %s has %d classes, model %d", ds->name, ds->nclass, c->K);
+    return RM_OK;
+}
+
+int rm_evaluate(rm_ctx *ctx, rm_model *m, const rm_dataset *ds, int batch, float *acc, float *loss) {
+    if (check_data(ctx, m, ds)) return RM_ERR;
+    const rm_model_cfg *c = &m->cfg;
+    if (batch < 1) batch = 256;
+    if (batch > ds->n) batch = ds->n;
+    float *x = rm_malloc(ctx, sizeof(float) * batch * c->T * c->P, "eval batch");
+    int *y = rm_malloc(ctx, sizeof(int) * batch, "eval labels"), *idx = rm_malloc(ctx, sizeof(int) * batch, "eval index");
+    int st = RM_ERR;
+    if (!x || !y || !idx) goto done;
+    if (rm_model_set_batch(ctx, m, batch)) goto done;
+    long correct = 0;
+    double lsum = 0;
+    for (int s = 0; s < ds->n; s += batch) {
+        if (rm_interrupted(ctx)) { rm_err(ctx, "evaluation interrupted"); goto done; }
+        int B = ds->n - s < batch ? ds->n - s : batch;
+        for (int i = 0; i < B; i++) idx[i] = s + i;
+        rm_make_batch(ds, idx, B, c->patch, RM_AUG_NONE, 0, x, y);
+        if (rm_model_forward(ctx, m, x, B, 0, c->L)) goto done;
+        lsum += (double)cross_entropy(NULL, m->c.logits, y, B, c->K) * B;
+        for (int i = 0; i < B; i++) {
+            const float *z = m->c.logits + (size_t)i * c->K;
+            int best = 0;
+            for (int k = 1; k < c->K; k++) if (z[k] > z[best]) best = k;
+            correct += best == y[i];
+        }
+    }
+    if (acc) *acc = (float)correct / ds->n;
+    if (loss) *loss = (float)(lsum / ds->n);
+    st = RM_OK;
+done:
+    free(x); free(y); free(idx);
+    return st;
+}
+
+int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, const rm_train_opts *o,
+             rm_train_result *res) {
+    memset(res, 0, sizeof *res);
+    res->epochs_done = o->start_epoch;
+    if (check_data(ctx, m, ds)) return RM_ERR;
+    const rm_model_cfg *c = &m->cfg;
+    int kt = o->kt_block >= 0;
+    if (kt && o->kt_block >= c->L) return rm_err(ctx, "kt block %d out of range 0..%d", o->kt_block, c->L - 1);
+    if (kt && !o->teacher) return rm_err(ctx, "knowledge transfer needs a teacher");
+    if (o->teacher) {
+        const rm_model_cfg *tc = &o->teacher->cfg;
+        if (tc->T != c->T || tc->P != c->P || tc->K != c->K || (kt && (tc->D != c->D || tc->L != c->L)))
+            return rm_err(ctx, "teacher (embed %d, %d blocks, %d classes) does not match the student (embed %d, %d blocks, %d classes)",
+                          tc->D, tc->L, tc->K, c->D, c->L, c->K);
+    }
+    int n = o->limit > 0 && o->limit < ds->n ? o->limit : ds->n;
+    int B = o->batch;
+    if (B < 1) return rm_err(ctx, "batch size %d must be >= 1", B);
+    int steps = n / B;
+    if (steps < 1) return rm_err(ctx, "training set of %d images is smaller than one batch of %d", n, B);
+    int upto = kt ? o->kt_block + 1 : c->L;
+    size_t nd = (size_t)B * c->T * c->D;
+    float *x = rm_malloc(ctx, sizeof(float) * B * c->T * c->P, "train batch");
+    int *y = rm_malloc(ctx, sizeof(int) * B, "train labels");
+    int *perm = rm_malloc(ctx, sizeof(int) * n, "permutation");
+    float *dkt = kt ? rm_malloc(ctx, sizeof(float) * nd, "kt gradient") : NULL;
+    /* last parameters and BN statistics that gave a finite loss, restored if training blows up */
+    float *good = rm_malloc(ctx, sizeof(float) * (m->nparams + m->nbufs), "parameter backup");
+    int have_good = 0;
+    int st = RM_ERR;
+    if (!x || !y || !perm || (kt && !dkt) || !good) goto done;
+    if (rm_model_set_batch(ctx, m, B) || (o->teacher && rm_model_set_batch(ctx, o->teacher, B))) goto done;
+    if (kt) rm_model_set_frozen(m, 1, o->kt_block, o->kt_block);
+    double t0 = rm_now(), last_report = t0;
+    long images = 0;
+    long total_steps = (long)(o->epochs - o->start_epoch) * steps;
+    for (int e = o->start_epoch; e < o->epochs; e++) {
+        uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)e * 7919 + 1;
+        for (int i = 0; i < n; i++) perm[i] = i;
+        rm_shuffle(perm, n, &rng);
+        rm_optim_set_epoch(opt, e, o->epochs);
+        double lsum = 0;
+        long correct = 0, seen = 0;
+        for (int s = 0; s < steps; s++) {
+            if (rm_interrupted(ctx)) { res->interrupted = 1; st = RM_OK; goto done; }
+            rm_make_batch(ds, perm + (size_t)s * B, B, c->patch, o->aug, o->seed ^ ((uint64_t)e << 32) ^ (uint64_t)s * 0x100000001B3ull, x, y);
+            if (rm_model_forward(ctx, m, x, B, 1, upto)) { rm_errprefix(ctx, "epoch %d step %d", e + 1, s + 1); goto blowup; }
+            if (o->teacher && rm_model_forward(ctx, o->teacher, x, B, 0, upto)) { rm_errprefix(ctx, "teacher"); goto done; }
+            float loss;
+            float *dz = m->c.dlogits;
+            if (kt) loss = mse_loss(dkt, m->c.xs[2 * upto], o->teacher->c.xs[2 * upto], nd);
+            else if (o->teacher) loss = kd_loss(dz, m->c.logits, o->teacher->c.logits, y, B, c->K, o->alpha, o->T);
+            else loss = cross_entropy(dz, m->c.logits, y, B, c->K);
+            rm_model_zero_grad(m);
+            loss += rm_model_regular(m, o->tv2, 1);
+            if (!isfinite(loss)) {
+                rm_err(ctx, "loss became %s at epoch %d step %d", isnan(loss) ? "NaN" : "infinite", e + 1, s + 1);
+                goto blowup;
+            }
+            rm_model_backward(m, x, kt ? NULL : dz, dkt, upto, kt ? o->kt_block : -1);
+            memcpy(good, m->mem, sizeof(float) * m->nparams);
+            memcpy(good + m->nparams, m->bmem, sizeof(float) * m->nbufs);
+            have_good = 1;
+            rm_optim_step(opt, m);
+            lsum += loss; images += B; seen += B;
+            if (!kt)
+                for (int i = 0; i < B; i++) {
+                    const float *z = m->c.logits + (size_t)i * c->K;
+                    int best = 0;
+                    for (int k = 1; k < c->K; k++) if (z[k] > z[best]) best = k;
+                    correct += best == y[i];
+                }
+            double now = rm_now();
+            res->last_loss = (float)(lsum / (s + 1));
+            if (o->cb && (now - last_report >= o->report_s || s == steps - 1)) {
+                last_report = now;
+                long done_steps = (long)(e - o->start_epoch) * steps + s + 1;
+                rm_train_stats ts = {.phase = kt, .kt_block = o->kt_block, .epoch = e, .epochs = o->epochs,
+                                     .step = s + 1, .steps = steps, .loss = res->last_loss,
+                                     .train_acc = seen ? (float)correct / seen : 0, .lr = opt->cur_lr,
+                                     .imgs_per_s = images / (now - t0), .elapsed_s = now - t0};
+                ts.eta_s = (now - t0) / done_steps * (total_steps - done_steps);
+                if (o->cb(o->ud, &ts, 0)) { res->interrupted = 1; st = RM_OK; goto done; }
+            }
+        }
+        res->epochs_done = e + 1;
+        res->imgs_per_s = images / (rm_now() - t0);
+        if (o->cb) {
+            double now = rm_now();
+            rm_train_stats ts = {.phase = kt, .kt_block = o->kt_block, .epoch = e, .epochs = o->epochs, .step = steps,
+                                 .steps = steps, .loss = (float)(lsum / steps), .train_acc = seen ? (float)correct / seen : 0,
+                                 .lr = opt->cur_lr, .imgs_per_s = res->imgs_per_s, .elapsed_s = now - t0};
+            ts.eta_s = (now - t0) / ((e - o->start_epoch + 1)) * (o->epochs - e - 1);
+            if (o->test) {
+                int rs = m->record_stats;
+                m->record_stats = 0;
+                if (rm_evaluate(ctx, m, o->test, 256, &ts.test_acc, &ts.test_loss)) { m->record_stats = rs; goto done; }
+                m->record_stats = rs;
+                ts.have_test = 1;
+            }
+            if (o->cb(o->ud, &ts, 1)) { res->interrupted = 1; st = RM_OK; goto done; }
+        }
+    }
+    st = RM_OK;
+    goto done;
+blowup:
+    if (have_good) {
+        memcpy(m->mem, good, sizeof(float) * m->nparams);
+        memcpy(m->bmem, good + m->nparams, sizeof(float) * m->nbufs);
+        rm_model_params_changed(m);
+        rm_errprefix(ctx, "training stopped, weights restored to the last step with a finite loss");
+    } else {
+        rm_errprefix(ctx, "training stopped");
+    }
+done:
+    if (kt) rm_model_set_frozen(m, 0, 0, c->L);
+    free(x); free(y); free(perm); free(dkt); free(good);
+    return st;
+}

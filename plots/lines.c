@@ -1,0 +1,370 @@
+/* lines.c - the line-plot panel (axes, ticks, series as lines/markers/bars, vertical marker lines,
+ * shaded span, legend, notes) drawn into a region of a canvas, its small-multiples variant, and
+ * rm_plot_lines. Histograms, training charts and grids are built from draw_panel. */
+#include "plot_int.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- mapping data to sub-pixels of an area */
+typedef struct area {
+    int x, y, w, h;          /* cells */
+    int pw, ph;              /* sub-pixels */
+    double x0, x1, y0, y1;   /* data range */
+} area;
+
+static double fx_of(const area *a, double x) { return (x - a->x0) / (a->x1 - a->x0) * (a->pw - 1); }
+static double fy_of(const area *a, double y) { return (a->y1 - y) / (a->y1 - a->y0) * (a->ph - 1); }
+
+int clip_seg(double *ax, double *ay, double *bx, double *by, double xlo, double xhi, double ylo, double yhi) {
+    double t0 = 0, t1 = 1, dx = *bx - *ax, dy = *by - *ay;
+    double p[4] = {-dx, dx, -dy, dy}, q[4] = {*ax - xlo, xhi - *ax, *ay - ylo, yhi - *ay};
+    for (int i = 0; i < 4; i++) {
+        if (p[i] == 0) { if (q[i] < 0) return 0; continue; }
+        double t = q[i] / p[i];
+        if (p[i] < 0) { if (t > t1) return 0; if (t > t0) t0 = t; }
+        else { if (t < t0) return 0; if (t < t1) t1 = t; }
+    }
+    double nax = *ax + t0 * dx, nay = *ay + t0 * dy;
+    *bx = *ax + t1 * dx; *by = *ay + t1 * dy;
+    *ax = nax; *ay = nay;
+    return 1;
+}
+
+typedef struct pen {
+    rm_canvas *cv;
+    const area *a;
+    int colour, on, off;     /* dash pattern in pixels (off 0: solid) */
+    long step;               /* pixels walked along the series */
+    int lastx, lasty;        /* last pixel drawn (to not count a joint twice) */
+    uint32_t glyph;
+} pen;
+
+static void pen_dot(pen *pn, int px, int py) {
+    if (px == pn->lastx && py == pn->lasty) return;
+    pn->lastx = px; pn->lasty = py;
+    long t = pn->step++;
+    if (pn->off && t % (pn->on + pn->off) >= pn->on) return;
+    if (px < 0 || py < 0 || px >= pn->a->pw || py >= pn->a->ph) return;
+    cv_px(pn->cv, pn->a->x, pn->a->y, px, py, pn->colour, pn->glyph);
+}
+
+static void pen_seg(pen *pn, double ax, double ay, double bx, double by) {
+    if (!clip_seg(&ax, &ay, &bx, &by, -0.49, pn->a->pw - 0.51, -0.49, pn->a->ph - 0.51)) return;
+    int x = (int)lround(ax), y = (int)lround(ay), x1 = (int)lround(bx), y1 = (int)lround(by);
+    int dx = x1 > x ? x1 - x : x - x1, dy = y1 > y ? y - y1 : y1 - y; /* dy <= 0 */
+    int sx = x < x1 ? 1 : -1, sy = y < y1 ? 1 : -1, err = dx + dy;
+    for (;;) {
+        pen_dot(pn, x, y);
+        if (x == x1 && y == y1) break;
+        int e2 = 2 * err;
+        if (e2 >= dy) { err += dy; x += sx; }
+        if (e2 <= dx) { err += dx; y += sy; }
+    }
+}
+
+static void draw_series(rm_canvas *cv, const area *a, const rm_series *s, int colour, char glyph) {
+    double x, y;
+    if (s->style == RM_STYLE_BARS) {
+        double bw = bar_width(s), base = a->y0 > 0 ? a->y0 : a->y1 < 0 ? a->y1 : 0.0;
+        double hb = (a->y1 - base) / (a->y1 - a->y0) * a->ph;
+        for (int i = 0; i < s->n; i++) {
+            if (!finite_pt(s, i, &x, &y)) continue;
+            double el = (x - bw / 2 - a->x0) / (a->x1 - a->x0) * a->pw;
+            double er = (x + bw / 2 - a->x0) / (a->x1 - a->x0) * a->pw;
+            double hy = (a->y1 - y) / (a->y1 - a->y0) * a->ph;
+            if (er < 0 || el > a->pw) continue;
+            /* columns whose centre is inside [el, er); the slack makes neighbours agree on a shared edge */
+            int c0 = (int)floor(fmax(el, -1) + 0.5 + 1e-3), c1 = (int)floor(fmin(er, a->pw + 1) + 0.5 + 1e-3) - 1;
+            double top = fmax(fmin(hy, hb), 0), bot = fmin(fmax(hy, hb), a->ph);
+            int r0 = (int)ceil(top - 0.5), r1 = (int)ceil(bot - 0.5) - 1;
+            if (r1 < r0 && y != base) {                 /* a non-zero bar shows at least one pixel */
+                if (y > base) r0 = r1 = (int)ceil(hb - 0.5) - 1;
+                else r0 = r1 = (int)ceil(hb - 0.5);
+            }
+            for (int c = c0; c <= c1; c++)
+                for (int r = r0; r <= r1; r++)
+                    if (c >= 0 && c < a->pw && r >= 0 && r < a->ph) cv_px(cv, a->x, a->y, c, r, colour, (uint32_t)glyph);
+        }
+        return;
+    }
+    if (s->style == RM_STYLE_MARKERS) {
+        for (int i = 0; i < s->n; i++) {
+            if (!finite_pt(s, i, &x, &y)) continue;
+            double fx = fx_of(a, x), fy = fy_of(a, y);
+            if (fx < -0.5 || fx > a->pw - 0.5 || fy < -0.5 || fy > a->ph - 0.5) continue;
+            cv_px(cv, a->x, a->y, (int)lround(fx), (int)lround(fy), colour, (uint32_t)glyph);
+        }
+        return;
+    }
+    pen pn = {cv, a, colour, 1, 0, 0, -1, -1, (uint32_t)glyph};
+    if (cv->mode == RM_CANVAS_BRAILLE) { if (s->dash == RM_DASH_DASHED) { pn.on = 4; pn.off = 3; } else if (s->dash == RM_DASH_DOTTED) pn.off = 2; }
+    if (cv->mode == RM_CANVAS_BLOCK) { if (s->dash == RM_DASH_DASHED) { pn.on = 2; pn.off = 2; } else if (s->dash == RM_DASH_DOTTED) pn.off = 1; }
+    int have = 0;
+    double px = 0, py = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (!finite_pt(s, i, &x, &y)) { have = 0; continue; }
+        double fx = fx_of(a, x), fy = fy_of(a, y);
+        int next_ok = i + 1 < s->n && finite_pt(s, i + 1, &x, &y);
+        if (have) pen_seg(&pn, px, py, fx, fy);
+        else if (!next_ok) pen_seg(&pn, fx, fy, fx, fy);  /* isolated point */
+        px = fx; py = fy; have = 1;
+    }
+}
+
+/* ---- legend */
+int legend_entries(const rm_plot *p, int mode, lentry *e, int max) {
+    int k = 0, nstyle[3] = {0, 0, 0};
+    for (int j = 0; j < p->nseries && k < max; j++) {
+        const rm_series *s = &p->series[j];
+        int st = s->style >= 0 && s->style <= 2 ? s->style : 0;
+        char g = series_glyph(s, nstyle[st]++);
+        if (!s->name || !*s->name) continue;
+        legend_key(e[k].key, mode, st, s->dash, g);
+        e[k].name = s->name;
+        e[k].colour = series_colour(s, j);
+        k++;
+    }
+    char tmp[8];
+    if (p->nvlines > 0 && p->vline_name && *p->vline_name && k < max) {
+        cp_utf8(tmp, g_axis(mode, AX_VLINE));
+        strcpy(e[k].key, tmp); e[k].name = p->vline_name; e[k].colour = 7; k++;
+    }
+    if (p->span_lo < p->span_hi && p->span_name && *p->span_name && k < max) {
+        cp_utf8(tmp, g_axis(mode, AX_SPAN));
+        strcpy(e[k].key, tmp); e[k].name = p->span_name; e[k].colour = 7; k++;
+    }
+    return k;
+}
+
+static int entry_w(const lentry *e) { return rm_text_width(e->key) + 1 + rm_text_width(e->name); }
+
+/* lines needed to wrap the entries into width w (entries 3 apart) */
+int legend_lines(const lentry *e, int n, int w) {
+    int lines = 0, col = 0;
+    for (int i = 0; i < n; i++) {
+        int ew = entry_w(&e[i]);
+        if (col == 0 || col + 3 + ew > w) { lines++; col = ew; }
+        else col += 3 + ew;
+    }
+    return lines;
+}
+
+/* draws entries from (x,y), wrapping within w and at most maxl lines; returns the column after the
+ * last entry on the last line used */
+int draw_legend(rm_canvas *cv, int x, int y, int w, int maxl, const lentry *e, int n) {
+    int line = 0, col = 0;
+    for (int i = 0; i < n; i++) {
+        int ew = entry_w(&e[i]);
+        if (col > 0 && col + 3 + ew > w) { line++; col = 0; }
+        else if (col > 0) col += 3;
+        if (line >= maxl) break;
+        col += cv_text(cv, x + col, y + line, e[i].key, w - col, e[i].colour);
+        if (col < w) col++;
+        col += cv_text(cv, x + col, y + line, e[i].name, w - col, 0);
+    }
+    return col;
+}
+
+/* ---- notes: non-finite points, clipped points, caller's note */
+void make_note(char *buf, int n, int nbad, int nout, const char *extra) {
+    buf[0] = 0;
+    int k = 0;
+    if (nbad) k += snprintf(buf + k, (size_t)(n - k), "%d non-finite point%s skipped", nbad, nbad == 1 ? "" : "s");
+    if (nout && k < n) k += snprintf(buf + k, (size_t)(n - k), "%s%d point%s outside the axis range", k ? "; " : "", nout, nout == 1 ? "" : "s");
+    if (extra && *extra && k < n) snprintf(buf + k, (size_t)(n - k), "%s%s", k ? "; " : "", extra);
+}
+
+/* where to break a note into two lines of at most w columns: after the last "; " that fits, else
+ * at the last blank that fits, else -1 (hard break); returns the lines needed (1 or 2) */
+static int note_split(const char *note, int w, int *cut) {
+    *cut = -1;
+    if (rm_text_width(note) <= w) return 1;
+    int col = 0, semi = -1, blank = -1;
+    for (const char *p = note; *p && col <= w; col++) {
+        if (*p == ' ') { blank = (int)(p - note); if (p > note && p[-1] == ';') semi = (int)(p - note) - 1; }
+        utf8_next(&p);
+    }
+    *cut = semi >= 0 ? semi : blank;
+    return 2;
+}
+
+static void draw_decor(rm_canvas *cv, const area *a, const rm_plot *p, int zero_axes) {
+    if (p->span_lo < p->span_hi && p->span_hi >= a->x0 && p->span_lo <= a->x1) {
+        int c0 = tick_cell(fmax(p->span_lo, a->x0), a->x0, a->x1, a->w, cv->sx);
+        int c1 = tick_cell(fmin(p->span_hi, a->x1), a->x0, a->x1, a->w, cv->sx);
+        for (int r = 0; r < a->h; r++)
+            for (int c = c0; c <= c1; c++) cv_put(cv, a->x + c, a->y + r, g_axis(cv->mode, AX_SPAN), 7);
+    }
+    if (zero_axes) {
+        if (a->y0 < 0 && a->y1 > 0) {
+            int r = tick_row(0, a->y0, a->y1, a->h, cv->sy);
+            for (int c = 0; c < a->w; c++) cv_put(cv, a->x + c, a->y + r, g_axis(cv->mode, AX_H), 7);
+        }
+        if (a->x0 < 0 && a->x1 > 0) {
+            int c = tick_cell(0, a->x0, a->x1, a->w, cv->sx);
+            for (int r = 0; r < a->h; r++) cv_put(cv, a->x + c, a->y + r, g_axis(cv->mode, AX_V), 7);
+        }
+    }
+    for (int i = 0; i < p->nvlines; i++) {
+        double v = p->vlines[i];
+        if (!isfinite(v) || v < a->x0 || v > a->x1) continue;
+        int c = tick_cell(v, a->x0, a->x1, a->w, cv->sx);
+        for (int r = 0; r < a->h; r++) cv_put(cv, a->x + c, a->y + r, g_axis(cv->mode, AX_VLINE), 7);
+    }
+}
+
+static void draw_all_series(rm_canvas *cv, const area *a, const rm_plot *p) {
+    int nstyle[3] = {0, 0, 0};
+    for (int j = 0; j < p->nseries; j++) {
+        const rm_series *s = &p->series[j];
+        int st = s->style >= 0 && s->style <= 2 ? s->style : 0;
+        char g = series_glyph(s, nstyle[st]++);
+        draw_series(cv, a, s, series_colour(s, j), g);
+    }
+}
+
+void center_text(rm_canvas *cv, int x, int y, int w, const char *s, int colour) {
+    int n = rm_text_width(s);
+    if (n > w) n = w;
+    cv_text(cv, x + (w - n) / 2, y, s, n, colour);
+}
+
+/* small-multiples panel: label row, then a bare area with faint zero axes */
+static void draw_mini(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *p, const panel_opt *o) {
+    double x0, x1, y0, y1;
+    int nbad, nfin = plot_ranges(p, &x0, &x1, &y0, &y1, &nbad);
+    char label[160];
+    snprintf(label, sizeof label, "%s", p->title ? p->title : "");
+    if (nbad) snprintf(label + strlen(label), sizeof label - strlen(label), " (%d skipped)", nbad);
+    if (o->show_range) {                      /* "ch 3 [-1.2,2]" when it fits */
+        char lo[24], hi[24], r[64];
+        fmt_value(y0, lo, sizeof lo); fmt_value(y1, hi, sizeof hi);
+        snprintf(r, sizeof r, " [%s,%s]", lo, hi);
+        if (rm_text_width(label) + rm_text_width(r) <= W) strcat(label, r);
+    }
+    cv_text(cv, X, Y, label, W, 0);
+    area a = {X, Y + 1, W, H - 1, W * cv->sx, (H - 1) * cv->sy, x0, x1, y0, y1};
+    if (a.h < 1) return;
+    cv_mark_area(cv, a.x, a.y, a.w, a.h);
+    draw_decor(cv, &a, p, 1);
+    draw_all_series(cv, &a, p);
+    if (nfin == 0) center_text(cv, a.x, a.y + (a.h - 1) / 2, a.w, "(no data)", 0);
+}
+
+void draw_panel(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *p, const panel_opt *o) {
+    cv_clip(cv, X, Y, W, H);
+    if (o->mini || W < 12 || H < 3) { draw_mini(cv, X, Y, W, H, p, o); cv_clip(cv, 0, 0, cv->w, cv->h); return; }
+    double x0, x1, y0, y1;
+    int nbad, nfin = plot_ranges(p, &x0, &x1, &y0, &y1, &nbad);
+    int fixed = p->xmin < p->xmax || p->ymin < p->ymax;
+    int nout = fixed ? count_outside(p, x0, x1, y0, y1) : 0;
+    char note[512];
+    make_note(note, sizeof note, nbad, nout, o->note);
+    lentry le[40];
+    int nle = legend_entries(p, cv->mode, le, 40);
+
+    /* rows, dropped in this order while the plot area is too small */
+    int t_title = (p->title && *p->title) || (o->legend_in_title && nle > 0);
+    int t_ylabel = p->ylabel && *p->ylabel;
+    int t_xlabel = p->xlabel && *p->xlabel && o->xticks;
+    int t_xticks = o->xticks;
+    int t_legend = o->legend && !o->legend_in_title && nle > 0 ? legend_lines(le, nle, W) : 0;
+    int cut = -1, t_note = note[0] ? note_split(note, W, &cut) : 0;
+    if (t_legend > 3) t_legend = 3;
+    int min_ph = H < 8 ? 2 : H * 2 / 5 > 3 ? H * 2 / 5 : 3;
+    if (min_ph > H - 1) min_ph = H - 1;
+    int *drop[] = {&t_ylabel, &t_note, &t_xlabel, &t_legend, &t_legend, &t_legend, &t_title, &t_xticks, &t_note};
+    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
+        if (H - (t_title + t_ylabel + 1 + t_xticks + t_xlabel + t_legend + t_note) >= min_ph) break;
+        if (*drop[i] > 0) (*drop[i])--;
+    }
+    int ph = H - (t_title + t_ylabel + 1 + t_xticks + t_xlabel + t_legend + t_note);
+    int ay = Y + t_title + t_ylabel;
+
+    /* y ticks decide the left margin; dropped when they would leave too little width */
+    double yt[RM_PLOT_MAX_TICKS], xt[RM_PLOT_MAX_TICKS];
+    char yl[RM_PLOT_MAX_TICKS][24], xl[RM_PLOT_MAX_TICKS][24];
+    int xs[RM_PLOT_MAX_TICKS];
+    int ny = fit_yticks(y0, y1, ph, cv->sy, 0, yt, yl), ylw = 0;
+    for (int i = 0; i < ny; i++) if ((int)strlen(yl[i]) > ylw) ylw = (int)strlen(yl[i]);
+    if (W - ylw - 1 < 12 || ylw > W / 3) { ny = 0; ylw = 0; }
+    int rmargin = W >= 40 ? 1 : 0;
+    area a = {X + ylw + 1, ay, W - ylw - 1 - rmargin, ph, 0, 0, x0, x1, y0, y1};
+    a.pw = a.w * cv->sx;
+    a.ph = a.h * cv->sy;
+    int nx = t_xticks ? fit_xticks(x0, x1, a.w, cv->sx, p->x_integer, ylw + 1, rmargin, xt, xl, xs) : 0;
+
+    cv_mark_area(cv, a.x, a.y, a.w, a.h);
+    draw_decor(cv, &a, p, 0);
+    /* axes */
+    int axc = a.x - 1;
+    for (int r = 0; r < a.h; r++) cv_put(cv, axc, a.y + r, g_axis(cv->mode, AX_V), 0);
+    for (int i = 0; i < ny; i++) {
+        int r = tick_row(yt[i], y0, y1, a.h, cv->sy);
+        cv_put(cv, axc, a.y + r, g_axis(cv->mode, AX_YTICK), 0);
+        cv_textr(cv, axc, a.y + r, yl[i], ylw, 0);
+    }
+    cv_put(cv, axc, a.y + a.h, g_axis(cv->mode, AX_CORNER), 0);
+    for (int c = 0; c < a.w; c++) cv_put(cv, a.x + c, a.y + a.h, g_axis(cv->mode, AX_H), 0);
+    for (int i = 0; i < nx; i++) {
+        cv_put(cv, a.x + tick_cell(xt[i], x0, x1, a.w, cv->sx), a.y + a.h, g_axis(cv->mode, AX_XTICK), 0);
+        cv_text(cv, a.x + xs[i], a.y + a.h + 1, xl[i], 24, 0);
+    }
+    draw_all_series(cv, &a, p);
+    if (nfin == 0) center_text(cv, a.x, a.y + (a.h - 1) / 2, a.w, "(no data)", 0);
+
+    /* text rows */
+    int row = Y;
+    if (t_title) {
+        if (o->legend_in_title) {
+            int k = cv_text(cv, X, row, p->title, W, 0);
+            if (k > 0) k += 2;
+            if (k < W) draw_legend(cv, X + k, row, W - k, 1, le, nle);
+        } else center_text(cv, X, row, W, p->title, 0);
+        row++;
+    }
+    if (t_ylabel) cv_text(cv, X, row++, p->ylabel, W, 0);
+    row = a.y + a.h + 1 + t_xticks;
+    if (t_xlabel) center_text(cv, a.x, row++, a.w, p->xlabel, 0);
+    if (t_legend) { draw_legend(cv, X, row, W, t_legend, le, nle); row += t_legend; }
+    if (t_note == 1) cv_text(cv, X, row, note, W, 0);
+    if (t_note == 2) {
+        if (cut < 0) {
+            const char *rest = note;
+            for (int k = 0; k < W && utf8_next(&rest); k++) {}
+            cv_text(cv, X, row, note, W, 0);
+            cv_text(cv, X, row + 1, rest, W, 0);
+        }
+        else {
+            char first[512];
+            snprintf(first, sizeof first, "%.*s", cut, note);
+            const char *rest = note + cut + (note[cut] == ';' ? 2 : 1);
+            cv_text(cv, X, row, first, W, 0);
+            cv_text(cv, X, row + 1, rest, W, 0);
+        }
+    }
+    cv_clip(cv, 0, 0, cv->w, cv->h);
+}
+
+int check_plot(rm_ctx *ctx, const rm_plot *p) {
+    if (!p) return rm_err(ctx, "plot: no plot description");
+    if (p->nseries < 0 || (p->nseries > 0 && !p->series)) return rm_err(ctx, "plot: nseries %d without a series array", p->nseries);
+    if (p->nvlines < 0 || (p->nvlines > 0 && !p->vlines)) return rm_err(ctx, "plot: nvlines %d without values", p->nvlines);
+    for (int j = 0; j < p->nseries; j++) {
+        const rm_series *s = &p->series[j];
+        if (s->n < 0 || (s->n > 0 && !s->y)) return rm_err(ctx, "plot: series %d has n = %d but no y values", j, s->n);
+        if (s->style < RM_STYLE_LINE || s->style > RM_STYLE_BARS) return rm_err(ctx, "plot: series %d has unknown style %d", j, s->style);
+    }
+    return RM_OK;
+}
+
+char *rm_plot_lines(rm_ctx *ctx, const rm_plot *p, int width, int height, int mode, int colour) {
+    rm_canvas cv;
+    if (check_plot(ctx, p) != RM_OK || cv_init(ctx, &cv, width, height, mode) != RM_OK) return NULL;
+    panel_opt o = {.legend = 1, .xticks = 1};
+    draw_panel(&cv, 0, 0, width, height, p, &o);
+    char *s = cv_render(ctx, &cv, colour);
+    cv_free(&cv);
+    return s;
+}

@@ -1,0 +1,299 @@
+/* cli.c - `resmlp train`, `resmlp eval`, `resmlp info`: option tables, parsing with one-line errors
+ * (exit status 2), progress printing, Ctrl-C handling (stop after the current batch, then save). */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "core/checkpoint.h"
+#include "core/train.h"
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+volatile int rm_sigint_flag = 0;
+static void on_sigint(int sig) { (void)sig; rm_sigint_flag = 1; }
+void rm_install_sigint(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* ---- option tables --------------------------------------------------------------------------- */
+
+enum { O_INT, O_FLOAT, O_STR, O_FLAG };
+typedef struct { const char *name; int type; const char *def; const char *help; char val[512]; int set; } opt;
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+static opt train_opts[] = {
+    {"data", O_STR, "../shared/data/cifar-10-batches-bin", "CIFAR-10 directory (or MNIST directory with --dataset mnist)"},
+    {"dataset", O_STR, "cifar10", "cifar10 | mnist | fashion"},
+    {"act", O_STR, "relu", "activation: relu | gelu | lerp_psa | bspline"},
+    {"hidden", O_INT, "96", "channel-MLP hidden width h (teacher 384)"},
+    {"epochs", O_INT, "10", "epochs"},
+    {"batch", O_INT, "128", "batch size"},
+    {"lr", O_FLOAT, "1e-3", "learning rate"},
+    {"lr-min", O_FLOAT, "1e-5", "cosine annealing floor"},
+    {"wd", O_FLOAT, "0", "decoupled weight decay"},
+    {"optim", O_STR, "adamw", "adamw | sgd"},
+    {"momentum", O_FLOAT, "0.9", "SGD momentum"},
+    {"seed", O_INT, "2023", "random seed"},
+    {"limit", O_INT, "0", "use only the first N training images (0 = all)"},
+    {"aug", O_STR, "cropflip", "augmentation: none | cropflip | randaug"},
+    {"teacher", O_STR, "", "teacher checkpoint for knowledge distillation"},
+    {"alpha", O_FLOAT, "0.8", "KD weight of the teacher term"},
+    {"temp", O_FLOAT, "1", "KD temperature"},
+    {"out", O_STR, "runs/model.safetensors", "checkpoint to write (after each epoch and on Ctrl-C)"},
+    {"eval-each", O_FLAG, "", "evaluate on the test split after each epoch"},
+    {"threads", O_INT, "0", "threads for OpenMP and OpenBLAS (0 = RESMLP_THREADS or all cores)"},
+    {NULL}};
+static opt eval_opts[] = {
+    {"data", O_STR, "../shared/data/cifar-10-batches-bin", "data directory"},
+    {"dataset", O_STR, "cifar10", "cifar10 | mnist | fashion"},
+    {"split", O_STR, "test", "train | test"},
+    {"batch", O_INT, "256", "batch size"},
+    {"threads", O_INT, "0", "threads"},
+    {NULL}};
+static opt info_opts[] = {{NULL}};
+
+static opt *find_opt(opt *t, const char *name) {
+    for (; t->name; t++) if (!strcmp(t->name, name)) return t;
+    return NULL;
+}
+static const char *sval(opt *t, const char *n) { opt *o = find_opt(t, n); return o->set ? o->val : o->def; }
+static long ival(opt *t, const char *n) { return strtol(sval(t, n), NULL, 10); }
+static double fval(opt *t, const char *n) { return strtod(sval(t, n), NULL); }
+static int flag(opt *t, const char *n) { return find_opt(t, n)->set; }
+
+static void usage(const char *cmd, const char *pos, const char *what, opt *t) {
+    printf("usage: resmlp %s %s[options]\n%s\n\noptions:\n", cmd, pos, what);
+    for (; t->name; t++)
+        printf("  --%-12s %-6s %s%s%s%s\n", t->name, t->type == O_INT ? "INT" : t->type == O_FLOAT ? "NUM" : t->type == O_STR ? "STR" : "",
+               t->help, t->def[0] ? " [" : "", t->def, t->def[0] ? "]" : "");
+}
+
+/* parse argv into the table and up to npos positionals; returns 0, 1 (help shown) or 2 (error) */
+static int parse(const char *cmd, int argc, char **argv, opt *t, const char **pos, int npos, const char *posname,
+                 const char *what) {
+    int np = 0;
+    for (int i = 0; i < argc; i++) {
+        char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(cmd, posname, what, t); return 1; }
+        if (strncmp(a, "--", 2) != 0) {
+            if (np >= npos) { fprintf(stderr, "resmlp %s: unexpected argument '%s'\n", cmd, a); return 2; }
+            pos[np++] = a;
+            continue;
+        }
+        char name[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        snprintf(name, sizeof name, "%.*s", (int)len, a + 2);
+        opt *o = find_opt(t, name);
+        if (!o) { fprintf(stderr, "resmlp %s: unknown option '--%s' (see resmlp %s --help)\n", cmd, name, cmd); return 2; }
+        const char *v = NULL;
+        if (o->type != O_FLAG) {
+            if (eq) v = eq + 1;
+            else if (i + 1 < argc) v = argv[++i];
+            else { fprintf(stderr, "resmlp %s: option '--%s' needs a value\n", cmd, name); return 2; }
+            char *end;
+            errno = 0;
+            if (o->type == O_INT) {
+                long x = strtol(v, &end, 10);
+                if (!*v || *end || errno || x < 0 || x > 100000000) {
+                    fprintf(stderr, "resmlp %s: bad value '%s' for --%s (expected a non-negative integer)\n", cmd, v, name);
+                    return 2;
+                }
+            } else if (o->type == O_FLOAT) {
+                double x = strtod(v, &end);
+                if (!*v || *end || errno || !isfinite(x) || x < 0) {
+                    fprintf(stderr, "resmlp %s: bad value '%s' for --%s (expected a non-negative number)\n", cmd, v, name);
+                    return 2;
+                }
+            }
+            snprintf(o->val, sizeof o->val, "%s", v);
+        }
+        o->set = 1;
+    }
+    if (np < npos && posname[0]) { fprintf(stderr, "resmlp %s: missing %s (see resmlp %s --help)\n", cmd, posname, cmd); return 2; }
+    return 0;
+}
+
+static int load_data(rm_ctx *ctx, rm_dataset *ds, const char *kind, const char *path, const char *split) {
+    if (!strcmp(kind, "cifar10")) return rm_cifar10_load(ctx, ds, path, split);
+    if (!strcmp(kind, "mnist") || !strcmp(kind, "fashion")) return rm_mnist_load(ctx, ds, path, split);
+    return rm_err(ctx, "unknown dataset '%s' (cifar10, mnist, fashion)", kind);
+}
+
+/* make the parent directory of path (one level) so `--out runs/x` works */
+static void ensure_parent(const char *path) {
+    char d[512];
+    snprintf(d, sizeof d, "%s", path);
+    char *s = strrchr(d, '/');
+    if (s && s != d) { *s = 0; mkdir(d, 0777); }
+}
+
+/* ---- progress -------------------------------------------------------------------------------- */
+
+static void fmt_time(char *b, size_t n, double s) {
+    if (s < 0 || !isfinite(s)) s = 0;
+    snprintf(b, n, "%d:%02d:%02d", (int)(s / 3600), (int)fmod(s / 60, 60), (int)fmod(s, 60));
+}
+
+static int progress(void *ud, const rm_train_stats *s, int epoch_end) {
+    int tty = isatty(1);
+    char eta[32];
+    fmt_time(eta, sizeof eta, s->eta_s);
+    const char *ph = s->phase ? "kt" : "train";
+    if (epoch_end) {
+        printf("%s%s epoch %d/%d  loss %.4f  train acc %.2f%%  %.0f img/s  lr %.2e",
+               tty ? "\r\033[K" : "", ph, s->epoch + 1, s->epochs, s->loss, 100 * s->train_acc, s->imgs_per_s, s->lr);
+        if (s->have_test) printf("  test acc %.2f%% loss %.4f", 100 * s->test_acc, s->test_loss);
+        printf("  eta %s\n", eta);
+    } else {
+        printf("%s%s epoch %d/%d step %d/%d  loss %.4f  %.0f img/s  eta %s%s", tty ? "\r\033[K" : "", ph, s->epoch + 1,
+               s->epochs, s->step, s->steps, s->loss, s->imgs_per_s, eta, tty ? "" : "\n");
+    }
+    fflush(stdout);
+    (void)ud;
+    return 0;
+}
+
+/* ---- commands -------------------------------------------------------------------------------- */
+
+static int cmd_train(int argc, char **argv) {
+    int r = parse("train", argc, argv, train_opts, NULL, 0, "", "Train a ResMLP on CIFAR-10 (or MNIST) and save it.");
+    if (r) return r == 1 ? 0 : 2;
+    rm_set_threads((int)ival(train_opts, "threads"));
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    int kind = rm_act_kind_from_name(sval(train_opts, "act"));
+    if (kind < 0 || kind == RM_ACT_PSA) { fprintf(stderr, "resmlp train: unknown activation '%s' (relu, gelu, lerp_psa, bspline)\n", sval(train_opts, "act")); return 2; }
+    const char *optim = sval(train_opts, "optim"), *aug = sval(train_opts, "aug");
+    if (strcmp(optim, "adamw") && strcmp(optim, "sgd")) { fprintf(stderr, "resmlp train: unknown optimiser '%s' (adamw, sgd)\n", optim); return 2; }
+    int augf = !strcmp(aug, "none") ? RM_AUG_NONE : !strcmp(aug, "cropflip") ? RM_AUG_CROPFLIP
+             : !strcmp(aug, "randaug") ? RM_AUG_CROPFLIP | RM_AUG_RANDAUG : -1;
+    if (augf < 0) { fprintf(stderr, "resmlp train: unknown augmentation '%s' (none, cropflip, randaug)\n", aug); return 2; }
+    rm_dataset train = {0}, test = {0};
+    rm_model *m = NULL, *teacher = NULL;
+    rm_optim opt = {0};
+    int status = 1;
+    const char *dk = sval(train_opts, "dataset"), *dp = sval(train_opts, "data");
+    if (load_data(&ctx, &train, dk, dp, "train")) goto fail;
+    if (flag(train_opts, "eval-each") && load_data(&ctx, &test, dk, dp, "test")) goto fail;
+    rm_model_cfg cfg = rm_model_default_cfg(kind, (int)ival(train_opts, "hidden"));
+    cfg.T = rm_data_tokens(&train, cfg.patch);
+    cfg.P = rm_data_patchdim(&train, cfg.patch);
+    if (rm_model_new(&ctx, &m, &cfg, (uint64_t)ival(train_opts, "seed"))) goto fail;
+    const char *tp = sval(train_opts, "teacher");
+    if (tp[0] && rm_checkpoint_load(&ctx, tp, &teacher)) goto fail;
+    rm_optim_cfg oc = rm_optim_default();
+    oc.kind = strcmp(optim, "sgd") ? RM_OPT_ADAMW : RM_OPT_SGD;
+    oc.lr = oc.act_lr = (float)fval(train_opts, "lr");
+    oc.lr_min = oc.act_lr_min = (float)fval(train_opts, "lr-min");
+    oc.wd = (float)fval(train_opts, "wd");
+    oc.momentum = (float)fval(train_opts, "momentum");
+    if (rm_optim_init(&ctx, &opt, m, &oc)) goto fail;
+    rm_train_opts to = rm_train_defaults();
+    to.epochs = (int)ival(train_opts, "epochs");
+    to.batch = (int)ival(train_opts, "batch");
+    to.seed = (uint64_t)ival(train_opts, "seed");
+    to.aug = augf;
+    to.limit = (int)ival(train_opts, "limit");
+    to.teacher = teacher;
+    to.alpha = (float)fval(train_opts, "alpha");
+    to.T = (float)fval(train_opts, "temp");
+    to.test = test.n ? &test : NULL;
+    to.cb = progress;
+    const char *out = sval(train_opts, "out");
+    ensure_parent(out);
+    printf("training %s h=%d (%zu parameters) on %d images of %s, %d epochs, batch %d, %d threads\n",
+           rm_act_name(kind), cfg.H, rm_model_trainable_count(m), to.limit > 0 && to.limit < train.n ? to.limit : train.n,
+           train.name, to.epochs, to.batch, rm_get_threads());
+    rm_install_sigint();
+    rm_train_result res;
+    int tr = rm_train(&ctx, m, &opt, &train, &to, &res);
+    rm_train_state ts = {.epoch = res.epochs_done, .total_epochs = to.epochs, .seed = to.seed};
+    snprintf(ts.phase, sizeof ts.phase, "train");
+    if (tr) fprintf(stderr, "resmlp train: %s\n", ctx.msg);
+    rm_ctx sctx = {0};
+    if (rm_checkpoint_save(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
+    if (res.interrupted) printf("\ninterrupted after %d epochs; model saved to %s\n", res.epochs_done, out);
+    else printf("saved %s (%.0f img/s)\n", out, res.imgs_per_s);
+    status = tr ? 1 : 0;
+    goto end;
+fail:
+    fprintf(stderr, "resmlp train: %s\n", ctx.msg);
+fail_quiet:
+    status = 1;
+end:
+    rm_optim_free(&opt);
+    rm_model_free(m); rm_model_free(teacher);
+    rm_dataset_free(&train); rm_dataset_free(&test);
+    return status;
+}
+
+static int cmd_eval(int argc, char **argv) {
+    const char *pos[1];
+    int r = parse("eval", argc, argv, eval_opts, pos, 1, "MODEL ", "Evaluate a checkpoint: top-1 accuracy and mean loss.");
+    if (r) return r == 1 ? 0 : 2;
+    rm_set_threads((int)ival(eval_opts, "threads"));
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    rm_install_sigint();
+    rm_dataset ds = {0};
+    rm_model *m = NULL;
+    int status = 1;
+    float acc, loss;
+    if (rm_checkpoint_load(&ctx, pos[0], &m)) goto done;
+    if (load_data(&ctx, &ds, sval(eval_opts, "dataset"), sval(eval_opts, "data"), sval(eval_opts, "split"))) goto done;
+    double t0 = rm_now();
+    if (rm_evaluate(&ctx, m, &ds, (int)ival(eval_opts, "batch"), &acc, &loss)) goto done;
+    double dt = rm_now() - t0;
+    printf("%s on %s (%d images): accuracy %.2f%%  loss %.4f  (%.0f img/s)\n", pos[0], ds.name, ds.n, 100 * acc, loss, ds.n / dt);
+    status = 0;
+done:
+    if (status) fprintf(stderr, "resmlp eval: %s\n", ctx.msg);
+    rm_model_free(m);
+    rm_dataset_free(&ds);
+    return status;
+}
+
+static int cmd_info(int argc, char **argv) {
+    const char *pos[1];
+    int r = parse("info", argc, argv, info_opts, pos, 1, "MODEL ", "Show a checkpoint's architecture and tensors.");
+    if (r) return r == 1 ? 0 : 2;
+    rm_ctx ctx = {0};
+    rm_model *m = NULL;
+    if (rm_checkpoint_load(&ctx, pos[0], &m)) { fprintf(stderr, "resmlp info: %s\n", ctx.msg); return 1; }
+    const rm_model_cfg *c = &m->cfg;
+    printf("%s: ResMLP act=%s hidden=%d embed=%d layers=%d tokens=%d patch_dim=%d classes=%d\n", pos[0],
+           rm_act_name(c->act.kind), c->H, c->D, c->L, c->T, c->P, c->K);
+    if (c->act.kind == RM_ACT_LERP_PSA) printf("  lerp_psa: keys E=%d eps=%g grid G=%d range R=%g\n", c->act.E, c->act.eps, c->act.G, c->act.R);
+    if (c->act.kind == RM_ACT_BSPLINE) printf("  bspline: size %d spacing %g\n", c->act.K, c->act.spacing);
+    printf("  trainable parameters: %zu\n", rm_model_trainable_count(m));
+    for (int i = 0; i < m->ntensors; i++) {
+        const rm_ptensor *t = &m->tensors[i];
+        printf("  %-48s", t->name);
+        printf(t->ndim == 2 ? " (%lld, %lld)\n" : " (%lld)\n", (long long)t->shape[0], (long long)t->shape[1]);
+    }
+    rm_model_free(m);
+    return 0;
+}
+
+int cli_main(int argc, char **argv) {
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        printf("usage: resmlp COMMAND [options]\n\ncommands:\n"
+               "  train   train a ResMLP (ReLU/GELU/LERP-PSA/B-spline) on CIFAR-10 or MNIST\n"
+               "  eval    evaluate a checkpoint\n"
+               "  info    show a checkpoint's architecture and tensors\n\n"
+               "`resmlp COMMAND --help` lists the options of a command.\n");
+        return 0;
+    }
+    fprintf(stderr, "resmlp: unknown command '%s' (train, eval, info; see resmlp --help)\n", cmd);
+    return 2;
+}

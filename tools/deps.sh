@@ -1,0 +1,16 @@
+#!/bin/sh
+# deps.sh - install the Debian packages resmlp needs, only those that are missing.
+# Called by the Makefile (once; it leaves build/.deps behind). Safe to run by hand.
+set -e
+PKGS="gcc make pkg-config liblua5.4-dev libreadline-dev libncurses-dev libopenblas-openmp-dev libcjson-dev zlib1g-dev libxml2-dev libxml2-utils tmux tcl"
+[ -n "$RESMLP_EXTRA_PKGS" ] && PKGS="$PKGS $RESMLP_EXTRA_PKGS"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" != 0 ] && SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
