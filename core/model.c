@@ -311,7 +311,8 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
     rm_cache *k = &m->c;
     rm_params *p = &m->p;
     const float mom = 0.1f, eps = 1e-5f;
-    if (upto > c->L) upto = c->L;
+    int head = upto < 0;
+    if (upto < 0 || upto > c->L) upto = c->L;
     prepare_acts(m);
     linear_forward(k->xs[0], x, p->embed_w, p->embed_b, N, c->P, D);
     for (int l = 0; l < upto; l++) {
@@ -337,13 +338,13 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
         linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, p->mlp[l].fc2_b, N, H, D);
         affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0);
     }
-    if (upto == c->L) {
+    if (head) {
         bn_forward(k->hu, k->hxhat, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
                    m->buf.head_rm, m->buf.head_rv, N, D, train, mom, eps, 0, m->scratch);
         meanpool_forward(k->pooled, k->hu, B, T, D);
         linear_forward(k->logits, k->pooled, p->cls_w, p->cls_b, B, D, c->K);
     }
-    for (size_t i = 0; i < (size_t)B * c->K && upto == c->L; i++)
+    for (size_t i = 0; i < (size_t)B * c->K && head; i++)
         if (!isfinite(k->logits[i])) return rm_err(ctx, "forward: non-finite logit at sample %zu", i / c->K);
     return RM_OK;
 }
@@ -356,9 +357,10 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
     rm_cache *k = &m->c;
     rm_params *p = &m->p, *g = &m->g;
     double *sc = m->scratch;
-    if (upto > c->L) upto = c->L;
+    int head = upto < 0;
+    if (upto < 0 || upto > c->L) upto = c->L;
     float *ds = k->dstream;   /* gradient w.r.t. the current stream state (N,D) */
-    if (upto == c->L) {
+    if (head) {
         linear_backward(k->dpooled, g->cls_w, g->cls_b, dlogits, k->pooled, p->cls_w, B, D, c->K, sc);
         meanpool_backward(k->d0, k->dpooled, B, T, D);
         bn_backward(ds, g->head_bn_w, g->head_bn_b, k->d0, k->hxhat, p->head_bn_w, k->hrstd, N, D, 1, 0, sc);

@@ -93,10 +93,11 @@ void rm_model_zero_grad(rm_model *m);
 /* call after parameters change (optimiser step, load): activation tables are rebuilt lazily */
 void rm_model_params_changed(rm_model *m);
 
-/* Forward x (B,T,P) through `upto` blocks (upto = L also runs the head -> c.logits (B,K)).
+#define RM_FULL (-1)   /* `upto` value: all blocks and the head */
+/* Forward x (B,T,P) through `upto` blocks (0..L, no head), or RM_FULL: all blocks + head -> c.logits (B,K).
  * Stream after block b is c.xs[2*(b+1)]. train: BN batch stats + running-stat update. */
 int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train, int upto);
-/* Backward after a train forward with the same upto. dlogits (B,K) when upto == L, else dstream (N,D)
+/* Backward after a train forward with the same upto. dlogits (B,K) when upto == RM_FULL, else dstream (N,D)
  * is the gradient w.r.t. the stream after block upto-1. Gradients accumulate into m->g for every
  * tensor of blocks >= from_block (from_block = -1 includes the embedding). */
 void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const float *dstream, int upto, int from_block);

@@ -4,6 +4,7 @@
 #include "layers.h"
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 rm_train_opts rm_train_defaults(void) {
@@ -40,7 +41,7 @@ int rm_evaluate(rm_ctx *ctx, rm_model *m, const rm_dataset *ds, int batch, float
         int B = ds->n - s < batch ? ds->n - s : batch;
         for (int i = 0; i < B; i++) idx[i] = s + i;
         rm_make_batch(ds, idx, B, c->patch, RM_AUG_NONE, 0, x, y);
-        if (rm_model_forward(ctx, m, x, B, 0, c->L)) goto done;
+        if (rm_model_forward(ctx, m, x, B, 0, RM_FULL)) goto done;
         lsum += (double)cross_entropy(NULL, m->c.logits, y, B, c->K) * B;
         for (int i = 0; i < B; i++) {
             const float *z = m->c.logits + (size_t)i * c->K;
@@ -77,7 +78,7 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
     if (B < 1) return rm_err(ctx, "batch size %d must be >= 1", B);
     int steps = n / B;
     if (steps < 1) return rm_err(ctx, "training set of %d images is smaller than one batch of %d", n, B);
-    int upto = kt ? o->kt_block + 1 : c->L;
+    int upto = kt ? o->kt_block + 1 : RM_FULL;
     size_t nd = (size_t)B * c->T * c->D;
     float *x = rm_malloc(ctx, sizeof(float) * B * c->T * c->P, "train batch");
     int *y = rm_malloc(ctx, sizeof(int) * B, "train labels");
@@ -144,6 +145,11 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
         }
         res->epochs_done = e + 1;
         res->imgs_per_s = images / (rm_now() - t0);
+        if (o->ckpt_path) {
+            rm_train_state ts = {.epoch = e + 1, .total_epochs = o->epochs, .seed = o->seed};
+            snprintf(ts.phase, sizeof ts.phase, "%s", o->phase ? o->phase : "train");
+            if (rm_checkpoint_save(ctx, o->ckpt_path, m, opt, &ts)) goto done;
+        }
         if (o->cb) {
             double now = rm_now();
             rm_train_stats ts = {.phase = kt, .kt_block = o->kt_block, .epoch = e, .epochs = o->epochs, .step = steps,

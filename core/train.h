@@ -7,6 +7,7 @@
 #include "model.h"
 #include "optim.h"
 #include "data.h"
+#include "checkpoint.h"
 
 typedef struct rm_train_stats {
     int phase;              /* 0 = CE or KD training, 1 = KT */
@@ -38,6 +39,8 @@ typedef struct rm_train_opts {
     const rm_dataset *test; /* evaluated at each epoch end when non-NULL */
     rm_train_cb cb; void *ud;
     double report_s;        /* callback period for progress (seconds); 0 = every step */
+    const char *ckpt_path;  /* if set: after every epoch save model + optimiser + state here (atomic) */
+    const char *phase;      /* phase name stored with that checkpoint ("train", "kt0".."kt3", "kd") */
 } rm_train_opts;
 
 rm_train_opts rm_train_defaults(void);

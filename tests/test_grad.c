@@ -130,7 +130,7 @@ static double L_model(void *ud) {
     mctx *c = ud;
     rm_ctx ctx = {0};
     rm_model_params_changed(c->m);
-    rm_model_forward(&ctx, c->m, c->x, c->B, 1, c->m->cfg.L);
+    rm_model_forward(&ctx, c->m, c->x, c->B, 1, RM_FULL);
     return cross_entropy(NULL, c->m->c.logits, c->y, c->B, c->m->cfg.K) + rm_model_regular(c->m, 1e-3f, 0);
 }
 
@@ -155,7 +155,7 @@ static void model_check(int kind, int L, const char *label) {
     cross_entropy(dz, m->c.logits, yy, B, cfg.K);
     rm_model_zero_grad(m);
     rm_model_regular(m, 1e-3f, 1);
-    rm_model_backward(m, xin, dz, NULL, L, -1);
+    rm_model_backward(m, xin, dz, NULL, RM_FULL, -1);
     float *g = malloc(m->nparams * 4);
     memcpy(g, m->gmem, m->nparams * 4);
     for (int i = 0; i < m->ntensors; i++) {
