@@ -8,40 +8,52 @@
 
 /* ---- deterministic column reductions -------------------------------------------------------- */
 
-enum { R_SUM, R_PROD, R_CSQ };
-/* out[c] = sum_r f(a[r,c], b[r,c] or m[c]) using fixed row chunks; scratch has RM_RCHUNKS*C doubles */
-static void col_reduce(double *out, const float *a, const float *b, const double *m, int N, int C,
+/* row r of a logical (N,C) tensor stored transposed as (T,B,C) (token mixing layout) */
+static inline size_t trow(int r, int T, int B) { return (size_t)(r % T) * B + r / T; }
+static inline size_t prow(int r, int T, int B) { return T > 0 ? trow(r, T, B) : (size_t)r; }
+
+enum { R_SUM = 0, R_SUMSQ = 1, R_PROD = 2 };
+/* One pass over rows in RM_RCHUNKS fixed chunks (deterministic for any thread count):
+ *   s1[c] = sum_r a[r,c]
+ *   s2[c] = sum_r a[r,c]^2 (R_SUMSQ) or a[r,c]*b[r,c] (R_PROD); unused for R_SUM.
+ * a's rows are permuted when aT > 0, b's when bT > 0 (layout (T,B,C)). scratch: 2*RM_RCHUNKS*C doubles. */
+static void col_reduce(double *s1, double *s2, const float *a, int aT, const float *b, int bT, int N, int C,
                        int mode, double *scratch) {
+    int aB = aT > 0 ? N / aT : 0, bB = bT > 0 ? N / bT : 0;
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < RM_RCHUNKS; k++) {
-        double *acc = scratch + (size_t)k * C;
-        for (int c = 0; c < C; c++) acc[c] = 0;
+        double *acc1 = scratch + (size_t)k * 2 * C, *acc2 = acc1 + C;
+        for (int c = 0; c < C; c++) acc1[c] = acc2[c] = 0;
         int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
-        float loc[RM_MAXC];
-        for (int c = 0; c < C; c++) loc[c] = 0;
+        float l1[RM_MAXC], l2[RM_MAXC];
+        for (int c = 0; c < C; c++) l1[c] = l2[c] = 0;
         for (int r = r0; r < r1; r++) {
-            const float *ar = a + (size_t)r * C;
+            const float *ar = a + prow(r, aT, aB) * C;
             if (mode == R_SUM) {
-                for (int c = 0; c < C; c++) loc[c] += ar[c];
-            } else if (mode == R_PROD) {
-                const float *br = b + (size_t)r * C;
-                for (int c = 0; c < C; c++) loc[c] += ar[c] * br[c];
+                for (int c = 0; c < C; c++) l1[c] += ar[c];
+            } else if (mode == R_SUMSQ) {
+                for (int c = 0; c < C; c++) { l1[c] += ar[c]; l2[c] += ar[c] * ar[c]; }
             } else {
-                for (int c = 0; c < C; c++) { float d = ar[c] - (float)m[c]; loc[c] += d * d; }
+                const float *br = b + prow(r, bT, bB) * C;
+                for (int c = 0; c < C; c++) { l1[c] += ar[c]; l2[c] += ar[c] * br[c]; }
             }
-            if (((r - r0) & 63) == 63) { for (int c = 0; c < C; c++) { acc[c] += loc[c]; loc[c] = 0; } }
+            if (((r - r0) & 31) == 31)
+                for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; l1[c] = l2[c] = 0; }
         }
-        for (int c = 0; c < C; c++) acc[c] += loc[c];
+        for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; }
     }
     for (int c = 0; c < C; c++) {
-        double s = 0;
-        for (int k = 0; k < RM_RCHUNKS; k++) s += scratch[(size_t)k * C + c];
-        out[c] = s;
+        double x1 = 0, x2 = 0;
+        for (int k = 0; k < RM_RCHUNKS; k++) { x1 += scratch[(size_t)k * 2 * C + c]; x2 += scratch[(size_t)k * 2 * C + C + c]; }
+        s1[c] = x1;
+        if (s2) s2[c] = x2;
     }
 }
 
 void colsum(double *out, const float *a, const float *b, int N, int C, double *scratch) {
-    col_reduce(out, a, b, NULL, N, C, b ? R_PROD : R_SUM, scratch);
+    double *tmp = scratch + RM_ROUT;
+    if (b) col_reduce(tmp, out, a, 0, b, 0, N, C, R_PROD, scratch);
+    else col_reduce(out, NULL, a, 0, NULL, 0, N, C, R_SUM, scratch);
 }
 
 /* add a double reduction into a float gradient */
@@ -51,9 +63,11 @@ static void add_to(float *g, const double *d, int C) { for (int c = 0; c < C; c+
 
 // x is (N,IC), w is (OC,IC), b is (OC); y is (N,OC)
 void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IC, int OC) {
+    if (b) {
 #pragma omp parallel for schedule(static)
-    for (int r = 0; r < N; r++) memcpy(y + (size_t)r * OC, b, sizeof(float) * OC);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, x, IC, w, IC, 1.0f, y, OC);
+        for (int r = 0; r < N; r++) memcpy(y + (size_t)r * OC, b, sizeof(float) * OC);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, x, IC, w, IC, b ? 1.0f : 0.0f, y, OC);
 }
 
 // dy is (N,OC); dw (OC,IC) += dy^T x; db += colsum(dy); dx (N,IC) = dy w
@@ -61,8 +75,8 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
                      int N, int IC, int OC, double *scratch) {
     if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dy, OC, x, IC, 1.0f, dw, IC);
     if (db) {
-        double *s = scratch + (size_t)RM_RCHUNKS * RM_MAXC;
-        colsum(s, dy, NULL, N, OC, scratch);
+        double *s = scratch + RM_ROUT;
+        col_reduce(s, NULL, dy, 0, NULL, 0, N, OC, R_SUM, scratch);
         add_to(db, s, OC);
     }
     if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dy, OC, w, IC, 0.0f, dx, IC);
@@ -70,25 +84,20 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 
 /* ---- BatchNorm ------------------------------------------------------------------------------- */
 
-/* row r of x (N,C) = (b,t) maps to row (t*B + b) of the transposed (T,B,C) layout */
-static inline size_t trow(int r, int T, int B) { return (size_t)(r % T) * B + r / T; }
-
 void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x, const float *gamma,
                 const float *beta, float *run_mean, float *run_var, int N, int C, int train, float momentum,
                 float eps, int T, double *scratch) {
-    double *s = scratch + (size_t)RM_RCHUNKS * RM_MAXC;
+    double *s = scratch + RM_ROUT, *s2 = s + C;
     if (train) {
-        col_reduce(s, x, NULL, NULL, N, C, R_SUM, scratch);
-        for (int c = 0; c < C; c++) s[c] /= N;
-        double *s2 = s + C;
-        col_reduce(s2, x, NULL, s, N, C, R_CSQ, scratch);
+        col_reduce(s, s2, x, 0, NULL, 0, N, C, R_SUMSQ, scratch);   /* one pass: sum and sum of squares */
         for (int c = 0; c < C; c++) {
-            double var = s2[c] / N;
-            mean[c] = (float)s[c];
+            double mu = s[c] / N, var = s2[c] / N - mu * mu;
+            if (var < 0) var = 0;
+            mean[c] = (float)mu;
             rstd[c] = (float)(1.0 / sqrt(var + eps));
             if (run_mean) {
-                run_mean[c] = (1 - momentum) * run_mean[c] + momentum * (float)s[c];
-                run_var[c] = (1 - momentum) * run_var[c] + momentum * (float)(N > 1 ? s2[c] / (N - 1) : var);
+                run_mean[c] = (1 - momentum) * run_mean[c] + momentum * (float)mu;
+                run_var[c] = (1 - momentum) * run_var[c] + momentum * (float)(N > 1 ? var * N / (N - 1) : var);
             }
         }
     } else {
@@ -99,7 +108,7 @@ void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x,
     for (int r = 0; r < N; r++) {
         const float *xr = x + (size_t)r * C;
         float *hr = xhat + (size_t)r * C;
-        float *yr = y + (T > 0 ? trow(r, T, B) : (size_t)r) * C;
+        float *yr = y + prow(r, T, B) * C;
         for (int c = 0; c < C; c++) {
             float h = (xr[c] - mean[c]) * rstd[c];
             hr[c] = h;
@@ -111,16 +120,8 @@ void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x,
 void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
                  const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
-    const float *dyn = dy;
-    if (T > 0) {
-        /* gather dy into row order in dx first (dx is a free (N,C) buffer) */
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < N; r++) memcpy(dx + (size_t)r * C, dy + trow(r, T, B) * C, sizeof(float) * C);
-        dyn = dx;
-    }
-    double *sdb = scratch + (size_t)RM_RCHUNKS * RM_MAXC, *sdg = sdb + C;
-    col_reduce(sdb, dyn, NULL, NULL, N, C, R_SUM, scratch);
-    col_reduce(sdg, dyn, xhat, NULL, N, C, R_PROD, scratch);
+    double *sdb = scratch + RM_ROUT, *sdg = sdb + C;
+    col_reduce(sdb, sdg, dy, T, xhat, 0, N, C, R_PROD, scratch);   /* sum dy, sum dy*xhat in one pass */
     float k1[RM_MAXC], k2[RM_MAXC], g[RM_MAXC];
     for (int c = 0; c < C; c++) {
         dgamma[c] += (float)sdg[c];
@@ -131,7 +132,7 @@ void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const 
     }
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
-        const float *dr = dyn + (size_t)r * C, *hr = xhat + (size_t)r * C;
+        const float *dr = dy + prow(r, T, B) * C, *hr = xhat + (size_t)r * C;
         float *o = dx + (size_t)r * C;
         for (int c = 0; c < C; c++) o[c] = g[c] * (dr[c] - k1[c] - hr[c] * k2[c]);
     }
@@ -145,7 +146,7 @@ void affine_residual_forward(float *out, const float *x, const float *v, const f
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
         const float *xr = x + (size_t)r * C;
-        const float *vr = v + (T > 0 ? trow(r, T, B) : (size_t)r) * C;
+        const float *vr = v + prow(r, T, B) * C;
         float *o = out + (size_t)r * C;
         for (int c = 0; c < C; c++) o[c] = xr[c] + vr[c] * w[c] + b[c];
     }
@@ -154,22 +155,47 @@ void affine_residual_forward(float *out, const float *x, const float *v, const f
 void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
                               const float *w, int N, int C, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
-    double *s = scratch + (size_t)RM_RCHUNKS * RM_MAXC;
-    col_reduce(s, dout, NULL, NULL, N, C, R_SUM, scratch);
-    add_to(db, s, C);
-    /* dw needs sum dout*v with v possibly transposed: write dv = dout (permuted) first, then reduce */
+    double *s1 = scratch + RM_ROUT, *s2 = s1 + C;
+    col_reduce(s1, s2, dout, 0, v, T, N, C, R_PROD, scratch);   /* sum dout, sum dout*v */
+    add_to(db, s1, C);
+    add_to(dw, s2, C);
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
         const float *d = dout + (size_t)r * C;
-        float *o = dv + (T > 0 ? trow(r, T, B) : (size_t)r) * C;
-        memcpy(o, d, sizeof(float) * C);
+        float *o = dv + prow(r, T, B) * C;
+        for (int c = 0; c < C; c++) o[c] = d[c] * w[c];
     }
-    col_reduce(s, dv, v, NULL, N, C, R_PROD, scratch); /* same permutation on both: sum is the same */
-    add_to(dw, s, C);
+}
+
+/* ReLU with the bias of the preceding linear fused in: h (N,C) = max(0, h + b), in place */
+void relu_bias_forward(float *h, const float *b, int N, int C) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
-        float *o = dv + (size_t)r * C;
-        for (int c = 0; c < C; c++) o[c] *= w[c];
+        float *hr = h + (size_t)r * C;
+        for (int c = 0; c < C; c++) { float v = hr[c] + b[c]; hr[c] = v > 0 ? v : 0; }
+    }
+}
+// dy, h (post-ReLU output) are (N,C): dx = dy * (h > 0); db += colsum(dx), one pass, chunked like col_reduce
+void relu_bias_backward(float *dx, float *db, const float *dy, const float *h, int N, int C, double *scratch) {
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < RM_RCHUNKS; k++) {
+        double *acc = scratch + (size_t)k * 2 * C;
+        for (int c = 0; c < C; c++) acc[c] = 0;
+        int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
+        float l[RM_MAXC];
+        for (int c = 0; c < C; c++) l[c] = 0;
+        for (int r = r0; r < r1; r++) {
+            const float *dr = dy + (size_t)r * C, *hr = h + (size_t)r * C;
+            float *o = dx + (size_t)r * C;
+            for (int c = 0; c < C; c++) { float v = hr[c] > 0 ? dr[c] : 0; o[c] = v; l[c] += v; }
+            if (((r - r0) & 31) == 31) for (int c = 0; c < C; c++) { acc[c] += l[c]; l[c] = 0; }
+        }
+        for (int c = 0; c < C; c++) acc[c] += l[c];
+    }
+    for (int c = 0; c < C; c++) {
+        double x = 0;
+        for (int k = 0; k < RM_RCHUNKS; k++) x += scratch[(size_t)k * 2 * C + c];
+        db[c] += (float)x;
     }
 }
 

@@ -9,10 +9,11 @@
 #define RM_MAXC 2048     /* largest channel count a reduction handles */
 #define RM_RCHUNKS 32    /* fixed row chunks for deterministic reductions */
 
-/* scratch for reductions: RM_RCHUNKS*RM_MAXC*2 doubles */
-#define RM_RSCRATCH ((size_t)RM_RCHUNKS * RM_MAXC * 2)
+/* scratch for reductions: 2*RM_RCHUNKS*RM_MAXC doubles of partial sums, then outputs at RM_ROUT */
+#define RM_ROUT ((size_t)RM_RCHUNKS * RM_MAXC * 2)
+#define RM_RSCRATCH (RM_ROUT + 4 * (size_t)RM_MAXC)
 
-// x is (N,IC), w is (OC,IC), b is (OC); y is (N,OC)
+// x is (N,IC), w is (OC,IC), b is (OC) or NULL (no bias); y is (N,OC)
 void linear_forward(float *y, const float *x, const float *w, const float *b, int N, int IC, int OC);
 // dy is (N,OC); dw (OC,IC) += dy^T x; db (OC) += colsum(dy); dx (N,IC) = dy w (skipped if dx NULL)
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
@@ -40,6 +41,11 @@ void affine_residual_forward(float *out, const float *x, const float *v, const f
 // dout (N,C); dv = dout*w (layout like v); dw += sum dout*v; db += sum dout
 void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
                               const float *w, int N, int C, int transpose_T, double *scratch);
+
+/* ReLU with the previous linear's bias fused: h (N,C) = max(0, h + b) in place; backward from the
+ * ReLU output h: dx = dy*(h>0), db += colsum(dx) */
+void relu_bias_forward(float *h, const float *b, int N, int C);
+void relu_bias_backward(float *dx, float *db, const float *dy, const float *h, int N, int C, double *scratch);
 
 /* token mixing on the transposed layout: v (T, B*C) = W (T,T) @ u (T, B*C) + bias[t] */
 void tokmix_forward(float *v, const float *u, const float *w, const float *b, int T, int BC);

@@ -332,9 +332,15 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
             rm_act_forward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->mlp[l].a1, N);
             a1 = k->mlp[l].a1;
         }
-        linear_forward(k->mlp[l].hpre, a1, p->mlp[l].fc1_w, p->mlp[l].fc1_b, N, D, H);
-        if (m->record_stats) record(&m->stats[l][1], k->mlp[l].hpre, (size_t)N * H);
-        rm_act_forward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->mlp[l].hact, N);
+        if (c->act.kind == RM_ACT_RELU && !m->record_stats) {
+            /* fused: hact = relu(a1 W1^T + b1); the ReLU backward only needs hact */
+            linear_forward(k->mlp[l].hact, a1, p->mlp[l].fc1_w, NULL, N, D, H);
+            relu_bias_forward(k->mlp[l].hact, p->mlp[l].fc1_b, N, H);
+        } else {
+            linear_forward(k->mlp[l].hpre, a1, p->mlp[l].fc1_w, p->mlp[l].fc1_b, N, D, H);
+            if (m->record_stats) record(&m->stats[l][1], k->mlp[l].hpre, (size_t)N * H);
+            rm_act_forward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->mlp[l].hact, N);
+        }
         linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, p->mlp[l].fc2_b, N, H, D);
         affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0);
     }
@@ -372,9 +378,15 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
         /* channel MLP */
         affine_residual_backward(k->d0, g->mlp[l].ls_w, g->mlp[l].ls_b, ds, k->mlp[l].o, p->mlp[l].ls_w, N, D, 0, sc);
         linear_backward(k->dh0, g->mlp[l].fc2_w, g->mlp[l].fc2_b, k->d0, k->mlp[l].hact, p->mlp[l].fc2_w, N, H, D, sc);
-        rm_act_backward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->dh0, k->dh1, g->mlp[l].act2, N);
+        float *db1 = g->mlp[l].fc1_b;
+        if (c->act.kind == RM_ACT_RELU) {
+            relu_bias_backward(k->dh1, db1, k->dh0, k->mlp[l].hact, N, H, sc);
+            db1 = NULL;
+        } else {
+            rm_act_backward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->dh0, k->dh1, g->mlp[l].act2, N);
+        }
         const float *a1 = learned(m) ? k->mlp[l].a1 : k->mlp[l].u;
-        linear_backward(k->d1, g->mlp[l].fc1_w, g->mlp[l].fc1_b, k->dh1, a1, p->mlp[l].fc1_w, N, D, H, sc);
+        linear_backward(k->d1, g->mlp[l].fc1_w, db1, k->dh1, a1, p->mlp[l].fc1_w, N, D, H, sc);
         float *du = k->d1;
         if (learned(m)) {
             rm_act_backward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->d1, k->d2, g->mlp[l].act1, N);
