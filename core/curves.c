@@ -88,6 +88,10 @@ void rm_curve_default_range(const rm_act_layer *a, float *lo, float *hi) {
         float p1 = rm_curve_percentile(a->stats, 1), p99 = rm_curve_percentile(a->stats, 99);
         float pad = 0.1f * (p99 - p1) + 1e-3f;
         *lo = p1 - pad; *hi = p99 + pad;
+        if (a->cfg->kind == RM_ACT_LERP_PSA) {   /* keep the grid range [-R, R] in view */
+            if (*lo > -R * 1.05f) *lo = -R * 1.05f;
+            if (*hi < R * 1.05f) *hi = R * 1.05f;
+        }
     } else {
         *lo = -R; *hi = R;
     }

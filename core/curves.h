@@ -33,6 +33,7 @@ int rm_curve_table(const rm_act_layer *a, int ch, float *vals, float *gx);
 float rm_curve_tv2(const rm_act_layer *a, int ch);
 /* q-th percentile (0..100) of the recorded inputs, interpolated in the histogram; NaN without data */
 float rm_curve_percentile(const rm_act_stats *s, float q);
-/* default x range for plotting: the recorded 1st..99th percentile widened a little, else [-R, R] or [-4, 4] */
+/* default x range for plotting: the recorded 1st..99th percentile widened a little (for LERP-PSA at
+ * least the grid range [-R, R] too), else [-R, R] or [-4, 4] */
 void rm_curve_default_range(const rm_act_layer *a, float *lo, float *hi);
 #endif

@@ -19,10 +19,8 @@ rm_plot *grid_prepare(rm_ctx *ctx, const rm_grid *g, double range[4]) {
     for (int i = 0; i < g->n; i++) {
         c[i] = g->panels[i];
         if (!g->shared) continue;
-        rm_plot a = g->panels[i];
-        a.xmin = a.xmax = a.ymin = a.ymax = 0;
-        double x0, x1, y0, y1;
-        if (plot_ranges(&a, &x0, &x1, &y0, &y1, NULL) == 0) continue;
+        double x0, x1, y0, y1;                   /* the ranges the panel would use on its own */
+        if (plot_ranges(&g->panels[i], &x0, &x1, &y0, &y1, NULL) == 0) continue;
         r[0] = fmin(r[0], x0); r[1] = fmax(r[1], x1); r[2] = fmin(r[2], y0); r[3] = fmax(r[3], y1);
     }
     if (!(r[0] <= r[1])) { r[0] = 0; r[1] = 1; r[2] = 0; r[3] = 1; }

@@ -171,7 +171,7 @@ void make_note(char *buf, int n, int nbad, int nout, const char *extra) {
     buf[0] = 0;
     int k = 0;
     if (nbad) k += snprintf(buf + k, (size_t)(n - k), "%d non-finite point%s skipped", nbad, nbad == 1 ? "" : "s");
-    if (nout && k < n) k += snprintf(buf + k, (size_t)(n - k), "%s%d point%s outside the axis range", k ? "; " : "", nout, nout == 1 ? "" : "s");
+    if (nout && k < n) k += snprintf(buf + k, (size_t)(n - k), "%s%d point%s outside the y range", k ? "; " : "", nout, nout == 1 ? "" : "s");
     if (extra && *extra && k < n) snprintf(buf + k, (size_t)(n - k), "%s%s", k ? "; " : "", extra);
 }
 
@@ -226,6 +226,11 @@ static void draw_all_series(rm_canvas *cv, const area *a, const rm_plot *p) {
 
 void center_text(rm_canvas *cv, int x, int y, int w, const char *s, int colour) {
     int n = rm_text_width(s);
+    if (n > w && w >= 4) {                       /* cut, marked with a trailing ellipsis */
+        cv_text(cv, x, y, s, w - 1, colour);
+        cv_put(cv, x + w - 1, y, cv->mode == RM_CANVAS_ASCII ? '~' : 0x2026, colour);
+        return;
+    }
     if (n > w) n = w;
     cv_text(cv, x + (w - n) / 2, y, s, n, colour);
 }
@@ -252,98 +257,123 @@ static void draw_mini(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *
     if (nfin == 0) center_text(cv, a.x, a.y + (a.h - 1) / 2, a.w, "(no data)", 0);
 }
 
-void draw_panel(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *p, const panel_opt *o) {
-    cv_clip(cv, X, Y, W, H);
-    if (o->mini || W < 12 || H < 3) { draw_mini(cv, X, Y, W, H, p, o); cv_clip(cv, 0, 0, cv->w, cv->h); return; }
+/* the layout of a full panel: which rows are kept, plot area, ticks */
+typedef struct playout {
     double x0, x1, y0, y1;
-    int nbad, nfin = plot_ranges(p, &x0, &x1, &y0, &y1, &nbad);
-    int fixed = p->xmin < p->xmax || p->ymin < p->ymax;
-    int nout = fixed ? count_outside(p, x0, x1, y0, y1) : 0;
-    char note[512];
-    make_note(note, sizeof note, nbad, nout, o->note);
-    lentry le[40];
-    int nle = legend_entries(p, cv->mode, le, 40);
-
-    /* rows, dropped in this order while the plot area is too small */
-    int t_title = (p->title && *p->title) || (o->legend_in_title && nle > 0);
-    int t_ylabel = p->ylabel && *p->ylabel;
-    int t_xlabel = p->xlabel && *p->xlabel && o->xticks;
-    int t_xticks = o->xticks;
-    int t_legend = o->legend && !o->legend_in_title && nle > 0 ? legend_lines(le, nle, W) : 0;
-    int cut = -1, t_note = note[0] ? note_split(note, W, &cut) : 0;
-    if (t_legend > 3) t_legend = 3;
-    int min_ph = H < 8 ? 2 : H * 2 / 5 > 3 ? H * 2 / 5 : 3;
-    if (min_ph > H - 1) min_ph = H - 1;
-    int *drop[] = {&t_ylabel, &t_note, &t_xlabel, &t_legend, &t_legend, &t_legend, &t_title, &t_xticks, &t_note};
-    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
-        if (H - (t_title + t_ylabel + 1 + t_xticks + t_xlabel + t_legend + t_note) >= min_ph) break;
-        if (*drop[i] > 0) (*drop[i])--;
-    }
-    int ph = H - (t_title + t_ylabel + 1 + t_xticks + t_xlabel + t_legend + t_note);
-    int ay = Y + t_title + t_ylabel;
-
-    /* y ticks decide the left margin; dropped when they would leave too little width */
+    int nbad, nfin, nle, cut;
+    int t_title, t_ylabel, t_xlabel, t_xticks, t_legend, t_note;
+    int ph, ny, nx, ylw, rmargin;
     double yt[RM_PLOT_MAX_TICKS], xt[RM_PLOT_MAX_TICKS];
     char yl[RM_PLOT_MAX_TICKS][24], xl[RM_PLOT_MAX_TICKS][24];
     int xs[RM_PLOT_MAX_TICKS];
-    int ny = fit_yticks(y0, y1, ph, cv->sy, 0, yt, yl), ylw = 0;
-    for (int i = 0; i < ny; i++) if ((int)strlen(yl[i]) > ylw) ylw = (int)strlen(yl[i]);
-    if (W - ylw - 1 < 12 || ylw > W / 3) { ny = 0; ylw = 0; }
-    int rmargin = W >= 40 ? 1 : 0;
-    area a = {X + ylw + 1, ay, W - ylw - 1 - rmargin, ph, 0, 0, x0, x1, y0, y1};
+    char note[512];
+    lentry le[40];
+} playout;
+
+static void panel_layout(const rm_canvas *cv, int W, int H, const rm_plot *p, const panel_opt *o, playout *L) {
+    L->cut = -1;
+    L->nfin = plot_ranges(p, &L->x0, &L->x1, &L->y0, &L->y1, &L->nbad);
+    int nout = p->ymin < p->ymax ? count_outside(p, L->x0, L->x1, L->y0, L->y1) : 0;
+    make_note(L->note, sizeof L->note, L->nbad, nout, o->note);
+    L->nle = legend_entries(p, cv->mode, L->le, 40);
+
+    /* rows, dropped in this order while the plot area is too small */
+    L->t_title = (p->title && *p->title) || (o->legend_in_title && L->nle > 0);
+    L->t_ylabel = p->ylabel && *p->ylabel;
+    L->t_xlabel = p->xlabel && *p->xlabel && o->xticks;
+    L->t_xticks = o->xticks;
+    L->t_legend = o->legend && !o->legend_in_title && L->nle > 0 ? legend_lines(L->le, L->nle, W) : 0;
+    L->t_note = L->note[0] ? note_split(L->note, W, &L->cut) : 0;
+    if (L->t_legend > 3) L->t_legend = 3;
+    int min_ph = H < 8 ? 2 : H * 2 / 5 > 3 ? H * 2 / 5 : 3;
+    if (min_ph > H - 1) min_ph = H - 1;
+    /* a title row that carries the legend outlives the x tick labels */
+    int *late1 = o->legend_in_title ? &L->t_xticks : &L->t_title, *late2 = o->legend_in_title ? &L->t_title : &L->t_xticks;
+    int *drop[] = {&L->t_ylabel, &L->t_note, &L->t_xlabel, &L->t_legend, &L->t_legend, &L->t_legend,
+                   late1, late2, &L->t_note};
+    for (size_t i = 0; i <= sizeof drop / sizeof *drop; i++) {
+        L->ph = H - (L->t_title + L->t_ylabel + 1 + L->t_xticks + L->t_xlabel + L->t_legend + L->t_note);
+        if (L->ph >= min_ph || i == sizeof drop / sizeof *drop) break;
+        if (*drop[i] > 0) (*drop[i])--;
+    }
+
+    /* y ticks decide the left margin (at least o->ylw); dropped when they would leave too little width */
+    L->ny = fit_yticks(L->y0, L->y1, L->ph, cv->sy, 0, L->yt, L->yl);
+    L->ylw = o->ylw;
+    for (int i = 0; i < L->ny; i++) if ((int)strlen(L->yl[i]) > L->ylw) L->ylw = (int)strlen(L->yl[i]);
+    if (W - L->ylw - 1 < 12 || L->ylw > W / 3) { L->ny = 0; L->ylw = 0; }
+    L->rmargin = W >= 40 ? 1 : 0;
+    int aw = W - L->ylw - 1 - L->rmargin;
+    L->nx = L->t_xticks ? fit_xticks(L->x0, L->x1, aw, cv->sx, p->x_integer, L->ylw + 1, L->rmargin, L->xt, L->xl, L->xs) : 0;
+}
+
+int panel_ylw(const rm_canvas *cv, int W, int H, const rm_plot *p, const panel_opt *o) {
+    if (o->mini || W < 12 || H < 3) return 0;
+    playout L;
+    panel_layout(cv, W, H, p, o, &L);
+    return L.ylw;
+}
+
+/* the note on one or two lines from (x, row): split where panel_layout decided, else hard-wrapped */
+static void draw_note(rm_canvas *cv, int x, int row, int w, const playout *L) {
+    const char *note = L->note;
+    if (L->t_note == 1 || (L->t_note == 2 && L->cut < 0)) cv_text(cv, x, row, note, w, 0);
+    if (L->t_note != 2) return;
+    if (L->cut < 0) {
+        const char *rest = note;
+        for (int k = 0; k < w && utf8_next(&rest); k++) {}
+        cv_text(cv, x, row + 1, rest, w, 0);
+        return;
+    }
+    char first[512];
+    snprintf(first, sizeof first, "%.*s", L->cut, note);
+    cv_text(cv, x, row, first, w, 0);
+    cv_text(cv, x, row + 1, note + L->cut + (note[L->cut] == ';' ? 2 : 1), w, 0);
+}
+
+void draw_panel(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *p, const panel_opt *o) {
+    cv_clip(cv, X, Y, W, H);
+    if (o->mini || W < 12 || H < 3) { draw_mini(cv, X, Y, W, H, p, o); cv_clip(cv, 0, 0, cv->w, cv->h); return; }
+    playout L;
+    panel_layout(cv, W, H, p, o, &L);
+    area a = {X + L.ylw + 1, Y + L.t_title + L.t_ylabel, W - L.ylw - 1 - L.rmargin, L.ph, 0, 0, L.x0, L.x1, L.y0, L.y1};
     a.pw = a.w * cv->sx;
     a.ph = a.h * cv->sy;
-    int nx = t_xticks ? fit_xticks(x0, x1, a.w, cv->sx, p->x_integer, ylw + 1, rmargin, xt, xl, xs) : 0;
 
     cv_mark_area(cv, a.x, a.y, a.w, a.h);
     draw_decor(cv, &a, p, 0);
-    /* axes */
+    /* axes: y axis one column left of the area, x axis one row below it */
     int axc = a.x - 1;
     for (int r = 0; r < a.h; r++) cv_put(cv, axc, a.y + r, g_axis(cv->mode, AX_V), 0);
-    for (int i = 0; i < ny; i++) {
-        int r = tick_row(yt[i], y0, y1, a.h, cv->sy);
+    for (int i = 0; i < L.ny; i++) {
+        int r = tick_row(L.yt[i], a.y0, a.y1, a.h, cv->sy);
         cv_put(cv, axc, a.y + r, g_axis(cv->mode, AX_YTICK), 0);
-        cv_textr(cv, axc, a.y + r, yl[i], ylw, 0);
+        cv_textr(cv, axc, a.y + r, L.yl[i], L.ylw, 0);
     }
     cv_put(cv, axc, a.y + a.h, g_axis(cv->mode, AX_CORNER), 0);
     for (int c = 0; c < a.w; c++) cv_put(cv, a.x + c, a.y + a.h, g_axis(cv->mode, AX_H), 0);
-    for (int i = 0; i < nx; i++) {
-        cv_put(cv, a.x + tick_cell(xt[i], x0, x1, a.w, cv->sx), a.y + a.h, g_axis(cv->mode, AX_XTICK), 0);
-        cv_text(cv, a.x + xs[i], a.y + a.h + 1, xl[i], 24, 0);
+    for (int i = 0; i < L.nx; i++) {
+        cv_put(cv, a.x + tick_cell(L.xt[i], a.x0, a.x1, a.w, cv->sx), a.y + a.h, g_axis(cv->mode, AX_XTICK), 0);
+        cv_text(cv, a.x + L.xs[i], a.y + a.h + 1, L.xl[i], 24, 0);
     }
     draw_all_series(cv, &a, p);
-    if (nfin == 0) center_text(cv, a.x, a.y + (a.h - 1) / 2, a.w, "(no data)", 0);
+    if (L.nfin == 0) center_text(cv, a.x, a.y + (a.h - 1) / 2, a.w, "(no data)", 0);
 
-    /* text rows */
+    /* text rows: title (or title + legend), ylabel; under the axis: xlabel, legend, note */
     int row = Y;
-    if (t_title) {
+    if (L.t_title) {
         if (o->legend_in_title) {
             int k = cv_text(cv, X, row, p->title, W, 0);
             if (k > 0) k += 2;
-            if (k < W) draw_legend(cv, X + k, row, W - k, 1, le, nle);
+            if (k < W) draw_legend(cv, X + k, row, W - k, 1, L.le, L.nle);
         } else center_text(cv, X, row, W, p->title, 0);
         row++;
     }
-    if (t_ylabel) cv_text(cv, X, row++, p->ylabel, W, 0);
-    row = a.y + a.h + 1 + t_xticks;
-    if (t_xlabel) center_text(cv, a.x, row++, a.w, p->xlabel, 0);
-    if (t_legend) { draw_legend(cv, X, row, W, t_legend, le, nle); row += t_legend; }
-    if (t_note == 1) cv_text(cv, X, row, note, W, 0);
-    if (t_note == 2) {
-        if (cut < 0) {
-            const char *rest = note;
-            for (int k = 0; k < W && utf8_next(&rest); k++) {}
-            cv_text(cv, X, row, note, W, 0);
-            cv_text(cv, X, row + 1, rest, W, 0);
-        }
-        else {
-            char first[512];
-            snprintf(first, sizeof first, "%.*s", cut, note);
-            const char *rest = note + cut + (note[cut] == ';' ? 2 : 1);
-            cv_text(cv, X, row, first, W, 0);
-            cv_text(cv, X, row + 1, rest, W, 0);
-        }
-    }
+    if (L.t_ylabel) cv_text(cv, X, row++, p->ylabel, W, 0);
+    row = a.y + a.h + 1 + L.t_xticks;
+    if (L.t_xlabel) center_text(cv, a.x, row++, a.w, p->xlabel, 0);
+    if (L.t_legend) { draw_legend(cv, X, row, W, L.t_legend, L.le, L.nle); row += L.t_legend; }
+    if (L.t_note) draw_note(cv, X, row, W, &L);
     cv_clip(cv, 0, 0, cv->w, cv->h);
 }
 

@@ -9,8 +9,9 @@
  * BRAILLE (2x4 dots per cell; empty plot cells are U+2800 so the area keeps its shape when pasted).
  * Bad data never fails a plot: NaN/Inf points are skipped with a note line, no data draws a frame
  * with "(no data)", a constant range is widened around its value, points outside a range the caller
- * fixed are clipped (with a note). Functions return NULL only for bad arguments or out of memory,
- * with the reason in ctx. */
+ * fixed are clipped (a note counts those hidden by a fixed y range). Functions return NULL only for
+ * bad arguments (NULL arrays, unknown mode/style, size outside 20x8 .. 4096x4096) or out of memory,
+ * with the reason in ctx. Nothing is kept between calls; all functions are thread-safe. */
 #ifndef RM_PLOT_H
 #define RM_PLOT_H
 #include "ctx.h"
@@ -19,7 +20,7 @@ enum { RM_CANVAS_ASCII = 0, RM_CANVAS_BLOCK = 1, RM_CANVAS_BRAILLE = 2 };
 enum { RM_STYLE_LINE = 0, RM_STYLE_MARKERS = 1, RM_STYLE_BARS = 2 };
 enum { RM_DASH_SOLID = 0, RM_DASH_DASHED = 1, RM_DASH_DOTTED = 2 };
 enum { RM_PLOT_MIN_W = 20, RM_PLOT_MIN_H = 8, RM_PLOT_MAX_TICKS = 32 };
-#define RM_NCOLOURS 8 /* palette: 1 blue 2 red 3 green 4 yellow 5 magenta 6 cyan 7 grey 8 plain (terminal fg / black) */
+#define RM_NCOLOURS 8 /* 1 blue 2 red 3 green 4 yellow 5 magenta 6 cyan 7 grey 8 plain (fg/black) */
 
 typedef struct rm_series {
     const char *name;    /* legend text; NULL or "" keeps the series out of the legend */
@@ -28,15 +29,17 @@ typedef struct rm_series {
     int n;
     int style;           /* RM_STYLE_LINE, _MARKERS (unconnected points), _BARS (from 0, width = x spacing) */
     int colour;          /* 0 = by series order, 1..RM_NCOLOURS = palette entry */
-    int dash;            /* lines only: RM_DASH_SOLID, _DASHED, _DOTTED (tells series apart without colour) */
-    char glyph;          /* ASCII mode character; 0 = by series order ('*','#','=','%' lines; 'o','x','@' markers) */
+    int dash;            /* lines, block/braille modes: RM_DASH_SOLID, _DASHED, _DOTTED (tells series
+                            apart without colour; ASCII uses the glyph instead) */
+    char glyph;          /* ASCII mode character; 0 = by order among series of its style:
+                            lines '*','#','=','%','&','~'; markers 'o','x','@','$'; bars '#','%','@','=' */
 } rm_series;
 
 typedef struct rm_plot {
     const char *title, *xlabel, *ylabel;  /* any may be NULL */
     double xmin, xmax;   /* fixed x range when xmin < xmax, else from the data */
     double ymin, ymax;   /* fixed y range when ymin < ymax, else from the data */
-    const rm_series *series;
+    const rm_series *series; /* drawn in order, later ones on top: put references (ReLU) first */
     int nseries;
     const double *vlines;    /* nvlines dotted vertical lines, e.g. the LERP grid range -R, R */
     int nvlines;
@@ -58,12 +61,12 @@ typedef struct rm_hist {
 } rm_hist;
 
 /* training chart: loss (top) and accuracy (bottom) per epoch, train vs test; epoch i is i+1 */
-typedef struct rm_train {
+typedef struct rm_trainchart {
     const char *title;
     int n;                                /* epochs recorded */
     const float *train_loss, *test_loss;  /* each may be NULL */
     const float *train_acc, *test_acc;    /* each may be NULL; fraction or percent, shown as given */
-} rm_train;
+} rm_trainchart;
 
 /* small multiples: one mini plot per panel (its title is the panel label, e.g. "ch 3") */
 typedef struct rm_grid {
@@ -71,11 +74,12 @@ typedef struct rm_grid {
     const rm_plot *panels;
     int n;
     int ncols;               /* 0: about square */
-    int shared;              /* nonzero: all panels use one x and one y range (panels' own fixed ranges
-                                are then ignored) */
+    int shared;              /* nonzero: all panels use one x and one y range, the union of the ranges
+                                each panel would use alone (its fixed ones, else its data's) */
 } rm_grid;
 
-/* heatmap of a row-major rows x cols matrix with a shade ramp and a min/max legend */
+/* heatmap of a row-major rows x cols matrix: shades from blank (min) to densest (max), a min/max
+ * legend; big matrices are block-averaged, small ones scaled up by whole factors */
 typedef struct rm_heatmap {
     const char *title, *xlabel, *ylabel;
     const float *m;
@@ -84,19 +88,23 @@ typedef struct rm_heatmap {
     int symmetric;           /* range [-a, a], a = max |m|: zero sits mid-ramp (signed weights) */
 } rm_heatmap;
 
-/* text plots. mode: RM_CANVAS_*; colour: nonzero adds ANSI colours (only for a colour terminal) */
+/* text plots. mode: RM_CANVAS_*; colour: nonzero adds ANSI colours (only for a colour terminal;
+ * heatmaps are shade-only and ignore it). A grid draws full panels (axes, ticks) when a panel gets
+ * at least 30x10 cells, else mini panels with the shared ranges and legend in a footer line; when
+ * not all fit it shows the first ones and says "showing k of n". */
 char *rm_plot_lines(rm_ctx *ctx, const rm_plot *p, int width, int height, int mode, int colour);
 char *rm_plot_hist(rm_ctx *ctx, const rm_hist *h, int width, int height, int mode, int colour);
-char *rm_plot_train(rm_ctx *ctx, const rm_train *t, int width, int height, int mode, int colour);
+char *rm_plot_train(rm_ctx *ctx, const rm_trainchart *t, int width, int height, int mode, int colour);
 char *rm_plot_grid(rm_ctx *ctx, const rm_grid *g, int width, int height, int mode, int colour);
 char *rm_plot_heatmap(rm_ctx *ctx, const rm_heatmap *hm, int width, int height, int mode, int colour);
 
 /* SVG documents of the same plots (w_px x h_px, at least 200 x 120): one <path class="series"> per
  * series (panels of a grid in order; a histogram is one series; a train chart has one per non-NULL
- * array), axes, ticks, title, legend; text is XML-escaped */
+ * array; a heatmap has none: its cells are <rect>s, white to blue, or blue/white/red around 0 when
+ * the range holds 0), axes, ticks, title, legend; text is XML-escaped */
 char *rm_svg_lines(rm_ctx *ctx, const rm_plot *p, int w_px, int h_px);
 char *rm_svg_hist(rm_ctx *ctx, const rm_hist *h, int w_px, int h_px);
-char *rm_svg_train(rm_ctx *ctx, const rm_train *t, int w_px, int h_px);
+char *rm_svg_train(rm_ctx *ctx, const rm_trainchart *t, int w_px, int h_px);
 char *rm_svg_grid(rm_ctx *ctx, const rm_grid *g, int w_px, int h_px);
 char *rm_svg_heatmap(rm_ctx *ctx, const rm_heatmap *hm, int w_px, int h_px);
 

@@ -56,6 +56,8 @@ double bar_width(const rm_series *s);
  * finite points, counts non-finite ones into *nonfinite (may be NULL) */
 int plot_ranges(const rm_plot *p, double *x0, double *x1, double *y0, double *y1, int *nonfinite);
 void widen_range(double *lo, double *hi);
+/* finite points inside the x range but outside the y range (hidden extremes worth a note; points
+ * beyond a fixed x range are a chosen view window and not counted) */
 int count_outside(const rm_plot *p, double x0, double x1, double y0, double y1);
 
 /* ---- one line-plot panel drawn into a canvas region (lines.c) */
@@ -65,13 +67,15 @@ typedef struct panel_opt {
     int xticks;          /* x tick labels */
     int mini;            /* small-multiples style: label row + bare area, no axes */
     int show_range;      /* mini: append the y range to the label when it fits */
+    int ylw;             /* minimum width of the y tick label column (aligns stacked panels) */
     const char *note;    /* extra note line (appended to the non-finite/clipped notes) */
 } panel_opt;
 void draw_panel(rm_canvas *cv, int x, int y, int w, int h, const rm_plot *p, const panel_opt *o);
+int panel_ylw(const rm_canvas *cv, int w, int h, const rm_plot *p, const panel_opt *o); /* its label column */
 int check_plot(rm_ctx *ctx, const rm_plot *p);   /* argument errors (NULL arrays, bad style) */
 /* Liang-Barsky: clip segment a-b to the box [xlo,xhi] x [ylo,yhi] in place; 0 if nothing is left */
 int clip_seg(double *ax, double *ay, double *bx, double *by, double xlo, double xhi, double ylo, double yhi);
-/* "2 non-finite points skipped; 3 points outside the axis range; <extra>" (empty when nothing to say) */
+/* "2 non-finite points skipped; 3 points outside the y range; <extra>" (empty when nothing to say) */
 void make_note(char *buf, int n, int nbad, int nout, const char *extra);
 void center_text(rm_canvas *cv, int x, int y, int w, const char *s, int colour);
 /* legend: entries of a plot (named series, vlines, span), lines needed to wrap them into w columns,
@@ -98,7 +102,7 @@ typedef struct train_data {
     rm_plot p[2];
     int np;                  /* panels present (loss and/or accuracy; at least 1) */
 } train_data;
-int train_prepare(rm_ctx *ctx, const rm_train *t, train_data *d);
+int train_prepare(rm_ctx *ctx, const rm_trainchart *t, train_data *d);
 void train_release(train_data *d);
 
 /* grid: copies of the panels, with the shared ranges {x0,x1,y0,y1} applied when g->shared (free) */

@@ -1,5 +1,5 @@
 /* range.c - data ranges of a plot: finite points, automatic x/y ranges (bars include 0 and their
- * width), widening a degenerate range, counting points a fixed range clips. */
+ * width), widening a degenerate range, counting points a fixed y range hides. */
 #include "plot_int.h"
 #include <math.h>
 
@@ -57,7 +57,6 @@ int count_outside(const rm_plot *p, double x0, double x1, double y0, double y1) 
     int k = 0;
     for (int j = 0; j < p->nseries; j++)
         for (int i = 0; i < p->series[j].n; i++)
-            if (finite_pt(&p->series[j], i, &x, &y) &&
-                (x < x0 - ex || x > x1 + ex || y < y0 - ey || y > y1 + ey)) k++;
+            if (finite_pt(&p->series[j], i, &x, &y) && x >= x0 - ex && x <= x1 + ex && (y < y0 - ey || y > y1 + ey)) k++;
     return k;
 }

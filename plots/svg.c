@@ -129,7 +129,7 @@ static int svg_legend(rm_sbuf *b, const rm_plot *p, double x, double y, double w
 static void svg_panel(rm_sbuf *b, double X, double Y, double W, double H, const rm_plot *p, int legend, const char *extra) {
     double x0, x1, y0, y1;
     int nbad, nfin = plot_ranges(p, &x0, &x1, &y0, &y1, &nbad);
-    int nout = p->xmin < p->xmax || p->ymin < p->ymax ? count_outside(p, x0, x1, y0, y1) : 0;
+    int nout = p->ymin < p->ymax ? count_outside(p, x0, x1, y0, y1) : 0;
     char note[512];
     make_note(note, sizeof note, nbad, nout, extra);
     double top = Y + 6, bot = Y + H - 4;
@@ -161,7 +161,7 @@ static void svg_panel(rm_sbuf *b, double X, double Y, double W, double H, const 
     sb_printf(b, "<path class=\"axis\" fill=\"none\" stroke=\"#222222\" d=\"M%.2f %.2fV%.2fH%.2f\"/>\n", a.x, a.y, a.y + a.h, a.x + a.w);
     double t[RM_PLOT_MAX_TICKS];
     char lab[24];
-    int mx = (int)(a.w / 70) + 1, my = (int)(a.h / 35) + 1;
+    int mx = (int)(a.w / 40) + 1, my = (int)(a.h / 30) + 1;
     int n = rm_nice_ticks(x0, x1, mx < 2 ? 2 : mx, t);
     double step = n > 1 ? t[1] - t[0] : x1 - x0;
     for (int i = 0; i < n; i++) {
@@ -206,7 +206,7 @@ char *rm_svg_hist(rm_ctx *ctx, const rm_hist *h, int w_px, int h_px) {
     return svg_end(ctx, &b);
 }
 
-char *rm_svg_train(rm_ctx *ctx, const rm_train *t, int w_px, int h_px) {
+char *rm_svg_train(rm_ctx *ctx, const rm_trainchart *t, int w_px, int h_px) {
     train_data d;
     if (svg_check(ctx, w_px, h_px) != RM_OK || train_prepare(ctx, t, &d) != RM_OK) return NULL;
     rm_sbuf b = {0};
@@ -239,16 +239,20 @@ char *rm_svg_grid(rm_ctx *ctx, const rm_grid *g, int w_px, int h_px) {
     return svg_end(ctx, &b);
 }
 
-/* fill for t in [0,1]: sequential white -> dark blue, or diverging blue -> white -> red */
-static void heat_colour(double t, int diverging, char *out) {
+/* fill for value v in [lo,hi]: white -> dark blue, or, when the range holds 0 (signed weights), blue
+ * below 0 and red above it, white at exactly 0, each side scaled by its own extreme */
+static void heat_colour(double v, double lo, double hi, char *out) {
     double r, g, bl;
-    if (!isfinite(t)) { strcpy(out, "#bbbbbb"); return; }
-    t = fmin(fmax(t, 0), 1);
-    if (diverging) {
-        double u = fabs(2 * t - 1);
-        if (t < 0.5) { r = 1 - 0.85 * u; g = 1 - 0.6 * u; bl = 1 - 0.3 * u; }
+    if (!isfinite(v)) { strcpy(out, "#bbbbbb"); return; }
+    v = fmin(fmax(v, lo), hi);
+    if (lo < 0 && hi > 0) {
+        double u = v < 0 ? v / lo : v / hi;
+        if (v < 0) { r = 1 - 0.85 * u; g = 1 - 0.6 * u; bl = 1 - 0.3 * u; }
         else { r = 1 - 0.3 * u; g = 1 - 0.85 * u; bl = 1 - 0.85 * u; }
-    } else { r = 1 - 0.97 * t; g = 1 - 0.81 * t; bl = 1 - 0.58 * t; }
+    } else {
+        double t = (v - lo) / (hi - lo);
+        r = 1 - 0.97 * t; g = 1 - 0.81 * t; bl = 1 - 0.58 * t;
+    }
     snprintf(out, 8, "#%02x%02x%02x", (int)lround(r * 255), (int)lround(g * 255), (int)lround(bl * 255));
 }
 
@@ -266,12 +270,11 @@ char *rm_svg_heatmap(rm_ctx *ctx, const rm_heatmap *hm, int w_px, int h_px) {
     double left = 40 + (hm->ylabel && *hm->ylabel ? 18 : 0), avw = w_px - left - 12, avh = bot - top;
     double cell = fmin(avw / hm->cols, avh / hm->rows);
     double mw = cell * hm->cols, mh = cell * hm->rows, mx = left + (avw - mw) / 2, my = top;
-    int div = hm->symmetric || (lo < 0 && hi > 0);
     char col[8];
     sb_puts(&b, "<g class=\"cells\" shape-rendering=\"crispEdges\">\n");
     for (int r = 0; r < hm->rows; r++)
         for (int c = 0; c < hm->cols; c++) {
-            heat_colour((hm->m[(long)r * hm->cols + c] - lo) / (hi - lo), div, col);
+            heat_colour(hm->m[(long)r * hm->cols + c], lo, hi, col);
             sb_printf(&b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"/>\n",
                       mx + c * cell, my + r * cell, cell + 0.05, cell + 0.05, col);
         }
@@ -290,11 +293,16 @@ char *rm_svg_heatmap(rm_ctx *ctx, const rm_heatmap *hm, int w_px, int h_px) {
         svg_esc(&b, hm->ylabel);
         sb_puts(&b, "</text>\n");
     }
-    /* legend: a 10-step colour bar with min and max */
+    /* legend: a 20-step colour bar from min to max, 0 marked when inside */
     double lx = w_px / 2.0 - 100, ly = h_px - 30;
-    for (int i = 0; i < 10; i++) {
-        heat_colour((i + 0.5) / 10, div, col);
-        sb_printf(&b, "<rect class=\"ramp\" x=\"%.1f\" y=\"%.1f\" width=\"20\" height=\"10\" fill=\"%s\"/>\n", lx + 20 * i, ly, col);
+    for (int i = 0; i < 20; i++) {
+        heat_colour(lo + (i + 0.5) / 20 * (hi - lo), lo, hi, col);
+        sb_printf(&b, "<rect class=\"ramp\" x=\"%.1f\" y=\"%.1f\" width=\"10.2\" height=\"10\" fill=\"%s\"/>\n", lx + 10 * i, ly, col);
+    }
+    if (lo < 0 && hi > 0) {
+        double zx = lx + 200 * (0 - lo) / (hi - lo);
+        sb_printf(&b, "<path class=\"tick\" stroke=\"#222222\" d=\"M%.1f %.1fv14\"/>\n", zx, ly - 2);
+        svg_text(&b, zx, ly + 24, "middle", "legend", "0");
     }
     char a1[24], a2[24], note[64];
     fmt_value(lo, a1, sizeof a1); fmt_value(hi, a2, sizeof a2);

@@ -61,7 +61,7 @@ void rm_tick_label(double v, double step, char *buf, int n) {
     if (!(step > 0) || !isfinite(step)) step = fabs(v);
     int e = (int)floor(log10(step) + 1e-9);
     double a = fabs(v);
-    if (a < 1e6 && e >= -6) {
+    if (a < 1e6 && e >= -4) {                 /* plain decimals down to 0.0001 steps */
         snprintf(buf, (size_t)n, "%.*f", e < 0 ? -e : 0, v);
         if ((int)strlen(buf) <= 8) return;
     }

@@ -11,7 +11,7 @@ static int last_finite(const float *v, int n, double *out) {
     return 0;
 }
 
-int train_prepare(rm_ctx *ctx, const rm_train *t, train_data *d) {
+int train_prepare(rm_ctx *ctx, const rm_trainchart *t, train_data *d) {
     memset(d, 0, sizeof *d);
     if (!t) return rm_err(ctx, "train chart: no description");
     if (t->n < 0) return rm_err(ctx, "train chart: n = %d epochs", t->n);
@@ -47,7 +47,7 @@ int train_prepare(rm_ctx *ctx, const rm_train *t, train_data *d) {
 
 void train_release(train_data *d) { free(d->epoch); d->epoch = NULL; }
 
-char *rm_plot_train(rm_ctx *ctx, const rm_train *t, int width, int height, int mode, int colour) {
+char *rm_plot_train(rm_ctx *ctx, const rm_trainchart *t, int width, int height, int mode, int colour) {
     train_data d;
     rm_canvas cv;
     if (train_prepare(ctx, t, &d) != RM_OK) return NULL;
@@ -69,6 +69,8 @@ char *rm_plot_train(rm_ctx *ctx, const rm_train *t, int width, int height, int m
         int h1 = h / 2;
         panel_opt o1 = o;
         o1.xticks = h1 >= 10;
+        int w0 = panel_ylw(&cv, width, h1, &d.p[0], &o1), w1 = panel_ylw(&cv, width, h - h1, &d.p[1], &o);
+        o1.ylw = o.ylw = w0 > w1 ? w0 : w1;            /* same x positions in both panels */
         draw_panel(&cv, 0, top, width, h1, &d.p[0], &o1);
         draw_panel(&cv, 0, top + h1, width, h - h1, &d.p[1], &o);
     }

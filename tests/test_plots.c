@@ -98,7 +98,7 @@ static float hv[2000];
 static rm_hist hist;
 
 static float tl[10], vl[10], ta[10], va[10];
-static rm_train train;
+static rm_trainchart train;
 
 static float gx[16][81], gy[16][81];
 static rm_series gser[16][2];
@@ -134,7 +134,7 @@ static void make_fixtures(void) {
         ta[i] = (float)(0.1 + 0.8 * (1 - exp(-0.4 * i)));
         va[i] = (float)(ta[i] - 0.01 * i);
     }
-    train = (rm_train){.title = "ResMLP h=96, CIFAR-10", .n = 10, .train_loss = tl, .test_loss = vl, .train_acc = ta, .test_acc = va};
+    train = (rm_trainchart){.title = "ResMLP h=96, CIFAR-10", .n = 10, .train_loss = tl, .test_loss = vl, .train_acc = ta, .test_acc = va};
     for (int c = 0; c < 16; c++) {
         for (int i = 0; i < 81; i++) {
             double x = -4 + 8.0 * i / 80;
@@ -299,7 +299,7 @@ static void test_robustness(void) {
     rm_plot pe = {.title = "empty", .series = &se, .nseries = 1};
     rm_plot p0 = {.title = "none"};
     rm_hist he = {.title = "empty", .n = 0, .nbins = 10};
-    rm_train te = {.title = "empty", .n = 0};
+    rm_trainchart te = {.title = "empty", .n = 0};
     rm_grid ge = {.title = "empty", .n = 0};
     for (int mode = 0; mode < 3; mode++) {
         char *outs[5] = {rm_plot_lines(&ctx, &pe, 40, 12, mode, 0), rm_plot_lines(&ctx, &p0, 40, 12, mode, 0),
@@ -338,12 +338,12 @@ static void test_robustness(void) {
         CHECK(count_str(o, "*") == count_str(line, "*") && count_str(line, "*") >= 50, "constant line: one full row:\n%s", o);
     free(o);
     /* clipping: fixed ranges, points outside are not drawn and are counted */
-    float xs[5] = {-2, -0.5, 0, 0.5, 2}, ys[5] = {-9, -0.5, 0, 0.5, 9};
-    rm_series sm = {.x = xs, .y = ys, .n = 5, .style = RM_STYLE_MARKERS, .glyph = '@'};
+    float xs[7] = {-3, -0.9, -0.5, 0, 0.5, 0.9, 3}, ys[7] = {0, -9, -0.5, 0, 0.5, 9, 0};
+    rm_series sm = {.x = xs, .y = ys, .n = 7, .style = RM_STYLE_MARKERS, .glyph = '@'};
     rm_plot pm = {.series = &sm, .nseries = 1, .xmin = -1, .xmax = 1, .ymin = -1, .ymax = 1};
     o = rm_plot_lines(&ctx, &pm, 40, 12, RM_CANVAS_ASCII, 0);
     CHECK(o && count_str(o, "@") == 3, "3 markers inside:\n%s", o ? o : "");
-    CHECK(o && strstr(o, "2 points outside the axis range"), "clip note:\n%s", o ? o : "");
+    CHECK(o && strstr(o, "2 points outside the y range"), "clip note (x-window points not counted):\n%s", o ? o : "");
     free(o);
     /* a steep line through a fixed box: glyphs only inside the area (right of the axis, above it) */
     float xl[2] = {-1, 1}, yl[2] = {-50, 50};
@@ -491,6 +491,20 @@ static void test_content(void) {
     free(o);
     o = rm_plot_grid(&ctx, &grid, 60, 20, RM_CANVAS_BLOCK, 0);
     CHECK(o && strstr(o, "ch 0") && strstr(o, "ch 15") && !strstr(o, "showing"), "grid shows all 16:\n%s", o ? o : "");
+    free(o);
+    rm_grid own = grid;                              /* per-panel ranges: shown in the labels */
+    own.shared = 0;
+    o = rm_plot_grid(&ctx, &own, 120, 30, RM_CANVAS_BRAILLE, 1);
+    CHECK(o && strstr(o, "ch 0 [") && !strstr(o, "x [-4"), "unshared grid labels carry ranges:\n%s", o ? o : "");
+    fits(o, 120, 30, 1, "unshared grid");
+    free(o);
+    float nl[10];
+    memcpy(nl, vl, sizeof nl);
+    nl[3] = NAN;
+    rm_trainchart tn = train;
+    tn.test_loss = nl;
+    o = rm_plot_train(&ctx, &tn, 60, 24, RM_CANVAS_BLOCK, 0);
+    CHECK(o && strstr(o, "1 non-finite point skipped"), "train chart NaN note:\n%s", o ? o : "");
     free(o);
     o = rm_plot_grid(&ctx, &grid, 20, 8, RM_CANVAS_BLOCK, 0);
     CHECK(o && strstr(o, "showing") && strstr(o, "of 16"), "small grid says what it shows:\n%s", o ? o : "");
