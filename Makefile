@@ -60,5 +60,12 @@ demo: all
 test: all
 	sh tests/run.sh
 
+# rewrite the golden files (plots, emitted headers) from the current code; review with git diff
+golden: all
+	sh tools/regen_golden.sh
+
+bench: all
+	sh bench/run_all.sh
+
 clean:
 	rm -rf $(B) resmlp
