@@ -1,0 +1,62 @@
+/* verilog.h - the LERP-PSA activation unit as synthesizable Verilog, its self-checking testbench,
+ * and the open-source tools that check it here: Icarus Verilog (simulation, bit-exact against the
+ * integer formula) and Yosys (synthesis to Xilinx 7-series cells or a generic 6-LUT netlist, with
+ * the LUT / FF / BRAM / DSP cell counts read back).
+ *
+ * The unit: C channels, each with a 64-entry int8 table L[c][0..63] (every 4th entry of the INT8
+ * engine's 256-entry table), one int8 element in per cycle with its channel index, int8 out two
+ * cycles later (registered). The arithmetic is exactly the INT8 engine's:
+ *   u = x + 128;  m = min(u >> 2, 62);  l = u & 3;
+ *   t = ((L[m+1] - L[m]) * l) >> 1;  y = L[m] + (t >> 1) + (t & 1)      (arithmetic shifts)
+ * The table is stored once, split into an even bank (L[2k]) and an odd bank (L[2k+1]) of 32 entries
+ * per channel, so both L[m] and L[m+1] come out of single-port ROMs in the same cycle: the even bank
+ * is read at (m+1)>>1, the odd bank at m>>1, and m's parity says which of the two is L[m].
+ * The product d*l (l in 0..3) is two shifted adds, so no multiplier (DSP) is needed.
+ *
+ * Deliberately not here: the HLS C++ version of the same stage (emission), choosing the table
+ * (the INT8 engine). */
+#ifndef RM_HLS_VERILOG_H
+#define RM_HLS_VERILOG_H
+#include "ctx.h"
+#include "synth.h"
+#include <stdint.h>
+
+/* the formula above for one channel's 64-entry table (the C reference of the hardware) */
+int8_t rm_hls_lerp64(const int8_t L[64], int8_t x);
+
+/* Write dir/<module>.v (the unit), dir/<module>_tb.v (testbench) and dir/<module>_expected.hex
+ * (C*256 expected outputs, channel-major, x = -128..127). expected: [C][256] int8, e.g. from the
+ * INT8 engine; NULL means rm_hls_lerp64 on `lut`. lut: [C][64]. 1 <= C <= 4096.
+ * The testbench feeds all 256 inputs of every channel (with a bubble every few cycles), compares each
+ * output with the expected one, prints up to 10 "MISMATCH ch=.. x=.. got=.. expected=.." lines and
+ * ends with "RESULT checked=N mismatches=M". */
+int rm_hls_verilog_lerp(rm_ctx *ctx, const char *dir, const char *module, const int8_t *lut, int C,
+                        const int8_t *expected);
+
+/* iverilog + vvp in dir on the files above. RM_OK only when every one of C*256 outputs was checked
+ * and matched; otherwise RM_ERR with the count of mismatches (or the tool failure) in ctx.
+ * checked / mismatches may be NULL. opts: log callback, interrupt, time limit (may be NULL). */
+int rm_hls_iverilog_sim(rm_ctx *ctx, const char *dir, const char *module, int C, const rm_hls_run_opts *opts,
+                        long *checked, long *mismatches, rm_hls_run_result *res);
+
+/* cell counts of a Yosys netlist */
+typedef struct rm_hls_cells {
+    long lut;      /* LUT1..LUT6 (xc7) or $lut (generic) */
+    long ff;       /* FD* (xc7) or $_DFF*_ / $_SDFF*_ / ... (generic) */
+    long bram18;   /* RAMB18E1 = 1, RAMB36E1 = 2 */
+    long dsp;      /* DSP48E1 */
+    long lutram;   /* RAM32M, RAM64X1D, SRL16E, ... (LUTs used as memory) */
+    long carry, mux, io, other, total;   /* io: IBUF/OBUF/BUFG (none with -noiopad) */
+    int ncells;
+    struct { char name[32]; long n; } cell[64];   /* the raw list, in the order Yosys printed it */
+} rm_hls_cells;
+
+/* Yosys in dir: read dir/<module>.v, synthesize (family "xc7": synth_xilinx -family xc7 -noiopad, i.e. out of context; NULL or
+ * "generic": synth + abc -lut 6), write dir/<module>_stat.txt and parse it into cells. */
+int rm_hls_yosys_synth(rm_ctx *ctx, const char *dir, const char *module, const char *family,
+                       const rm_hls_run_opts *opts, rm_hls_cells *cells, rm_hls_run_result *res);
+/* parse the text of Yosys `stat` (the module `top`, or the last module printed when top is NULL) */
+int rm_hls_yosys_stat_parse(rm_ctx *ctx, const char *text, const char *top, rm_hls_cells *cells);
+/* "LUT 123, FF 45, BRAM_18K 1, DSP 0, LUTRAM 0, ... (cells: LUT6 40, FDRE 45, ...)"; snprintf semantics */
+int rm_hls_cells_format(const rm_hls_cells *c, char *buf, size_t n);
+#endif
