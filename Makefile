@@ -40,6 +40,10 @@ $(B)/libresmlp.a: $(CORE_OBJ)
 $(B)/libresmlp_app.a: $(PLOTS_OBJ) $(HLS_OBJ)
 	ar rcs $@ $^ $(if $^,,$(B)/core/ctx.o)
 
+# the Lua prelude compiled into the binary (generated file kept in the repository)
+repl/prelude_lua.c: repl/prelude.lua repl/gen_prelude.sh
+	sh repl/gen_prelude.sh
+
 resmlp: $(REPL_OBJ) $(B)/libresmlp_app.a $(B)/libresmlp.a
 	$(CC) $(CFLAGS) -o $@ $(REPL_OBJ) $(B)/libresmlp_app.a $(B)/libresmlp.a $(APPLIBS) $(LDLIBS)
 

@@ -6,21 +6,13 @@
 #include "core/train.h"
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-volatile int rm_sigint_flag = 0;
-static void on_sigint(int sig) { (void)sig; rm_sigint_flag = 1; }
-void rm_install_sigint(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigaction(SIGINT, &sa, NULL);
-}
+/* rm_sigint_flag and rm_install_sigint live in term.c (shared with the prompt) */
 
 /* ---- option tables --------------------------------------------------------------------------- */
 

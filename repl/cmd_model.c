@@ -1,0 +1,154 @@
+/* cmd_model.c - the `model`, `load`, `save` and `info` commands: creating, loading, naming, saving
+ * and describing models in the workspace. Lua calls get the Model (or an info table) back. */
+#include "registry.h"
+#include "core/checkpoint.h"
+#include <ctype.h>
+#include <string.h>
+
+static void cfg_line(const rm_model_cfg *c, char *buf, size_t n) {
+    snprintf(buf, n, "%s h=%d (embed %d, %d blocks, %d tokens x %d features, %d classes)", rm_act_name(c->act.kind),
+             c->H, c->D, c->L, c->T, c->P, c->K);
+}
+
+static void say_model(const char *verb, const char *name, const rm_model *m) {
+    char cfg[160], cnt[32];
+    cfg_line(&m->cfg, cfg, sizeof cfg);
+    printf("%s %s'%s'%s: %s, %s parameters\n", verb, rm_col(0, "1"), name, rm_reset(0), cfg,
+           rm_fmt_count(cnt, sizeof cnt, (double)rm_model_trainable_count(m)));
+}
+
+static int any_option_given(rm_call *c) {
+    for (int j = 0; c->cmd->opts[j].name; j++) if (c->opt[j].set == 1) return 1;
+    return 0;
+}
+
+static int new_model(rm_call *c) {
+    lua_State *L = c->L;
+    int kind = rm_act_kind_from_name(rm_arg(c, "act")->s);
+    rm_model_cfg cfg = rm_model_default_cfg(kind, (int)rm_arg(c, "hidden")->i);
+    cfg.D = (int)rm_arg(c, "embed")->i;
+    cfg.L = (int)rm_arg(c, "layers")->i;
+    cfg.act.G = (int)rm_arg(c, "grid")->i;
+    cfg.act.R = (float)rm_arg(c, "range")->d;
+    cfg.act.E = (int)rm_arg(c, "keys")->i;
+    cfg.act.eps = (float)rm_arg(c, "eps")->d;
+    cfg.act.K = (int)rm_arg(c, "spline_size")->i;
+    cfg.act.spacing = (float)rm_arg(c, "spacing")->d;
+    rm_val *dv = rm_arg(c, "data");
+    if (dv->set && dv->ud && ((ldata *)dv->ud)->loaded) {
+        const rm_dataset *ds = &((ldata *)dv->ud)->ds;
+        cfg.T = rm_data_tokens(ds, cfg.patch);
+        cfg.P = rm_data_patchdim(ds, cfg.patch);
+        if (cfg.T < 1) rm_cmd_error(c, "images of %s (%dx%d) are not a multiple of the patch size %d", ds->name, ds->h, ds->w, cfg.patch);
+        if (ds->nclass > cfg.K) cfg.K = ds->nclass;
+    }
+    lmodel *lm = rm_model_push(L);           /* empty until built: a failure leaves nothing to free */
+    int idx = lua_gettop(L);
+    rm_ctx ctx = {0};
+    if (rm_model_new(&ctx, &lm->m, &cfg, (uint64_t)rm_arg(c, "seed")->i)) rm_cmd_error(c, "%s", ctx.msg);
+    snprintf(lm->source, sizeof lm->source, "new (seed %lld)", rm_arg(c, "seed")->i);
+    const char *name = rm_arg(c, "name")->s;
+    rm_ws_set(L, name, idx);
+    snprintf(rm_A.cur_model, sizeof rm_A.cur_model, "%s", name);
+    if (c->line) say_model("new model", name, lm->m);
+    return 1;
+}
+
+int rm_cmd_model(rm_call *c) {
+    lua_State *L = c->L;
+    rm_val *av = rm_posarg(c, "action");
+    const char *a = av->set ? av->s : NULL;
+    if (!a && (!c->line || any_option_given(c))) a = "new";
+    if (!a) {
+        if (!rm_A.cur_model[0] || rm_ws_get(L, rm_A.cur_model) != LUA_TUSERDATA) {
+            printf("no current model (create one with `model new`, or `load NAME PATH`)\n");
+            return 0;
+        }
+        lmodel *lm = luaL_testudata(L, -1, RM_MODEL_MT);
+        if (lm && lm->m) say_model("current model", rm_A.cur_model, lm->m);
+        else printf("current model '%s' is closed\n", rm_A.cur_model);
+        return 0;
+    }
+    if (!strcmp(a, "new")) return new_model(c);
+    if (any_option_given(c)) rm_cmd_error(c, "options only go with `model new` (did you mean `model new %s ...`?)", a);
+    rm_ws_get(L, a);
+    lmodel *lm = luaL_testudata(L, -1, RM_MODEL_MT);
+    if (!lm) rm_cmd_error(c, "no model named '%s' (see `who`; `model new` creates one)", a);
+    snprintf(rm_A.cur_model, sizeof rm_A.cur_model, "%s", a);
+    if (c->line) printf("current model: %s\n", a);
+    return 1;
+}
+
+int rm_cmd_load(rm_call *c) {
+    lua_State *L = c->L;
+    rm_val *nv = rm_posarg(c, "name"), *pv = rm_posarg(c, "path");
+    const char *path = pv->set ? pv->s : nv->set ? nv->s : NULL, *name = pv->set && nv->set ? nv->s : NULL;
+    if (!path) rm_cmd_error(c, "missing PATH (usage: load [NAME] PATH)");
+    char stem[64];
+    if (!name) {   /* runs/teacher.safetensors -> teacher */
+        const char *b = strrchr(path, '/');
+        snprintf(stem, sizeof stem, "%s", b ? b + 1 : path);
+        char *dot = strchr(stem, '.');
+        if (dot && dot != stem) *dot = 0;
+        for (char *p = stem; *p; p++) if (!isalnum((unsigned char)*p) && *p != '_') *p = '_';
+        name = stem;
+    }
+    lmodel *lm = rm_model_push(L);
+    int idx = lua_gettop(L);
+    rm_ctx ctx = {0};
+    if (rm_checkpoint_load(&ctx, path, &lm->m)) rm_cmd_error(c, "%s", ctx.msg);
+    snprintf(lm->source, sizeof lm->source, "%s", path);
+    rm_ws_set(L, name, idx);
+    snprintf(rm_A.cur_model, sizeof rm_A.cur_model, "%s", name);
+    if (c->line) say_model("loaded", name, lm->m);
+    return 1;
+}
+
+int rm_cmd_save(rm_call *c) {
+    lmodel *lm = rm_call_model(c, NULL);
+    rm_val *pv = rm_posarg(c, "path");
+    if (!pv->set) rm_cmd_error(c, "missing PATH (usage: save PATH)");
+    if (rm_mkparent(pv->s)) rm_cmd_error(c, "cannot create the directory of %s", pv->s);
+    rm_ctx ctx = {0};
+    if (rm_checkpoint_save(&ctx, pv->s, lm->m, NULL, NULL)) rm_cmd_error(c, "%s", ctx.msg);
+    if (c->line) printf("saved %s\n", pv->s);
+    lua_pushstring(c->L, pv->s);
+    return 1;
+}
+
+#define SETI(k, v) (lua_pushinteger(L, (v)), lua_setfield(L, -2, k))
+#define SETN(k, v) (lua_pushnumber(L, (v)), lua_setfield(L, -2, k))
+#define SETS(k, v) (lua_pushstring(L, (v)), lua_setfield(L, -2, k))
+
+int rm_cmd_info(rm_call *c) {
+    lua_State *L = c->L;
+    lmodel *lm = rm_call_model(c, NULL);
+    const rm_model *m = lm->m;
+    const rm_model_cfg *k = &m->cfg;
+    char name[64], cnt[32], b1[32], b2[32], cfg[160];
+    if (!rm_ws_name(L, lm, name, sizeof name)) snprintf(name, sizeof name, "(unnamed)");
+    size_t bytes = rm_model_bytes(m);
+    if (c->line) {
+        cfg_line(k, cfg, sizeof cfg);
+        printf("%smodel '%s'%s%s: ResMLP %s\n", rm_col(0, "1"), name, rm_reset(0),
+               strcmp(name, rm_A.cur_model) ? "" : " (current)", cfg);
+        if (k->act.kind == RM_ACT_LERP_PSA)
+            printf("  lerp_psa: %d keys, eps %g, grid of %d points over [%g, %g]\n", k->act.E, k->act.eps, k->act.G, -k->act.R, k->act.R);
+        if (k->act.kind == RM_ACT_BSPLINE)
+            printf("  bspline: %d coefficients, knot spacing %g\n", k->act.K, k->act.spacing);
+        printf("  parameters: %s trainable (%s); memory %s\n", rm_fmt_count(cnt, sizeof cnt, (double)m->nparams),
+               rm_fmt_bytes(b1, sizeof b1, m->nparams * 4.0), rm_fmt_bytes(b2, sizeof b2, (double)bytes));
+        printf("  source: %s; trained %d epochs this session", lm->source, lm->epochs);
+        if (lm->evaluated) printf("; last eval %.2f%% (loss %.4f) on %s", 100 * lm->eval_acc, lm->eval_loss, lm->eval_on);
+        printf("\n");
+    }
+    lua_createtable(L, 0, 20);
+    SETS("name", name); SETS("act", rm_act_name(k->act.kind)); SETI("hidden", k->H); SETI("embed", k->D);
+    SETI("layers", k->L); SETI("tokens", k->T); SETI("patch_dim", k->P); SETI("classes", k->K);
+    SETI("params", (lua_Integer)m->nparams); SETI("bytes", (lua_Integer)bytes); SETI("epochs", lm->epochs);
+    SETS("source", lm->source);
+    if (k->act.kind == RM_ACT_LERP_PSA) { SETI("grid", k->act.G); SETN("range", k->act.R); SETI("keys", k->act.E); SETN("eps", k->act.eps); }
+    if (k->act.kind == RM_ACT_BSPLINE) { SETI("spline_size", k->act.K); SETN("spacing", k->act.spacing); }
+    if (lm->evaluated) { SETN("acc", lm->eval_acc); SETN("loss", lm->eval_loss); }
+    return 1;
+}
