@@ -414,6 +414,21 @@ static void test_randaug_batch(const rm_dataset *ds) {
     free(x0); free(x1); free(x2);
 }
 
+/* Fashion-MNIST from Debian's dataset-fashion-mnist (installed by tools/deps.sh) */
+static void test_fashion(void) {
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    rm_ctx ctx = {0};
+    rm_dataset tr = {0}, te = {0};
+    CHECK_OK(rm_mnist_load(&ctx, &tr, dir, "train"), &ctx);
+    CHECK_OK(rm_mnist_load(&ctx, &te, dir, "test"), &ctx);
+    CHECK(tr.n == 60000 && te.n == 10000, "fashion n %d %d", tr.n, te.n);
+    CHECK(fabsf(tr.mean[0] - 0.2860f) < 1e-7, "fashion normalisation chosen by path");
+    /* official first labels: train 9 (ankle boot), 0; test 9, 2 */
+    if (tr.n && te.n) CHECK(tr.labels[0] == 9 && tr.labels[1] == 0 && te.labels[0] == 9 && te.labels[1] == 2,
+                            "fashion labels %d %d %d %d", tr.labels[0], tr.labels[1], te.labels[0], te.labels[1]);
+    rm_dataset_free(&tr); rm_dataset_free(&te);
+}
+
 static void test_mnist(void) {
     rm_ctx ctx = {0};
     rm_dataset tr = {0}, te = {0};
@@ -564,6 +579,7 @@ int main(void) {
     test_randaug_ops();
     test_randaug_batch(&train);
     test_mnist();
+    test_fashion();
     test_corrupt();
     test_slice_shuffle(&train);
     rm_dataset_free(&train);
