@@ -15,10 +15,10 @@ static inline size_t prow(int r, int T, int B) { return T > 0 ? trow(r, T, B) : 
 enum { R_SUM = 0, R_SUMSQ = 1, R_PROD = 2 };
 /* One pass over rows in RM_RCHUNKS fixed chunks (deterministic for any thread count):
  *   s1[c] = sum_r a[r,c]
- *   s2[c] = sum_r a[r,c]^2 (R_SUMSQ) or a[r,c]*b[r,c] (R_PROD); unused for R_SUM.
+ *   s2[c] = sum_r a[r,c]^2 (R_SUMSQ) or a[r,c]*(b[r,c] - bm[c]) (R_PROD; bm NULL means 0); unused for R_SUM.
  * a's rows are permuted when aT > 0, b's when bT > 0 (layout (T,B,C)). scratch: 2*RM_RCHUNKS*C doubles. */
-static void col_reduce(double *s1, double *s2, const float *a, int aT, const float *b, int bT, int N, int C,
-                       int mode, double *scratch) {
+static void col_reduce(double *s1, double *s2, const float *a, int aT, const float *b, int bT, const float *bm,
+                       int N, int C, int mode, double *scratch) {
     int aB = aT > 0 ? N / aT : 0, bB = bT > 0 ? N / bT : 0;
 #pragma omp parallel for schedule(static)
     for (int k = 0; k < RM_RCHUNKS; k++) {
@@ -33,9 +33,12 @@ static void col_reduce(double *s1, double *s2, const float *a, int aT, const flo
                 for (int c = 0; c < C; c++) l1[c] += ar[c];
             } else if (mode == R_SUMSQ) {
                 for (int c = 0; c < C; c++) { l1[c] += ar[c]; l2[c] += ar[c] * ar[c]; }
-            } else {
+            } else if (!bm) {
                 const float *br = b + prow(r, bT, bB) * C;
                 for (int c = 0; c < C; c++) { l1[c] += ar[c]; l2[c] += ar[c] * br[c]; }
+            } else {
+                const float *br = b + prow(r, bT, bB) * C;
+                for (int c = 0; c < C; c++) { l1[c] += ar[c]; l2[c] += ar[c] * (br[c] - bm[c]); }
             }
             if (((r - r0) & 31) == 31)
                 for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; l1[c] = l2[c] = 0; }
@@ -52,8 +55,8 @@ static void col_reduce(double *s1, double *s2, const float *a, int aT, const flo
 
 void colsum(double *out, const float *a, const float *b, int N, int C, double *scratch) {
     double *tmp = scratch + RM_ROUT;
-    if (b) col_reduce(tmp, out, a, 0, b, 0, N, C, R_PROD, scratch);
-    else col_reduce(out, NULL, a, 0, NULL, 0, N, C, R_SUM, scratch);
+    if (b) col_reduce(tmp, out, a, 0, b, 0, NULL, N, C, R_PROD, scratch);
+    else col_reduce(out, NULL, a, 0, NULL, 0, NULL, N, C, R_SUM, scratch);
 }
 
 /* add a double reduction into a float gradient */
@@ -76,7 +79,7 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
     if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dy, OC, x, IC, 1.0f, dw, IC);
     if (db) {
         double *s = scratch + RM_ROUT;
-        col_reduce(s, NULL, dy, 0, NULL, 0, N, OC, R_SUM, scratch);
+        col_reduce(s, NULL, dy, 0, NULL, 0, NULL, N, OC, R_SUM, scratch);
         add_to(db, s, OC);
     }
     if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dy, OC, w, IC, 0.0f, dx, IC);
@@ -84,12 +87,12 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 
 /* ---- BatchNorm ------------------------------------------------------------------------------- */
 
-void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x, const float *gamma,
+void bn_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                 const float *beta, float *run_mean, float *run_var, int N, int C, int train, float momentum,
                 float eps, int T, double *scratch) {
     double *s = scratch + RM_ROUT, *s2 = s + C;
     if (train) {
-        col_reduce(s, s2, x, 0, NULL, 0, N, C, R_SUMSQ, scratch);   /* one pass: sum and sum of squares */
+        col_reduce(s, s2, x, 0, NULL, 0, NULL, N, C, R_SUMSQ, scratch);   /* one pass: sum and sum of squares */
         for (int c = 0; c < C; c++) {
             double mu = s[c] / N, var = s2[c] / N - mu * mu;
             if (var < 0) var = 0;
@@ -103,38 +106,37 @@ void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x,
     } else {
         for (int c = 0; c < C; c++) { mean[c] = run_mean[c]; rstd[c] = 1.0f / sqrtf(run_var[c] + eps); }
     }
+    /* y = x*a + b with a = gamma*rstd, b = beta - mean*a (xhat is recomputed in backward) */
+    float a[RM_MAXC], b[RM_MAXC];
+    for (int c = 0; c < C; c++) { a[c] = gamma[c] * rstd[c]; b[c] = beta[c] - mean[c] * a[c]; }
     int B = T > 0 ? N / T : 0;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
         const float *xr = x + (size_t)r * C;
-        float *hr = xhat + (size_t)r * C;
         float *yr = y + prow(r, T, B) * C;
-        for (int c = 0; c < C; c++) {
-            float h = (xr[c] - mean[c]) * rstd[c];
-            hr[c] = h;
-            yr[c] = h * gamma[c] + beta[c];
-        }
+        for (int c = 0; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
     }
 }
 
-void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
                  const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
     double *sdb = scratch + RM_ROUT, *sdg = sdb + C;
-    col_reduce(sdb, sdg, dy, T, xhat, 0, N, C, R_PROD, scratch);   /* sum dy, sum dy*xhat in one pass */
+    col_reduce(sdb, sdg, dy, T, x, 0, mean, N, C, R_PROD, scratch);   /* sum dy, sum dy*(x-mean) in one pass */
     float k1[RM_MAXC], k2[RM_MAXC], g[RM_MAXC];
     for (int c = 0; c < C; c++) {
+        sdg[c] *= rstd[c];                              /* sum dy*xhat */
         dgamma[c] += (float)sdg[c];
         dbeta[c] += (float)sdb[c];
         g[c] = gamma[c] * rstd[c];
         k1[c] = train ? (float)(sdb[c] / N) : 0.0f;   /* mean(dy) */
-        k2[c] = train ? (float)(sdg[c] / N) : 0.0f;   /* mean(dy*xhat) */
+        k2[c] = train ? (float)(sdg[c] / N) * rstd[c] : 0.0f;   /* mean(dy*xhat) * rstd */
     }
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
-        const float *dr = dy + prow(r, T, B) * C, *hr = xhat + (size_t)r * C;
+        const float *dr = dy + prow(r, T, B) * C, *xr = x + (size_t)r * C;
         float *o = dx + (size_t)r * C;
-        for (int c = 0; c < C; c++) o[c] = g[c] * (dr[c] - k1[c] - hr[c] * k2[c]);
+        for (int c = 0; c < C; c++) o[c] = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]);
     }
 }
 
@@ -156,7 +158,7 @@ void affine_residual_backward(float *dv, float *dw, float *db, const float *dout
                               const float *w, int N, int C, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
     double *s1 = scratch + RM_ROUT, *s2 = s1 + C;
-    col_reduce(s1, s2, dout, 0, v, T, N, C, R_PROD, scratch);   /* sum dout, sum dout*v */
+    col_reduce(s1, s2, dout, 0, v, T, NULL, N, C, R_PROD, scratch);   /* sum dout, sum dout*v */
     add_to(db, s1, C);
     add_to(dw, s2, C);
 #pragma omp parallel for schedule(static)

@@ -21,14 +21,15 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 
 /* BatchNorm over rows of x (N,C) (batch and tokens together), train or eval mode.
  * train: uses batch stats (biased var), updates running stats (momentum, unbiased var), saves mean/rstd.
- * eval:  uses running stats. xhat (N,C) is saved for backward; y = xhat*gamma + beta.
+ * eval:  uses running stats. y = xhat*gamma + beta with xhat = (x-mean)*rstd (not stored: backward
+ * recomputes it from x, which the caller keeps).
  * If yt != NULL, y is written transposed as (T, B, C) for token mixing (N = B*T rows of x, x is (B,T,C)). */
-void bn_forward(float *y, float *xhat, float *mean, float *rstd, const float *x, const float *gamma,
+void bn_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                 const float *beta, float *run_mean, float *run_var, int N, int C, int train, float momentum,
                 float eps, int transpose_T, double *scratch);
 // dy (N,C) (or (T,B,C) if transpose_T); dx (N,C) overwritten; dgamma, dbeta accumulated.
 // train: full batch-stat backward; eval: dx = dy*gamma*rstd.
-void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *xhat,
+void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
                  const float *gamma, const float *rstd, int N, int C, int train, int transpose_T, double *scratch);
 
 /* column reductions (deterministic): out[c] (+)= sum_rows a[r,c] (*b[r,c] if b) */

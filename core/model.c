@@ -249,8 +249,8 @@ int rm_model_set_batch(rm_ctx *ctx, rm_model *m, int B) {
     const rm_model_cfg *c = &m->cfg;
     size_t N = (size_t)B * c->T, D = c->D, H = c->H, L = c->L;
     size_t nd = N * D, nh = N * H;
-    size_t total = (2 * L + 1) * nd + L * (3 * nd + 2 * D) + L * (4 * nd + 2 * nh + 2 * D)
-                 + 2 * nd + 2 * (size_t)B * D + (size_t)B * c->K + 2 * D
+    size_t total = (2 * L + 1) * nd + L * (2 * nd + 2 * D) + L * (3 * nd + 2 * nh + 2 * D)
+                 + nd + 2 * (size_t)B * D + (size_t)B * c->K + 2 * D
                  + 4 * nd + 2 * nh + (size_t)B * D + (size_t)B * c->K;
     float *mem = rm_malloc(ctx, total * sizeof(float), "activation cache");
     if (!mem) return rm_errprefix(ctx, "batch %d", B);
@@ -262,13 +262,13 @@ int rm_model_set_batch(rm_ctx *ctx, rm_model *m, int B) {
     rm_cache *k = &m->c;
     for (size_t i = 0; i <= 2 * L; i++) k->xs[i] = TAKE(nd);
     for (size_t l = 0; l < L; l++) {
-        k->tok[l].xhat = TAKE(nd); k->tok[l].ut = TAKE(nd); k->tok[l].vt = TAKE(nd);
+        k->tok[l].ut = TAKE(nd); k->tok[l].vt = TAKE(nd);
         k->tok[l].mean = TAKE(D); k->tok[l].rstd = TAKE(D);
-        k->mlp[l].xhat = TAKE(nd); k->mlp[l].u = TAKE(nd); k->mlp[l].a1 = TAKE(nd); k->mlp[l].o = TAKE(nd);
+        k->mlp[l].u = TAKE(nd); k->mlp[l].a1 = TAKE(nd); k->mlp[l].o = TAKE(nd);
         k->mlp[l].hpre = TAKE(nh); k->mlp[l].hact = TAKE(nh);
         k->mlp[l].mean = TAKE(D); k->mlp[l].rstd = TAKE(D);
     }
-    k->hxhat = TAKE(nd); k->hu = TAKE(nd); k->pooled = TAKE((size_t)B * D); k->dpooled = TAKE((size_t)B * D);
+    k->hu = TAKE(nd); k->pooled = TAKE((size_t)B * D); k->dpooled = TAKE((size_t)B * D);
     k->logits = TAKE((size_t)B * c->K); k->hmean = TAKE(D); k->hrstd = TAKE(D);
     k->d0 = TAKE(nd); k->d1 = TAKE(nd); k->d2 = TAKE(nd); k->dstream = TAKE(nd);
     k->dh0 = TAKE(nh); k->dh1 = TAKE(nh); k->dlogits = TAKE((size_t)B * c->K);
@@ -318,13 +318,13 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
     for (int l = 0; l < upto; l++) {
         /* token mixing: x + ls(W @ bn(x)^T) */
         const float *xin = k->xs[2 * l];
-        bn_forward(k->tok[l].ut, k->tok[l].xhat, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
+        bn_forward(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
                    m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, train, mom, eps, T, m->scratch);
         tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, p->tok[l].b, T, B * D);
         affine_residual_forward(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b, N, D, T);
         /* channel MLP: x + ls(fc2(act2(fc1(act1(bn(x)))))) */
         xin = k->xs[2 * l + 1];
-        bn_forward(k->mlp[l].u, k->mlp[l].xhat, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
+        bn_forward(k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
                    m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, train, mom, eps, 0, m->scratch);
         const float *a1 = k->mlp[l].u;
         if (learned(m)) {
@@ -345,7 +345,7 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
         affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0);
     }
     if (head) {
-        bn_forward(k->hu, k->hxhat, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
+        bn_forward(k->hu, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
                    m->buf.head_rm, m->buf.head_rv, N, D, train, mom, eps, 0, m->scratch);
         meanpool_forward(k->pooled, k->hu, B, T, D);
         linear_forward(k->logits, k->pooled, p->cls_w, p->cls_b, B, D, c->K);
@@ -369,7 +369,7 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
     if (head) {
         linear_backward(k->dpooled, g->cls_w, g->cls_b, dlogits, k->pooled, p->cls_w, B, D, c->K, sc);
         meanpool_backward(k->d0, k->dpooled, B, T, D);
-        bn_backward(ds, g->head_bn_w, g->head_bn_b, k->d0, k->hxhat, p->head_bn_w, k->hrstd, N, D, 1, 0, sc);
+        bn_backward(ds, g->head_bn_w, g->head_bn_b, k->d0, k->xs[2 * c->L], k->hmean, p->head_bn_w, k->hrstd, N, D, 1, 0, sc);
     } else {
         memcpy(ds, dstream, sizeof(float) * N * D);
     }
@@ -392,14 +392,14 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
             rm_act_backward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->d1, k->d2, g->mlp[l].act1, N);
             du = k->d2;
         }
-        bn_backward(k->d0, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->mlp[l].xhat, p->mlp[l].bn_w, k->mlp[l].rstd, N, D, 1, 0, sc);
+        bn_backward(k->d0, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->xs[2 * l + 1], k->mlp[l].mean, p->mlp[l].bn_w, k->mlp[l].rstd, N, D, 1, 0, sc);
         size_t nd = (size_t)N * D;
 #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < nd; i++) ds[i] += k->d0[i];
         /* token mixing (d1 holds dvt (T,B,D), d2 dut) */
         affine_residual_backward(k->d1, g->tok[l].ls_w, g->tok[l].ls_b, ds, k->tok[l].vt, p->tok[l].ls_w, N, D, T, sc);
         tokmix_backward(k->d2, g->tok[l].w, g->tok[l].b, k->d1, k->tok[l].ut, p->tok[l].w, T, B * D);
-        bn_backward(k->d0, g->tok[l].bn_w, g->tok[l].bn_b, k->d2, k->tok[l].xhat, p->tok[l].bn_w, k->tok[l].rstd, N, D, 1, T, sc);
+        bn_backward(k->d0, g->tok[l].bn_w, g->tok[l].bn_b, k->d2, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w, k->tok[l].rstd, N, D, 1, T, sc);
 #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < nd; i++) ds[i] += k->d0[i];
     }

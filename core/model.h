@@ -57,9 +57,9 @@ typedef struct rm_act_stats {
 
 typedef struct rm_cache {        /* per batch size activations (all (N,.) with N = B*T) */
     float *xs[2 * RM_MAXL + 1];   /* residual stream states (N,D) */
-    struct { float *xhat, *ut, *vt, *mean, *rstd; } tok[RM_MAXL];
-    struct { float *xhat, *u, *a1, *hpre, *hact, *o, *mean, *rstd; } mlp[RM_MAXL];
-    float *hxhat, *hu, *pooled, *logits, *hmean, *hrstd;
+    struct { float *ut, *vt, *mean, *rstd; } tok[RM_MAXL];
+    struct { float *u, *a1, *hpre, *hact, *o, *mean, *rstd; } mlp[RM_MAXL];
+    float *hu, *pooled, *logits, *hmean, *hrstd;
     float *d0, *d1, *d2, *dh0, *dh1, *dpooled, *dlogits, *dstream; /* backward scratch */
 } rm_cache;
 

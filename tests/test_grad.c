@@ -39,7 +39,7 @@ static int fd_check(const char *what, lossfn L, void *ud, float *p, const float 
 /* ---- kernel-level checks: L = sum(y * r) ---- */
 enum { N = 24, IC = 7, OC = 5, T = 4, BB = 6, C = 5 };
 static float x[N * 16], w[64], b[16], y[N * 16], r[N * 16], dx[N * 16], dw[64], db[16];
-static float xh[N * 16], mean[16], rstd[16], rm_[16], rv_[16], gam[16], bet[16];
+static float mean[16], rstd[16], rm_[16], rv_[16], gam[16], bet[16];
 static double scratch[RM_RSCRATCH];
 
 static double L_linear(void *ud) { linear_forward(y, x, w, b, N, IC, OC); return dot(y, r, N * OC); }
@@ -48,7 +48,7 @@ static int bn_train = 1, bn_T = 0;
 static double L_bn(void *ud) {
     float m2[16], v2[16];
     memcpy(m2, rm_, sizeof m2); memcpy(v2, rv_, sizeof v2);
-    bn_forward(y, xh, mean, rstd, x, gam, bet, m2, v2, N, C, bn_train, 0.1f, 1e-5f, bn_T, scratch);
+    bn_forward(y, mean, rstd, x, gam, bet, m2, v2, N, C, bn_train, 0.1f, 1e-5f, bn_T, scratch);
     return dot(y, r, N * C);
 }
 static double L_aff(void *ud) { affine_residual_forward(y, x, dx, w, b, N, C, bn_T); return dot(y, r, N * C); }
@@ -83,7 +83,7 @@ static void kernels(void) {
         randn(x, N * C, 2);
         float gg[16] = {0}, gb[16] = {0};
         L_bn(NULL);
-        bn_backward(dx, gg, gb, r, xh, gam, rstd, N, C, bn_train, bn_T, scratch);
+        bn_backward(dx, gg, gb, r, x, mean, gam, rstd, N, C, bn_train, bn_T, scratch);
         char nm[64];
         snprintf(nm, sizeof nm, "bn(%s%s) dx", bn_train ? "train" : "eval", bn_T ? ",T" : "");
         fd_check(nm, L_bn, NULL, x, dx, N * C, 40, 1e-2f, 2e-3);
