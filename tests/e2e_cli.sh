@@ -1,0 +1,48 @@
+#!/bin/sh
+# e2e_cli.sh - the non-interactive `resmlp train|eval|info`: usage errors are one line with exit 2,
+# Ctrl-C (SIGINT) mid-epoch stops after the current batch and saves a loadable checkpoint, a training
+# blow-up stops with a message and still saves the restored weights, corrupt checkpoints are refused
+# with a one-line error naming the file, and a crash never leaves a partial file behind.
+cd "$(dirname "$0")/.." || exit 1
+RM=./resmlp
+TMP=$(mktemp -d /tmp/resmlp-cli-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+lines() { wc -l < "$1" | tr -d ' '; }
+
+$RM train --hidden lots > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 2 ] && [ "$(lines "$TMP/e")" = 1 ] && grep -q "bad value 'lots' for --hidden" "$TMP/e" && ok "bad value: one line, exit 2" || bad "bad value (exit $st): $(cat "$TMP/e")"
+$RM eval > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 2 ] && grep -q "missing MODEL" "$TMP/e" && ok "eval without MODEL: exit 2" || bad "eval without MODEL (exit $st)"
+$RM train --help > "$TMP/o" 2>&1 && grep -q -- "--hidden" "$TMP/o" && ok "train --help" || bad "train --help"
+
+# Ctrl-C mid-epoch: the checkpoint is saved and loads
+RESMLP_THREADS=2 $RM train --hidden 24 --epochs 50 --limit 4096 --batch 64 --out "$TMP/int.safetensors" > "$TMP/o" 2> "$TMP/e" &
+pid=$!
+for i in $(seq 1 150); do grep -q "step" "$TMP/o" 2>/dev/null && break; sleep 0.2; done
+sleep 1
+kill -INT $pid
+wait $pid; st=$?
+[ $st -eq 0 ] && grep -q "interrupted after" "$TMP/o" && ok "SIGINT stops training (exit 0)" || bad "SIGINT (exit $st): $(tail -2 "$TMP/o") $(cat "$TMP/e")"
+$RM info "$TMP/int.safetensors" > "$TMP/o2" 2>&1 && grep -q "hidden=24" "$TMP/o2" && ok "interrupted checkpoint loads" || bad "interrupted checkpoint: $(cat "$TMP/o2")"
+$RM eval "$TMP/int.safetensors" > "$TMP/o2" 2>&1 && grep -q "accuracy" "$TMP/o2" && ok "interrupted model evaluates" || bad "eval after interrupt"
+ls "$TMP" | grep -q "tmp" && bad "temporary files left behind: $(ls "$TMP")" || ok "no temporary files left"
+
+# a learning rate that makes the loss blow up: stops with a message, saves the restored weights
+$RM train --hidden 24 --epochs 1 --limit 1024 --batch 64 --lr 1e30 --lr-min 1e30 --out "$TMP/nan.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 1 ] && [ "$(lines "$TMP/e")" = 1 ] && grep -q "restored" "$TMP/e" && ok "blow-up: one-line error, exit 1" || bad "blow-up (exit $st): $(cat "$TMP/e")"
+$RM eval "$TMP/nan.safetensors" > "$TMP/o2" 2>&1 && grep -q "accuracy" "$TMP/o2" && ok "restored model saved and evaluates" || bad "restored model: $(cat "$TMP/o2")"
+
+# corrupt checkpoints: one line naming the file, exit 1
+head -c 100 "$TMP/int.safetensors" > "$TMP/trunc.safetensors"
+$RM eval "$TMP/trunc.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 1 ] && [ "$(lines "$TMP/e")" = 1 ] && grep -q "trunc.safetensors" "$TMP/e" && ok "truncated checkpoint refused" || bad "truncated (exit $st): $(cat "$TMP/e")"
+$RM info /nonexistent/x.safetensors > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 1 ] && grep -q "/nonexistent/x.safetensors" "$TMP/e" && ok "missing checkpoint refused" || bad "missing (exit $st): $(cat "$TMP/e")"
+$RM train --data /nonexistent-dir --epochs 1 --out "$TMP/x.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 1 ] && grep -q "/nonexistent-dir" "$TMP/e" && [ ! -e "$TMP/x.safetensors" ] && ok "missing data directory: error, no file" || bad "missing data (exit $st): $(cat "$TMP/e")"
+
+echo "e2e_cli: $fails failed"
+[ $fails -eq 0 ]
