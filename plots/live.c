@@ -21,6 +21,7 @@ struct rm_live {
     rm_history hist;
     rm_train_stats last;
     int have_last;
+    volatile int *interrupt;   /* the opener's ctx->interrupt (Ctrl-C): ends a pause */
 };
 
 static int g_open = 0;
@@ -38,6 +39,7 @@ rm_live *rm_live_open(rm_ctx *ctx, const rm_model *m, const char *title) {
     if (!registered) { atexit(restore_terminal); registered = 1; }
     cbreak(); noecho(); nodelay(stdscr, TRUE); keypad(stdscr, TRUE); curs_set(0);
     lv->m = m;
+    lv->interrupt = ctx->interrupt;
     snprintf(lv->title, sizeof lv->title, "%s", title ? title : "training");
     lv->mode = RM_CANVAS_BRAILLE;
     const char *lang = getenv("LANG");
@@ -154,7 +156,7 @@ int rm_live_update(rm_live *lv, const rm_train_stats *s, int epoch_end) {
     if (epoch_end) rm_history_add(&lv->hist, s->loss, s->train_acc, s->have_test, s->test_loss, s->test_acc);
     int changed = keys(lv);
     if (changed || epoch_end || rm_now() - lv->last_draw >= 0.1) draw(lv);
-    while (lv->paused && !lv->stop) {          /* training waits here, between steps */
+    while (lv->paused && !lv->stop && !(lv->interrupt && *lv->interrupt)) {   /* training waits here, between steps */
         napms(50);
         if (keys(lv)) draw(lv);
     }

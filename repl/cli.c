@@ -1,11 +1,14 @@
 /* cli.c - `resmlp train`, `resmlp eval`, `resmlp info`: option tables, parsing with one-line errors
- * (exit status 2), progress printing, Ctrl-C handling (stop after the current batch, then save). */
+ * (exit status 2), progress printing (or the full-screen live view with --live on a terminal, where q
+ * stops), Ctrl-C handling (stop after the current batch, then save). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "core/checkpoint.h"
 #include "core/train.h"
+#include "plots/live.h"
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,7 @@ static opt train_opts[] = {
     {"temp", O_FLOAT, "1", "KD temperature"},
     {"out", O_STR, "runs/model.safetensors", "checkpoint to write (after each epoch and on Ctrl-C)"},
     {"eval-each", O_FLAG, "", "evaluate on the test split after each epoch"},
+    {"live", O_FLAG, "", "full-screen live view on a terminal (q stops and saves); else plain progress"},
     {"threads", O_INT, "0", "threads for OpenMP and OpenBLAS (0 = RESMLP_THREADS or all cores)"},
     {NULL}};
 static opt eval_opts[] = {
@@ -134,11 +138,48 @@ static void fmt_time(char *b, size_t n, double s) {
     snprintf(b, n, "%d:%02d:%02d", (int)(s / 3600), (int)fmod(s / 60, 60), (int)fmod(s, 60));
 }
 
+typedef struct live_cb {
+    rm_live *lv;
+    int qstop;                    /* q pressed */
+    char *log;                    /* epoch lines printed once the view is closed */
+    size_t len, cap;
+} live_cb;
+
+static void log_printf(live_cb *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_printf(live_cb *l, const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(line);
+    if (l->len + n + 1 > l->cap) {
+        size_t cap = (l->len + n + 1) * 2;
+        char *p = realloc(l->log, cap);
+        if (!p) return;
+        l->log = p;
+        l->cap = cap;
+    }
+    memcpy(l->log + l->len, line, n + 1);
+    l->len += n;
+}
+
 static int progress(void *ud, const rm_train_stats *s, int epoch_end) {
+    live_cb *l = ud;
     int tty = isatty(1);
     char eta[32];
     fmt_time(eta, sizeof eta, s->eta_s);
     const char *ph = s->phase ? "kt" : "train";
+    if (l->lv) {
+        if (rm_live_update(l->lv, s, epoch_end)) l->qstop = 1;
+        if (epoch_end) {
+            log_printf(l, "%s epoch %d/%d  loss %.4f  train acc %.2f%%  %.0f img/s  lr %.2e", ph, s->epoch + 1, s->epochs,
+                       s->loss, 100 * s->train_acc, s->imgs_per_s, s->lr);
+            if (s->have_test) log_printf(l, "  test acc %.2f%% loss %.4f", 100 * s->test_acc, s->test_loss);
+            log_printf(l, "  eta %s\n", eta);
+        }
+        return l->qstop;
+    }
     if (epoch_end) {
         printf("%s%s epoch %d/%d  loss %.4f  train acc %.2f%%  %.0f img/s  lr %.2e",
                tty ? "\r\033[K" : "", ph, s->epoch + 1, s->epochs, s->loss, 100 * s->train_acc, s->imgs_per_s, s->lr);
@@ -149,7 +190,6 @@ static int progress(void *ud, const rm_train_stats *s, int epoch_end) {
                s->epochs, s->step, s->steps, s->loss, s->imgs_per_s, eta, tty ? "" : "\n");
     }
     fflush(stdout);
-    (void)ud;
     return 0;
 }
 
@@ -198,20 +238,40 @@ static int cmd_train(int argc, char **argv) {
     to.T = (float)fval(train_opts, "temp");
     to.test = test.n ? &test : NULL;
     to.cb = progress;
+    live_cb lcb = {0};
+    to.ud = &lcb;
     const char *out = sval(train_opts, "out");
     ensure_parent(out);
     printf("training %s h=%d (%zu parameters) on %d images of %s, %d epochs, batch %d, %d threads\n",
            rm_act_name(kind), cfg.H, rm_model_trainable_count(m), to.limit > 0 && to.limit < train.n ? to.limit : train.n,
            train.name, to.epochs, to.batch, rm_get_threads());
-    rm_install_sigint();
+    rm_install_sigint();   /* before the live view: curses then leaves SIGINT to us */
+    const char *term = getenv("TERM");
+    if (flag(train_opts, "live") && isatty(0) && isatty(1) && term && term[0] && strcmp(term, "dumb")) {
+        char title[96];
+        rm_ctx lctx = {.interrupt = &rm_sigint_flag};
+        snprintf(title, sizeof title, "%s h=%d -> %.60s", rm_act_name(kind), cfg.H, out);
+        fflush(stdout);
+        lcb.lv = rm_live_open(&lctx, m, title);
+        if (!lcb.lv) printf("(no live view: %s)\n", lctx.msg);
+        else to.report_s = 0.1;
+    }
     rm_train_result res;
     int tr = rm_train(&ctx, m, &opt, &train, &to, &res);
+    if (lcb.lv) {   /* restore the terminal before anything else is printed */
+        rm_live_close(lcb.lv);
+        lcb.lv = NULL;
+        if (lcb.log) fputs(lcb.log, stdout);
+        fflush(stdout);
+    }
+    free(lcb.log);
     rm_train_state ts = {.epoch = res.epochs_done, .total_epochs = to.epochs, .seed = to.seed};
     snprintf(ts.phase, sizeof ts.phase, "train");
     if (tr) fprintf(stderr, "resmlp train: %s\n", ctx.msg);
     rm_ctx sctx = {0};
     if (rm_checkpoint_save(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
-    if (res.interrupted) printf("\ninterrupted after %d epochs; model saved to %s\n", res.epochs_done, out);
+    if (lcb.qstop) printf("stopped (q) after %d epochs; model saved to %s\n", res.epochs_done, out);
+    else if (res.interrupted) printf("\ninterrupted after %d epochs; model saved to %s\n", res.epochs_done, out);
     else printf("saved %s (%.0f img/s)\n", out, res.imgs_per_s);
     status = tr ? 1 : 0;
     goto end;

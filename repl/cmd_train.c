@@ -2,12 +2,23 @@
  * one block (kt_block=), or the paper's student recipe (kt_epochs= / kd_epochs=: KT block by block,
  * then KD; core/recipe.h). Progress is printed here (the core only calls back); a Lua on_epoch
  * callback runs in protected mode and its error is re-raised only after the optimiser is freed.
- * Ctrl-C stops at the next batch with the model intact. */
+ * Ctrl-C stops at the next batch with the model intact. On a terminal the progress is the full-screen
+ * live view (plots/live.h, live=on by default there): its `q` stops at a safe point and the model is
+ * saved (out=, else runs/<name>.safetensors). The view is closed before anything else happens after
+ * training (end, q, Ctrl-C, a core or callback error), then the epoch lines it hid are printed.
+ * Not a terminal: plain progress lines every 10 s besides the epoch lines. */
+#define _POSIX_C_SOURCE 200809L
 #include "registry.h"
+#include "core/checkpoint.h"
 #include "core/recipe.h"
+#include "plots/live.h"
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+enum { PLAIN_PERIOD_S = 10 };   /* progress lines when stdout is not a terminal */
 
 typedef struct tcb {
     lua_State *L;
@@ -19,7 +30,68 @@ typedef struct tcb {
     int dirty;                    /* a progress line without newline is on screen */
     const rm_train_stats *s;
     rm_epoch_rec last;
+    rm_live *lv;                  /* the live view, or NULL */
+    int qstop;                    /* q was pressed in the live view */
+    double last_plain;            /* time of the last plain progress line */
+    char *log;                    /* epoch lines held back while the live view covers the screen */
+    size_t loglen, logcap;
 } tcb;
+
+/* keep an epoch line for printing after the live view closes (best effort: dropped when out of memory) */
+static void log_add(tcb *t, const char *line) {
+    size_t n = strlen(line);
+    if (t->loglen + n + 1 > t->logcap) {
+        size_t cap = (t->loglen + n + 1) * 2;
+        char *p = realloc(t->log, cap);
+        if (!p) return;
+        t->log = p;
+        t->logcap = cap;
+    }
+    memcpy(t->log + t->loglen, line, n + 1);
+    t->loglen += n;
+}
+
+/* ncurses installs its SIGWINCH handler (resize -> KEY_RESIZE) only where none is set, and only on
+ * its first initscr; the prompt has its own. So: hand SIGWINCH to ncurses while the view is open
+ * (SIG_DFL the first time, its handler after that) and give the prompt's back afterwards. And it
+ * sizes the screen from $LINES/$COLUMNS when set, which readline exports: drop them. */
+static struct sigaction g_prompt_winch, g_curses_winch;
+static int g_have_curses_winch;
+
+static rm_live *live_open(rm_ctx *ctx, const rm_model *m, const char *title) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGWINCH, g_have_curses_winch ? &g_curses_winch : &dfl, &g_prompt_winch);
+    unsetenv("LINES");      /* readline exports the size it saw; curses would take it over the tty's */
+    unsetenv("COLUMNS");
+    fflush(stdout);
+    rm_live *lv = rm_live_open(ctx, m, title);
+    if (!lv) { sigaction(SIGWINCH, &g_prompt_winch, NULL); return NULL; }
+    struct sigaction now;
+    if (!g_have_curses_winch && sigaction(SIGWINCH, NULL, &now) == 0 && now.sa_handler != SIG_DFL) {
+        g_curses_winch = now;
+        g_have_curses_winch = 1;
+    }
+    if (g_have_curses_winch) raise(SIGWINCH);   /* the size may have changed since the last view */
+    return lv;
+}
+
+static void live_close(tcb *t) {
+    if (!t->lv) return;
+    rm_live_close(t->lv);
+    t->lv = NULL;
+    sigaction(SIGWINCH, &g_prompt_winch, NULL);
+    if (t->log) fputs(t->log, stdout);
+    fflush(stdout);
+}
+
+/* the terminal can take the live view: both ends a tty, and a TERM that curses knows how to drive
+ * (initscr exits the process on an unknown terminal, so a missing or dumb TERM never gets there) */
+static int live_possible(void) {
+    const char *term = getenv("TERM");
+    return isatty(0) && isatty(1) && term && term[0] && strcmp(term, "dumb");
+}
 
 static const char *phase_label(const tcb *t, const rm_train_stats *s, char *b, size_t n) {
     if (s->phase == 1) snprintf(b, n, "kt block %d", s->kt_block);
@@ -66,12 +138,20 @@ static int progress(void *ud, const rm_train_stats *s, int epoch_end) {
     char ph[32], eta[16];
     phase_label(t, s, ph, sizeof ph);
     hms(eta, sizeof eta, s->eta_s);
+    if (t->lv && rm_live_update(t->lv, s, epoch_end)) t->qstop = 1;
     if (!epoch_end) {
-        if (t->tty && !t->quiet) {
+        if (t->lv || t->quiet) return t->qstop;
+        if (t->tty) {
             printf("\r\033[K%s epoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  eta %s", ph, s->epoch + 1, s->epochs,
                    s->step, s->steps, s->loss, s->imgs_per_s, eta);
             fflush(stdout);
             t->dirty = 1;
+        } else if (rm_now() - t->last_plain >= PLAIN_PERIOD_S) {
+            double frac = s->steps ? ((double)s->epoch * s->steps + s->step) / ((double)s->epochs * s->steps) : 0;
+            printf("%s epoch %d/%d  step %d/%d  %3.0f%%  loss %.4f  %.0f img/s  eta %s\n", ph, s->epoch + 1, s->epochs,
+                   s->step, s->steps, 100 * frac, s->loss, s->imgs_per_s, eta);
+            fflush(stdout);
+            t->last_plain = rm_now();
         }
         return 0;
     }
@@ -81,14 +161,23 @@ static int progress(void *ud, const rm_train_stats *s, int epoch_end) {
     t->lm->epochs++;
     t->last = r;
     if (!t->quiet) {
-        printf("%s%s epoch %d/%d  loss %.4f", t->dirty ? "\r\033[K" : "", ph, s->epoch + 1, s->epochs, s->loss);
-        if (s->phase == 0) printf("  acc %.2f%%", 100 * s->train_acc);
-        if (s->have_test) printf("  test %s%.2f%%%s (loss %.4f)", rm_col(0, "1"), 100 * s->test_acc, rm_reset(0), s->test_loss);
-        printf("  lr %.2e  %.0f img/s  %.1fs\n", s->lr, s->imgs_per_s, s->elapsed_s);
-        fflush(stdout);
+        char line[512];
+        size_t n = 0;
+        n += snprintf(line + n, sizeof line - n, "%s epoch %d/%d  loss %.4f", ph, s->epoch + 1, s->epochs, s->loss);
+        if (s->phase == 0) n += snprintf(line + n, sizeof line - n, "  acc %.2f%%", 100 * s->train_acc);
+        if (s->have_test)
+            n += snprintf(line + n, sizeof line - n, "  test %s%.2f%%%s (loss %.4f)", rm_col(0, "1"), 100 * s->test_acc,
+                          rm_reset(0), s->test_loss);
+        snprintf(line + n, sizeof line - n, "  lr %.2e  %.0f img/s  %.1fs\n", s->lr, s->imgs_per_s, s->elapsed_s);
+        if (t->lv) {
+            log_add(t, line);
+        } else {
+            printf("%s%s", t->dirty ? "\r\033[K" : "", line);
+            fflush(stdout);
+        }
         t->dirty = 0;
     }
-    if (!t->fn_idx) return 0;
+    if (!t->fn_idx) return t->qstop;
     lua_State *L = t->L;
     t->s = s;
     lua_pushcfunction(L, tb_handler);
@@ -102,7 +191,7 @@ static int progress(void *ud, const rm_train_stats *s, int epoch_end) {
     int stop = lua_toboolean(L, -1);
     lua_pop(L, 2);
     if (stop) t->stopped = 1;
-    return stop;
+    return stop || t->qstop;
 }
 
 /* mark what the core loop uses (+1) or releases (-1); also tells SIGINT a core loop runs */
@@ -150,9 +239,17 @@ int rm_cmd_train(rm_call *c) {
     rm_val *ckpt = rm_arg(c, "ckpt");
     if (ckpt->set && rm_mkparent(ckpt->s)) rm_cmd_error(c, "cannot create the directory of %s", ckpt->s);
 
-    tcb t = {.L = L, .lm = lm, .quiet = (int)rm_arg(c, "quiet")->i, .tty = isatty(1), .kd = teacher && kt_block < 0};
+    tcb t = {.L = L, .lm = lm, .quiet = (int)rm_arg(c, "quiet")->i, .tty = isatty(1), .kd = teacher && kt_block < 0,
+             .last_plain = rm_now()};
     rm_val *fv = rm_arg(c, "on_epoch");
     if (fv->set) t.fn_idx = fv->idx;
+    rm_val *outv = rm_arg(c, "out");
+    if (outv->set && rm_mkparent(outv->s)) rm_cmd_error(c, "cannot create the directory of %s", outv->s);
+    /* live view: asked for, or by default on a terminal (not with quiet= or an on_epoch callback, whose
+     * prints would land on the view); never without a terminal */
+    rm_val *livev = rm_arg(c, "live");
+    int want_live = livev->set ? (int)livev->i : !t.quiet && !t.fn_idx;
+    want_live = want_live && live_possible();
     rm_ctx ctx = {.interrupt = &rm_sigint_flag};
     rm_sigint_flag = 0;
     char name[64], cnt[32], cnt2[32];
@@ -164,6 +261,15 @@ int rm_cmd_train(rm_call *c) {
                rm_fmt_count(cnt2, sizeof cnt2, nimg), d->ds.name, teacher ? ", teacher " : "",
                teacher ? (rm_ws_name(L, teacher, name, sizeof name) ? name : "(unnamed)") : "", rm_get_threads());
     fflush(stdout);
+    if (!rm_ws_name(L, lm, name, sizeof name)) snprintf(name, sizeof name, "model");
+    if (want_live) {
+        char title[160];
+        rm_ctx lctx = {.interrupt = &rm_sigint_flag};
+        snprintf(title, sizeof title, "'%s' %s h=%d", name, rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H);
+        t.lv = live_open(&lctx, lm->m, title);
+        if (!t.lv && !t.quiet) printf("(no live view: %s)\n", lctx.msg);
+    }
+    double report_s = t.lv ? 0.1 : 0.25;
 
     int r, interrupted, done;
     double t0 = rm_now();
@@ -186,7 +292,7 @@ int rm_cmd_train(rm_call *c) {
         o.limit = (int)rm_arg(c, "limit")->i;
         o.seed = (uint64_t)rm_arg(c, "seed")->i;
         o.test = test ? &test->ds : NULL;
-        o.cb = progress; o.ud = &t; o.report_s = 0.25;
+        o.cb = progress; o.ud = &t; o.report_s = report_s;
         o.ckpt_path = ckpt->set ? ckpt->s : NULL;
         o.resume = (int)rm_arg(c, "resume")->i;
         busy(lm, teacher, d, test, 1);
@@ -218,7 +324,7 @@ int rm_cmd_train(rm_call *c) {
         o.kt_block = kt_block;
         o.tv2 = (float)rm_arg(c, "tv2")->d;
         o.test = test ? &test->ds : NULL;
-        o.cb = progress; o.ud = &t; o.report_s = 0.25;
+        o.cb = progress; o.ud = &t; o.report_s = report_s;
         o.ckpt_path = ckpt->set ? ckpt->s : NULL;
         o.phase = kt_block >= 0 ? "kt" : "train";
         rm_optim opt = {0};
@@ -232,10 +338,25 @@ int rm_cmd_train(rm_call *c) {
         interrupted = res.interrupted;
         done = res.epochs_done;
     }
+    live_close(&t);                        /* first: the terminal is restored whatever happened */
+    free(t.log);
+    t.log = NULL;
     if (t.dirty) { printf("\n"); fflush(stdout); }
     if (t.err_idx) { lua_pushvalue(L, t.err_idx); lua_error(L); }   /* the on_epoch error, nothing left to free */
     if (r) rm_cmd_error(c, "%s", ctx.msg);
-    int by_sigint = interrupted && !t.stopped && rm_sigint_flag;
+    /* save: to out= whenever given, and on q (to runs/<name>.safetensors without out=) */
+    char saved[1024] = "";
+    if (outv->set) snprintf(saved, sizeof saved, "%s", outv->s);
+    else if (t.qstop) snprintf(saved, sizeof saved, "runs/%s.safetensors", name);
+    if (saved[0]) {
+        rm_ctx sctx = {0};
+        if (rm_mkparent(saved) || rm_checkpoint_save(&sctx, saved, lm->m, NULL, NULL))
+            rm_cmd_error(c, "training %s, but saving failed: %s", t.qstop ? "stopped" : "done", sctx.msg[0] ? sctx.msg : saved);
+    }
+    if (t.qstop && !t.quiet) printf("stopped (q) after %d epochs; model saved to %s\n", done, saved);
+    else if (saved[0] && !t.quiet) printf("saved %s\n", saved);
+    fflush(stdout);
+    int by_sigint = interrupted && !t.stopped && !t.qstop && rm_sigint_flag;
     if (by_sigint) {
         if (!c->line) rm_cmd_error(c, "interrupted (the model keeps its weights from the last finished step)");
         printf("interrupted%s%s after %d epochs; the model is kept\n", recipe ? " in phase " : "", phase, done);
@@ -251,5 +372,7 @@ int rm_cmd_train(rm_call *c) {
     }
     lua_pushnumber(L, rm_now() - t0); lua_setfield(L, -2, "seconds");
     if (recipe) { lua_pushstring(L, phase); lua_setfield(L, -2, "phase"); }
+    if (t.qstop) { lua_pushboolean(L, 1); lua_setfield(L, -2, "stopped"); }
+    if (saved[0]) { lua_pushstring(L, saved); lua_setfield(L, -2, "saved"); }
     return 1;
 }

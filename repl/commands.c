@@ -17,6 +17,7 @@ int rm_cmd_who(rm_call *c);
 int rm_cmd_help_(rm_call *c);
 int rm_cmd_quit(rm_call *c);
 int rm_cmd_threads(rm_call *c);
+int rm_cmd_plot(rm_call *c);
 
 #define MODEL_OPT {"model", A_MODEL, "@", "model to use (workspace name or Model)", NULL, NULL}
 
@@ -84,6 +85,9 @@ static const rm_opt train_opts[] = {
     {"tv2", A_NUM, "1e-5", "B-spline TV2 regulariser weight", NULL, NULL},
     {"on_epoch", A_FUNC, NULL, "Lua: called with a stats table after each epoch; return false to stop", NULL, NULL},
     {"quiet", A_BOOL, "false", "no progress output", NULL, NULL},
+    {"live", A_BOOL, NULL, "full-screen live view (q stops and saves) [on when on a terminal]", NULL, NULL},
+    {"out", A_PATH, NULL, "save the model here when training ends (also after q or Ctrl-C)", NULL, NULL},
+    {"save", A_PATH, NULL, NULL, NULL, "out"},
     {NULL}};
 
 static const rm_opt eval_pos[] = {{"data", A_DATA, "test", "data set", NULL, NULL}, {NULL}};
@@ -104,6 +108,24 @@ static const rm_opt curve_opts[] = {
     {"n", A_INT, "17", "number of points", NULL, NULL},
     {"which", A_CHOICE, "model", "the function the model computes, or the smooth ResPSA", "model|smooth", NULL},
     {NULL}};
+static const rm_opt plot_pos[] = {
+    {"kind", A_CHOICE, NULL, "what to plot", "act|hist|train|heatmap", NULL},
+    {"what", A_CHOICE, NULL, "plot hist: the weights of a layer, or the inputs recorded by the last `eval`", "weights|inputs", NULL},
+    {NULL}};
+static const rm_opt plot_opts[] = {
+    MODEL_OPT,
+    {"block", A_BLOCK, "0", "block index", NULL, NULL},
+    {"layer", A_LAYER, NULL, "act, inputs: mlp.0|mlp.2 (relu/gelu: mlp.1) [first]; weights: token|mlp.0..3|embed|classifier "
+                             "[token]", NULL, NULL},
+    {"ch", A_STR, "0", "act: a channel N, or a range A:B for a grid", NULL, NULL},
+    {"mode", A_CHOICE, NULL, "canvas [braille on a UTF-8 terminal, else ascii]", "ascii|block|braille", NULL},
+    {"width", A_INT, NULL, "columns (pixels for .svg) [the terminal's, else 100]", NULL, NULL},
+    {"height", A_INT, NULL, "rows (pixels for .svg) [the terminal's, else 30]", NULL, NULL},
+    {"lo", A_NUM, NULL, "act: first x [the recorded data range, else -R]", NULL, NULL},
+    {"hi", A_NUM, NULL, "act: last x [the recorded data range, else R]", NULL, NULL},
+    {"out", A_PATH, NULL, "write FILE.svg (vector) or FILE.txt (the text) instead of printing", NULL, NULL},
+    {"quiet", A_BOOL, "false", "Lua: only return the text", NULL, NULL},
+    {NULL}};
 static const rm_opt param_pos[] = {{"name", A_TENSOR, NULL, "tensor name (reference state_dict key)", NULL, NULL}, {NULL}};
 static const rm_opt help_pos[] = {{"topic", A_STR, NULL, "a command, or `lua`", NULL, NULL}, {NULL}};
 static const rm_opt quit_pos[] = {{"code", A_INT, "0", "exit status", NULL, NULL}, {NULL}};
@@ -118,13 +140,21 @@ const rm_command rm_commands[] = {
     {"load", "[NAME] PATH", "load a checkpoint as NAME and make it the current model", load_pos, none, rm_cmd_load, NULL},
     {"save", "PATH", "save a model as safetensors (reference PyTorch names)", save_pos, model_only, rm_cmd_save, NULL},
     {"train", "", "train a model (cross-entropy, KD with teacher=, or KT with kt_block=)", none, train_opts, rm_cmd_train,
-     "Ctrl-C stops after the current batch and keeps the model."},
+     "Ctrl-C stops after the current batch and keeps the model. On a terminal the live view shows progress, "
+     "charts and curves\n(arrows/[ ] pick block, layer, channels; m mode; p pause; q stop and save to out= or "
+     "runs/NAME.safetensors)."},
     {"eval", "[DATA]", "accuracy and loss of a model on a data set [test]", eval_pos, eval_opts, rm_cmd_eval, NULL},
     {"info", "[MODEL]", "architecture, parameters, memory and training state of a model", info_pos, none, rm_cmd_info, NULL},
     {"layers", "[MODEL]", "the layers of a model with shapes, parameters and recorded input ranges", info_pos, none,
      rm_cmd_layers, NULL},
     {"curve", "", "sample a learned activation: curve block=2 layer=mlp.2 ch=5", none, curve_opts, rm_cmd_curve,
      "Lua: x, y = resmlp.curve{...} (or m:curve{...})"},
+    {"plot", "act|hist|train|heatmap [weights|inputs]", "plot curves, histograms, training history, token heatmaps",
+     plot_pos, plot_opts, rm_cmd_plot,
+     "examples: plot act block=2 layer=mlp.2 ch=5    plot act layer=mlp.2 ch=0:15 (grid)\n"
+     "          plot hist weights block=0 layer=mlp.1    plot hist inputs layer=mlp.0 (after `eval`)\n"
+     "          plot train    plot heatmap block=0 layer=token    plot act ch=3 out=curve.svg\n"
+     "Lua: resmlp.plot.act{...}, .hist{...}, .train{...}, .heatmap{...} return the text (quiet=true: no printing)."},
     {"param", "NAME", "show a parameter tensor (Lua: a read-only Tensor view)", param_pos, model_only, rm_cmd_param, NULL},
     {"who", "", "what is loaded: models and data sets with sizes and memory", none, none, rm_cmd_who, NULL},
     {"threads", "[N]", "show or set the number of threads", threads_pos, none, rm_cmd_threads, NULL},

@@ -9,6 +9,8 @@
 extern unsigned char prelude_lua[];
 extern unsigned int prelude_lua_len;
 
+void rm_plot_open_lua(lua_State *L);       /* cmd_plot.c */
+
 #define WS_KEY "resmlp.ws"
 
 void rm_ws_push(lua_State *L) { lua_getfield(L, LUA_REGISTRYINDEX, WS_KEY); }
@@ -102,6 +104,7 @@ static int open_resmlp(lua_State *L) {
         rm_cmd_pushfunction(L, &rm_commands[i]);
         lua_setfield(L, -2, rm_commands[i].name);
     }
+    rm_plot_open_lua(L);                    /* resmlp.plot becomes a callable table: .act .hist .train .heatmap */
     lua_pushstring(L, RM_VERSION);
     lua_setfield(L, -2, "version");
     rm_ws_push(L);

@@ -74,6 +74,8 @@ i=0; while [ ! -s "$TMP/exit" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); d
 grep -q 'EXIT=0' "$TMP/exit" 2>/dev/null; check "Ctrl-D exits with status 0" $?
 
 $T kill-server 2>/dev/null
+# a fresh server on a new socket: restarting one straight after kill-server can race in tmux
+SOCK=${SOCK}b; T="tmux -L $SOCK -f /dev/null"
 [ -s "$TMP/state/resmlp/history" ]; check "history file in XDG_STATE_HOME" $?
 start && key Up && wait_n 'resmlp> hist_marker = 42' 1; check "history survives a restart" $?
 key C-u C-d
