@@ -85,7 +85,25 @@ static int find_in_dir(const char *d, rm_hls_tool *t, const char *by) {
     return 0;
 }
 
+/* the tool runs in the project directory: a relative path (tool=bin/x, a relative PATH entry) must
+ * become absolute first (symlinks are kept: the name may select the tool's mode) */
+static int absolute(rm_hls_tool *t) {
+    if (t->path[0] == '/') return RM_OK;
+    char cwd[1024], abs[1024];
+    if (!getcwd(cwd, sizeof cwd)) return RM_OK;
+    const char *p = t->path;
+    while (!strncmp(p, "./", 2)) p += 2;
+    if ((size_t)snprintf(abs, sizeof abs, "%s/%s", cwd, p) < sizeof abs) scopy(t->path, sizeof t->path, abs);
+    return RM_OK;
+}
+
+static int find_tool(rm_ctx *ctx, const char *explicit_path, rm_hls_tool *t);
 int rm_hls_find_tool(rm_ctx *ctx, const char *explicit_path, rm_hls_tool *t) {
+    if (find_tool(ctx, explicit_path, t)) return RM_ERR;
+    return absolute(t);
+}
+
+static int find_tool(rm_ctx *ctx, const char *explicit_path, rm_hls_tool *t) {
     memset(t, 0, sizeof *t);
     if (explicit_path && *explicit_path) {
         if (is_dir(explicit_path)) {
@@ -452,7 +470,9 @@ int rm_hls_synth(rm_ctx *ctx, const char *dir, const rm_hls_tool *tool, const rm
         return rm_err(ctx, "synthesis failed: %s (log: %s)%s%s", d, o.log_path,
                       res->first_error[0] ? "; first error: " : "", res->first_error);
     }
-    /* exit 0: there must be a report written by this run */
+    /* exit 0: there must be a report written by this run - unless the steps asked for none (csim only) */
+    if (o.steps && !strstr(o.steps, "csynth") && !strstr(o.steps, "cosim") && !strstr(o.steps, "export"))
+        return RM_OK;
     rm_ctx fc = {0};
     char rp[1024];
     struct stat st;

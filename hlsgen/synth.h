@@ -65,7 +65,8 @@ typedef struct rm_hls_run_opts {
     /* rm_hls_synth only */
     const char *tcl;            /* script in DIR; NULL: "build.tcl" */
     const char *top;            /* top function, to find <top>_csynth.xml; NULL: any top */
-    const char *steps;          /* exported to the child as RESMLP_HLS_STEPS (e.g. "csynth"); NULL: unset */
+    const char *steps;          /* exported to the child as RESMLP_HLS_STEPS (e.g. "csynth"); NULL: unset.
+                                 * Steps without csynth, cosim or export (csim only) expect no report. */
 } rm_hls_run_opts;
 
 typedef struct rm_hls_run_result {

@@ -16,6 +16,7 @@ typedef struct rm_app {
     int interactive;              /* the readline prompt is running */
     int quit, exit_code;          /* `quit` was called */
     char cur_model[64];           /* workspace name of the current model ("" = none) */
+    char cur_qmodel[64];          /* workspace name of the current quantized model ("" = none) */
     volatile int lua_running;     /* Lua code is executing: SIGINT also stops it with a hook */
     volatile int in_core;         /* a core loop is running: SIGINT only sets the flag it polls */
 } rm_app;
@@ -37,6 +38,7 @@ int rm_mkparent(const char *path);                   /* mkdir -p of the director
 #define RM_MODEL_MT "resmlp.Model"
 #define RM_DATA_MT "resmlp.Dataset"
 #define RM_TENSOR_MT "resmlp.Tensor"
+#define RM_QMODEL_MT "resmlp.QModel"   /* a quantized model (cmd_quant.c) */
 
 typedef struct rm_epoch_rec { float train_loss, train_acc, test_loss, test_acc, lr; int have_test; } rm_epoch_rec;
 
@@ -68,6 +70,9 @@ typedef struct ltensor {
 void rm_open_model(lua_State *L);     /* create the metatables */
 void rm_open_data(lua_State *L);
 void rm_open_tensor(lua_State *L);
+void rm_open_qmodel(lua_State *L);   /* cmd_quant.c */
+/* `who` line of a QModel userdata: description into what, heap bytes into *bytes; returns what */
+const char *rm_qmodel_what(void *ud, char *what, size_t n, double *bytes);
 lmodel *rm_model_push(lua_State *L);  /* push an empty Model (m == NULL) */
 ldata *rm_data_push(lua_State *L);    /* push an empty Dataset */
 lmodel *rm_model_check(lua_State *L, int idx);    /* a Model that is not closed */

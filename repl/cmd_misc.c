@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct who_row { const char *name; int is_model; void *ud; } who_row;
+typedef struct who_row { const char *name; int is_model; void *ud; } who_row;   /* is_model: 1 Model, 2 QModel */
 
 static int by_name(const void *a, const void *b) { return strcmp(((const who_row *)a)->name, ((const who_row *)b)->name); }
 
@@ -17,8 +17,9 @@ int rm_cmd_who(rm_call *c) {
     lua_pushnil(L);
     while (lua_next(L, ws)) {                  /* stack: ws, rows, key, value */
         void *m = luaL_testudata(L, -1, RM_MODEL_MT), *d = m ? NULL : luaL_testudata(L, -1, RM_DATA_MT);
-        if (lua_type(L, -2) == LUA_TSTRING && (m || d) && n < cap)
-            rows[n++] = (who_row){lua_tostring(L, -2), m != NULL, m ? m : d};   /* keys live in ws */
+        void *q = m || d ? NULL : luaL_testudata(L, -1, RM_QMODEL_MT);
+        if (lua_type(L, -2) == LUA_TSTRING && (m || d || q) && n < cap)
+            rows[n++] = (who_row){lua_tostring(L, -2), m ? 1 : q ? 2 : 0, m ? m : d ? d : q};   /* keys live in ws */
         lua_pop(L, 1);
     }
     qsort(rows, n, sizeof *rows, by_name);
@@ -31,8 +32,12 @@ int rm_cmd_who(rm_call *c) {
     for (int i = 0; i < n; i++) {
         char what[160], mem[32], cnt[32];
         double bytes = 0;
-        int cur = rows[i].is_model && !strcmp(rows[i].name, rm_A.cur_model);
-        if (rows[i].is_model) {
+        int cur = (rows[i].is_model == 1 && !strcmp(rows[i].name, rm_A.cur_model)) ||
+                  (rows[i].is_model == 2 && !strcmp(rows[i].name, rm_A.cur_qmodel));
+        const char *kind = rows[i].is_model == 1 ? "Model" : rows[i].is_model == 2 ? "QModel" : "Dataset";
+        if (rows[i].is_model == 2) {
+            rm_qmodel_what(rows[i].ud, what, sizeof what, &bytes);
+        } else if (rows[i].is_model) {
             lmodel *lm = rows[i].ud;
             if (lm->m) {
                 bytes = (double)rm_model_bytes(lm->m);
@@ -53,11 +58,10 @@ int rm_cmd_who(rm_call *c) {
         }
         total += bytes;
         if (c->line)
-            printf("%c %-12s %-8s %-58.58s %10s\n", cur ? '*' : ' ', rows[i].name, rows[i].is_model ? "Model" : "Dataset",
-                   what, rm_fmt_bytes(mem, sizeof mem, bytes));
+            printf("%c %-12s %-8s %-58.58s %10s\n", cur ? '*' : ' ', rows[i].name, kind, what, rm_fmt_bytes(mem, sizeof mem, bytes));
         lua_createtable(L, 0, 5);
         lua_pushstring(L, rows[i].name); lua_setfield(L, -2, "name");
-        lua_pushstring(L, rows[i].is_model ? "Model" : "Dataset"); lua_setfield(L, -2, "kind");
+        lua_pushstring(L, kind); lua_setfield(L, -2, "kind");
         lua_pushstring(L, what); lua_setfield(L, -2, "what");
         lua_pushinteger(L, (lua_Integer)bytes); lua_setfield(L, -2, "bytes");
         lua_pushboolean(L, cur); lua_setfield(L, -2, "current");
@@ -65,7 +69,7 @@ int rm_cmd_who(rm_call *c) {
     }
     if (c->line && n) {
         char mem[32];
-        printf("  (* current model; total %s)\n", rm_fmt_bytes(mem, sizeof mem, total));
+        printf("  (* current model and quantized model; total %s)\n", rm_fmt_bytes(mem, sizeof mem, total));
     }
     return 1;
 }
@@ -81,6 +85,10 @@ static const char *lua_help =
     "  t = m:param('classifier.weight') -> Tensor: t:shape(), t[i], t:get(i,j), #t, t:totable(), t:mean()\n"
     "  m:params() (tensor names)   m:assign(name, tensor_or_table)   m:close() (or `local m <close> = ...`)\n"
     "  Dataset: #ds, ds:shape(), ds:label(i), ds:counts(), ds:slice(start, count)\n"
+    "  r = resmlp.quantize{model=m, calib=2000} -> {qmodel=, name=, percentile=, val_acc=, calib={{pct=, acc=}...}}\n"
+    "  q = r.qmodel (or resmlp.qload(path)): q:verify{data=test} -> {int_acc=, fq_acc=, err_mean=, err_std=, err_max=,\n"
+    "    bit_exact=, layers={{name=, acc_min=, acc_max=, sat_lo=, sat_hi=, overflow=}...}}   q:qat{teacher=m, epochs=1}\n"
+    "    q:save(path)   q:lut{block=0} (64-entry table errors)   q:plot{block=0, layer='act1', ch=3}   q:info()   q:close()\n"
     "  resmlp.ws (named objects)   resmlp.current()   resmlp.args(arg, defaults)   resmlp.markdown(head, rows)\n"
     "  resmlp.write(path, text)   resmlp.mkdir(dir)   resmlp.clock()   resmlp.repr(v)\n"
     "At the prompt, `=expr` or any expression prints its value; `_` holds the last result.";

@@ -1,6 +1,7 @@
-/* cmd_plot.c - the `plot` command and the resmlp.plot.{act,hist,train,heatmap} Lua functions: a
+/* cmd_plot.c - the `plot` command and the resmlp.plot.{act,hist,train,heatmap,lut} Lua functions: a
  * learned activation channel or a grid of channels, a weight or recorded-input histogram, the
- * training history, the token-mixing heatmap. Rendering is plots/actplot.h; this file only picks the
+ * training history, the token-mixing heatmap, and (`plot lut`, drawn by cmd_quant.c) a quantized
+ * model's activation table against its fp32 curve. Rendering is plots/actplot.h; this file only picks the
  * size (the terminal's, else 100x30), the canvas mode (braille on a UTF-8 terminal, else ascii) and
  * colour (a colour terminal without NO_COLOR), then prints the text or writes out=FILE.svg|.txt.
  * It never keeps anything between calls. */
@@ -15,6 +16,8 @@
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+char *rm_quant_plot_lut(rm_call *c, const rm_plot_opts *o, rm_ctx *ctx);   /* cmd_quant.c */
 
 /* the locale names UTF-8 (the first of LC_ALL, LC_CTYPE, LANG that is set decides, as setlocale does) */
 static int utf8_locale(void) {
@@ -84,13 +87,13 @@ static rm_history *history_of(const lmodel *lm) {
 int rm_cmd_plot(rm_call *c) {
     lua_State *L = c->L;
     rm_val *kv = rm_posarg(c, "kind"), *wv = rm_posarg(c, "what");
-    if (!kv->set) rm_cmd_error(c, "missing KIND (usage: plot act|hist|train|heatmap [option=value ...]; see `help plot`)");
+    if (!kv->set) rm_cmd_error(c, "missing KIND (usage: plot act|hist|train|heatmap|lut [option=value ...]; see `help plot`)");
     const char *kind = kv->s;
-    int is_hist = !strcmp(kind, "hist");
+    int is_hist = !strcmp(kind, "hist"), is_lut = !strcmp(kind, "lut");
     if (is_hist && !wv->set) rm_cmd_error(c, "plot hist needs weights or inputs (e.g. plot hist weights block=0 layer=mlp.1)");
     if (!is_hist && wv->set) rm_cmd_error(c, "unexpected '%s' after %s (weights/inputs go with plot hist)", wv->s, kind);
-    lmodel *lm = rm_call_model(c, NULL);
-    const rm_model *m = lm->m;
+    lmodel *lm = is_lut ? NULL : rm_call_model(c, NULL);   /* plot lut draws a quantized model (qmodel=) */
+    const rm_model *m = lm ? lm->m : NULL;
 
     /* where it goes: out=FILE.svg, out=FILE.txt, or the terminal */
     rm_val *ov = rm_arg(c, "out");
@@ -129,10 +132,12 @@ int rm_cmd_plot(rm_call *c) {
     rm_val *lv = rm_arg(c, "layer");
     const char *layer = lv->set ? lv->s : NULL;
     if (layer && !strncmp(layer, "layers.", 7)) sscanf(layer + 7, "%d", &block);   /* a full name says its block */
-    const char *first_act = rm_act_has_params(m->cfg.act.kind) ? "mlp.0" : "mlp.1";
+    const char *first_act = m && rm_act_has_params(m->cfg.act.kind) ? "mlp.0" : "mlp.1";
     rm_ctx ctx = {0};
     char *out = NULL;
-    if (!strcmp(kind, "act")) {
+    if (is_lut) {
+        out = rm_quant_plot_lut(c, &o, &ctx);
+    } else if (!strcmp(kind, "act")) {
         int c0, c1;
         const char *chs = rm_arg(c, "ch")->s;
         if (parse_channels(chs, &c0, &c1)) rm_cmd_error(c, "bad ch=%s (a channel N or a range A:B)", chs);
@@ -204,9 +209,9 @@ static int l_plot_call(lua_State *L) {            /* __call(self, ...) */
 }
 
 void rm_plot_open_lua(lua_State *L) {             /* stack: resmlp */
-    static const char *kinds[] = {"act", "hist", "train", "heatmap"};
-    lua_createtable(L, 0, 4);                      /* stack: resmlp, plot */
-    for (int i = 0; i < 4; i++) {
+    static const char *kinds[] = {"act", "hist", "train", "heatmap", "lut"};
+    lua_createtable(L, 0, 5);                      /* stack: resmlp, plot */
+    for (int i = 0; i < 5; i++) {
         lua_pushstring(L, kinds[i]);
         lua_pushcclosure(L, l_plot_kind, 1);
         lua_setfield(L, -2, kinds[i]);

@@ -109,7 +109,7 @@ static const rm_opt curve_opts[] = {
     {"which", A_CHOICE, "model", "the function the model computes, or the smooth ResPSA", "model|smooth", NULL},
     {NULL}};
 static const rm_opt plot_pos[] = {
-    {"kind", A_CHOICE, NULL, "what to plot", "act|hist|train|heatmap", NULL},
+    {"kind", A_CHOICE, NULL, "what to plot", "act|hist|train|heatmap|lut", NULL},
     {"what", A_CHOICE, NULL, "plot hist: the weights of a layer, or the inputs recorded by the last `eval`", "weights|inputs", NULL},
     {NULL}};
 static const rm_opt plot_opts[] = {
@@ -125,11 +125,120 @@ static const rm_opt plot_opts[] = {
     {"hi", A_NUM, NULL, "act: last x [the recorded data range, else R]", NULL, NULL},
     {"out", A_PATH, NULL, "write FILE.svg (vector) or FILE.txt (the text) instead of printing", NULL, NULL},
     {"quiet", A_BOOL, "false", "Lua: only return the text", NULL, NULL},
+    {"qmodel", A_QMODEL, "@", "lut: the quantized model (layer=act1|act2, ch=N)", NULL, NULL},
     {NULL}};
 static const rm_opt param_pos[] = {{"name", A_TENSOR, NULL, "tensor name (reference state_dict key)", NULL, NULL}, {NULL}};
 static const rm_opt help_pos[] = {{"topic", A_STR, NULL, "a command, or `lua`", NULL, NULL}, {NULL}};
 static const rm_opt quit_pos[] = {{"code", A_INT, "0", "exit status", NULL, NULL}, {NULL}};
 static const rm_opt threads_pos[] = {{"n", A_INT, NULL, "threads for OpenMP and OpenBLAS (0 = RESMLP_THREADS or all cores)", NULL, NULL}, {NULL}};
+/* hls, synth, report (cmd_hls.c) */
+int rm_cmd_hls(rm_call *c);
+int rm_cmd_synth(rm_call *c);
+int rm_cmd_report(rm_call *c);
+static const rm_opt hls_pos[] = {
+    {"action", A_CHOICE, NULL, "what to do", "emit|csim|estimate|fold", NULL},
+    {"dir", A_PATH, NULL, "the HLS project directory", NULL, NULL},
+    {NULL}};
+static const rm_opt hls_opts[] = {
+    MODEL_OPT,
+    {"qmodel", A_QMODEL, "@", "emit: the quantized model (`quantize`, `qload`)", NULL, NULL},
+    {"qfile", A_PATH, NULL, "emit: a quantized model file instead (as `qsave` writes it)", NULL, NULL},
+    {"ptq", A_BOOL, "false", "emit: quantize model= now (PTQ on the first calib= images of train=)", NULL, NULL},
+    {"calib", A_INT, "500", "emit ptq=true: training images for calibration (split 80/20)", NULL, NULL},
+    {"train", A_DATA, "train", "emit ptq=true: the data set to calibrate on", NULL, NULL},
+    {"qsave", A_PATH, NULL, "emit ptq=true: also save the quantized model here", NULL, NULL},
+    {"data", A_DATA, "test", "emit: images for quant_samples.h (train= when this one is not loaded)", NULL, NULL},
+    {"samples", A_INT, "8", "emit: test images run through the integer engine into quant_samples.h", NULL, NULL},
+    {"design", A_CHOICE, "stream", "emit: the hardware design", "stream|simd", NULL},
+    {"part", A_STR, "xcu50-fsvh2104-2-e", "emit: FPGA part (the paper's Alveo U50)", NULL, NULL},
+    {"clock_ns", A_NUM, "5", "emit, estimate: clock period in ns", NULL, NULL},
+    {"fold", A_STR, NULL, "emit: fold the parallelism to a budget first (lut:N,dsp:M)", NULL, NULL},
+    {"budget", A_STR, NULL, "fold: resource budget lut:N,dsp:M[,ff:K][,bram:B] (k/M suffixes)", NULL, NULL},
+    {"target_fps", A_NUM, "0", "fold: stop once this many images/s are reached (0: as fast as fits)", NULL, NULL},
+    {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},
+    {NULL}};
+static const rm_opt dir_pos[] = {{"dir", A_PATH, NULL, "the HLS project directory (from `hls emit`)", NULL, NULL}, {NULL}};
+static const rm_opt synth_opts[] = {
+    {"tool", A_PATH, NULL, "vitis_hls / vitis-run / vivado_hls executable or install directory "
+                           "[PATH, $XILINX_HLS, $XILINX_VIVADO]", NULL, NULL},
+    {"steps", A_STR, "csim,csynth", "steps of build.tcl: csim, csynth, cosim, export (comma separated)", NULL, NULL},
+    {"timeout", A_NUM, "0", "stop the tool after this many seconds (0: no limit)", NULL, NULL},
+    {"quiet", A_BOOL, "false", "do not print the log and the table", NULL, NULL},
+    {NULL}};
+static const rm_opt report_opts[] = {
+    {"top", A_STR, NULL, "top function [the project's]", NULL, NULL},
+    {"quiet", A_BOOL, "false", "Lua: only return the table", NULL, NULL},
+    {NULL}};
+/* quantize, qat, verify, qsave, qload, lut, import (cmd_quant.c); `plot lut` is in cmd_plot.c */
+int rm_cmd_quantize(rm_call *c);
+int rm_cmd_qat(rm_call *c);
+int rm_cmd_verify(rm_call *c);
+int rm_cmd_qsave(rm_call *c);
+int rm_cmd_qload(rm_call *c);
+int rm_cmd_lut(rm_call *c);
+int rm_cmd_import(rm_call *c);
+#define QMODEL_OPT {"qmodel", A_QMODEL, "@", "quantized model (workspace name or QModel)", NULL, NULL}
+#define PATH_OPT(what) {"path", A_CHOICE, "auto", what, "auto|reference|portable|avx2|vnni", NULL}
+static const rm_opt quantize_opts[] = {
+    MODEL_OPT,
+    {"data", A_DATA, "train", "training data, split 80/20: ranges from the 80%, percentile chosen on the 20%", NULL, NULL},
+    {"limit", A_INT, "0", "use only the first N training images (0 = all)", NULL, NULL},
+    {"mode", A_CHOICE, "ptq", "post-training quantization (then `qat` for quantization-aware training)", "ptq", NULL},
+    {"lut", A_CHOICE, "64", "activation tables: the 64-entry hardware form or all 256 codes", "64|256", NULL},
+    {"calib", A_INT, "0", "images of the 80% whose per-sample abs-max set the ranges (0 = all)", NULL, NULL},
+    {"val", A_INT, "0", "images of the 20% each percentile is validated on (0 = all)", NULL, NULL},
+    {"percentile", A_STR, "auto", "auto: best of 10,20,..,90,92,95,97,100 on the 20%; or a fixed NN", NULL, NULL},
+    PATH_OPT("integer engine for the validation runs"),
+    {"name", A_NAME, NULL, "workspace name of the quantized model [MODEL_int8]", NULL, NULL},
+    {"out", A_PATH, NULL, "also save the quantized model here (as qsave)", NULL, NULL},
+    {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},
+    {NULL}};
+static const rm_opt qat_opts[] = {
+    QMODEL_OPT,
+    {"teacher", A_MODEL, NULL, "fp32 teacher for knowledge distillation (none: cross-entropy)", NULL, NULL},
+    {"data", A_DATA, "train", "training data set", NULL, NULL},
+    {"test", A_DATA, NULL, "data set whose integer-engine accuracy is measured after each epoch", NULL, NULL},
+    {"epochs", A_INT, "50", "epochs", NULL, NULL},
+    {"batch", A_INT, "128", "batch size (last partial batch dropped)", NULL, NULL},
+    {"lr", A_NUM, "1e-4", "AdamW learning rate (cosine schedule)", NULL, NULL},
+    {"lr_min", A_NUM, "1e-5", "cosine annealing floor", NULL, NULL},
+    {"wd", A_NUM, "0", "decoupled weight decay", NULL, NULL},
+    {"alpha", A_NUM, "0.8", "KD weight of the teacher term", NULL, NULL},
+    {"temp", A_NUM, "1", "KD temperature", NULL, NULL},
+    {"limit", A_INT, "0", "use only the first N training images (0 = all)", NULL, NULL},
+    {"aug", A_CHOICE, "cropflip", "augmentation", "none|cropflip", NULL},
+    {"seed", A_INT, "2023", "shuffling and augmentation seed", NULL, NULL},
+    PATH_OPT("integer engine for the per-epoch test"),
+    {"quiet", A_BOOL, "false", "no progress output", NULL, NULL},
+    {NULL}};
+static const rm_opt verify_pos[] = {{"data", A_DATA, "test", "data set", NULL, NULL}, {NULL}};
+static const rm_opt verify_opts[] = {
+    QMODEL_OPT,
+    {"limit", A_INT, "0", "only the first N images (0 = all)", NULL, NULL},
+    PATH_OPT("integer engine (forcing one that this CPU lacks is an error)"),
+    {"stats", A_INT, "100", "images for the per-layer report (reference engine; 0 = none)", NULL, NULL},
+    {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},
+    {NULL}};
+static const rm_opt qsave_pos[] = {{"path", A_PATH, NULL, "quantized model file to write (safetensors)", NULL, NULL}, {NULL}};
+static const rm_opt qmodel_only[] = {QMODEL_OPT, {NULL}};
+static const rm_opt qload_pos[] = {
+    {"name", A_NAME, NULL, "workspace name [the file name without extension]", NULL, NULL},
+    {"path", A_PATH, NULL, "quantized model file (from qsave or quantize out=)", NULL, NULL},
+    {NULL}};
+static const rm_opt lut_pos[] = {{"what", A_CHOICE, "errors", "what to show", "errors", NULL}, {NULL}};
+static const rm_opt lut_opts[] = {
+    QMODEL_OPT,
+    {"block", A_BLOCK, NULL, "one block, with the per-channel table [all blocks, summary lines]", NULL, NULL},
+    {"layer", A_STR, NULL, "act1 (mlp.0, before fc1) or act2 (mlp.2 / mlp.1, after fc1) [both]", NULL, NULL},
+    {"quiet", A_BOOL, "false", "print nothing (Lua: the table only)", NULL, NULL},
+    {NULL}};
+static const rm_opt import_pos[] = {{"file", A_PATH, NULL, "PyTorch checkpoint of the paper's code (.bin)", NULL, NULL}, {NULL}};
+static const rm_opt import_opts[] = {
+    {"out", A_PATH, NULL, "resmlp checkpoint to write [FILE with .safetensors]", NULL, NULL},
+    {"act", A_CHOICE, "auto", "activation of the checkpoint (auto: from its tensors)", "auto|relu|gelu|lerp_psa|bspline", NULL},
+    {"name", A_NAME, NULL, "also load the result as this model", NULL, NULL},
+    {"quiet", A_BOOL, "false", "do not print the converter's output", NULL, NULL},
+    {NULL}};
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
@@ -149,13 +258,50 @@ const rm_command rm_commands[] = {
      rm_cmd_layers, NULL},
     {"curve", "", "sample a learned activation: curve block=2 layer=mlp.2 ch=5", none, curve_opts, rm_cmd_curve,
      "Lua: x, y = resmlp.curve{...} (or m:curve{...})"},
-    {"plot", "act|hist|train|heatmap [weights|inputs]", "plot curves, histograms, training history, token heatmaps",
+    {"plot", "act|hist|train|heatmap|lut [weights|inputs]", "plot curves, histograms, training history, token heatmaps, LUTs",
      plot_pos, plot_opts, rm_cmd_plot,
      "examples: plot act block=2 layer=mlp.2 ch=5    plot act layer=mlp.2 ch=0:15 (grid)\n"
      "          plot hist weights block=0 layer=mlp.1    plot hist inputs layer=mlp.0 (after `eval`)\n"
      "          plot train    plot heatmap block=0 layer=token    plot act ch=3 out=curve.svg\n"
-     "Lua: resmlp.plot.act{...}, .hist{...}, .train{...}, .heatmap{...} return the text (quiet=true: no printing)."},
+     "          plot lut block=1 layer=act2 ch=7 (a quantized model: fp32 curve vs 256- and 64-entry tables)\n"
+     "Lua: resmlp.plot.act{...}, .hist{...}, .train{...}, .heatmap{...}, .lut{...} return the text (quiet=true: no printing)."},
     {"param", "NAME", "show a parameter tensor (Lua: a read-only Tensor view)", param_pos, model_only, rm_cmd_param, NULL},
+    {"quantize", "", "post-training INT8 quantization of a model (fold, 80/20 split, percentile search)", none,
+     quantize_opts, rm_cmd_quantize,
+     "examples: quantize model=m calib=2000    quantize lut=256 percentile=99 name=q out=runs/m_int8.safetensors\n"
+     "The result is a quantized model (QModel) in the workspace, the current one for qat, verify, lut, qsave and\n"
+     "plot lut. Lua: r = resmlp.quantize{...} -> {qmodel=, name=, percentile=, val_acc=, calib={{pct=, acc=}...}}."},
+    {"qat", "", "quantization-aware training of a quantized model (LSQ, KD from teacher=)", none, qat_opts, rm_cmd_qat,
+     "example: qat teacher=m epochs=5 test=test    Ctrl-C stops after the current batch and keeps the state.\n"
+     "Shifts are re-derived after each epoch; the integer network is re-exported at the end."},
+    {"verify", "[DATA]", "integer engine vs fake-quant vs fp32: accuracy, logit errors, per-layer ranges", verify_pos,
+     verify_opts, rm_cmd_verify,
+     "example: verify test limit=1000 path=avx2\n"
+     "Lua: {int_acc=, fq_acc=, fp_acc=, bit_exact=, err_mean=, err_std=, err_max=, layers={{name=, acc_min=, acc_max=,\n"
+     "acc_bound=, out_min=, out_max=, sat_lo=, sat_hi=, overflow=}...}, text=}"},
+    {"qsave", "PATH", "save a quantized model (int8 network + fake-quant state, safetensors)", qsave_pos, qmodel_only,
+     rm_cmd_qsave, NULL},
+    {"qload", "[NAME] PATH", "load a quantized model file as NAME and make it the current one", qload_pos, none,
+     rm_cmd_qload, NULL},
+    {"lut", "[errors]", "max error of the 64-entry activation tables per channel (lut errors block=0 layer=act1)",
+     lut_pos, lut_opts, rm_cmd_lut, "Without block= one summary line per block and table; `plot lut` draws a channel."},
+    {"import", "FILE", "convert a PyTorch checkpoint of the paper's code (tools/import_torch.py, needs torch)",
+     import_pos, import_opts, rm_cmd_import,
+     "example: import ref/lerp_psa_64/h_mul_1_model.bin out=runs/lerp.safetensors name=lerp\n"
+     "Runs /usr/bin/python3 (or $RESMLP_PYTHON) with Debian's python3-torch."},
+    {"hls", "emit|csim|estimate|fold [DIR]", "HLS project from a quantized model; C simulation; estimates and folding",
+     hls_pos, hls_opts, rm_cmd_hls,
+     "examples: hls emit out/hls (the current quantized model)    hls emit out/hls qfile=runs/m_int8.safetensors\n"
+     "          hls emit out/hls model=m ptq=true samples=8\n"
+     "          hls csim out/hls (host g++, bit-exact with the integer engine)    hls estimate out/hls\n"
+     "          hls estimate model=m    hls fold out/hls budget=lut:200k,dsp:1000 [target_fps=20000]\n"
+     "emit writes quant_params.h, lerp_psa_params.h, quant_samples.h, the streaming HLS C++, its testbench,\n"
+     "build.tcl and README.md; fold rewrites DIR/hls_parallelism.h. Lua returns tables."},
+    {"synth", "DIR", "run Vitis HLS (or Vivado HLS) on an emitted project; Ctrl-C stops it", dir_pos, synth_opts,
+     rm_cmd_synth, "The log streams with elapsed time; a failure prints the end of the log. Then the report table "
+     "(Lua: {ok=, report=, summary={lut=, dsp=, ...}})."},
+    {"report", "DIR", "latency, interval and resources of a synthesis report (Lua: a table)", dir_pos, report_opts,
+     rm_cmd_report, NULL},
     {"who", "", "what is loaded: models and data sets with sizes and memory", none, none, rm_cmd_who, NULL},
     {"threads", "[N]", "show or set the number of threads", threads_pos, none, rm_cmd_threads, NULL},
     {"help", "[COMMAND|lua]", "list commands, or show one command's options", help_pos, none, rm_cmd_help_, NULL},

@@ -194,6 +194,7 @@ static int value_candidates(const rm_command *cmd, const rm_opt *o, const char *
     case A_BOOL: cand_add("true"); cand_add("false"); return 0;
     case A_MODEL: ws_candidates(RM_MODEL_MT); return 0;
     case A_DATA: ws_candidates(RM_DATA_MT); return 0;
+    case A_QMODEL: ws_candidates(RM_QMODEL_MT); return 0;
     case A_NAME:
         if (!strcmp(cmd->name, "model")) { cand_add("new"); ws_candidates(RM_MODEL_MT); }
         else ws_candidates(NULL);

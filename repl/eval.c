@@ -108,7 +108,10 @@ int rm_line_command(const char *line) {
     const rm_command *c = rm_cmd_find(word);
     if (!c) return -1;
     while (isspace((unsigned char)*p)) p++;
-    if (*p && strchr("=(.:[{,+*/%^<>~;", *p)) return -1;   /* `train = 1`, `help(x)`: Lua */
+    /* a path argument (`synth /tmp/x`, `load ./m.st`, `load ../m`, `load ~/m`) is never Lua there */
+    int path = (p[0] == '/' && p[1] && p[1] != '/' && !isspace((unsigned char)p[1])) || !strncmp(p, "./", 2) ||
+               !strncmp(p, "../", 3) || !strncmp(p, "~/", 2);
+    if (*p && !path && strchr("=(.:[{,+*/%^<>~;", *p)) return -1;   /* `train = 1`, `help(x)`: Lua */
     return (int)(c - rm_commands);
 }
 

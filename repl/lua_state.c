@@ -123,6 +123,7 @@ static int init(lua_State *L) {
     rm_open_model(L);
     rm_open_data(L);
     rm_open_tensor(L);
+    rm_open_qmodel(L);
     luaL_requiref(L, "resmlp", open_resmlp, 1);   /* also package.loaded.resmlp, for require */
     lua_pop(L, 1);
     return 0;

@@ -118,11 +118,13 @@ static void choice_check(rm_call *c, const rm_opt *o, const char *s) {
     rm_cmd_error(c, "unknown %s '%s' (choices: %s)", o->name, s, list);
 }
 
-/* look a name up in the workspace for an A_MODEL/A_DATA value; leaves the object on the stack */
+static const char *ws_mt(rm_argtype t) { return t == A_MODEL ? RM_MODEL_MT : t == A_QMODEL ? RM_QMODEL_MT : RM_DATA_MT; }
+
+/* look a name up in the workspace for an A_MODEL/A_DATA/A_QMODEL value; leaves the object on the stack */
 static void *ws_object(rm_call *c, const rm_opt *o, const char *name, int required, int *idx) {
     lua_State *L = c->L;
-    const char *mt = o->type == A_MODEL ? RM_MODEL_MT : RM_DATA_MT;
-    const char *what = o->type == A_MODEL ? "model" : "data set";
+    const char *mt = ws_mt(o->type);
+    const char *what = o->type == A_MODEL ? "model" : o->type == A_QMODEL ? "quantized model" : "data set";
     rm_ws_get(L, name);
     void *ud = luaL_testudata(L, -1, mt);
     if (ud) { *idx = lua_gettop(L); return ud; }
@@ -136,7 +138,7 @@ static void *ws_object(rm_call *c, const rm_opt *o, const char *name, int requir
     if (sug) rm_cmd_error(c, "no %s named '%s' (did you mean '%s'?)", what, name, sug);
     if (na) rm_cmd_error(c, "no %s named '%s' (loaded: %s)", what, name, list);
     rm_cmd_error(c, "no %s named '%s' (none loaded; see `help %s`)", what, name,
-                 o->type == A_MODEL ? "model" : "data");
+                 o->type == A_MODEL ? "model" : o->type == A_QMODEL ? "quantize" : "data");
 }
 
 /* convert the value at idx (or the default text when idx == 0) into v */
@@ -181,12 +183,16 @@ static void convert(rm_call *c, rm_val *v, const rm_opt *o, int idx) {
     case A_STR: case A_PATH: case A_LAYER: case A_TENSOR: case A_NAME:
         if (type != LUA_TSTRING && type != LUA_TNUMBER) want = "a string";
         break;
-    case A_MODEL: case A_DATA: {
-        const char *mt = o->type == A_MODEL ? RM_MODEL_MT : RM_DATA_MT;
+    case A_MODEL: case A_DATA: case A_QMODEL: {
+        const char *mt = ws_mt(o->type);
         if (idx && type == LUA_TUSERDATA && (v->ud = luaL_testudata(L, idx, mt))) break;
-        if (type != LUA_TSTRING) { want = o->type == A_MODEL ? "a Model or a model name" : "a Dataset or a data set name"; break; }
-        if (!idx && !strcmp(s, "@")) {      /* the current model */
-            s = rm_A.cur_model;
+        if (type != LUA_TSTRING) {
+            want = o->type == A_MODEL ? "a Model or a model name" : o->type == A_QMODEL ? "a QModel or a quantized model name"
+                                                                                        : "a Dataset or a data set name";
+            break;
+        }
+        if (!idx && !strcmp(s, "@")) {      /* the current (quantized) model */
+            s = o->type == A_QMODEL ? rm_A.cur_qmodel : rm_A.cur_model;
             v->s = s;
             if (!s[0]) { v->set = 0; break; }
         }
@@ -379,6 +385,7 @@ const char *rm_argtype_name(rm_argtype t) {
     case A_CHOICE: return "CHOICE"; case A_PATH: return "PATH"; case A_MODEL: return "MODEL";
     case A_DATA: return "DATA"; case A_FUNC: return "FUNC"; case A_LAYER: return "LAYER";
     case A_BLOCK: return "BLOCK"; case A_CHAN: return "CH"; case A_TENSOR: return "TENSOR"; case A_NAME: return "NAME";
+    case A_QMODEL: return "QMODEL";
     }
     return "?";
 }
@@ -389,7 +396,8 @@ static void help_rows(const rm_opt *o, FILE *f, int eq) {
         snprintf(lhs, sizeof lhs, "%s%s%s", o->name, eq ? "=" : " ", o->type == A_CHOICE ? "" : rm_argtype_name(o->type));
         if (o->type == A_CHOICE) snprintf(lhs + strlen(lhs), sizeof lhs - strlen(lhs), "%s", o->choices);
         if (o->alias_of) snprintf(def, sizeof def, " (same as %s=)", o->alias_of);
-        else if (o->def && !strcmp(o->def, "@")) snprintf(def, sizeof def, " [current model]");
+        else if (o->def && !strcmp(o->def, "@"))
+            snprintf(def, sizeof def, " [current %smodel]", o->type == A_QMODEL ? "quantized " : "");
         else if (o->def && o->def[0]) snprintf(def, sizeof def, " [%s]", o->def);
         fprintf(f, "  %-28s %s%s\n", lhs, o->help ? o->help : "", def);
     }

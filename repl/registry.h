@@ -21,6 +21,7 @@ typedef enum {
     A_CHAN,     /* a channel index of a layer */
     A_TENSOR,   /* a parameter tensor name of the model */
     A_NAME,     /* a workspace name (completes them) */
+    A_QMODEL,   /* a QModel userdata or a workspace name; default "@" = the current quantized model */
 } rm_argtype;
 
 typedef struct rm_opt {
@@ -37,7 +38,7 @@ typedef struct rm_val {
     const char *s;        /* string form (strings, choices, names) */
     long long i;
     double d;
-    void *ud;             /* A_MODEL: lmodel*, A_DATA: ldata* */
+    void *ud;             /* A_MODEL: lmodel*, A_DATA: ldata*, A_QMODEL: the QModel (cmd_quant.c) */
     int idx;              /* stack index of the value (userdata, functions) */
 } rm_val;
 

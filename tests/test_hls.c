@@ -320,15 +320,21 @@ static void test_synth_fake(void) {
     CHECK_OK(run_synth("p_ok", RM_HLS_TOOL_VITIS_RUN, NULL, "csim csynth cosim export", NULL, &res, &ctx, &w), &ctx);
     CHECK(w.saw_csynth && w.saw_cosim && w.saw_export, "steps ran: %d %d %d", w.saw_csynth, w.saw_cosim, w.saw_export);
 
-    /* only csim: the old report is still there but is not this run's */
+    /* csynth that writes nothing: the old report is still there but is not this run's */
     w = (logw){0};
-    CHECK(run_synth("p_ok", RM_HLS_TOOL_VITIS_HLS, NULL, "csim", NULL, &res, &ctx, &w) == RM_ERR, "csim only");
+    CHECK(run_synth("p_ok", RM_HLS_TOOL_VITIS_HLS, "noreport", "csynth", NULL, &res, &ctx, &w) == RM_ERR, "stale report");
     snprintf(want, sizeof want, "synthesis failed: vitis_hls finished but wrote no report (expected "
              "<project>/<solution>/syn/report/resmlp_csynth.xml under %s; only an older one from a previous run: "
              "%s/resmlp_prj/solution1/syn/report/resmlp_csynth.xml) (log: %s/synth.log)",
              P("p_ok", 0), P("p_ok", 0), P("p_ok", 0));
     CHECK(!strcmp(ctx.msg, want), "\n got: %s\nwant: %s", ctx.msg, want);
-    CHECK(res.status == RM_HLS_RUN_NOREPORT && !w.saw_csynth, "status %d", res.status);
+    CHECK(res.status == RM_HLS_RUN_NOREPORT && w.saw_csynth, "status %d", res.status);
+
+    /* only csim: no report is expected, none is reported */
+    w = (logw){0};
+    CHECK_OK(run_synth("p_ok", RM_HLS_TOOL_VITIS_HLS, NULL, "csim", NULL, &res, &ctx, &w), &ctx);
+    CHECK(res.status == RM_HLS_RUN_OK && res.report[0] == 0 && !w.saw_csynth, "csim only: status %d report '%s'",
+          res.status, res.report);
 
     /* vivado_hls: the older report with DSP48E */
     w = (logw){0};

@@ -1,0 +1,935 @@
+/* emit.c - the streaming HLS project of an integer ResMLP, the project file, and C simulation with
+ * the host compiler. See emit.h; the fixed text is in emit_templates.h.
+ *
+ * The pipeline (stage names are estimate.c's, so hls_parallelism.h applies one to one):
+ *   embed_linear
+ *   per block i:  token_mixer_affine_1 (+ skip) -> token_mixer_linear_load => token_mixer_linear
+ *                 -> token_mixer_affine_2 -> token_mixer_res_load => token_mixer_res (+ skip)
+ *                 -> [mlp_psa_0] -> mlp_linear_1 (+ReLU) -> [mlp_psa_1] -> mlp_linear_2 -> mlp_res
+ *   pool -> classifier_linear
+ * (-> a stream of vectors, => a ping-pong array). Skip FIFOs: the token mixer's holds up to two images
+ * of token vectors (its linear stage needs a whole image before it can start), the MLP's a few. */
+#include "emit.h"
+#include "tcl.h"
+#include "core/lut.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "emit_templates.h"
+
+/* ---------------------------------------------------------------- files and templates */
+
+typedef struct wfile {
+    FILE *f;
+    char tmp[1100], fin[1100];
+} wfile;
+
+static int wbegin(rm_ctx *ctx, wfile *w, const char *dir, const char *name) {
+    snprintf(w->fin, sizeof w->fin, "%s/%s", dir, name);
+    snprintf(w->tmp, sizeof w->tmp, "%s/%s.tmp", dir, name);
+    w->f = fopen(w->tmp, "w");
+    if (!w->f) return rm_err(ctx, "hls emit: cannot write %s: %s", w->tmp, strerror(errno));
+    return RM_OK;
+}
+static int wend(rm_ctx *ctx, wfile *w) {
+    int bad = ferror(w->f);
+    bad |= fclose(w->f) != 0;
+    w->f = NULL;
+    if (bad || rename(w->tmp, w->fin) != 0) {
+        unlink(w->tmp);
+        return rm_err(ctx, "hls emit: cannot write %s", w->fin);
+    }
+    return RM_OK;
+}
+static void wabort(wfile *w) {
+    if (w->f) { fclose(w->f); w->f = NULL; unlink(w->tmp); }
+}
+
+typedef struct kv { const char *k; char v[160]; } kv;
+typedef struct kvs { kv a[40]; int n; } kvs;
+
+static void kset(kvs *s, const char *k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void kset(kvs *s, const char *k, const char *fmt, ...) {
+    kv *e = NULL;
+    for (int i = 0; i < s->n; i++) if (!strcmp(s->a[i].k, k)) e = &s->a[i];
+    if (!e) {
+        if (s->n >= (int)(sizeof s->a / sizeof s->a[0])) return;
+        e = &s->a[s->n++];
+        e->k = k;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->v, sizeof e->v, fmt, ap);
+    va_end(ap);
+}
+static const char *kget(const kvs *s, const char *k, size_t len) {
+    for (int i = 0; i < s->n; i++) if (strlen(s->a[i].k) == len && !strncmp(s->a[i].k, k, len)) return s->a[i].v;
+    return NULL;
+}
+
+/* copy text to f replacing each @KEY@ (KEY of [A-Z0-9_]) found in s; the others stay as they are */
+static void fill(FILE *f, const char *text, size_t n, const kvs *s) {
+    const char *p = text, *end = text + n;
+    while (p < end) {
+        if (*p == '@') {
+            const char *q = p + 1;
+            while (q < end && (isupper((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '_')) q++;
+            const char *v = q < end && *q == '@' && q > p + 1 ? kget(s, p + 1, (size_t)(q - p - 1)) : NULL;
+            if (v) { fputs(v, f); p = q + 1; continue; }
+        }
+        fputc(*p++, f);
+    }
+}
+
+/* a template with "//@@ SECTION" lines: the other lines filled from s, each section line replaced by
+ * what section(f, name, ud) writes */
+typedef void (*section_fn)(FILE *f, const char *name, void *ud);
+static void fill_sections(FILE *f, const char *tpl, const kvs *s, section_fn section, void *ud) {
+    const char *p = tpl;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p + 1) : strlen(p);
+        if (!strncmp(p, "//@@ ", 5)) {
+            char name[64];
+            size_t nl = len - 5 - (eol ? 1 : 0);
+            snprintf(name, sizeof name, "%.*s", (int)(nl < 63 ? nl : 63), p + 5);
+            section(f, name, ud);
+        } else {
+            fill(f, p, len, s);
+        }
+        p += len;
+    }
+}
+
+static void upper(char *dst, const char *src, size_t n) {
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++) dst[i] = (char)toupper((unsigned char)src[i]);
+    dst[i] = 0;
+}
+
+/* ---------------------------------------------------------------- arrays with their statistics */
+
+/* the comment line "name: int8 [a][b] (what), min m, max M, zeros z of n; model FILE", then the initializer, the
+ * innermost dimension on one line */
+static void put_array(FILE *f, const char *ctype, const char *name, const int *dims, int nd, const int8_t *v,
+                      int as_unsigned, const char *what, const char *model) {
+    long n = 1;
+    for (int i = 0; i < nd; i++) n *= dims[i];
+    int mn = 0, mx = 0;
+    long zeros = 0;
+    for (long i = 0; i < n; i++) {
+        int x = as_unsigned ? (uint8_t)v[i] : v[i];
+        if (i == 0 || x < mn) mn = x;
+        if (i == 0 || x > mx) mx = x;
+        zeros += x == 0;
+    }
+    char shape[64] = "";
+    for (int i = 0; i < nd; i++) snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "[%d]", dims[i]);
+    fprintf(f, "/* %s: %s %s%s%s%s, min %d, max %d, zeros %ld of %ld; model %s */\n", name,
+            as_unsigned ? "uint8" : "int8", shape, what && *what ? " (" : "", what ? what : "",
+            what && *what ? ")" : "", mn, mx, zeros, n, model);
+    fprintf(f, "const %s %s%s = {\n", ctype, name, shape);
+    /* an element of dimension j < nd-1 spans rows_per[j] rows of the innermost dimension and gets
+     * its own braces */
+    long inner = dims[nd - 1], rows = n / inner, rows_per[8];
+    for (int j = 0; j + 1 < nd; j++) {
+        rows_per[j] = 1;
+        for (int d = j + 1; d + 1 < nd; d++) rows_per[j] *= dims[d];
+    }
+    for (long r = 0; r < rows; r++) {
+        fputs("    ", f);
+        for (int j = 0; j + 1 < nd; j++) if (r % rows_per[j] == 0) fputc('{', f);
+        for (long i = 0; i < inner; i++) {
+            int x = as_unsigned ? (uint8_t)v[r * inner + i] : v[r * inner + i];
+            fprintf(f, i ? ",%d" : "%d", x);
+        }
+        for (int j = nd - 2; j >= 0; j--) if ((r + 1) % rows_per[j] == 0) fputc('}', f);
+        fputs(r + 1 < rows ? ",\n" : "\n", f);
+    }
+    fputs("};\n\n", f);
+}
+
+/* ---------------------------------------------------------------- the pipeline */
+
+enum { CH_STREAM = 0, CH_BUF };
+typedef struct chan {
+    char name[48];
+    int kind;            /* CH_STREAM or CH_BUF */
+    int io;              /* the top's own port ("in", "out"): not declared in the top */
+    char ty[8];          /* stream: vector length macro (RM_D, RM_T, ...); buffer: unused */
+    char rows[8], cols[8];
+    int depth;           /* stream depth */
+    char part[2][200];   /* buffer: partition pragmas (macro arguments) */
+} chan;
+
+typedef struct proc {
+    char fn[64];
+    int nargs;
+    char arg[4][48];
+    /* a testbench comparison after this process: tap_chan holds tap_count vectors of tap_ty */
+    char tap_chan[48], tap_ty[8], tap_expect[96], tap_what[128];
+    int tap_count;
+} proc;
+
+#define MAXCH (12 * RM_MAXL + 8)
+#define MAXPR (12 * RM_MAXL + 8)
+typedef struct pipeline {
+    chan ch[MAXCH];
+    int nch;
+    proc pr[MAXPR];
+    int npr;
+} pipeline;
+
+static chan *add_stream(pipeline *pp, const char *name, const char *ty, int depth) {
+    chan *c = &pp->ch[pp->nch++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->kind = CH_STREAM;
+    snprintf(c->ty, sizeof c->ty, "%s", ty);
+    c->depth = depth;
+    return c;
+}
+static chan *add_buf(pipeline *pp, const char *name, const char *rows, const char *cols, const char *p1,
+                     const char *p2) {
+    chan *c = &pp->ch[pp->nch++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->kind = CH_BUF;
+    snprintf(c->rows, sizeof c->rows, "%s", rows);
+    snprintf(c->cols, sizeof c->cols, "%s", cols);
+    snprintf(c->part[0], sizeof c->part[0], "%s", p1);
+    snprintf(c->part[1], sizeof c->part[1], "%s", p2);
+    return c;
+}
+static proc *add_proc(pipeline *pp, const char *fn, int nargs, ...) {
+    proc *p = &pp->pr[pp->npr++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->fn, sizeof p->fn, "%s", fn);
+    va_list ap;
+    va_start(ap, nargs);
+    for (int i = 0; i < nargs && i < 4; i++) snprintf(p->arg[i], sizeof p->arg[i], "%s", va_arg(ap, const char *));
+    va_end(ap);
+    p->nargs = nargs;
+    return p;
+}
+static void set_tap(proc *p, const char *chan, const char *ty, int count, const char *expect, const char *what) {
+    snprintf(p->tap_chan, sizeof p->tap_chan, "%s", chan);
+    snprintf(p->tap_ty, sizeof p->tap_ty, "%s", ty);
+    snprintf(p->tap_expect, sizeof p->tap_expect, "%s", expect);
+    snprintf(p->tap_what, sizeof p->tap_what, "%s", what);
+    p->tap_count = count;
+}
+
+/* the name of a stage in the estimate's list for block i ("blocks_<i>_<what>") */
+static const char *bname(char *b, size_t n, int i, const char *what) {
+    snprintf(b, n, "blocks_%d_%s", i, what);
+    return b;
+}
+
+/* stage keys every template uses: NAME, U (upper case), W, B, S */
+static void stage_keys(kvs *s, const char *name) {
+    char u[64];
+    upper(u, name, sizeof u);
+    kset(s, "NAME", "%s", name);
+    kset(s, "U", "%s", u);
+    kset(s, "W", "%s_w", name);
+    kset(s, "B", "%s_b", name);
+    kset(s, "S", "%s_s", name);
+}
+
+static void put_tpl(FILE *f, const char *tpl, const kvs *s) { fill(f, tpl, strlen(tpl), s); }
+
+/* Fill the stage templates into f (the body of resmlp.cpp) and describe the channels and processes.
+ * readme: one markdown line per stage. */
+static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme) {
+    char nm[64], in[48], tmp[160];
+    kvs s;
+    memset(pp, 0, sizeof *pp);
+    add_stream(pp, "in", "RM_P", 2)->io = 1;
+    add_stream(pp, "out", "RM_K", 2)->io = 1;
+
+    /* embedding */
+    s.n = 0;
+    stage_keys(&s, "embed_linear");
+    kset(&s, "WHAT", "patch embedding, one token vector at a time");
+    kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_P"); kset(&s, "OUT", "RM_D");
+    kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
+    put_tpl(f, T_MATMUL, &s);
+    add_stream(pp, "s_embed", "RM_D", 2);
+    set_tap(add_proc(pp, "embed_linear", 2, "in", "s_embed"), "s_embed", "RM_D", q->T, "&samples_inter_0[n][0][0]",
+            "after embed_linear (samples_inter_0)");
+    fprintf(readme, "- `embed_linear`: %d x %d matmul per token\n", q->D, q->P);
+    snprintf(in, sizeof in, "s_embed");
+
+    for (int i = 0; i < q->L; i++) {
+        char a[48], skip[48], tb[48], v[48], u[48], rb[48], m[48], ms[48], y1[48], h[48], y2[48], o[48], x[48];
+        snprintf(a, sizeof a, "b%d_a", i);       snprintf(skip, sizeof skip, "b%d_skip", i);
+        snprintf(tb, sizeof tb, "b%d_tokbuf", i); snprintf(v, sizeof v, "b%d_v", i);
+        snprintf(u, sizeof u, "b%d_u", i);       snprintf(rb, sizeof rb, "b%d_resbuf", i);
+        snprintf(m, sizeof m, "b%d_m", i);       snprintf(ms, sizeof ms, "b%d_mskip", i);
+        snprintf(y1, sizeof y1, "b%d_y1", i);    snprintf(h, sizeof h, "b%d_h", i);
+        snprintf(y2, sizeof y2, "b%d_y2", i);    snprintf(o, sizeof o, "b%d_o", i);
+        snprintf(x, sizeof x, "b%d_x", i);
+        char U[64];
+
+        /* token mixer */
+        bname(nm, sizeof nm, i, "token_mixer_affine_1");
+        s.n = 0; stage_keys(&s, nm); put_tpl(f, T_AFFINE1, &s);
+        add_stream(pp, a, "RM_D", 2);
+        add_stream(pp, skip, "RM_D", 2 * q->T + 2);
+        add_proc(pp, nm, 3, in, a, skip);
+        fprintf(readme, "- `%s`: per-channel affine (%d channels), token vector in, skip path out\n", nm, q->D);
+
+        bname(nm, sizeof nm, i, "token_mixer_linear");
+        s.n = 0; stage_keys(&s, nm); put_tpl(f, T_TOKLIN, &s);
+        upper(U, nm, sizeof U);
+        char p1[200], p2[200];
+        snprintf(p1, sizeof p1, "HLS array_partition variable=%s cyclic factor=%s_SIMD dim=1", tb, U);
+        snprintf(p2, sizeof p2, "HLS array_partition variable=%s cyclic factor=%s_PE dim=2", tb, U);
+        add_buf(pp, tb, "RM_T", "RM_D", p1, p2);
+        add_stream(pp, v, "RM_T", 2);
+        snprintf(tmp, sizeof tmp, "%s_load", nm);
+        add_proc(pp, tmp, 2, a, tb);
+        add_proc(pp, nm, 2, tb, v);
+        fprintf(readme, "- `%s_load` => `%s`: transpose, then %d x %d matmul across tokens per channel\n", nm, nm,
+                q->T, q->T);
+
+        bname(nm, sizeof nm, i, "token_mixer_affine_2");
+        s.n = 0; stage_keys(&s, nm); put_tpl(f, T_AFFINE2, &s);
+        add_stream(pp, u, "RM_T", 2);
+        add_proc(pp, nm, 2, v, u);
+        fprintf(readme, "- `%s`: per-channel affine on channel vectors\n", nm);
+
+        bname(nm, sizeof nm, i, "token_mixer_res");
+        s.n = 0; stage_keys(&s, nm); put_tpl(f, T_TOKRES, &s);
+        upper(U, nm, sizeof U);
+        snprintf(p1, sizeof p1, "HLS array_partition variable=%s cyclic factor=%s_PE dim=1", rb, U);
+        snprintf(p2, sizeof p2, "HLS array_partition variable=%s cyclic factor=%s_PE dim=2", rb, U);
+        add_buf(pp, rb, "RM_D", "RM_T", p1, p2);
+        add_stream(pp, m, "RM_D", 2);
+        add_stream(pp, ms, "RM_D", 8);
+        snprintf(tmp, sizeof tmp, "%s_load", nm);
+        add_proc(pp, tmp, 2, u, rb);
+        proc *pr = add_proc(pp, nm, 4, rb, skip, m, ms);
+        char ex[96], what[128];
+        snprintf(ex, sizeof ex, "&samples_mix_%d[n][0][0]", i);
+        snprintf(what, sizeof what, "after %s (samples_mix_%d)", nm, i);
+        set_tap(pr, m, "RM_D", q->T, ex, what);
+        fprintf(readme, "- `%s_load` => `%s`: transpose back, residual with res_affine on the skip path\n", nm, nm);
+
+        /* channel MLP */
+        const char *cur = m;
+        if (q->has_act1) {
+            bname(nm, sizeof nm, i, "mlp_psa_0");
+            s.n = 0; stage_keys(&s, nm);
+            kset(&s, "C", "RM_D");
+            kset(&s, "L", "%s_%s", nm, q->lut64 ? "lerp_lut" : "lut");
+            put_tpl(f, q->lut64 ? T_LUT64 : T_LUT256, &s);
+            add_stream(pp, y1, "RM_D", 2);
+            add_proc(pp, nm, 2, cur, y1);
+            cur = y1;
+            fprintf(readme, "- `%s`: learned activation, %d channels, %d-entry tables\n", nm, q->D, q->lut64 ? 64 : 256);
+        }
+        bname(nm, sizeof nm, i, "mlp_linear_1");
+        s.n = 0; stage_keys(&s, nm);
+        kset(&s, "WHAT", "channel MLP linear_1%s", q->relu ? " with the ReLU" : "");
+        kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_D"); kset(&s, "OUT", "RM_H");
+        kset(&s, "ACT", "%s", q->relu ? "rm_relu" : ""); kset(&s, "ACTDOC", "%s", q->relu ? "relu " : "");
+        put_tpl(f, T_MATMUL, &s);
+        add_stream(pp, h, "RM_H", 2);
+        add_proc(pp, nm, 2, cur, h);
+        cur = h;
+        fprintf(readme, "- `%s`: %d x %d matmul per token%s\n", nm, q->H, q->D, q->relu ? ", ReLU" : "");
+        if (!q->relu) {
+            bname(nm, sizeof nm, i, "mlp_psa_1");
+            s.n = 0; stage_keys(&s, nm);
+            kset(&s, "C", "RM_H");
+            kset(&s, "L", "%s_%s", nm, q->lut64 ? "lerp_lut" : "lut");
+            put_tpl(f, q->lut64 ? T_LUT64 : T_LUT256, &s);
+            add_stream(pp, y2, "RM_H", 2);
+            add_proc(pp, nm, 2, cur, y2);
+            cur = y2;
+            fprintf(readme, "- `%s`: learned activation, %d channels, %d-entry tables\n", nm, q->H, q->lut64 ? 64 : 256);
+        }
+        bname(nm, sizeof nm, i, "mlp_linear_2");
+        s.n = 0; stage_keys(&s, nm);
+        kset(&s, "WHAT", "channel MLP linear_2 (LayerScale folded in)");
+        kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_H"); kset(&s, "OUT", "RM_D");
+        kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
+        put_tpl(f, T_MATMUL, &s);
+        add_stream(pp, o, "RM_D", 2);
+        add_proc(pp, nm, 2, cur, o);
+        fprintf(readme, "- `%s`: %d x %d matmul per token\n", nm, q->D, q->H);
+
+        bname(nm, sizeof nm, i, "mlp_res");
+        s.n = 0; stage_keys(&s, nm); put_tpl(f, T_MLPRES, &s);
+        add_stream(pp, x, "RM_D", 2);
+        pr = add_proc(pp, nm, 3, o, ms, x);
+        snprintf(ex, sizeof ex, "&samples_inter_%d[n][0][0]", i + 1);
+        snprintf(what, sizeof what, "after block %d (samples_inter_%d)", i, i + 1);
+        set_tap(pr, x, "RM_D", q->T, ex, what);
+        fprintf(readme, "- `%s`: residual with res_affine on the skip path\n", nm);
+        snprintf(in, sizeof in, "%s", x);
+    }
+    put_tpl(f, T_POOL, &s);
+    add_stream(pp, "s_pool", "RM_D", 2);
+    add_proc(pp, "pool", 2, in, "s_pool");
+    fprintf(readme, "- `pool`: sum of %d tokens, rounded shift by %d\n", q->T, q->pool_shift);
+    s.n = 0;
+    stage_keys(&s, "classifier_linear");
+    kset(&s, "WHAT", "classifier (final BatchNorm folded in), once per image");
+    kset(&s, "V", "1"); kset(&s, "IN", "RM_D"); kset(&s, "OUT", "RM_K");
+    kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
+    put_tpl(f, T_MATMUL, &s);
+    set_tap(add_proc(pp, "classifier_linear", 2, "s_pool", "out"), "out", "RM_K", 1, "&samples_output[n][0]",
+            "logits of classifier_linear");
+    fprintf(readme, "- `classifier_linear`: %d x %d matmul\n", q->K, q->D);
+}
+
+/* the declarations of the channels: for the top (not its ports; with stream and partition pragmas)
+ * or for the testbench (everything, buffers static) */
+static void put_channels(FILE *f, const pipeline *pp, int tb) {
+    for (int i = 0; i < pp->nch; i++) {
+        const chan *c = &pp->ch[i];
+        if (c->io && !tb) continue;
+        if (c->kind == CH_STREAM) {
+            fprintf(f, "    hls::stream<rm_vec<%s> > %s(\"%s\");\n", c->ty, c->name, c->name);
+            if (!tb) fprintf(f, "#pragma HLS stream variable=%s depth=%d\n", c->name, c->depth);
+        } else {
+            fprintf(f, "    %sint8_t %s[%s][%s];\n", tb ? "static " : "", c->name, c->rows, c->cols);
+            if (!tb) fprintf(f, "    RM_PRAGMA(%s)\n    RM_PRAGMA(%s)\n", c->part[0], c->part[1]);
+        }
+    }
+}
+
+static void put_call(FILE *f, const proc *p) {
+    fprintf(f, "    %s(", p->fn);
+    for (int a = 0; a < p->nargs; a++) fprintf(f, "%s%s", a ? ", " : "", p->arg[a]);
+    fprintf(f, ");\n");
+}
+
+/* prototypes: every "void NAME(...) {" of the stage text, up to the brace, as a declaration */
+static void put_prototypes(FILE *f, const char *stages) {
+    const char *p = stages;
+    while ((p = strstr(p, "\nvoid "))) {
+        p++;
+        const char *e = strstr(p, ") {\n");
+        if (!e) break;
+        fprintf(f, "%.*s);\n", (int)(e - p), p);
+        p = e;
+    }
+}
+
+typedef struct sect_ud {
+    const pipeline *pp;
+    const char *stages;
+    int has_tables, relu;
+} sect_ud;
+
+static void kernel_section(FILE *f, const char *name, void *ud) {
+    const sect_ud *u = ud;
+    if (!strcmp(name, "prototypes")) put_prototypes(f, u->stages);
+    else if (!strcmp(name, "includes")) {
+        if (u->has_tables) fputs("#include \"lerp_psa_params.h\"\n", f);
+    } else if (!strcmp(name, "relu")) {
+        if (u->relu) fputs("static inline int8_t rm_relu(int8_t v) { return v > 0 ? v : (int8_t)0; }\n\n", f);
+    } else if (!strcmp(name, "stages")) fputs(u->stages, f);
+    else if (!strcmp(name, "channels")) put_channels(f, u->pp, 0);
+    else if (!strcmp(name, "processes"))
+        for (int i = 0; i < u->pp->npr; i++) put_call(f, &u->pp->pr[i]);
+    else if (!strcmp(name, "stage_run")) {
+        const pipeline *pp = u->pp;
+        put_channels(f, pp, 1);
+        fputs("    feed(in, n);\n", f);
+        for (int i = 0; i < pp->npr; i++) {
+            const proc *p = &pp->pr[i];
+            put_call(f, p);
+            if (p->tap_count)
+                fprintf(f, "    tap<%s>(%s, %s, %d, \"%s\", n);\n", p->tap_ty, p->tap_chan, p->tap_expect, p->tap_count,
+                        p->tap_what);
+        }
+        fputs("    if (!out.empty()) out.read();\n", f);
+        for (int i = 0; i < pp->nch; i++)
+            if (pp->ch[i].kind == CH_STREAM)
+                fprintf(f, "    leftover<%s>(%s, \"%s\", n);\n", pp->ch[i].ty, pp->ch[i].name, pp->ch[i].name);
+    } else fprintf(f, "#error \"resmlp emitter: unknown template section %s\"\n", name);
+}
+
+/* ---------------------------------------------------------------- headers */
+
+static void put_lin(FILE *f, const char *name, const rm_qlin *l, const char *what, const char *model) {
+    char nm[96];
+    int dims[2] = { l->OC, l->IC };
+    snprintf(nm, sizeof nm, "%s_w", name);
+    if (l->IC == 1) put_array(f, "int8_t", nm, dims, 1, l->w, 0, what, model);
+    else put_array(f, "int8_t", nm, dims, 2, l->w, 0, what, model);
+    snprintf(nm, sizeof nm, "%s_b", name);
+    put_array(f, "int8_t", nm, dims, 1, l->b, 0, "bias on the output scale", model);
+    snprintf(nm, sizeof nm, "%s_s", name);
+    put_array(f, "uint8_t", nm, dims, 1, l->k, 1, "shift k of rq(acc, k, b)", model);
+}
+
+static const char *act_label(const rm_qnet *q) {
+    return q->relu ? "ReLU" : rm_act_name(q->act);
+}
+
+static int write_params(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char *model) {
+    wfile w;
+    if (wbegin(ctx, &w, dir, "quant_params.h")) return RM_ERR;
+    FILE *f = w.f;
+    fprintf(f, "/* quant_params.h - generated by resmlp from %s: the INT8 ResMLP (%s, h=%d; embedding %d, %d block%s,\n"
+               " * %d tokens x %d features, %d classes). Per layer (names as the stages of resmlp.cpp):\n"
+               " *   <layer>_w  int8 weights [OUT][IN] (a per-channel affine: [C])\n"
+               " *   <layer>_b  int8 bias on the output scale [OUT]\n"
+               " *   <layer>_s  uint8 shift k [OUT]:  y = rq(acc, k, b): acc >>= k-1; acc = (acc >> 1) + (acc & 1);\n"
+               " *              acc += b; clamp to [-128, 127]   (acc = the int32 sum of int8 products)\n"
+               " * Token mixer: affine_1 and affine_2 per channel, linear across tokens ([out token][in token]),\n"
+               " * res = the res_affine on the skip path; channel MLP: linear_1, linear_2, res (the res_affine).\n"
+               " * The input is int8 codes: input_pix_lut[channel][pixel] (host side; the kernel takes codes). */\n",
+            model, act_label(q), q->H, q->D, q->L, q->L == 1 ? "" : "s", q->T, q->P, q->K);
+    fputs("#ifndef QUANT_PARAMS_H\n#define QUANT_PARAMS_H\n#include <stdint.h>\n\n", f);
+    int pd[2] = { q->img_c, 256 };
+    put_array(f, "int8_t", "input_pix_lut", pd, 2, &q->pix_lut[0][0], 0, "pixel 0..255 -> input code, per image channel",
+              model);
+    put_lin(f, "embed_linear", &q->embed, "out x in", model);
+    char nm[64];
+    for (int i = 0; i < q->L; i++) {
+        const rm_qblock *b = &q->blk[i];
+        put_lin(f, bname(nm, sizeof nm, i, "token_mixer_affine_1"), &b->a1, "per channel", model);
+        put_lin(f, bname(nm, sizeof nm, i, "token_mixer_linear"), &b->lin, "out token x in token", model);
+        put_lin(f, bname(nm, sizeof nm, i, "token_mixer_affine_2"), &b->a2, "per channel", model);
+        put_lin(f, bname(nm, sizeof nm, i, "token_mixer_res"), &b->res, "res_affine per channel", model);
+        put_lin(f, bname(nm, sizeof nm, i, "mlp_linear_1"), &b->fc1, "out x in", model);
+        put_lin(f, bname(nm, sizeof nm, i, "mlp_linear_2"), &b->fc2, "out x in", model);
+        put_lin(f, bname(nm, sizeof nm, i, "mlp_res"), &b->res2, "res_affine per channel", model);
+    }
+    put_lin(f, "classifier_linear", &q->cls, "out x in", model);
+    fputs("#endif\n", f);
+    return wend(ctx, &w);
+}
+
+static int has_tables(const rm_qnet *q) { return q->has_act1 || !q->relu; }
+
+static int write_luts(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char *model) {
+    wfile w;
+    if (wbegin(ctx, &w, dir, "lerp_psa_params.h")) return RM_ERR;
+    FILE *f = w.f;
+    if (q->lut64)
+        fprintf(f, "/* lerp_psa_params.h - generated by resmlp from %s: the learned activations (%s) as 64-entry\n"
+                   " * int8 tables per channel, L[c][i] = the 256-entry table at code 4i-128, read with\n"
+                   " *   u = x + 128; m = min(u >> 2, 62); l = u & 3; t = ((L[m+1] - L[m]) * l) >> 1;\n"
+                   " *   y = L[m] + (t >> 1) + (t & 1)\n"
+                   " * psa_0: before mlp_linear_1 (BatchNorm folded in), psa_1: between mlp_linear_1 and _2. */\n",
+                model, act_label(q));
+    else
+        fprintf(f, "/* lerp_psa_params.h - generated by resmlp from %s: the learned activations (%s) as full\n"
+                   " * 256-entry int8 tables per channel, y = L[c][x + 128]. psa_0: before mlp_linear_1, psa_1:\n"
+                   " * between mlp_linear_1 and mlp_linear_2. */\n", model, act_label(q));
+    fputs("#ifndef LERP_PSA_PARAMS_H\n#define LERP_PSA_PARAMS_H\n#include <stdint.h>\n\n", f);
+    char nm[96];
+    for (int i = 0; i < q->L; i++) {
+        const rm_qblock *b = &q->blk[i];
+        for (int j = 0; j < 2; j++) {
+            if ((j == 0 && !q->has_act1) || (j == 1 && q->relu)) continue;
+            int C = j == 0 ? q->D : q->H;
+            int dims[2] = { C, q->lut64 ? 64 : 256 };
+            const int8_t *t = q->lut64 ? (j == 0 ? b->lut1_64 : b->lut2_64) : (j == 0 ? b->lut1 : b->lut2);
+            snprintf(nm, sizeof nm, "blocks_%d_mlp_psa_%d_%s", i, j, q->lut64 ? "lerp_lut" : "lut");
+            put_array(f, "int8_t", nm, dims, 2, t, 0, j == 0 ? "channel x entry, before mlp_linear_1"
+                                                              : "channel x entry, after mlp_linear_1", model);
+        }
+    }
+    fputs("#endif\n", f);
+    return wend(ctx, &w);
+}
+
+/* input codes (n,T,P) of the images, as the integer engine builds them */
+static void input_codes(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *x) {
+    const int T = q->T, P = q->P, c = q->img_c, pt = q->patch, gw = q->img_w / pt;
+    const size_t hw = (size_t)q->img_h * q->img_w, chw = hw * c;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *img = pixels + (size_t)i * chw;
+        for (int t = 0; t < T; t++)
+            for (int f = 0; f < P; f++) {
+                int ch = f % c, kk = f / c, ky = kk / pt, kx = kk % pt, py = t / gw, px = t % gw;
+                x[((size_t)i * T + t) * P + f] = q->pix_lut[ch][img[ch * hw + (size_t)(py * pt + ky) * q->img_w + px * pt + kx]];
+            }
+    }
+}
+
+static int write_samples(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *pixels, const uint8_t *labels,
+                         int n, const char *model) {
+    const int T = q->T, P = q->P, D = q->D, L = q->L;
+    size_t TD = (size_t)T * D;
+    int8_t *x = malloc((size_t)n * T * P), *emb = malloc((size_t)n * TD), *dump = malloc((size_t)n * 2 * L * TD),
+           *logits = malloc((size_t)n * q->K), *tmp = malloc((size_t)n * TD);
+    int rc = RM_ERR;
+    wfile w = {0};
+    if (!x || !emb || !dump || !logits || !tmp) { rm_err(ctx, "hls emit: out of memory for %d samples", n); goto done; }
+    input_codes(q, pixels, n, x);
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < D; d++) {
+                const int8_t *xr = x + ((size_t)i * T + t) * P, *wr = q->embed.w + (size_t)d * P;
+                int32_t acc = 0;
+                for (int f = 0; f < P; f++) acc += xr[f] * wr[f];
+                emb[(size_t)i * TD + (size_t)t * D + d] = (int8_t)rm_requant(acc, q->embed.k[d], q->embed.b[d]);
+            }
+    if (rm_ie_run(ctx, q, RM_IE_REF, pixels, n, logits, dump)) { rm_errprefix(ctx, "hls emit: samples"); goto done; }
+    if (wbegin(ctx, &w, dir, "quant_samples.h")) goto done;
+    FILE *f = w.f;
+    fprintf(f, "/* quant_samples.h - generated by resmlp from %s: %d test images through the integer engine\n"
+               " * (reference path), as int8 codes. samples_input: the input tokens (input_pix_lut of the pixels);\n"
+               " * samples_inter_0: after embed_linear; samples_mix_<i>: after block i's token mixer;\n"
+               " * samples_inter_<i+1>: after block i; samples_output: the logits%s. */\n",
+            model, n, labels ? "; samples_label: the true classes" : "");
+    fputs("#ifndef QUANT_SAMPLES_H\n#define QUANT_SAMPLES_H\n#include <stdint.h>\n\n", f);
+    fprintf(f, "#define SAMPLES_N %d\n#define SAMPLES_HAVE_LABELS %d\n\n", n, labels ? 1 : 0);
+    int di[3] = { n, T, P }, dd[3] = { n, T, D }, dk[2] = { n, q->K };
+    put_array(f, "int8_t", "samples_input", di, 3, x, 0, "image x token x feature", model);
+    put_array(f, "int8_t", "samples_inter_0", dd, 3, emb, 0, "image x token x channel, after embed_linear", model);
+    char nm[64], what[96];
+    for (int l = 0; l < L; l++)
+        for (int s = 0; s < 2; s++) {
+            for (int i = 0; i < n; i++) memcpy(tmp + (size_t)i * TD, dump + ((size_t)i * 2 * L + 2 * l + s) * TD, TD);
+            if (s == 0) {
+                snprintf(nm, sizeof nm, "samples_mix_%d", l);
+                snprintf(what, sizeof what, "image x token x channel, after block %d's token mixer", l);
+            } else {
+                snprintf(nm, sizeof nm, "samples_inter_%d", l + 1);
+                snprintf(what, sizeof what, "image x token x channel, after block %d", l);
+            }
+            put_array(f, "int8_t", nm, dd, 3, tmp, 0, what, model);
+        }
+    put_array(f, "int8_t", "samples_output", dk, 2, logits, 0, "image x class, logits", model);
+    if (labels) {
+        int dl[1] = { n };
+        put_array(f, "uint8_t", "samples_label", dl, 1, (const int8_t *)labels, 1, "true class", model);
+    }
+    fputs("#endif\n", f);
+    rc = wend(ctx, &w);
+done:
+    if (rc != RM_OK) wabort(&w);
+    free(x); free(emb); free(dump); free(logits); free(tmp);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- project file */
+
+rm_hls_dims rm_hls_dims_of_qnet(const rm_qnet *q) {
+    rm_hls_dims d = { .D = q->D, .T = q->T, .P = q->P, .h = q->H, .L = q->L, .classes = q->K,
+                      .act = q->relu ? RM_HLS_ACT_RELU : RM_HLS_ACT_LERP };
+    return d;
+}
+
+static int write_project(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char *part, double clk,
+                         const char *model, int n) {
+    wfile w;
+    if (wbegin(ctx, &w, dir, RM_HLS_PROJECT_FILE)) return RM_ERR;
+    fprintf(w.f, "# resmlp HLS project, written by `hls emit`; read by hls estimate / hls fold / synth / report\n");
+    fprintf(w.f, "design stream\ntop %s\npart %s\nclock_ns %g\nmodel %s\nact %s\nsamples %d\n", RM_HLS_TOP, part, clk,
+            model, q->relu ? "relu" : "lerp", n);
+    fprintf(w.f, "D %d\nT %d\nP %d\nH %d\nL %d\nK %d\n", q->D, q->T, q->P, q->H, q->L, q->K);
+    return wend(ctx, &w);
+}
+
+int rm_hls_project_load(rm_ctx *ctx, const char *dir, rm_hls_project *p) {
+    memset(p, 0, sizeof *p);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, RM_HLS_PROJECT_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f) return rm_err(ctx, "%s is not an emitted HLS project (no %s; run `hls emit %s` first)", dir,
+                          RM_HLS_PROJECT_FILE, dir);
+    char line[1024];
+    int got = 0;
+    p->dims.act = -1;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#') continue;
+        char *sp = strchr(line, ' ');
+        if (!sp) continue;
+        *sp = 0;
+        const char *k = line, *v = sp + 1;
+        int iv = atoi(v);
+        if (!strcmp(k, "design")) snprintf(p->design, sizeof p->design, "%s", v);
+        else if (!strcmp(k, "top")) snprintf(p->top, sizeof p->top, "%s", v);
+        else if (!strcmp(k, "part")) snprintf(p->part, sizeof p->part, "%s", v);
+        else if (!strcmp(k, "model")) snprintf(p->model, sizeof p->model, "%s", v);
+        else if (!strcmp(k, "clock_ns")) p->clock_ns = atof(v);
+        else if (!strcmp(k, "samples")) p->samples = iv;
+        else if (!strcmp(k, "act")) {
+            snprintf(p->act, sizeof p->act, "%s", v);
+            p->dims.act = !strcmp(v, "relu") ? RM_HLS_ACT_RELU : !strcmp(v, "lerp") ? RM_HLS_ACT_LERP : -1;
+        } else if (!strcmp(k, "D")) { p->dims.D = iv; got |= 1; }
+        else if (!strcmp(k, "T")) { p->dims.T = iv; got |= 2; }
+        else if (!strcmp(k, "P")) { p->dims.P = iv; got |= 4; }
+        else if (!strcmp(k, "H")) { p->dims.h = iv; got |= 8; }
+        else if (!strcmp(k, "L")) { p->dims.L = iv; got |= 16; }
+        else if (!strcmp(k, "K")) { p->dims.classes = iv; got |= 32; }
+    }
+    fclose(f);
+    if (got != 63 || p->dims.act < 0 || !p->top[0])
+        return rm_err(ctx, "%s: incomplete (needs top, act and the dimensions D T P H L K); emit the project again", path);
+    if (p->clock_ns <= 0) p->clock_ns = 5.0;
+    return RM_OK;
+}
+
+int rm_hls_project_design(rm_ctx *ctx, const char *dir, rm_hls_design *d, rm_hls_project *pout) {
+    rm_hls_project p;
+    if (rm_hls_project_load(ctx, dir, &p)) return RM_ERR;
+    if (pout) *pout = p;
+    if (rm_hls_design_init(ctx, d, &p.dims, p.clock_ns)) return RM_ERR;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, RM_HLS_PAR_FILE);
+    if (access(path, R_OK) == 0 && rm_hls_par_load(ctx, d, path)) return RM_ERR;
+    rm_hls_estimate(d, NULL);
+    return RM_OK;
+}
+
+int rm_hls_project_write_par(rm_ctx *ctx, const char *dir, const rm_hls_design *d) {
+    int len = rm_hls_par_format(d, NULL, 0);
+    char *b = malloc((size_t)len + 1);
+    if (!b) return rm_err(ctx, "out of memory");
+    rm_hls_par_format(d, b, (size_t)len + 1);
+    wfile w;
+    if (wbegin(ctx, &w, dir, RM_HLS_PAR_FILE)) { free(b); return RM_ERR; }
+    fputs(b, w.f);
+    free(b);
+    return wend(ctx, &w);
+}
+
+/* ---------------------------------------------------------------- emit */
+
+static int mkdirs(const char *dir) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, 0777) != 0 && errno != EEXIST) return -1;
+            *s = '/';
+        }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) return -1;
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* a model file name safe inside comments and C string literals */
+static void clean_name(char *dst, size_t n, const char *src) {
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < n; i++) {
+        char c = src[i];
+        dst[i] = (isalnum((unsigned char)c) || strchr("._-/+=:,~ ", c)) ? c : '_';
+    }
+    dst[i] = 0;
+    if (!i) snprintf(dst, n, "(unknown)");
+}
+
+static void note_file(rm_hls_emit_info *info, const char *name) {
+    if (info->nfiles < 16) snprintf(info->files[info->nfiles++], sizeof info->files[0], "%s", name);
+}
+
+int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *pixels, const uint8_t *labels, int n,
+                const rm_hls_emit_opts *opt, rm_hls_emit_info *info) {
+    rm_hls_emit_opts def = {0};
+    if (!opt) opt = &def;
+    rm_hls_emit_info local;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    if (opt->design && strcmp(opt->design, "stream"))
+        return rm_err(ctx, "hls emit: design=%s is not implemented (only design=stream so far)", opt->design);
+    if (!dir || !*dir) return rm_err(ctx, "hls emit: no directory given");
+    if (!q || !q->packed) return rm_err(ctx, "hls emit: the integer network is not prepared (rm_qnet_prepare)");
+    if (n < 1 || n > 1024) return rm_err(ctx, "hls emit: samples=%d (1..1024)", n);
+    if (!pixels) return rm_err(ctx, "hls emit: no sample images");
+    const char *part = opt->part && *opt->part ? opt->part : RM_HLS_DEFAULT_PART;
+    double clk = opt->clock_ns > 0 ? opt->clock_ns : 5.0;
+    char model[512];
+    clean_name(model, sizeof model, opt->model_file);
+
+    /* parallelism: the caller's (same dimensions) or the paper's point */
+    rm_hls_dims dims = rm_hls_dims_of_qnet(q);
+    rm_hls_design *des = &info->design;
+    if (opt->par) {
+        const rm_hls_dims *pd = &opt->par->dims;
+        if (pd->D != dims.D || pd->T != dims.T || pd->P != dims.P || pd->h != dims.h || pd->L != dims.L ||
+            pd->classes != dims.classes || pd->act != dims.act)
+            return rm_err(ctx, "hls emit: the parallelism given is for another network (D %d h %d L %d vs D %d h %d L %d)",
+                          pd->D, pd->h, pd->L, dims.D, dims.h, dims.L);
+        *des = *opt->par;
+        des->clock_ns = clk;
+    } else if (rm_hls_design_init(ctx, des, &dims, clk)) return RM_ERR;
+    rm_hls_estimate(des, NULL);
+
+    if (mkdirs(dir)) return rm_err(ctx, "hls emit: cannot create directory %s: %s", dir, strerror(errno));
+
+    /* headers */
+    if (write_params(ctx, dir, q, model)) return RM_ERR;
+    note_file(info, "quant_params.h");
+    if (has_tables(q)) {
+        if (write_luts(ctx, dir, q, model)) return RM_ERR;
+        note_file(info, "lerp_psa_params.h");
+    } else {
+        char p[1100];
+        snprintf(p, sizeof p, "%s/lerp_psa_params.h", dir);
+        unlink(p);   /* a table file from an earlier emission would mislead */
+    }
+    if (write_samples(ctx, dir, q, pixels, labels, n, model)) return RM_ERR;
+    note_file(info, "quant_samples.h");
+    info->samples = n;
+    if (rm_hls_project_write_par(ctx, dir, des)) return RM_ERR;
+    note_file(info, RM_HLS_PAR_FILE);
+
+    /* the design: stage text first (it also yields the prototypes and the pipeline) */
+    char *stages = NULL, *rd = NULL;
+    size_t stages_len = 0, rd_len = 0;
+    FILE *sf = open_memstream(&stages, &stages_len), *rf = open_memstream(&rd, &rd_len);
+    static pipeline pp;
+    if (!sf || !rf) {
+        if (sf) fclose(sf);
+        if (rf) fclose(rf);
+        free(stages); free(rd);
+        return rm_err(ctx, "hls emit: out of memory");
+    }
+    build_pipeline(q, &pp, sf, rf);
+    fclose(sf);
+    fclose(rf);
+    sect_ud ud = { &pp, stages, has_tables(q), q->relu };
+    kvs s = { .n = 0 };
+    kset(&s, "MODEL", "%s", model);
+    kset(&s, "ACT", "%s", act_label(q));
+    kset(&s, "TOP", "%s", RM_HLS_TOP);
+    kset(&s, "T", "%d", q->T); kset(&s, "P", "%d", q->P); kset(&s, "D", "%d", q->D);
+    kset(&s, "H", "%d", q->H); kset(&s, "L", "%d", q->L); kset(&s, "K", "%d", q->K);
+    kset(&s, "POOL", "%d", q->pool_shift);
+    kset(&s, "II", "%ld", des->ii);
+    kset(&s, "FPS", "%.0f", des->fps);
+    kset(&s, "CLOCK", "%g", clk);
+    kset(&s, "PART", "%s", part);
+    kset(&s, "N", "%d", n);
+    kset(&s, "LUT", "%ld", des->lut); kset(&s, "FF", "%ld", des->ff);
+    kset(&s, "DSP", "%ld", des->dsp); kset(&s, "BRAM", "%ld", des->bram18);
+    kset(&s, "DIR", "%s", dir);
+    kset(&s, "README_LUT", "%s", has_tables(q) ? "| `lerp_psa_params.h` | learned activations as int8 tables per channel |\n" : "");
+    int rc = RM_OK;
+    struct { const char *name, *tpl; } files[] = {
+        { "rm_stream.h", T_STREAM_H }, { "resmlp.h", T_KERNEL_H }, { "resmlp.cpp", T_KERNEL_CPP },
+        { "resmlp_tb.cpp", T_TB },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && rc == RM_OK; i++) {
+        wfile w;
+        if (wbegin(ctx, &w, dir, files[i].name)) { rc = RM_ERR; break; }
+        fill_sections(w.f, files[i].tpl, &s, kernel_section, &ud);
+        rc = wend(ctx, &w);
+        if (rc == RM_OK) note_file(info, files[i].name);
+    }
+    if (rc == RM_OK) {
+        wfile w;
+        rc = wbegin(ctx, &w, dir, "README.md");
+        if (rc == RM_OK) {
+            /* the stage list is longer than a key may be: split the template at @STAGES@ */
+            const char *at = strstr(T_README, "@STAGES@");
+            fill(w.f, T_README, (size_t)(at - T_README), &s);
+            fputs(rd, w.f);
+            fill(w.f, at + 8, strlen(at + 8), &s);
+            rc = wend(ctx, &w);
+            if (rc == RM_OK) note_file(info, "README.md");
+        }
+    }
+    free(stages);
+    free(rd);
+    if (rc) return RM_ERR;
+
+    /* build.tcl */
+    const char *src[] = { "resmlp.cpp", NULL }, *tbs[] = { "resmlp_tb.cpp", NULL };
+    rm_hls_tcl_opts to = { .top = RM_HLS_TOP, .part = part, .clock_ns = clk, .src = src, .tb = tbs,
+                           .cflags = "-std=c++14" };
+    char tp[1100];
+    snprintf(tp, sizeof tp, "%s/build.tcl", dir);
+    if (rm_hls_tcl_write(ctx, &to, tp)) return RM_ERR;
+    note_file(info, "build.tcl");
+    if (write_project(ctx, dir, q, part, clk, model, n)) return RM_ERR;
+    note_file(info, RM_HLS_PROJECT_FILE);
+    return RM_OK;
+}
+
+/* ---------------------------------------------------------------- C simulation */
+
+typedef struct csim_watch {
+    const rm_hls_run_opts *user;
+    rm_hls_csim_result *r;
+} csim_watch;
+
+static void csim_log(void *ud, double el, const char *line) {
+    csim_watch *w = ud;
+    int s;
+    long a, b;
+    if (sscanf(line, "RESULT samples=%d checked=%ld mismatches=%ld", &s, &a, &b) == 3) {
+        w->r->samples = s;
+        w->r->checked = a;
+        w->r->mismatches = b;
+        w->r->result_seen = 1;
+    }
+    if (w->user && w->user->log) w->user->log(w->user->log_ud, el, line);
+}
+
+int rm_hls_csim(rm_ctx *ctx, const char *dir, const rm_hls_run_opts *opts, rm_hls_csim_result *r) {
+    rm_hls_csim_result local;
+    if (!r) r = &local;
+    memset(r, 0, sizeof *r);
+    char p[1100];
+    snprintf(p, sizeof p, "%s/resmlp_tb.cpp", dir);
+    if (access(p, R_OK) != 0) return rm_err(ctx, "hls csim: no resmlp_tb.cpp in %s (run `hls emit %s` first)", dir, dir);
+    char cxx[1024];
+    const char *env = getenv("CXX");
+    if (!((env && *env && rm_hls_which(env, cxx, sizeof cxx)) || rm_hls_which("g++", cxx, sizeof cxx) ||
+          rm_hls_which("c++", cxx, sizeof cxx)))
+        return rm_err(ctx, "hls csim: no C++ compiler (set CXX, or install g++: apt-get install g++)");
+    csim_watch w = { opts, r };
+    rm_hls_run_opts o = opts ? *opts : (rm_hls_run_opts){0};
+    o.log = csim_log;
+    o.log_ud = &w;
+    o.log_path = NULL;
+    /* compiler flags: fixed ones, then $RESMLP_CSIM_FLAGS split at spaces */
+    const char *argv[48];
+    int na = 0;
+    argv[na++] = cxx;
+    argv[na++] = "-O2";
+    argv[na++] = "-std=c++14";
+    argv[na++] = "-Wall";
+    argv[na++] = "-Wno-unknown-pragmas";
+    argv[na++] = "-Wno-unused-label";
+    char extra[512] = "";
+    const char *ef = getenv("RESMLP_CSIM_FLAGS");
+    if (ef) snprintf(extra, sizeof extra, "%s", ef);
+    for (char *t = strtok(extra, " \t"); t && na < 40; t = strtok(NULL, " \t")) argv[na++] = t;
+    argv[na++] = "-o";
+    argv[na++] = "csim_tb";
+    argv[na++] = "resmlp.cpp";
+    argv[na++] = "resmlp_tb.cpp";
+    argv[na] = NULL;
+    snprintf(p, sizeof p, "%s/csim_tb", dir);
+    unlink(p);
+    double t0 = rm_now();
+    if (rm_hls_run(ctx, dir, argv, "the C++ compiler", &o, &r->run)) {
+        rm_errprefix(ctx, "hls csim: compiling %s", dir);
+        return RM_ERR;
+    }
+    r->compile_s = rm_now() - t0;
+    const char *av2[] = { "./csim_tb", NULL };
+    t0 = rm_now();
+    int rc = rm_hls_run(ctx, dir, av2, "the testbench", &o, &r->run);
+    r->run_s = rm_now() - t0;
+    if (r->result_seen && r->mismatches)
+        return rm_err(ctx, "hls csim: %ld of %ld values differ from the integer engine over %d samples", r->mismatches,
+                      r->checked, r->samples);
+    if (rc) { rm_errprefix(ctx, "hls csim"); return RM_ERR; }
+    if (!r->result_seen) return rm_err(ctx, "hls csim: the testbench printed no RESULT line");
+    if (r->checked == 0) return rm_err(ctx, "hls csim: the testbench compared nothing");
+    return RM_OK;
+}

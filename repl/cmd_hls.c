@@ -1,0 +1,477 @@
+/* cmd_hls.c - the hardware commands: `hls emit|csim|estimate|fold`, `synth` and `report`.
+ *
+ * Where the quantized network comes from (first match):
+ *   qfile=PATH              a quantized model file (rm_qmodel_save's format, as `qsave` writes it)
+ *   model=NAME ptq=true     the float model NAME (default: the current one) quantized here by PTQ
+ *                           (rm_quant_ptq, 64-entry tables) on the first calib= images of train=
+ *                           (80/20 split inside); qsave=PATH keeps the result as a quantized model file
+ *   qmodel=NAME             a QModel of the workspace (`quantize`, `qat`, `qload`), default the current
+ *                           one; read through a temporary quantized model file (its type is private to
+ *                           cmd_quant.c)
+ * The sample images of quant_samples.h are the first samples= images of data= (default `test`, else
+ * `train`). Long runs (PTQ, compiler, testbench, the vendor tool) poll the Ctrl-C flag: the run stops,
+ * the REPL keeps going. Failures print the end of the tool's log, then raise one line. */
+#include "registry.h"
+#include "core/quant.h"
+#include "hlsgen/emit.h"
+#include "hlsgen/estimate.h"
+#include "hlsgen/report.h"
+#include "hlsgen/synth.h"
+#include "hlsgen/tcl.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SETI(k, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, k))
+#define SETN(k, v) (lua_pushnumber(L, (v)), lua_setfield(L, -2, k))
+#define SETS(k, v) (lua_pushstring(L, (v)), lua_setfield(L, -2, k))
+#define SETB(k, v) (lua_pushboolean(L, (v)), lua_setfield(L, -2, k))
+
+static int quiet(rm_call *c) {
+    rm_val *v = rm_arg(c, "quiet");
+    return v && v->i;
+}
+
+/* ---------------------------------------------------------------- log lines */
+
+typedef struct logp { int quiet; const char *prefix; int stamp; } logp;
+
+static void print_line(void *ud, double el, const char *line) {
+    logp *p = ud;
+    if (p->quiet) return;
+    if (p->stamp) printf("[%7.1fs] %s\n", el, line);
+    else printf("%s%s\n", p->prefix ? p->prefix : "", line);
+    fflush(stdout);
+}
+
+/* the end of a failed run's log on stderr, before the one-line error */
+static void print_tail(const rm_hls_run_result *r, const char *what) {
+    int n = rm_hls_tail_count(r);
+    if (!n) return;
+    fprintf(stderr, "last %d line%s of the %s log:\n", n, n == 1 ? "" : "s", what);
+    for (int i = 0; i < n; i++) fprintf(stderr, "  | %s\n", rm_hls_tail_line(r, i));
+    fflush(stderr);
+}
+
+/* around a long core call: Ctrl-C only sets the flag the call polls (the REPL keeps going) */
+static int core_enter(void) { int outer = rm_A.in_core; rm_A.in_core = 1; return outer; }
+static void core_leave(int outer) { rm_A.in_core = outer; }
+
+/* ---------------------------------------------------------------- design tables for Lua */
+
+static void push_design(lua_State *L, const rm_hls_design *d) {
+    lua_createtable(L, 0, 12);
+    SETI("ii", d->ii); SETI("latency", d->latency); SETN("fps", d->fps); SETN("clock_ns", d->clock_ns);
+    SETI("lut", d->lut); SETI("ff", d->ff); SETI("dsp", d->dsp); SETI("bram18", d->bram18);
+    SETS("slowest", d->nstages ? d->st[d->slowest].name : "");
+    lua_createtable(L, d->nstages, 0);
+    for (int i = 0; i < d->nstages; i++) {
+        const rm_hls_stage *s = &d->st[i];
+        lua_createtable(L, 0, 12);
+        SETS("name", s->name); SETS("kind", rm_hls_stage_kind_name(s->kind));
+        SETI("vectors", s->vectors); SETI("inputs", s->in); SETI("outputs", s->out);
+        SETI("pe", s->pe); SETI("simd", s->simd); SETI("cycles", s->cycles);
+        SETI("lut", s->lut); SETI("ff", s->ff); SETI("dsp", s->dsp); SETI("bram18", s->bram18);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "stages");
+}
+
+static void print_design(const rm_hls_design *d) {
+    int n = rm_hls_estimate_format(d, NULL, 0);
+    char *b = malloc((size_t)n + 1);
+    if (!b) return;
+    rm_hls_estimate_format(d, b, (size_t)n + 1);
+    fputs(b, stdout);
+    free(b);
+}
+
+/* the design the estimate/fold commands work on: DIR's project, else the model's dimensions */
+static void design_for(rm_call *c, rm_hls_design *d, const char **dir_out) {
+    rm_val *dv = rm_posarg(c, "dir");
+    rm_ctx ctx = {0};
+    *dir_out = NULL;
+    if (dv->set) {
+        if (rm_hls_project_design(&ctx, dv->s, d, NULL)) rm_cmd_error(c, "%s", ctx.msg);
+        *dir_out = dv->s;
+        rm_val *ck = rm_arg(c, "clock_ns");
+        if (ck->set == 1) { d->clock_ns = ck->d; rm_hls_estimate(d, NULL); }
+        return;
+    }
+    rm_val *mv = rm_arg(c, "model");
+    if (!mv->set || !mv->ud)
+        rm_cmd_error(c, "give a project directory (hls %s DIR) or a model (model=NAME; none is current)",
+                     rm_posarg(c, "action")->s);
+    lmodel *lm = mv->ud;
+    if (!lm->m) rm_cmd_error(c, "the model is closed");
+    const rm_model_cfg *k = &lm->m->cfg;
+    rm_hls_dims dims = { .D = k->D, .T = k->T, .P = k->P, .h = k->H, .L = k->L, .classes = k->K,
+                         .act = k->act.kind == RM_ACT_RELU ? RM_HLS_ACT_RELU : RM_HLS_ACT_LERP };
+    if (rm_hls_design_init(&ctx, d, &dims, rm_arg(c, "clock_ns")->d)) rm_cmd_error(c, "%s", ctx.msg);
+}
+
+/* ---------------------------------------------------------------- hls emit */
+
+/* The integer network of a workspace QModel. cmd_quant.c keeps that type to itself, so the network
+ * travels through the quantized model file: `qsave` to a temporary file, rm_qmodel_load back. */
+static rm_qnet *net_of_qmodel(rm_call *c, rm_val *qv, char *src, size_t nsrc) {
+    lua_State *L = c->L;
+    const rm_command *qs = rm_cmd_find("qsave");
+    if (!qs) rm_cmd_error(c, "this build has no qsave command to read quantized models with");
+    char tmp[] = "/tmp/resmlp_hls_XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0) rm_cmd_error(c, "cannot create a temporary file: %s", strerror(errno));
+    close(fd);
+    rm_cmd_pushfunction(L, qs);
+    lua_pushstring(L, tmp);
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, qv->idx);
+    lua_setfield(L, -2, "qmodel");              /* stack: qsave, path, {qmodel=QModel} */
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error)");
+        lua_pop(L, 1);
+        unlink(tmp);
+        rm_cmd_error(c, "reading the quantized model: %s", msg);
+    }
+    rm_ctx ctx = {0};
+    rm_qnet *net = NULL;
+    int r = rm_qmodel_load(&ctx, tmp, NULL, &net);
+    unlink(tmp);
+    if (r) rm_cmd_error(c, "reading the quantized model: %s", ctx.msg);
+    char name[64], what[160];
+    double bytes;
+    if (!rm_ws_name(L, qv->ud, name, sizeof name)) snprintf(name, sizeof name, "(unnamed)");
+    rm_qmodel_what(qv->ud, what, sizeof what, &bytes);
+    snprintf(src, nsrc, "quantized model %s: %s", name, what);
+    return net;
+}
+
+/* the quantized network for emit; *src receives a description for the comments */
+static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    rm_val *fv = rm_arg(c, "qfile");
+    rm_qnet *net = NULL;
+    if (fv->set) {
+        int outer = core_enter();
+        int r = rm_qmodel_load(&ctx, fv->s, NULL, &net);
+        core_leave(outer);
+        if (r) rm_cmd_error(c, "%s", ctx.msg);
+        snprintf(src, nsrc, "%s", fv->s);
+        return net;
+    }
+    if (!rm_arg(c, "ptq")->i) return net_of_qmodel(c, rm_arg(c, "qmodel"), src, nsrc);
+    rm_val *mv = rm_arg(c, "model");
+    if (!mv->set || !mv->ud) rm_cmd_error(c, "ptq=true: no model (model=NAME, or make one current)");
+    lmodel *lm = mv->ud;
+    if (!lm->m) rm_cmd_error(c, "the model is closed");
+    rm_val *tv = rm_arg(c, "train");
+    if (!tv->set || !tv->ud || !((ldata *)tv->ud)->loaded)
+        rm_cmd_error(c, "ptq=true needs training images to calibrate on: load them with `data cifar10 DIR` (or train=NAME)");
+    const rm_dataset *train = &((ldata *)tv->ud)->ds;
+    int ncal = (int)rm_arg(c, "calib")->i;
+    if (ncal < 10) rm_cmd_error(c, "calib=%d: at least 10 images", ncal);
+    if (ncal > train->n) ncal = train->n;
+    rm_dataset part = {0};
+    if (rm_dataset_slice(&ctx, &part, train, 0, ncal)) rm_cmd_error(c, "%s", ctx.msg);
+    rm_calib_opts co = rm_calib_defaults();
+    rm_calib_result cr;
+    rm_qmodel *qm = NULL;
+    double t0 = rm_now();
+    lm->busy++;
+    int outer = core_enter();
+    int r = rm_quant_ptq(&ctx, lm->m, &part, 1, &co, &qm, &cr);
+    core_leave(outer);
+    lm->busy--;
+    rm_dataset_free(&part);
+    if (r) rm_cmd_error(c, "PTQ: %s", ctx.msg);
+    if (rm_quant_export(&ctx, qm, &net)) { rm_qmodel_free(qm); rm_cmd_error(c, "%s", ctx.msg); }
+    char tname[64];
+    if (!rm_ws_name(c->L, tv->ud, tname, sizeof tname)) snprintf(tname, sizeof tname, "the training set");
+    if (!quiet(c))
+        printf("PTQ on %d images of %s (%.1f s): percentile %.0f, integer accuracy %.1f%% on the 20%% held out\n", ncal,
+               tname, rm_now() - t0, cr.pct[cr.best], 100 * cr.acc[cr.best]);
+    rm_val *sv = rm_arg(c, "qsave");
+    if (sv->set) {
+        if (rm_mkparent(sv->s) || rm_qmodel_save(&ctx, sv->s, qm, net)) {
+            rm_qmodel_free(qm);
+            rm_qnet_free(net);
+            rm_cmd_error(c, "qsave: %s", ctx.msg[0] ? ctx.msg : "cannot create the directory");
+        }
+        if (!quiet(c)) printf("saved the quantized model to %s\n", sv->s);
+        snprintf(src, nsrc, "%s", sv->s);
+    } else {
+        snprintf(src, nsrc, "%s, PTQ on %d images", lm->source[0] ? lm->source : "model", ncal);
+    }
+    rm_qmodel_free(qm);
+    return net;
+}
+
+static int hls_emit(rm_call *c, const char *dir) {
+    lua_State *L = c->L;
+    rm_ctx ctx = {0};
+    int ns = (int)rm_arg(c, "samples")->i;
+    if (ns < 1 || ns > 1024) rm_cmd_error(c, "samples=%d (1..1024)", ns);
+    const char *design = rm_arg(c, "design")->s;
+    if (strcmp(design, "stream")) rm_cmd_error(c, "design=%s is not implemented yet (use design=stream)", design);
+    double clk = rm_arg(c, "clock_ns")->d;
+    if (!(clk > 0)) rm_cmd_error(c, "clock_ns must be positive");
+    rm_val *qv = rm_arg(c, "qmodel");
+    if (!rm_arg(c, "qfile")->set && !rm_arg(c, "ptq")->i && !(qv->set && qv->ud))
+        rm_cmd_error(c, "emit needs a quantized network: qmodel=NAME (from `quantize` or `qload`; default the current "
+                        "one, none here), qfile=PATH (a quantized model file), or model=NAME ptq=true to quantize a "
+                        "float model now");
+    /* images for the samples: data= (test), else train= */
+    const rm_dataset *img = NULL;
+    rm_val *dv = rm_arg(c, "data"), *tv = rm_arg(c, "train");
+    if (dv->set && dv->ud && ((ldata *)dv->ud)->loaded) img = &((ldata *)dv->ud)->ds;
+    else if (tv->set && tv->ud && ((ldata *)tv->ud)->loaded) img = &((ldata *)tv->ud)->ds;
+    if (!img) rm_cmd_error(c, "no images for quant_samples.h: load them with `data cifar10 DIR` (or data=NAME)");
+    rm_hls_budget budget;
+    rm_val *fv = rm_arg(c, "fold");
+    if (fv->set && rm_hls_budget_parse(&ctx, fv->s, &budget)) rm_cmd_error(c, "fold=: %s", ctx.msg);
+
+    char src[600];
+    rm_qnet *net = emit_network(c, src, sizeof src);
+    if (img->c != net->img_c || img->h != net->img_h || img->w != net->img_w) {
+        rm_qnet_free(net);
+        rm_cmd_error(c, "the sample images are %dx%dx%d, the network takes %dx%dx%d", img->c, img->h, img->w, net->img_c,
+                     net->img_h, net->img_w);
+    }
+    if (ns > img->n) ns = img->n;
+    static rm_hls_design des;
+    rm_hls_emit_opts eo = { .design = design, .part = rm_arg(c, "part")->s, .clock_ns = clk, .model_file = src };
+    rm_hls_fold_info fi;
+    if (fv->set) {
+        rm_hls_dims dims = rm_hls_dims_of_qnet(net);
+        if (rm_hls_design_init(&ctx, &des, &dims, clk) || rm_hls_fold(&ctx, &des, NULL, &budget, 0, &fi)) {
+            rm_qnet_free(net);
+            rm_cmd_error(c, "fold=: %s", ctx.msg);
+        }
+        eo.par = &des;
+    }
+    static rm_hls_emit_info info;
+    int r = rm_hls_emit(&ctx, dir, net, img->pixels, img->labels, ns, &eo, &info);
+    rm_qnet_free(net);
+    if (r) rm_cmd_error(c, "%s", ctx.msg);
+    if (!quiet(c)) {
+        printf("emitted %s%s%s: %d files, %d sample images; streaming design, part %s, %g ns\n", rm_col(0, "1"), dir,
+               rm_reset(0), info.nfiles, info.samples, eo.part, clk);
+        printf("  files:");
+        for (int i = 0; i < info.nfiles; i++) printf(" %s", info.files[i]);
+        printf("\n  estimate: interval %ld cycles (%.0f images/s), LUT %ld, FF %ld, DSP %ld, BRAM_18K %ld%s\n",
+               info.design.ii, info.design.fps, info.design.lut, info.design.ff, info.design.dsp, info.design.bram18,
+               fv->set ? " (folded to the budget)" : " (paper design point)");
+        if (fv->set) printf("  fold: %s\n", fi.limit);
+        printf("  next: hls csim %s    synth %s    (see %s/README.md)\n", dir, dir, dir);
+    }
+    lua_createtable(L, 0, 8);
+    SETS("dir", dir); SETI("samples", info.samples); SETS("model", src);
+    lua_createtable(L, info.nfiles, 0);
+    for (int i = 0; i < info.nfiles; i++) { lua_pushstring(L, info.files[i]); lua_rawseti(L, -2, i + 1); }
+    lua_setfield(L, -2, "files");
+    push_design(L, &info.design);
+    lua_setfield(L, -2, "estimate");
+    return 1;
+}
+
+/* ---------------------------------------------------------------- hls csim */
+
+static int hls_csim(rm_call *c, const char *dir) {
+    lua_State *L = c->L;
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    logp lp = { quiet(c), "  | ", 0 };
+    rm_hls_run_opts o = { .log = print_line, .log_ud = &lp };
+    static rm_hls_csim_result r;
+    char tbp[1100];
+    snprintf(tbp, sizeof tbp, "%s/resmlp_tb.cpp", dir);
+    if (access(tbp, R_OK) != 0) rm_cmd_error(c, "%s holds no emitted project (run `hls emit %s` first)", dir, dir);
+    if (!lp.quiet) { printf("C simulation of %s (host compiler, then the testbench)\n", dir); fflush(stdout); }
+    int outer = core_enter();
+    int rc = rm_hls_csim(&ctx, dir, &o, &r);
+    core_leave(outer);
+    if (rc) {
+        if (lp.quiet) print_tail(&r.run, "C simulation");
+        rm_cmd_error(c, "%s", strncmp(ctx.msg, "hls csim: ", 10) ? ctx.msg : ctx.msg + 10);
+    }
+    if (!lp.quiet)
+        printf("csim %s: %s%ld values of %d samples bit-exact with the integer engine%s (compile %.1f s, run %.2f s)\n",
+               dir, rm_col(0, "1"), r.checked, r.samples, rm_reset(0), r.compile_s, r.run_s);
+    lua_createtable(L, 0, 6);
+    SETB("ok", 1); SETI("samples", r.samples); SETI("checked", r.checked); SETI("mismatches", r.mismatches);
+    SETN("compile_s", r.compile_s); SETN("run_s", r.run_s);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- hls estimate / fold */
+
+static int hls_estimate(rm_call *c) {
+    static rm_hls_design d;
+    const char *dir;
+    design_for(c, &d, &dir);
+    if (!quiet(c)) {
+        if (dir) printf("project %s (%s):\n", dir, RM_HLS_PAR_FILE);
+        print_design(&d);
+    }
+    push_design(c->L, &d);
+    return 1;
+}
+
+static int hls_fold(rm_call *c) {
+    lua_State *L = c->L;
+    rm_val *bv = rm_arg(c, "budget");
+    if (!bv->set) rm_cmd_error(c, "fold needs budget=lut:N,dsp:M (also ff:, bram:; k and M suffixes)");
+    rm_ctx ctx = {0};
+    rm_hls_budget b;
+    if (rm_hls_budget_parse(&ctx, bv->s, &b)) rm_cmd_error(c, "%s", ctx.msg);
+    static rm_hls_design d;
+    const char *dir;
+    design_for(c, &d, &dir);
+    rm_hls_fold_info fi;
+    double fps = rm_arg(c, "target_fps")->d;
+    if (rm_hls_fold(&ctx, &d, NULL, &b, fps, &fi)) rm_cmd_error(c, "%s", ctx.msg);
+    if (dir && rm_hls_project_write_par(&ctx, dir, &d)) rm_cmd_error(c, "%s", ctx.msg);
+    if (!quiet(c)) {
+        print_design(&d);
+        printf("fold: %d steps; %s\n", fi.steps, fi.limit);
+        if (dir) printf("wrote %s/%s (run `hls csim %s` / `synth %s` with it)\n", dir, RM_HLS_PAR_FILE, dir, dir);
+        else printf("(no project given: nothing written; `hls fold DIR budget=...` writes %s)\n", RM_HLS_PAR_FILE);
+    }
+    push_design(L, &d);
+    SETB("met_target", fi.met_target); SETI("steps", fi.steps); SETS("limit", fi.limit);
+    if (dir) {
+        char p[1100];
+        snprintf(p, sizeof p, "%s/%s", dir, RM_HLS_PAR_FILE);
+        SETS("written", p);
+    }
+    return 1;
+}
+
+int rm_cmd_hls(rm_call *c) {
+    const char *a = rm_posarg(c, "action")->s;
+    rm_val *dv = rm_posarg(c, "dir");
+    if (!a) rm_cmd_error(c, "what to do? hls emit DIR | hls csim DIR | hls estimate [DIR] | hls fold [DIR] budget=...");
+    if (!strcmp(a, "estimate")) return hls_estimate(c);
+    if (!strcmp(a, "fold")) return hls_fold(c);
+    if (!dv->set) rm_cmd_error(c, "missing DIR (usage: hls %s DIR)", a);
+    if (!strcmp(a, "emit")) return hls_emit(c, dv->s);
+    return hls_csim(c, dv->s);
+}
+
+/* ---------------------------------------------------------------- synth */
+
+static void push_report(lua_State *L, const rm_hls_report *r) {
+    lua_createtable(L, 0, 32);
+    rm_hls_field f;
+    for (int i = 0; rm_hls_report_field(r, i, &f); i++) {
+        if (f.is_str) { if (f.str && f.str[0]) SETS(f.name, f.str); }
+        else if (f.num >= 0 && f.num == (double)(lua_Integer)f.num) SETI(f.name, f.num);
+        else if (f.num >= 0) SETN(f.name, f.num);       /* -1 = not in the report: left nil */
+    }
+    if (r->interval_min > 0 && r->target_ns > 0) SETN("fps", 1e9 / (r->interval_min * r->target_ns));
+    lua_createtable(L, r->nloops, 0);
+    for (int i = 0; i < r->nloops; i++) {
+        const rm_hls_loop *l = &r->loops[i];
+        lua_createtable(L, 0, 10);
+        SETS("name", l->name); SETS("module", l->module); SETI("level", l->level);
+        if (l->trip_min >= 0) SETI("trip_min", l->trip_min);
+        if (l->trip_max >= 0) SETI("trip_max", l->trip_max);
+        if (l->lat_min >= 0) SETI("latency_min", l->lat_min);
+        if (l->lat_max >= 0) SETI("latency_max", l->lat_max);
+        if (l->ii >= 0) SETI("ii", l->ii);
+        if (l->pipe_depth >= 0) SETI("depth", l->pipe_depth);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "loops");
+}
+
+static void print_report(const rm_hls_report *r) {
+    int n = rm_hls_report_format(r, NULL, 0);
+    char *b = malloc((size_t)n + 1);
+    if (!b) return;
+    rm_hls_report_format(r, b, (size_t)n + 1);
+    fputs(b, stdout);
+    free(b);
+}
+
+static const char *project_top(const char *dir, char *buf, size_t n) {
+    rm_hls_project p;
+    rm_ctx q = {0};
+    if (rm_hls_project_load(&q, dir, &p)) return NULL;
+    snprintf(buf, n, "%s", p.top);
+    return buf;
+}
+
+int rm_cmd_synth(rm_call *c) {
+    lua_State *L = c->L;
+    rm_val *dv = rm_posarg(c, "dir");
+    if (!dv->set) rm_cmd_error(c, "missing DIR (usage: synth DIR [tool=PATH] [steps=csim,csynth])");
+    const char *dir = dv->s;
+    /* steps: "csim,csynth" -> "csim csynth", each one known */
+    char steps[128];
+    snprintf(steps, sizeof steps, "%s", rm_arg(c, "steps")->s);
+    for (char *p = steps; *p; p++) if (*p == ',') *p = ' ';
+    char chk[128];
+    snprintf(chk, sizeof chk, "%s", steps);
+    for (char *t = strtok(chk, " "); t; t = strtok(NULL, " "))
+        if (strcmp(t, "csim") && strcmp(t, "csynth") && strcmp(t, "cosim") && strcmp(t, "export"))
+            rm_cmd_error(c, "unknown step '%s' (steps: csim, csynth, cosim, export, comma separated)", t);
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    rm_hls_tool tool;
+    rm_val *tv = rm_arg(c, "tool");
+    if (rm_hls_find_tool(&ctx, tv->set ? tv->s : NULL, &tool)) rm_cmd_error(c, "%s", ctx.msg);
+    char topb[64];
+    const char *top = project_top(dir, topb, sizeof topb);
+    logp lp = { quiet(c), NULL, 1 };
+    rm_hls_run_opts o = { .log = print_line, .log_ud = &lp, .top = top, .steps = steps,
+                          .timeout_s = rm_arg(c, "timeout")->d };
+    static rm_hls_run_result res;
+    if (!lp.quiet) {
+        printf("synthesis of %s: %s (%s, found by %s), steps: %s; Ctrl-C stops it\n", dir, tool.path,
+               rm_hls_tool_name(tool.kind), tool.found_by, steps);
+        fflush(stdout);
+    }
+    int outer = core_enter();
+    int rc = rm_hls_synth(&ctx, dir, &tool, &o, &res);
+    core_leave(outer);
+    if (rc) {
+        print_tail(&res, rm_hls_tool_name(tool.kind));
+        rm_cmd_error(c, "%s", ctx.msg);
+    }
+    lua_createtable(L, 0, 8);
+    SETB("ok", 1); SETN("elapsed", res.elapsed_s); SETS("tool", tool.path); SETS("steps", steps);
+    char logp_[1100];
+    snprintf(logp_, sizeof logp_, "%s/synth.log", dir);
+    SETS("log", logp_);
+    if (!res.report[0]) {
+        if (!lp.quiet) printf("finished in %.1f s (no synthesis step, so no report); log: %s\n", res.elapsed_s, logp_);
+        return 1;
+    }
+    SETS("report", res.report);
+    static rm_hls_report rep;
+    if (rm_hls_report_load_dir(&ctx, dir, top, &rep)) rm_cmd_error(c, "the tool finished but its report: %s", ctx.msg);
+    if (!lp.quiet) {
+        printf("finished in %.1f s; report %s\n", res.elapsed_s, res.report);
+        print_report(&rep);
+    }
+    push_report(L, &rep);
+    lua_setfield(L, -2, "summary");
+    return 1;
+}
+
+/* ---------------------------------------------------------------- report */
+
+int rm_cmd_report(rm_call *c) {
+    rm_val *dv = rm_posarg(c, "dir");
+    if (!dv->set) rm_cmd_error(c, "missing DIR (usage: report DIR)");
+    char topb[64];
+    rm_val *tv = rm_arg(c, "top");
+    const char *top = tv->set ? tv->s : project_top(dv->s, topb, sizeof topb);
+    rm_ctx ctx = {0};
+    static rm_hls_report rep;
+    if (rm_hls_report_load_dir(&ctx, dv->s, top, &rep)) rm_cmd_error(c, "%s", ctx.msg);
+    if (!quiet(c)) print_report(&rep);
+    push_report(c->L, &rep);
+    return 1;
+}
