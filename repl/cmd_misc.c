@@ -85,7 +85,7 @@ static const char *lua_help =
     "  t = m:param('classifier.weight') -> Tensor: t:shape(), t[i], t:get(i,j), #t, t:totable(), t:mean()\n"
     "  m:params() (tensor names)   m:assign(name, tensor_or_table)   m:close() (or `local m <close> = ...`)\n"
     "  Dataset: #ds, ds:shape(), ds:label(i), ds:counts(), ds:slice(start, count)\n"
-    "  r = resmlp.quantize{model=m, calib=2000} -> {qmodel=, name=, percentile=, val_acc=, calib={{pct=, acc=}...}}\n"
+    "  r = resmlp.quantize{model=m, calib=5000} -> {qmodel=, name=, percentile=, val_acc=, calib={{pct=, acc=}...}}\n"
     "  q = r.qmodel (or resmlp.qload(path)): q:verify{data=test} -> {int_acc=, fq_acc=, err_mean=, err_std=, err_max=,\n"
     "    bit_exact=, layers={{name=, acc_min=, acc_max=, sat_lo=, sat_hi=, overflow=}...}}   q:qat{teacher=m, epochs=1}\n"
     "    q:save(path)   q:lut{block=0} (64-entry table errors)   q:plot{block=0, layer='act1', ch=3}   q:info()   q:close()\n"

@@ -201,7 +201,7 @@ static void name_free_for_qmodel(rm_call *c, const char *name) {
     if (other) rm_cmd_error(c, "the name '%s' holds a %s; pick another name", name, other);
 }
 
-/* workspace name of the QModel at idx (or "(unnamed)") */
+/* a workspace name of m (the current quantized model's name if that is m), or "(unnamed)" */
 static const char *qname(lua_State *L, const lqmodel *m, char *buf, size_t n) {
     const char *s = rm_ws_name(L, m, buf, n);
     if (s && rm_A.cur_qmodel[0]) {   /* rm_ws_name prefers the current model's name; prefer ours */
@@ -239,7 +239,7 @@ static void trim(lqmodel *m) {
     f->Bcap = 0;
 }
 
-/* re-export the integer network after q changed; NULL message on success */
+/* re-export the integer network after q changed (the old one is kept on failure) */
 static int reexport(rm_ctx *ctx, lqmodel *m) {
     rm_qnet *n = NULL;
     if (rm_quant_export(ctx, m->q, &n)) return RM_ERR;
@@ -287,10 +287,8 @@ int rm_cmd_quantize(rm_call *c) {
         o.npct = 1;
         o.pct[0] = (float)p;
     }
-    long long calib = rm_arg(c, "calib")->i, val = rm_arg(c, "val")->i, limit = rm_arg(c, "limit")->i;
-    if (calib < 0 || val < 0 || limit < 0) rm_cmd_error(c, "calib=, val= and limit= must be >= 0");
-    o.obs_images = (int)calib;
-    o.val_images = (int)val;
+    long long calib = rm_arg(c, "calib")->i;
+    if (calib < 0) rm_cmd_error(c, "calib= must be >= 0");
     o.path = rm_ie_path_from_name(rm_arg(c, "path")->s);
     int lut64 = !strcmp(rm_arg(c, "lut")->s, "64");
     char mname[64], name[64];
@@ -302,23 +300,22 @@ int rm_cmd_quantize(rm_call *c) {
     rm_val *ov = rm_arg(c, "out");
     if (ov->set && rm_mkparent(ov->s)) rm_cmd_error(c, "cannot create the directory of %s", ov->s);
 
-    /* the training images used: all, or the first limit= (a copy) */
+    /* the calibration images: all of data=, or its first calib= (a copy) */
     rm_dataset lim = {0};
     const rm_dataset *train = &d->ds;
     rm_ctx ctx = {.interrupt = &rm_sigint_flag};
-    if (limit > 0 && limit < d->ds.n) {
-        if (rm_dataset_slice(&ctx, &lim, &d->ds, 0, (int)limit)) rm_cmd_error(c, "%s", core_msg(c, ctx.msg));
+    if (calib > 0 && calib < d->ds.n) {
+        if (rm_dataset_slice(&ctx, &lim, &d->ds, 0, (int)calib)) rm_cmd_error(c, "%s", core_msg(c, ctx.msg));
         train = &lim;
     }
     int n80 = (int)((long long)train->n * 8 / 10);
     if (!quiet) {
         char cnt[32];
-        printf("quantizing '%s' (%s h=%d) to INT8, %s tables: %s images of %s split 80/20; ranges from %d images, "
-               "%s on %d validation images\n", mname, rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H,
+        printf("quantizing '%s' (%s h=%d) to INT8, %s tables: %s images of %s split 80/20, ranges from %d, "
+               "%s on %d\n", mname, rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H,
                lm->m->cfg.act.kind == RM_ACT_RELU ? "no" : lut64 ? "64-entry" : "256-entry",
-               rm_fmt_count(cnt, sizeof cnt, train->n), d->ds.name, calib > 0 && calib < n80 ? (int)calib : n80,
-               o.npct > 1 ? "percentile search" : "fixed percentile",
-               val > 0 && val < train->n - n80 ? (int)val : train->n - n80);
+               rm_fmt_count(cnt, sizeof cnt, train->n), d->ds.name, n80, o.npct > 1 ? "percentile chosen" : "checked",
+               train->n - n80);
         fflush(stdout);
     }
     lqmodel *m = qpush(L);                 /* empty until made: a failure leaves nothing to free */

@@ -181,13 +181,12 @@ int rm_cmd_import(rm_call *c);
 #define PATH_OPT(what) {"path", A_CHOICE, "auto", what, "auto|reference|portable|avx2|vnni", NULL}
 static const rm_opt quantize_opts[] = {
     MODEL_OPT,
-    {"data", A_DATA, "train", "training data, split 80/20: ranges from the 80%, percentile chosen on the 20%", NULL, NULL},
-    {"limit", A_INT, "0", "use only the first N training images (0 = all)", NULL, NULL},
+    {"data", A_DATA, "train", "training data (no augmentation)", NULL, NULL},
+    {"calib", A_INT, "0", "the first N images of data= (0 = all), split 80/20: per-sample abs-max ranges from the 80%, "
+                          "percentile chosen on the 20%", NULL, NULL},
     {"mode", A_CHOICE, "ptq", "post-training quantization (then `qat` for quantization-aware training)", "ptq", NULL},
     {"lut", A_CHOICE, "64", "activation tables: the 64-entry hardware form or all 256 codes", "64|256", NULL},
-    {"calib", A_INT, "0", "images of the 80% whose per-sample abs-max set the ranges (0 = all)", NULL, NULL},
-    {"val", A_INT, "0", "images of the 20% each percentile is validated on (0 = all)", NULL, NULL},
-    {"percentile", A_STR, "auto", "auto: best of 10,20,..,90,92,95,97,100 on the 20%; or a fixed NN", NULL, NULL},
+    {"percentile", A_STR, "auto", "auto: best of 10,20,..,90,92,95,97,100 (integer accuracy on the 20%); or a fixed NN", NULL, NULL},
     PATH_OPT("integer engine for the validation runs"),
     {"name", A_NAME, NULL, "workspace name of the quantized model [MODEL_int8]", NULL, NULL},
     {"out", A_PATH, NULL, "also save the quantized model here (as qsave)", NULL, NULL},
@@ -268,7 +267,7 @@ const rm_command rm_commands[] = {
     {"param", "NAME", "show a parameter tensor (Lua: a read-only Tensor view)", param_pos, model_only, rm_cmd_param, NULL},
     {"quantize", "", "post-training INT8 quantization of a model (fold, 80/20 split, percentile search)", none,
      quantize_opts, rm_cmd_quantize,
-     "examples: quantize model=m calib=2000    quantize lut=256 percentile=99 name=q out=runs/m_int8.safetensors\n"
+     "examples: quantize model=m calib=5000    quantize lut=256 percentile=99 name=q out=runs/m_int8.safetensors\n"
      "The result is a quantized model (QModel) in the workspace, the current one for qat, verify, lut, qsave and\n"
      "plot lut. Lua: r = resmlp.quantize{...} -> {qmodel=, name=, percentile=, val_acc=, calib={{pct=, acc=}...}}."},
     {"qat", "", "quantization-aware training of a quantized model (LSQ, KD from teacher=)", none, qat_opts, rm_cmd_qat,
@@ -302,7 +301,7 @@ const rm_command rm_commands[] = {
      "(Lua: {ok=, report=, summary={lut=, dsp=, ...}})."},
     {"report", "DIR", "latency, interval and resources of a synthesis report (Lua: a table)", dir_pos, report_opts,
      rm_cmd_report, NULL},
-    {"who", "", "what is loaded: models and data sets with sizes and memory", none, none, rm_cmd_who, NULL},
+    {"who", "", "what is loaded: models, quantized models and data sets with sizes and memory", none, none, rm_cmd_who, NULL},
     {"threads", "[N]", "show or set the number of threads", threads_pos, none, rm_cmd_threads, NULL},
     {"help", "[COMMAND|lua]", "list commands, or show one command's options", help_pos, none, rm_cmd_help_, NULL},
     {"quit", "[CODE]", "leave resmlp (Ctrl-D does too)", quit_pos, none, rm_cmd_quit, NULL},

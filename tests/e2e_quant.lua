@@ -10,8 +10,8 @@ local train, test = R.data("cifar10", T.data, {limit = 2000, test_limit = 200})
 local m = R.model{act = "lerp_psa", hidden = 16, name = "m"}
 m:train{data = train, epochs = 1, quiet = true, live = false}
 
--- PTQ: 80/20 split of the 2000 images, ranges from 400 of the 80%, percentiles validated on 400 of the 20%
-local r = R.quantize{model = m, calib = 400, val = 400, quiet = true}
+-- PTQ: the first 1000 training images split 80/20: ranges from 800, percentile chosen on 200
+local r = R.quantize{model = m, calib = 1000, quiet = true}
 local q = r.qmodel
 T.eq(getmetatable(q).__name, "resmlp.QModel", "quantize returns a QModel")
 T.eq(r.name, "m_int8", "default name"); T.eq(R.ws.m_int8, q, "in the workspace")

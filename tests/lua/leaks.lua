@@ -30,10 +30,10 @@ fails(function() m:train{data = train, epochs = 1, batch = 1000, quiet = true} e
 fails(function() m:train{data = train, quiet = true, teacher = R.model{hidden = 8, embed = 48, name = "t"}, kt_block = 1} end)
 fails(function() m:save(junk .. "/x.safetensors") end)
 -- INT8 commands (cmd_quant.c): failures after the QModel, the report or the converter's log exist
-local qr = R.quantize{model = small, data = train, calib = 16, val = 16, percentile = 100, quiet = true}
-fails(function() R.quantize{model = small, data = train, calib = 16, val = 16, percentile = 100, quiet = true,
+local qr = R.quantize{model = small, data = train, calib = 32, percentile = 100, quiet = true}
+fails(function() R.quantize{model = small, data = train, calib = 32, percentile = 100, quiet = true,
                             out = "/proc/resmlp-leak.safetensors"} end)
-fails(function() R.quantize{model = small, data = train, limit = 1, quiet = true} end)
+fails(function() R.quantize{model = small, data = train, calib = 1, quiet = true} end)
 fails(function() qr.qmodel:verify{data = train, path = "nope"} end)
 fails(function() qr.qmodel:qat{data = train, epochs = 1, batch = 1000, quiet = true} end)
 fails(function() qr.qmodel:lut{layer = "x"} end)
