@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "core/checkpoint.h"
 #include "core/train.h"
+#include "core/recipe.h"
 #include "plots/live.h"
 #include <errno.h>
 #include <math.h>
@@ -41,7 +42,12 @@ static opt train_opts[] = {
     {"teacher", O_STR, "", "teacher checkpoint for knowledge distillation"},
     {"alpha", O_FLOAT, "0.8", "KD weight of the teacher term"},
     {"temp", O_FLOAT, "1", "KD temperature"},
-    {"out", O_STR, "runs/model.safetensors", "checkpoint to write (after each epoch and on Ctrl-C)"},
+    {"out", O_STR, "runs/model.safetensors", "checkpoint to write (model + optimiser after each epoch, and on Ctrl-C)"},
+    {"resume", O_FLAG, "", "continue the run saved in --out (same options) from its last epoch"},
+    {"kt-epochs", O_INT, "0", "paper recipe (needs --teacher): knowledge-transfer epochs per block (paper 50)"},
+    {"kd-epochs", O_INT, "0", "paper recipe: knowledge-distillation epochs after KT (paper 300)"},
+    {"spline-lr", O_FLOAT, "1e-3", "paper recipe: B-spline coefficients' own Adam learning rate"},
+    {"tv2", O_FLOAT, "1e-5", "B-spline TV2 regulariser weight"},
     {"eval-each", O_FLAG, "", "evaluate on the test split after each epoch"},
     {"live", O_FLAG, "", "full-screen live view on a terminal (q stops and saves); else plain progress"},
     {"threads", O_INT, "0", "threads for OpenMP and OpenBLAS (0 = RESMLP_THREADS or all cores)"},
@@ -256,8 +262,43 @@ static int cmd_train(int argc, char **argv) {
         if (!lcb.lv) printf("(no live view: %s)\n", lctx.msg);
         else to.report_s = 0.1;
     }
-    rm_train_result res;
-    int tr = rm_train(&ctx, m, &opt, &train, &to, &res);
+    rm_train_result res = {0};
+    int tr, recipe = ival(train_opts, "kt-epochs") > 0 || ival(train_opts, "kd-epochs") > 0;
+    to.tv2 = (float)fval(train_opts, "tv2");
+    to.ckpt_path = out;
+    to.phase = "train";
+    rm_recipe_result rr = {0};
+    if (recipe) {
+        /* the paper's student recipe: KT per block, then KD; per-epoch checkpoints in --out */
+        if (!teacher) { rm_err(&ctx, "--kt-epochs/--kd-epochs need --teacher"); tr = RM_ERR; goto trained; }
+        rm_recipe_opts ro = rm_recipe_defaults();
+        ro.kt_epochs = (int)ival(train_opts, "kt-epochs"); ro.kd_epochs = (int)ival(train_opts, "kd-epochs");
+        ro.kt_lr = ro.kd_lr = oc.lr; ro.kd_lr_min = oc.lr_min; ro.wd = oc.wd;
+        ro.spline_lr = (float)fval(train_opts, "spline-lr"); ro.tv2 = to.tv2;
+        ro.alpha = to.alpha; ro.T = to.T; ro.batch = to.batch; ro.aug = to.aug; ro.limit = to.limit; ro.seed = to.seed;
+        ro.test = to.test; ro.cb = to.cb; ro.ud = to.ud; ro.report_s = to.report_s;
+        ro.ckpt_path = out; ro.resume = flag(train_opts, "resume");
+        tr = rm_recipe_student(&ctx, m, teacher, &train, &ro, &rr);
+        res.interrupted = rr.interrupted;
+        res.epochs_done = rr.epochs_done;
+    } else {
+        if (flag(train_opts, "resume")) {
+            rm_model *saved = NULL;
+            rm_train_state st = {0};
+            if (rm_checkpoint_load(&ctx, out, &saved) || rm_model_copy_params(&ctx, m, saved) ||
+                rm_checkpoint_load_state(&ctx, out, m, &opt, &st)) {
+                rm_model_free(saved);
+                rm_errprefix(&ctx, "resume");
+                tr = RM_ERR;
+                goto trained;
+            }
+            rm_model_free(saved);
+            to.start_epoch = st.epoch;
+            printf("resuming %s at epoch %d of %d\n", out, st.epoch + 1, to.epochs);
+        }
+        tr = rm_train(&ctx, m, &opt, &train, &to, &res);
+    }
+trained:
     if (lcb.lv) {   /* restore the terminal before anything else is printed */
         rm_live_close(lcb.lv);
         lcb.lv = NULL;
@@ -265,10 +306,25 @@ static int cmd_train(int argc, char **argv) {
         fflush(stdout);
     }
     free(lcb.log);
-    rm_train_state ts = {.epoch = res.epochs_done, .total_epochs = to.epochs, .seed = to.seed};
-    snprintf(ts.phase, sizeof ts.phase, "train");
     if (tr) fprintf(stderr, "resmlp train: %s\n", ctx.msg);
     rm_ctx sctx = {0};
+    if (recipe) {
+        /* the per-epoch checkpoint in --out is the resume point; keep it. A stop mid-epoch also keeps
+         * the current weights beside it. */
+        char side[600];
+        snprintf(side, sizeof side, "%.*s.interrupted.safetensors", (int)(strlen(out) > 12 && !strcmp(out + strlen(out) - 12, ".safetensors") ? strlen(out) - 12 : strlen(out)), out);
+        if (res.interrupted || tr) {
+            if (rm_checkpoint_save(&sctx, side, m, NULL, NULL)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
+            printf("\nstopped in phase %s; resume with --resume (checkpoint %s); current weights in %s\n", rr.phase, out, side);
+        } else {
+            if (rm_checkpoint_save(&sctx, out, m, NULL, NULL)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
+            printf("saved %s (KT %d epochs/block + KD %d epochs)\n", out, (int)ival(train_opts, "kt-epochs"), (int)ival(train_opts, "kd-epochs"));
+        }
+        status = tr ? 1 : 0;
+        goto end;
+    }
+    rm_train_state ts = {.epoch = res.epochs_done, .total_epochs = to.epochs, .seed = to.seed};
+    snprintf(ts.phase, sizeof ts.phase, "train");
     if (rm_checkpoint_save(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
     if (lcb.qstop) printf("stopped (q) after %d epochs; model saved to %s\n", res.epochs_done, out);
     else if (res.interrupted) printf("\ninterrupted after %d epochs; model saved to %s\n", res.epochs_done, out);

@@ -30,6 +30,27 @@ $RM info "$TMP/int.safetensors" > "$TMP/o2" 2>&1 && grep -q "hidden=24" "$TMP/o2
 $RM eval "$TMP/int.safetensors" > "$TMP/o2" 2>&1 && grep -q "accuracy" "$TMP/o2" && ok "interrupted model evaluates" || bad "eval after interrupt"
 ls "$TMP" | grep -q "tmp" && bad "temporary files left behind: $(ls "$TMP")" || ok "no temporary files left"
 
+# --resume continues a plain run from the per-epoch checkpoint in --out
+$RM train --hidden 16 --epochs 1 --limit 512 --batch 64 --out "$TMP/r.safetensors" > "$TMP/o" 2> "$TMP/e"
+$RM train --hidden 16 --epochs 2 --limit 512 --batch 64 --out "$TMP/r.safetensors" --resume > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 0 ] && grep -q "resuming .* at epoch 2 of 2" "$TMP/o" && grep -q "epoch 2/2" "$TMP/o" && ! grep -q "epoch 1/2" "$TMP/o" \
+    && ok "--resume continues at the next epoch" || bad "--resume (exit $st): $(cat "$TMP/o" "$TMP/e" | tail -3)"
+# the paper's recipe from the CLI: KT per block then KD; stopped with SIGINT, then resumed to the end
+T24=tests/fixtures/resmlp_relu_h24.safetensors
+RESMLP_THREADS=1 $RM train --act lerp_psa --hidden 16 --teacher $T24 --kt-epochs 1 --kd-epochs 6 --limit 512 --batch 64 \
+    --out "$TMP/s.safetensors" > "$TMP/o" 2> "$TMP/e" &
+pid=$!
+for i in $(seq 1 300); do grep -q "train epoch 1/6" "$TMP/o" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid; wait $pid; st=$?
+grep -q "kt epoch 1/1" "$TMP/o" && grep -q "resume with --resume" "$TMP/o" && [ -s "$TMP/s.interrupted.safetensors" ] \
+    && ok "recipe: KT then KD, SIGINT keeps the resume point (exit $st)" || bad "recipe SIGINT (exit $st): $(tail -3 "$TMP/o") $(cat "$TMP/e")"
+RESMLP_THREADS=1 $RM train --act lerp_psa --hidden 16 --teacher $T24 --kt-epochs 1 --kd-epochs 6 --limit 512 --batch 64 \
+    --out "$TMP/s.safetensors" --resume > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 0 ] && grep -q "epoch 6/6" "$TMP/o" && ! grep -q "kt epoch" "$TMP/o" && grep -q "saved .*KD 6 epochs" "$TMP/o" \
+    && ok "recipe --resume finishes KD without redoing KT" || bad "recipe resume (exit $st): $(tail -3 "$TMP/o") $(cat "$TMP/e")"
+$RM train --act lerp_psa --kt-epochs 1 --out "$TMP/z.safetensors" --limit 512 > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 1 ] && grep -q "need --teacher" "$TMP/e" && ok "recipe without a teacher: one-line error" || bad "recipe without teacher (exit $st): $(cat "$TMP/e")"
+
 # a learning rate that makes the loss blow up: stops with a message, saves the restored weights
 $RM train --hidden 24 --epochs 1 --limit 1024 --batch 64 --lr 1e30 --lr-min 1e30 --out "$TMP/nan.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?
 [ $st -eq 1 ] && [ "$(lines "$TMP/e")" = 1 ] && grep -q "restored" "$TMP/e" && ok "blow-up: one-line error, exit 1" || bad "blow-up (exit $st): $(cat "$TMP/e")"
