@@ -106,4 +106,7 @@ void rm_raise_quit(lua_State *L, int code) __attribute__((noreturn)); /* unwind 
 /* ---- interactive front end (front.c, complete.c) ---- */
 int rm_repl(rm_app *A);                     /* exit status */
 char **rm_complete(const char *text, int start, int end);
+/* workspace name from a file path (base name up to the first dot, [A-Za-z0-9_] only) */
+const char *rm_path_stem(const char *path, char *stem, size_t n);
+
 #endif

@@ -79,20 +79,23 @@ int rm_cmd_model(rm_call *c) {
     return 1;
 }
 
+/* workspace name from a file path: the base name up to its first dot, other characters as '_' */
+const char *rm_path_stem(const char *path, char *stem, size_t n) {
+    const char *b = strrchr(path, '/');
+    snprintf(stem, n, "%s", b ? b + 1 : path);
+    char *dot = strchr(stem, '.');
+    if (dot && dot != stem) *dot = 0;
+    for (char *p = stem; *p; p++) if (!isalnum((unsigned char)*p) && *p != '_') *p = '_';
+    return stem;
+}
+
 int rm_cmd_load(rm_call *c) {
     lua_State *L = c->L;
     rm_val *nv = rm_posarg(c, "name"), *pv = rm_posarg(c, "path");
     const char *path = pv->set ? pv->s : nv->set ? nv->s : NULL, *name = pv->set && nv->set ? nv->s : NULL;
     if (!path) rm_cmd_error(c, "missing PATH (usage: load [NAME] PATH)");
     char stem[64];
-    if (!name) {   /* runs/teacher.safetensors -> teacher */
-        const char *b = strrchr(path, '/');
-        snprintf(stem, sizeof stem, "%s", b ? b + 1 : path);
-        char *dot = strchr(stem, '.');
-        if (dot && dot != stem) *dot = 0;
-        for (char *p = stem; *p; p++) if (!isalnum((unsigned char)*p) && *p != '_') *p = '_';
-        name = stem;
-    }
+    if (!name) name = rm_path_stem(path, stem, sizeof stem);   /* runs/teacher.safetensors -> teacher */
     lmodel *lm = rm_model_push(L);
     int idx = lua_gettop(L);
     rm_ctx ctx = {0};

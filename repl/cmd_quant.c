@@ -570,14 +570,7 @@ int rm_cmd_qload(rm_call *c) {
     const char *path = pv->set ? pv->s : nv->set ? nv->s : NULL, *name = pv->set && nv->set ? nv->s : NULL;
     if (!path) rm_cmd_error(c, "missing PATH (usage: qload [NAME] PATH)");
     char stem[64];
-    if (!name) {   /* runs/m_int8.safetensors -> m_int8 */
-        const char *b = strrchr(path, '/');
-        snprintf(stem, sizeof stem, "%s", b ? b + 1 : path);
-        char *dot = strchr(stem, '.');
-        if (dot && dot != stem) *dot = 0;
-        for (char *p = stem; *p; p++) if (!isalnum((unsigned char)*p) && *p != '_') *p = '_';
-        name = stem;
-    }
+    if (!name) name = rm_path_stem(path, stem, sizeof stem);   /* runs/m_int8.safetensors -> m_int8 */
     name_free_for_qmodel(c, name);
     lqmodel *m = qpush(L);
     int idx = lua_gettop(L);
