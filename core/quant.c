@@ -923,6 +923,21 @@ static int point_sites(const rm_qmodel *q, int qp, int *s) {
     return 0;
 }
 
+/* abs_max of every quantisation point = the pct-th percentile of its sites' recorded per-sample abs-max
+ * (obs is (sites, n), each row sorted), averaged over the sites that share the point; then shifts */
+static void set_ranges_at(rm_qmodel *q, const float *obs, size_t n, float pct) {
+    size_t at = (size_t)floor((double)(n - 1) * pct / 100.0);
+    for (int qp = 0; qp < q->nq; qp++) {
+        if (!q->qp_used[qp]) continue;
+        int s[4], ns = point_sites(q, qp, s);
+        double sum = 0;
+        for (int j = 0; j < ns; j++) sum += obs[(size_t)s[j] * n + at];
+        float A = ns ? (float)(sum / ns) : 1.0f;
+        q->A[qp] = A > 1e-3f && isfinite(A) ? A : 1e-3f;
+    }
+    rm_qmodel_derive_shifts(q, RM_SHIFT_INIT);
+}
+
 int rm_quant_calibrate(rm_ctx *ctx, rm_qmodel *q, const rm_dataset *calib, const rm_dataset *val,
                        const rm_calib_opts *o, rm_calib_result *res) {
     rm_calib_opts def = rm_calib_defaults();
@@ -957,33 +972,13 @@ int rm_quant_calibrate(rm_ctx *ctx, rm_qmodel *q, const rm_dataset *calib, const
     res->npct = np;
     for (int pi = 0; pi < np; pi++) {
         float pct = o->pct[pi] < 0 ? 0 : o->pct[pi] > 100 ? 100 : o->pct[pi];
-        size_t at = (size_t)floor((double)(n - 1) * pct / 100.0);
-        for (int qp = 0; qp < q->nq; qp++) {
-            if (!q->qp_used[qp]) continue;
-            int s[4], ns = point_sites(q, qp, s);
-            double sum = 0;
-            for (int j = 0; j < ns; j++) sum += obs[(size_t)s[j] * n + at];
-            float A = ns ? (float)(sum / ns) : 1.0f;
-            q->A[qp] = A > 1e-3f && isfinite(A) ? A : 1e-3f;
-        }
-        rm_qmodel_derive_shifts(q, RM_SHIFT_INIT);
+        set_ranges_at(q, obs, n, pct);
         res->pct[pi] = pct;
         if (int_accuracy(ctx, q, val, o->val_images, o->path, &res->acc[pi])) goto done;
         if (res->acc[pi] > bestacc) { bestacc = res->acc[pi]; best = pi; }
     }
     res->best = best;
-    {
-        size_t at = (size_t)floor((double)(n - 1) * res->pct[best] / 100.0);
-        for (int qp = 0; qp < q->nq; qp++) {
-            if (!q->qp_used[qp]) continue;
-            int s[4], ns = point_sites(q, qp, s);
-            double sum = 0;
-            for (int j = 0; j < ns; j++) sum += obs[(size_t)s[j] * n + at];
-            float A = ns ? (float)(sum / ns) : 1.0f;
-            q->A[qp] = A > 1e-3f && isfinite(A) ? A : 1e-3f;
-        }
-        rm_qmodel_derive_shifts(q, RM_SHIFT_INIT);
-    }
+    set_ranges_at(q, obs, n, res->pct[best]);
     st = RM_OK;
 done:
     free(obs); free(x); free(idx); free(yl);

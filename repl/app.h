@@ -109,4 +109,7 @@ char **rm_complete(const char *text, int start, int end);
 /* workspace name from a file path (base name up to the first dot, [A-Za-z0-9_] only) */
 const char *rm_path_stem(const char *path, char *stem, size_t n);
 
+/* call the `plot` command from Lua: args table at index a, the kind string on top of the stack */
+int rm_plot_call_kind(lua_State *L, int a);
+
 #endif

@@ -181,16 +181,14 @@ int rm_cmd_plot(rm_call *c) {
 
 /* ---- Lua: resmlp.plot.act{...} and friends; resmlp.plot("act", {...}) still works -------------- */
 
-/* upvalue 1: the kind ("act", ...). Arguments as for any command; the kind goes in front. */
-static int l_plot_kind(lua_State *L) {
-    const rm_command *cmd = rm_cmd_find("plot");
-    rm_cmd_args_from_stack(L, 1, lua_gettop(L));   /* stack: ..., args */
-    int a = lua_gettop(L);
-    lua_newtable(L);                               /* stack: ..., args, full */
-    lua_pushvalue(L, lua_upvalueindex(1));
+/* Call `plot` with the args table at index a and the kind (a string) on top of the stack: the kind
+ * becomes positional 1, the args' positionals shift up by one, named args are copied. */
+int rm_plot_call_kind(lua_State *L, int a) {
+    lua_newtable(L);                               /* stack: ..., args, ..., kind, full */
+    lua_insert(L, -2);                             /* stack: ..., full, kind */
     lua_rawseti(L, -2, 1);
     lua_pushnil(L);
-    while (lua_next(L, a)) {                       /* stack: ..., args, full, key, value */
+    while (lua_next(L, a)) {                       /* stack: ..., full, key, value */
         if (lua_isinteger(L, -2)) {
             lua_rawseti(L, -3, lua_tointeger(L, -2) + 1);
         } else {
@@ -199,7 +197,15 @@ static int l_plot_kind(lua_State *L) {
             lua_rawset(L, -4);
         }
     }
-    return rm_cmd_invoke(L, cmd, -1, 0);
+    return rm_cmd_invoke(L, rm_cmd_find("plot"), -1, 0);
+}
+
+/* upvalue 1: the kind ("act", ...). Arguments as for any command; the kind goes in front. */
+static int l_plot_kind(lua_State *L) {
+    rm_cmd_args_from_stack(L, 1, lua_gettop(L));   /* stack: ..., args */
+    int a = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    return rm_plot_call_kind(L, a);
 }
 
 static int l_plot_call(lua_State *L) {            /* __call(self, ...) */

@@ -127,20 +127,8 @@ static int q_plot(lua_State *L) {              /* q:plot{block=, layer=, ch=} = 
     int a = lua_gettop(L);
     lua_pushvalue(L, 1);
     lua_setfield(L, a, "qmodel");
-    lua_newtable(L);                               /* stack: ..., args, full */
     lua_pushstring(L, "lut");
-    lua_rawseti(L, -2, 1);
-    lua_pushnil(L);
-    while (lua_next(L, a)) {                       /* stack: ..., args, full, key, value */
-        if (lua_isinteger(L, -2)) {
-            lua_rawseti(L, -3, lua_tointeger(L, -2) + 1);
-        } else {
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);                     /* stack: ..., full, key, key, value */
-            lua_rawset(L, -4);
-        }
-    }
-    return rm_cmd_invoke(L, rm_cmd_find("plot"), -1, 0);
+    return rm_plot_call_kind(L, a);
 }
 
 static int q_info(lua_State *L) {
