@@ -2,6 +2,7 @@
  * residual, token mixing (sgemm on the (T, B*C) layout), mean pooling and the losses.
  * See layers.h for shapes and accumulation rules. */
 #include "layers.h"
+#include "gemm.h"
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -70,19 +71,19 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < N; r++) memcpy(y + (size_t)r * OC, b, sizeof(float) * OC);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, x, IC, w, IC, b ? 1.0f : 0.0f, y, OC);
+    rm_gemm(0, 1, N, OC, IC, 1.0f, x, IC, w, IC, b ? 1.0f : 0.0f, y, OC);
 }
 
 // dy is (N,OC); dw (OC,IC) += dy^T x; db += colsum(dy); dx (N,IC) = dy w
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                      int N, int IC, int OC, double *scratch) {
-    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dy, OC, x, IC, 1.0f, dw, IC);
+    if (dw) rm_gemm(1, 0, OC, IC, N, 1.0f, dy, OC, x, IC, 1.0f, dw, IC);
     if (db) {
         double *s = scratch + RM_ROUT;
         col_reduce(s, NULL, dy, 0, NULL, 0, NULL, N, OC, R_SUM, scratch);
         add_to(db, s, OC);
     }
-    if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dy, OC, w, IC, 0.0f, dx, IC);
+    if (dx) rm_gemm(0, 0, N, IC, OC, 1.0f, dy, OC, w, IC, 0.0f, dx, IC);
 }
 
 /* ---- BatchNorm ------------------------------------------------------------------------------- */
@@ -210,12 +211,12 @@ void tokmix_forward(float *v, const float *u, const float *w, const float *b, in
         float *vr = v + (size_t)t * BC;
         for (int j = 0; j < BC; j++) vr[j] = b[t];
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, BC, T, 1.0f, w, T, u, BC, 1.0f, v, BC);
+    rm_gemm(0, 0, T, BC, T, 1.0f, w, T, u, BC, 1.0f, v, BC);
 }
 
 void tokmix_backward(float *du, float *dw, float *db, const float *dv, const float *u, const float *w, int T, int BC) {
     if (dw) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, BC, 1.0f, dv, BC, u, BC, 1.0f, dw, T);
+        rm_gemm(0, 1, T, T, BC, 1.0f, dv, BC, u, BC, 1.0f, dw, T);
         for (int t = 0; t < T; t++) {
             const float *r = dv + (size_t)t * BC;
             double s = 0;
@@ -223,7 +224,7 @@ void tokmix_backward(float *du, float *dw, float *db, const float *dv, const flo
             db[t] += (float)s;
         }
     }
-    if (du) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, BC, T, 1.0f, w, T, dv, BC, 0.0f, du, BC);
+    if (du) rm_gemm(1, 0, T, BC, T, 1.0f, w, T, dv, BC, 0.0f, du, BC);
 }
 
 /* ---- pooling --------------------------------------------------------------------------------- */

@@ -8,6 +8,7 @@
 #include "quant.h"
 #include "quant_impl.h"
 #include "layers.h"
+#include "gemm.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -284,7 +285,7 @@ static void fq_linear_fwd(rm_qmodel *q, int li, const float *X, float *Yc, float
     struct rm_fq_cache *k = q->fq;
     quant_weights(q, li);
     const int OC = y->OC, IC = y->IC;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, X, IC, k->Wc[li], IC, 0.0f, Yq, OC);
+    rm_gemm(0, 1, N, OC, IC, 1.0f, X, IC, k->Wc[li], IC, 0.0f, Yq, OC);
     const float *bc = k->bc[li];
     const int *kk = y->k;
     float p2[RM_MAXC];
@@ -410,7 +411,7 @@ int rm_fq_forward(rm_ctx *ctx, rm_qmodel *q, const rm_dataset *ds, const int *id
         /* token linear on (T, B*D): acc = Wc (T,T) @ At, row t requantised with shift k[t] */
         int li = rm_ql_block(l, RM_QL_TOK_LIN);
         quant_weights(q, li);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, B * D, T, 1.0f, k->Wc[li], T, b->At, B * D, 0.0f, b->Vq, B * D);
+        rm_gemm(0, 0, T, B * D, T, 1.0f, k->Wc[li], T, b->At, B * D, 0.0f, b->Vq, B * D);
         const int *kt = q->layer[li].k;
         const float *bt = k->bc[li];
 #pragma omp parallel for schedule(static)
@@ -545,9 +546,9 @@ static void fq_linear_bwd(rm_qmodel *q, int li, const float *X, float *G, const 
     if (Gin) {
         for (int o = 0; o < OC; o++)
             for (int i = 0; i < IC; i++) wscr[(size_t)o * IC + i] = k->Wc[li][(size_t)o * IC + i] / k->swc[li][o];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, G, OC, wscr, IC, 0.0f, Gin, IC);
+        rm_gemm(0, 0, N, IC, OC, 1.0f, G, OC, wscr, IC, 0.0f, Gin, IC);
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f / sx, G, OC, X, IC, 0.0f, wscr, IC);
+    rm_gemm(1, 0, OC, IC, N, 1.0f / sx, G, OC, X, IC, 0.0f, wscr, IC);
 #pragma omp parallel for schedule(static)
     for (int o = 0; o < OC; o++) {
         double sum = 0;
@@ -708,9 +709,9 @@ int rm_fq_backward(rm_ctx *ctx, rm_qmodel *q, const float *dlogits) {
             out_quant_bwd(q, y->out_qp, g1, b->Vq, b->Vc, g1, ND);
             for (int o = 0; o < T; o++)
                 for (int i = 0; i < T; i++) wscr[(size_t)o * T + i] = k->Wc[li][(size_t)o * T + i] / k->swc[li][o];
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, B * D, T, 1.0f, wscr, T, g1, B * D, 0.0f, g2, B * D);
+            rm_gemm(1, 0, T, B * D, T, 1.0f, wscr, T, g1, B * D, 0.0f, g2, B * D);
             float sx = rm_qmodel_scale(q, y->in_qp);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, B * D, 1.0f / sx, g1, B * D, b->At, B * D, 0.0f, wscr, T);
+            rm_gemm(0, 1, T, T, B * D, 1.0f / sx, g1, B * D, b->At, B * D, 0.0f, wscr, T);
 #pragma omp parallel for schedule(static)
             for (int t = 0; t < T; t++) {
                 double s = 0;
