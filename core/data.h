@@ -9,7 +9,8 @@ typedef struct rm_dataset {
     int n;              /* number of images */
     int c, h, w;        /* image shape, CHW; CIFAR-10: 3,32,32; MNIST: 1,28,28 */
     int nclass;         /* 10 */
-    uint8_t *pixels;    /* (n, c, h, w) */
+    uint8_t *pixels;    /* (n, c, h, w); NULL for a tabular set (then feat holds the features) */
+    float *feat;        /* (n, c*h*w) float features of a tabular set (c = features, h = w = 1), else NULL */
     uint8_t *labels;    /* (n) */
     float mean[3], std[3]; /* per-channel normalisation (applied to pixel/255) */
     char name[256];     /* where it came from, for messages and `who` */
@@ -48,6 +49,11 @@ enum { RM_AUG_NONE = 0, RM_AUG_CROPFLIP = 1, RM_AUG_RANDAUG = 2 };
  * independent. Parallel across the batch with OpenMP. */
 void rm_make_batch(const rm_dataset *ds, const int *idx, int B, int patch, int aug, uint64_t seed,
                    float *x, int *y);
+
+/* Build one batch as flat float rows for layer-list networks: x is (B, c*h*w) in CHW order, pixels
+ * normalised with mean/std per channel (pixel/255), or the tabular features copied as they are (a tabular
+ * loader standardises them). y is (B). No augmentation. Parallel across the batch. */
+void rm_make_batch_flat(const rm_dataset *ds, const int *idx, int B, float *x, int *y);
 
 /* Fisher-Yates shuffle of perm[0..n) from *rng */
 void rm_shuffle(int *perm, int n, uint64_t *rng);
