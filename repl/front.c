@@ -97,7 +97,7 @@ int rm_repl(rm_app *A) {
                 rm_sigint_flag = 0;         /* Ctrl-C at the prompt: drop the line and any continuation */
                 rl_point = rl_end;          /* show what was dropped, then a fresh line */
                 rl_redisplay();
-                printf("^C\n");
+                printf("^C\r\n");       /* readline left the terminal raw (no ONLCR): return to column 0 */
                 fflush(stdout);
                 rl_callback_sigcleanup();
                 rl_callback_handler_remove();

@@ -68,6 +68,7 @@ wait_n 'interrupted' 1 30 && wait_n 'resmlp> ' $((n + 1)) 30; check "Ctrl-C stop
 run 'eval' 60; wait_n 'accuracy ' 1; check "the model still evaluates after Ctrl-C" $?
 
 lit 'abc'; key C-c; wait_n 'abc^C' 1; check "Ctrl-C clears the line at the prompt" $?
+sleep 0.3; screen | grep -v '^ *$' | tail -n 1 | grep -qE '^resmlp> ?$'; check "the prompt after Ctrl-C starts at column 0" $?
 run 'hist_marker = 42'
 key C-d
 i=0; while [ ! -s "$TMP/exit" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
