@@ -268,6 +268,12 @@ void rm_augment_image(const uint8_t *src, uint8_t *dst, uint8_t *tmp, int c, int
     if (aug & RM_AUG_RANDAUG) rm_randaugment(dst, tmp, c, h, w, 2, 9, 31, rng);
 }
 
+/* lut[ch][v] = (v/255 - mean)/std in float32, as ToTensor + Normalize; ds->c is 1..3 */
+static void norm_lut(const rm_dataset *ds, float lut[3][256]) {
+    for (int ch = 0; ch < ds->c; ch++)
+        for (int v = 0; v < 256; v++) lut[ch][v] = ((float)v / 255.0f - ds->mean[ch]) / ds->std[ch];
+}
+
 #define AUG_STACK 8192 /* per-thread image bytes kept on the stack (CIFAR-10 needs 3072) */
 
 /* x is (B,T,P) with T = (h/p)*(w/p), P = p*p*c; y is (B). Nothing is written if p does not divide
@@ -278,9 +284,8 @@ void rm_make_batch(const rm_dataset *ds, const int *idx, int B, int patch, int a
     const int c = ds->c, h = ds->h, w = ds->w, p = patch, gw = w / p, gh = h / p;
     const int T = gh * gw, P = p * p * c;
     const size_t hwn = (size_t)h * w, chw = (size_t)c * hwn;
-    float lut[3][256]; /* (v/255 - mean)/std in float32, as ToTensor + Normalize */
-    for (int ch = 0; ch < c; ch++)
-        for (int v = 0; v < 256; v++) lut[ch][v] = ((float)v / 255.0f - ds->mean[ch]) / ds->std[ch];
+    float lut[3][256];
+    norm_lut(ds, lut);
     #pragma omp parallel
     {
         uint8_t stackbuf[2 * AUG_STACK], *heap = NULL, *buf = NULL, *tmp = NULL;
@@ -309,5 +314,26 @@ void rm_make_batch(const rm_dataset *ds, const int *idx, int B, int patch, int a
             y[b] = ds->labels[idx[b]];
         }
         free(heap);
+    }
+}
+
+/* x is (B, c*h*w) CHW rows, y is (B); pixel sets need 1..3 channels (nothing written otherwise) */
+void rm_make_batch_flat(const rm_dataset *ds, const int *idx, int B, float *x, int *y) {
+    const size_t chw = (size_t)ds->c * ds->h * ds->w, hw = (size_t)ds->h * ds->w;
+    float lut[3][256];
+    if (!ds->feat) {
+        if (ds->c < 1 || ds->c > 3) return;
+        norm_lut(ds, lut);
+    }
+    #pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+        float *xb = x + (size_t)b * chw;
+        if (ds->feat) {
+            memcpy(xb, ds->feat + (size_t)idx[b] * chw, chw * sizeof(float));
+        } else {
+            const uint8_t *px = ds->pixels + (size_t)idx[b] * chw;
+            for (size_t i = 0; i < chw; i++) xb[i] = lut[i / hw][px[i]];
+        }
+        y[b] = ds->labels[idx[b]];
     }
 }

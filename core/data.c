@@ -251,13 +251,15 @@ int rm_dataset_slice(rm_ctx *ctx, rm_dataset *dst, const rm_dataset *src, int st
     if (!src || (!src->pixels && !src->feat)) return rm_err(ctx, "dataset slice: source is empty");
     if (start < 0 || count < 0 || start > src->n || count > src->n - start)
         return rm_err(ctx, "dataset slice of '%s': range [%d, %d) outside 0..%d", src->name, start, start + count, src->n);
-    size_t chw = (size_t)src->c * src->h * src->w;
-    if (src->pixels) dst->pixels = rm_malloc(ctx, (size_t)count * chw + 1, "dataset slice pixels");
-    else dst->feat = rm_malloc(ctx, ((size_t)count * chw + 1) * sizeof(float), "dataset slice features");
+    /* pixels (uint8) or tabular features (float): same layout, another element size */
+    const size_t es = src->pixels ? 1 : sizeof(float), row = (size_t)src->c * src->h * src->w * es;
+    const char *from = src->pixels ? (const char *)src->pixels : (const char *)src->feat;
+    /* + 1: an empty slice still gets a (non-NULL) allocation */
+    void *vals = rm_malloc(ctx, (size_t)count * row + 1, "dataset slice values");
+    if (src->pixels) dst->pixels = vals; else dst->feat = vals;
     dst->labels = rm_malloc(ctx, (size_t)count + 1, "dataset slice labels");
-    if ((!dst->pixels && !dst->feat) || !dst->labels) { rm_dataset_free(dst); return RM_ERR; }
-    if (src->pixels) memcpy(dst->pixels, src->pixels + (size_t)start * chw, (size_t)count * chw);
-    else memcpy(dst->feat, src->feat + (size_t)start * chw, (size_t)count * chw * sizeof(float));
+    if (!vals || !dst->labels) { rm_dataset_free(dst); return RM_ERR; }
+    memcpy(vals, from + (size_t)start * row, (size_t)count * row);
     memcpy(dst->labels, src->labels + start, (size_t)count);
     dst->n = count;
     dst->c = src->c; dst->h = src->h; dst->w = src->w;
@@ -287,24 +289,5 @@ void rm_shuffle(int *perm, int n, uint64_t *rng) {
     for (int i = n - 1; i > 0; i--) {
         int j = (int)rm_rng_below(rng, (uint32_t)i + 1);
         int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
-    }
-}
-
-// x is (B, c*h*w) CHW rows, y is (B)
-void rm_make_batch_flat(const rm_dataset *ds, const int *idx, int B, float *x, int *y) {
-    const size_t chw = (size_t)ds->c * ds->h * ds->w, hw = (size_t)ds->h * ds->w;
-    #pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        float *xb = x + (size_t)b * chw;
-        if (ds->feat) {
-            memcpy(xb, ds->feat + (size_t)idx[b] * chw, chw * sizeof(float));
-        } else {
-            const uint8_t *px = ds->pixels + (size_t)idx[b] * chw;
-            for (int c = 0; c < ds->c; c++) {
-                const float m = ds->mean[c < 3 ? c : 0], is = 1.0f / ds->std[c < 3 ? c : 0];
-                for (size_t i = 0; i < hw; i++) xb[c * hw + i] = (px[c * hw + i] / 255.0f - m) * is;
-            }
-        }
-        y[b] = ds->labels[idx[b]];
     }
 }

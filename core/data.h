@@ -51,8 +51,8 @@ void rm_make_batch(const rm_dataset *ds, const int *idx, int B, int patch, int a
                    float *x, int *y);
 
 /* Build one batch as flat float rows for layer-list networks: x is (B, c*h*w) in CHW order, pixels
- * normalised with mean/std per channel (pixel/255), or the tabular features copied as they are (a tabular
- * loader standardises them). y is (B). No augmentation. Parallel across the batch. */
+ * normalised exactly as rm_make_batch does, or the tabular features copied as they are (a tabular
+ * loader standardises them). y is (B). No augmentation. Parallel across the batch. (augment.c) */
 void rm_make_batch_flat(const rm_dataset *ds, const int *idx, int B, float *x, int *y);
 
 /* Fisher-Yates shuffle of perm[0..n) from *rng */

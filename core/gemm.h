@@ -5,15 +5,7 @@
 #ifndef RM_GEMM_H
 #define RM_GEMM_H
 
-enum { RM_PREC_FP32 = 0, RM_PREC_BF16 = 1 };
-
 // A is (M,K) (or (K,M) when transA), B is (K,N) (or (N,K) when transB), C is (M,N); leading dims in floats
 void rm_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
-
-/* precision of the GEMM inputs for the calling process (fp32 default, bit-for-bit deterministic) */
-void rm_gemm_set_precision(int prec);
-int rm_gemm_precision(void);
-/* one-line description of the path that runs, e.g. "fp32 openblas" */
-const char *rm_gemm_path(void);
 #endif

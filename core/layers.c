@@ -3,7 +3,6 @@
  * See layers.h for shapes and accumulation rules. */
 #include "layers.h"
 #include "gemm.h"
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* layers.h - the ResMLP's kernels as forward/backward pairs over batch-major contiguous buffers.
- * Matrix products go through OpenBLAS sgemm; elementwise work and reductions use OpenMP.
+ * Matrix products go through rm_gemm (gemm.h); elementwise work and reductions use OpenMP.
  * Backward functions ACCUMULATE (+=) into parameter gradients and OVERWRITE input gradients.
  * Reductions over rows use a fixed chunking (RM_RCHUNKS) so results do not depend on thread count. */
 #ifndef RM_LAYERS_H

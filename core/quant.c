@@ -9,7 +9,6 @@
 #include "quant_impl.h"
 #include "layers.h"
 #include "gemm.h"
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

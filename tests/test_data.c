@@ -569,6 +569,39 @@ static void test_slice_shuffle(const rm_dataset *tr) {
     CHECK(memcmp(a, b, sizeof a) != 0, "other seed, other order");
 }
 
+/* flat CHW batches carry exactly rm_make_batch's values (patch 1 gives (B, h*w, c)); tabular sets slice
+ * and batch their float features */
+static void test_flat(const rm_dataset *tr) {
+    rm_ctx ctx = {0};
+    if (tr->n > 0) {
+        int idx[2] = {7, 3}, y1[2], y2[2];
+        const int hw = tr->h * tr->w, chw = tr->c * hw;
+        float *xp = malloc(sizeof(float) * 2 * chw), *xf = malloc(sizeof(float) * 2 * chw);
+        rm_make_batch(tr, idx, 2, 1, RM_AUG_NONE, 0, xp, y1);
+        rm_make_batch_flat(tr, idx, 2, xf, y2);
+        int same = y1[0] == y2[0] && y1[1] == y2[1];
+        for (int b = 0; b < 2; b++)
+            for (int c = 0; c < tr->c; c++)
+                for (int i = 0; i < hw; i++) same &= xf[b * chw + c * hw + i] == xp[(b * hw + i) * tr->c + c];
+        CHECK(same, "flat batch differs from the patch batch");
+        free(xp); free(xf);
+    }
+    float feat[4 * 2] = {0.5f, -1, 2, 3, -4, 5, 6.25f, 7};
+    uint8_t lab[4] = {0, 1, 2, 1};
+    rm_dataset tab = {.n = 4, .c = 2, .h = 1, .w = 1, .nclass = 3, .feat = feat, .labels = lab}, s = {0};
+    CHECK_OK(rm_dataset_slice(&ctx, &s, &tab, 1, 2), &ctx);
+    CHECK(s.n == 2 && s.pixels == NULL && s.feat && memcmp(s.feat, feat + 2, 4 * sizeof(float)) == 0 &&
+          s.labels[0] == 1 && s.labels[1] == 2, "tabular slice");
+    int idx[2] = {1, 0}, y[2];
+    float x[4];
+    rm_make_batch_flat(&s, idx, 2, x, y);
+    CHECK(x[0] == -4 && x[1] == 5 && x[2] == 2 && x[3] == 3 && y[0] == 2 && y[1] == 1, "tabular batch");
+    rm_dataset_free(&s);
+    CHECK_OK(rm_dataset_slice(&ctx, &s, &tab, 4, 0), &ctx);
+    CHECK(s.n == 0 && s.feat != NULL, "empty tabular slice");
+    rm_dataset_free(&s);
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
     rm_dataset train = {0};
@@ -582,6 +615,7 @@ int main(void) {
     test_fashion();
     test_corrupt();
     test_slice_shuffle(&train);
+    test_flat(&train);
     rm_dataset_free(&train);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
