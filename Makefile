@@ -7,7 +7,7 @@ CFLAGS  += -std=c11 $(OPT) $(OMP) -g -Wall -Wextra -Wno-unused-parameter -D_GNU_
            -I. -Icore -I/usr/include/x86_64-linux-gnu/openblas-openmp -I/usr/include/lua5.4 \
            -I/usr/include/libxml2
 BLASDIR  = /usr/lib/x86_64-linux-gnu/openblas-openmp
-LDLIBS  += -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lz -lm
+LDLIBS  += -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -ldnnl -lcjson -lz -lm
 APPLIBS  = -llua5.4 -lreadline -lncursesw -lxml2
 B        = build
 

@@ -6,6 +6,7 @@
 #include "core/checkpoint.h"
 #include "core/train.h"
 #include "core/recipe.h"
+#include "core/gemm.h"
 #include "plots/live.h"
 #include <errno.h>
 #include <math.h>
@@ -50,7 +51,8 @@ static opt train_opts[] = {
     {"tv2", O_FLOAT, "1e-5", "B-spline TV2 regulariser weight"},
     {"eval-each", O_FLAG, "", "evaluate on the test split after each epoch"},
     {"live", O_FLAG, "", "full-screen live view on a terminal (q stops and saves); else plain progress"},
-    {"threads", O_INT, "0", "threads for OpenMP and OpenBLAS (0 = RESMLP_THREADS or all cores)"},
+    {"threads", O_INT, "0", "threads for OpenMP, oneDNN and OpenBLAS (0 = RESMLP_THREADS or all cores)"},
+    {"precision", O_STR, "fp32", "matmul inputs: fp32 | bf16 (fp32 master weights; falls back to fp32 without bf16 units)"},
     {NULL}};
 static opt eval_opts[] = {
     {"data", O_STR, "../shared/data/cifar-10-batches-bin", "data directory"},
@@ -58,6 +60,7 @@ static opt eval_opts[] = {
     {"split", O_STR, "test", "train | test"},
     {"batch", O_INT, "256", "batch size"},
     {"threads", O_INT, "0", "threads"},
+    {"precision", O_STR, "fp32", "matmul inputs: fp32 | bf16"},
     {NULL}};
 static opt info_opts[] = {{NULL}};
 
@@ -127,6 +130,16 @@ static int load_data(rm_ctx *ctx, rm_dataset *ds, const char *kind, const char *
     if (!strcmp(kind, "cifar10")) return rm_cifar10_load(ctx, ds, path, split);
     if (!strcmp(kind, "mnist") || !strcmp(kind, "fashion")) return rm_mnist_load(ctx, ds, path, split);
     return rm_err(ctx, "unknown dataset '%s' (cifar10, mnist, fashion)", kind);
+}
+
+/* --precision: fp32 | bf16; a lower CPU path falls back to fp32 with a one-line notice on stderr */
+static int set_precision(const char *cmd, const char *p) {
+    int pr = rm_precision_parse(p);
+    if (pr < 0) { fprintf(stderr, "resmlp %s: unknown precision '%s' (fp32, bf16)\n", cmd, p); return 2; }
+    char note[200] = "";
+    rm_gemm_set_precision((rm_precision)pr, note, sizeof note);
+    if (note[0]) fprintf(stderr, "resmlp %s: %s\n", cmd, note);
+    return 0;
 }
 
 /* make the parent directory of path (one level) so `--out runs/x` works */
@@ -205,6 +218,7 @@ static int cmd_train(int argc, char **argv) {
     int r = parse("train", argc, argv, train_opts, NULL, 0, "", "Train a ResMLP on CIFAR-10 (or MNIST) and save it.");
     if (r) return r == 1 ? 0 : 2;
     rm_set_threads((int)ival(train_opts, "threads"));
+    if (set_precision("train", sval(train_opts, "precision"))) return 2;
     rm_ctx ctx = {.interrupt = &rm_sigint_flag};
     int kind = rm_act_kind_from_name(sval(train_opts, "act"));
     if (kind < 0 || kind == RM_ACT_PSA) { fprintf(stderr, "resmlp train: unknown activation '%s' (relu, gelu, lerp_psa, bspline)\n", sval(train_opts, "act")); return 2; }
@@ -251,6 +265,9 @@ static int cmd_train(int argc, char **argv) {
     printf("training %s h=%d (%zu parameters) on %d images of %s, %d epochs, batch %d, %d threads\n",
            rm_act_name(kind), cfg.H, rm_model_trainable_count(m), to.limit > 0 && to.limit < train.n ? to.limit : train.n,
            train.name, to.epochs, to.batch, rm_get_threads());
+    char gd[300];
+    rm_gemm_describe(gd, sizeof gd);
+    printf("%s\n", gd);
     rm_install_sigint();   /* before the live view: curses then leaves SIGINT to us */
     const char *term = getenv("TERM");
     if (flag(train_opts, "live") && isatty(0) && isatty(1) && term && term[0] && strcmp(term, "dumb")) {
@@ -347,6 +364,7 @@ static int cmd_eval(int argc, char **argv) {
     int r = parse("eval", argc, argv, eval_opts, pos, 1, "MODEL ", "Evaluate a checkpoint: top-1 accuracy and mean loss.");
     if (r) return r == 1 ? 0 : 2;
     rm_set_threads((int)ival(eval_opts, "threads"));
+    if (set_precision("eval", sval(eval_opts, "precision"))) return 2;
     rm_ctx ctx = {.interrupt = &rm_sigint_flag};
     rm_install_sigint();
     rm_dataset ds = {0};
@@ -380,6 +398,9 @@ static int cmd_info(int argc, char **argv) {
     if (c->act.kind == RM_ACT_LERP_PSA) printf("  lerp_psa: keys E=%d eps=%g grid G=%d range R=%g\n", c->act.E, c->act.eps, c->act.G, c->act.R);
     if (c->act.kind == RM_ACT_BSPLINE) printf("  bspline: size %d spacing %g\n", c->act.K, c->act.spacing);
     printf("  trainable parameters: %zu\n", rm_model_trainable_count(m));
+    char gd[300];
+    rm_gemm_describe(gd, sizeof gd);
+    printf("  %s\n", gd);
     for (int i = 0; i < m->ntensors; i++) {
         const rm_ptensor *t = &m->tensors[i];
         printf("  %-48s", t->name);

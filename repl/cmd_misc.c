@@ -1,5 +1,6 @@
-/* cmd_misc.c - `who` (the workspace with sizes and memory), `help`, `quit` and `threads`. */
+/* cmd_misc.c - `who` (the workspace with sizes and memory), `help`, `quit`, `threads` and `precision`. */
 #include "registry.h"
+#include "core/gemm.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,5 +133,21 @@ int rm_cmd_threads(rm_call *c) {
     }
     if (c->line) printf("threads: %d\n", rm_get_threads());
     lua_pushinteger(c->L, rm_get_threads());
+    return 1;
+}
+
+int rm_cmd_precision(rm_call *c) {
+    rm_val *pv = rm_posarg(c, "p");
+    char note[200] = "";
+    if (pv->set) rm_gemm_set_precision((rm_precision)rm_precision_parse(pv->s), note, sizeof note);
+    if (c->line) {
+        char d[300];
+        rm_gemm_describe(d, sizeof d);
+        printf("precision: %s\n%s\n", rm_precision_name(rm_gemm_precision()), d);
+        if (note[0]) printf("(%s)\n", note);
+    } else if (note[0]) {
+        fprintf(stderr, "resmlp: %s\n", note);
+    }
+    lua_pushstring(c->L, rm_precision_name(rm_gemm_precision()));
     return 1;
 }

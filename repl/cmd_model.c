@@ -2,6 +2,7 @@
  * and describing models in the workspace. Lua calls get the Model (or an info table) back. */
 #include "registry.h"
 #include "core/checkpoint.h"
+#include "core/gemm.h"
 #include <ctype.h>
 #include <string.h>
 
@@ -144,12 +145,16 @@ int rm_cmd_info(rm_call *c) {
         printf("  source: %s; trained %d epochs this session", lm->source, lm->epochs);
         if (lm->evaluated) printf("; last eval %.2f%% (loss %.4f) on %s", 100 * lm->eval_acc, lm->eval_loss, lm->eval_on);
         printf("\n");
+        char gd[300];
+        rm_gemm_describe(gd, sizeof gd);
+        printf("  %s\n", gd);
     }
     lua_createtable(L, 0, 20);
     SETS("name", name); SETS("act", rm_act_name(k->act.kind)); SETI("hidden", k->H); SETI("embed", k->D);
     SETI("layers", k->L); SETI("tokens", k->T); SETI("patch_dim", k->P); SETI("classes", k->K);
     SETI("params", (lua_Integer)m->nparams); SETI("bytes", (lua_Integer)bytes); SETI("epochs", lm->epochs);
     SETS("source", lm->source);
+    SETS("isa", rm_isa_name(rm_gemm_isa())); SETS("precision", rm_precision_name(rm_gemm_precision()));
     if (k->act.kind == RM_ACT_LERP_PSA) { SETI("grid", k->act.G); SETN("range", k->act.R); SETI("keys", k->act.E); SETN("eps", k->act.eps); }
     if (k->act.kind == RM_ACT_BSPLINE) { SETI("spline_size", k->act.K); SETN("spacing", k->act.spacing); }
     if (lm->evaluated) { SETN("acc", lm->eval_acc); SETN("loss", lm->eval_loss); }

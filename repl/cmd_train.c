@@ -9,6 +9,7 @@
  * Not a terminal: plain progress lines every 10 s besides the epoch lines. */
 #define _POSIX_C_SOURCE 200809L
 #include "registry.h"
+#include "core/gemm.h"
 #include "core/checkpoint.h"
 #include "core/recipe.h"
 #include "plots/live.h"
@@ -271,6 +272,14 @@ int rm_cmd_train(rm_call *c) {
     }
     double report_s = t.lv ? 0.1 : 0.25;
 
+    /* precision= for this run only; the session setting (`precision`) comes back afterwards */
+    rm_precision prec_before = rm_gemm_precision();
+    rm_val *precv = rm_arg(c, "precision");
+    if (precv->set) {
+        char note[200];
+        rm_gemm_set_precision((rm_precision)rm_precision_parse(precv->s), note, sizeof note);
+        if (note[0] && !t.quiet) printf("(%s)\n", note);
+    }
     int r, interrupted, done;
     double t0 = rm_now();
     const char *phase = "";
@@ -338,6 +347,7 @@ int rm_cmd_train(rm_call *c) {
         interrupted = res.interrupted;
         done = res.epochs_done;
     }
+    rm_gemm_set_precision(prec_before, NULL, 0);
     live_close(&t);                        /* first: the terminal is restored whatever happened */
     free(t.log);
     t.log = NULL;

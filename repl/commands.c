@@ -17,6 +17,7 @@ int rm_cmd_who(rm_call *c);
 int rm_cmd_help_(rm_call *c);
 int rm_cmd_quit(rm_call *c);
 int rm_cmd_threads(rm_call *c);
+int rm_cmd_precision(rm_call *c);
 int rm_cmd_plot(rm_call *c);
 
 #define MODEL_OPT {"model", A_MODEL, "@", "model to use (workspace name or Model)", NULL, NULL}
@@ -86,6 +87,7 @@ static const rm_opt train_opts[] = {
     {"on_epoch", A_FUNC, NULL, "Lua: called with a stats table after each epoch; return false to stop", NULL, NULL},
     {"quiet", A_BOOL, "false", "no progress output", NULL, NULL},
     {"live", A_BOOL, NULL, "full-screen live view (q stops and saves) [on when on a terminal]", NULL, NULL},
+    {"precision", A_CHOICE, NULL, "matmul precision of this run [the session's, see `precision`]", "fp32|bf16", NULL},
     {"out", A_PATH, NULL, "save the model here when training ends (also after q or Ctrl-C)", NULL, NULL},
     {"save", A_PATH, NULL, NULL, NULL, "out"},
     {NULL}};
@@ -130,6 +132,7 @@ static const rm_opt plot_opts[] = {
 static const rm_opt param_pos[] = {{"name", A_TENSOR, NULL, "tensor name (reference state_dict key)", NULL, NULL}, {NULL}};
 static const rm_opt help_pos[] = {{"topic", A_STR, NULL, "a command, or `lua`", NULL, NULL}, {NULL}};
 static const rm_opt quit_pos[] = {{"code", A_INT, "0", "exit status", NULL, NULL}, {NULL}};
+static const rm_opt precision_pos[] = {{"p", A_CHOICE, NULL, "fp32, or bf16 (bf16 inputs, fp32 accumulation; where the CPU has bf16 units)", "fp32|bf16", NULL}, {NULL}};
 static const rm_opt threads_pos[] = {{"n", A_INT, NULL, "threads for OpenMP and OpenBLAS (0 = RESMLP_THREADS or all cores)", NULL, NULL}, {NULL}};
 /* hls, synth, report (cmd_hls.c) */
 int rm_cmd_hls(rm_call *c);
@@ -303,6 +306,10 @@ const rm_command rm_commands[] = {
      rm_cmd_report, NULL},
     {"who", "", "what is loaded: models, quantized models and data sets with sizes and memory", none, none, rm_cmd_who, NULL},
     {"threads", "[N]", "show or set the number of threads", threads_pos, none, rm_cmd_threads, NULL},
+    {"precision", "[fp32|bf16]", "show or set the matmul precision and the CPU path in use", precision_pos, none,
+     rm_cmd_precision, "bf16 trains with fp32 master weights and optimizer state, bf16 matmul inputs and fp32 "
+     "accumulation; on a CPU without AVX-512 BF16 or AMX it stays fp32 and says so. RESMLP_ISA=amx|avx512_bf16|"
+     "avx512|avx2|openblas lowers the path at start. Lua: resmlp.precision(\"bf16\") returns the precision in effect."},
     {"help", "[COMMAND|lua]", "list commands, or show one command's options", help_pos, none, rm_cmd_help_, NULL},
     {"quit", "[CODE]", "leave resmlp (Ctrl-D does too)", quit_pos, none, rm_cmd_quit, NULL},
     {NULL}};

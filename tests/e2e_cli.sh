@@ -56,6 +56,17 @@ $RM train --hidden 24 --epochs 1 --limit 1024 --batch 64 --lr 1e30 --lr-min 1e30
 [ $st -eq 1 ] && [ "$(lines "$TMP/e")" = 1 ] && grep -q "restored" "$TMP/e" && ok "blow-up: one-line error, exit 1" || bad "blow-up (exit $st): $(cat "$TMP/e")"
 $RM eval "$TMP/nan.safetensors" > "$TMP/o2" 2>&1 && grep -q "accuracy" "$TMP/o2" && ok "restored model saved and evaluates" || bad "restored model: $(cat "$TMP/o2")"
 
+# --precision: bf16 trains (falls back to fp32 with a notice on a path without bf16 units), the
+# checkpoint is fp32 and evaluates in either precision; info names the matmul path
+$RM train --precision fp16 --out "$TMP/p.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 2 ] && [ "$(lines "$TMP/e")" = 1 ] && grep -q "unknown precision 'fp16'" "$TMP/e" && ok "--precision fp16: one-line error, exit 2" || bad "--precision fp16 (exit $st): $(cat "$TMP/e")"
+$RM train --hidden 16 --epochs 1 --limit 512 --batch 64 --precision bf16 --out "$TMP/bf.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 0 ] && grep -q "precision bf16\|has no bf16 units" "$TMP/o" "$TMP/e" && ok "train --precision bf16" || bad "train bf16 (exit $st): $(cat "$TMP/o" "$TMP/e" | tail -3)"
+$RM eval "$TMP/bf.safetensors" --precision fp32 > "$TMP/o2" 2>&1 && grep -q "accuracy" "$TMP/o2" && ok "bf16-trained checkpoint evaluates in fp32" || bad "bf16 checkpoint eval: $(cat "$TMP/o2")"
+RESMLP_ISA=avx2 $RM train --hidden 16 --epochs 1 --limit 256 --batch 64 --precision bf16 --out "$TMP/bf2.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 0 ] && grep -q "has no bf16 units.*using fp32" "$TMP/e" && grep -q "on avx2, precision fp32" "$TMP/o" && ok "RESMLP_ISA=avx2: bf16 falls back to fp32 with a notice" || bad "avx2 fallback (exit $st): $(cat "$TMP/o" "$TMP/e" | tail -3)"
+RESMLP_ISA=openblas $RM info "$TMP/bf.safetensors" > "$TMP/o2" 2>&1 && grep -q "matmul: OpenBLAS" "$TMP/o2" && ok "info shows the matmul path (openblas forced)" || bad "info matmul line: $(cat "$TMP/o2")"
+
 # corrupt checkpoints: one line naming the file, exit 1
 head -c 100 "$TMP/int.safetensors" > "$TMP/trunc.safetensors"
 $RM eval "$TMP/trunc.safetensors" > "$TMP/o" 2> "$TMP/e"; st=$?

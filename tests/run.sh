@@ -24,6 +24,10 @@ for t in build/tests/test_*; do
     case " $RESMLP_TEST_ONE_THREAD_SKIP " in *" $n "*) continue;; esac
     run "$n[1 thread]" env RESMLP_THREADS=1 "$t"
 done
+# every matmul path, forced with RESMLP_ISA (a path above what the CPU has tests the CPU's best and says so)
+for isa in amx avx512_bf16 avx512 avx2 openblas; do
+    [ -x build/tests/test_gemm ] && run "test_gemm[isa=$isa]" env RESMLP_ISA=$isa RESMLP_THREADS=2 build/tests/test_gemm
+done
 for s in tests/e2e_*.sh tests/e2e_*.lua; do
     [ -f "$s" ] || continue
     case "$s" in
