@@ -1,6 +1,7 @@
 /* checkpoint.c - model <-> safetensors with architecture metadata; optional optimiser state. */
 #include "checkpoint.h"
 #include "safetensors.h"
+#include "net.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,11 @@ static int fill_meta(const rm_model *m, char vals[NMETA][64], const char **keys)
     const rm_model_cfg *c = &m->cfg;
     int k = 0;
 #define META(key, ...) (keys[k] = key, snprintf(vals[k], 64, __VA_ARGS__), k++)
+    if (m->net) {   /* the layer list itself goes under "net" (see rm_checkpoint_save) */
+        META("format", "resmlp-net-1");
+        META("classes", "%d", c->K);
+        return k;
+    }
     META("format", "resmlp-1");
     META("act", "%s", rm_act_name(c->act.kind));
     META("hidden", "%d", c->H);
@@ -49,11 +55,15 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
             t[k].ndim = src[i].ndim;
             t[k].shape[0] = src[i].shape[0];
             t[k].shape[1] = src[i].shape[1];
+            if (src[i].fdim) {   /* PyTorch's own shape, e.g. conv (OC,IC,k,k) */
+                t[k].ndim = src[i].fdim;
+                for (int d = 0; d < src[i].fdim; d++) t[k].shape[d] = src[i].fshape[d];
+            }
             t[k].data = base + src[i].off;
             t[k].nbytes = src[i].n * sizeof(float);
         }
     }
-    const char *keys[NMETA];
+    const char *keys[NMETA + 1];
     char vals[NMETA][64];
     int nm = fill_meta(m, vals, keys);
     if (with_opt) {
@@ -63,8 +73,14 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
         keys[nm] = "train.phase"; snprintf(vals[nm++], 64, "%s", st->phase);
         keys[nm] = "optim.step"; snprintf(vals[nm++], 64, "%ld", opt->step);
     }
-    const char *vp[NMETA];
+    const char *vp[NMETA + 1];
     for (int i = 0; i < nm; i++) vp[i] = vals[i];
+    char netspec[4096];
+    if (m->net) {
+        rm_model_describe(m, netspec, sizeof netspec);
+        keys[nm] = "net";
+        vp[nm++] = netspec;
+    }
     int r = rm_st_save(ctx, path, t, nt, keys, vp, nm);
     free(t); free(names);
     return r;
@@ -95,7 +111,11 @@ int rm_checkpoint_load(rm_ctx *ctx, const char *path, rm_model **out) {
     if (rm_st_load(ctx, path, &f)) return RM_ERR;
     int st = RM_ERR;
     rm_model *m = NULL;
-    const char *act = rm_st_meta(&f, "act");
+    const char *act = rm_st_meta(&f, "act"), *net = rm_st_meta(&f, "net");
+    if (net) {
+        if (rm_model_new_net(ctx, &m, net, 1)) { rm_errprefix(ctx, "%s: metadata 'net'", path); goto done; }
+        goto tensors;
+    }
     if (!act) { rm_err(ctx, "%s: no 'act' in __metadata__ (not a resmlp checkpoint?)", path); goto done; }
     int kind = rm_act_kind_from_name(act);
     if (kind < 0) { rm_err(ctx, "%s: unknown activation '%s' in metadata", path, act); goto done; }
@@ -110,13 +130,16 @@ int rm_checkpoint_load(rm_ctx *ctx, const char *path, rm_model **out) {
         goto done;
     if (c.H <= 0) { rm_err(ctx, "%s: metadata has no valid 'hidden'", path); goto done; }
     if (rm_model_new(ctx, &m, &c, 1)) { rm_errprefix(ctx, "%s", path); goto done; }
+tensors:
     for (int pass = 0; pass < 2; pass++) {
         int cnt = pass ? m->nbuftensors : m->ntensors;
         const rm_ptensor *src = pass ? m->buftensors : m->tensors;
         float *base = pass ? m->bmem : m->mem;
         for (int i = 0; i < cnt; i++) {
             const void *d;
-            if (rm_st_get(ctx, &f, src[i].name, RM_F32, src[i].ndim, src[i].shape, &d)) goto done;
+            int nd = src[i].fdim ? src[i].fdim : src[i].ndim;
+            const int64_t *sh = src[i].fdim ? src[i].fshape : src[i].shape;
+            if (rm_st_get(ctx, &f, src[i].name, RM_F32, nd, sh, &d)) goto done;
             memcpy(base + src[i].off, d, src[i].n * sizeof(float));
         }
     }
@@ -146,7 +169,8 @@ int rm_checkpoint_load_state(rm_ctx *ctx, const char *path, const rm_model *m, r
             char name[200];
             snprintf(name, sizeof name, "optim.%s.%s", pass ? "v" : "m", m->tensors[i].name);
             const void *d;
-            if (rm_st_get(ctx, &f, name, RM_F32, m->tensors[i].ndim, m->tensors[i].shape, &d)) goto done;
+            const rm_ptensor *pt = &m->tensors[i];
+            if (rm_st_get(ctx, &f, name, RM_F32, pt->fdim ? pt->fdim : pt->ndim, pt->fdim ? pt->fshape : pt->shape, &d)) goto done;
             memcpy((pass ? opt->v : opt->m) + m->tensors[i].off, d, m->tensors[i].n * sizeof(float));
         }
     opt->step = step;

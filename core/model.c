@@ -2,6 +2,7 @@
  * Forward/backward walk the sublayers with the kernels of layers.c and the activations of act.c. */
 #include "model.h"
 #include "layers.h"
+#include "net.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,8 +187,30 @@ int rm_model_new(rm_ctx *ctx, rm_model **out, const rm_model_cfg *cfg, uint64_t 
     return RM_OK;
 }
 
+int rm_model_new_net(rm_ctx *ctx, rm_model **out, const char *spec, uint64_t seed) {
+    *out = NULL;
+    rm_net_spec s;
+    if (rm_net_parse(ctx, spec, &s)) return RM_ERR;
+    rm_model *m = calloc(1, sizeof *m);
+    if (!m) return rm_err(ctx, "out of memory allocating the model");
+    if (rm_net_build(ctx, m, &s, seed)) { rm_model_free(m); return RM_ERR; }
+    rm_model_reset_stats(m);
+    *out = m;
+    return RM_OK;
+}
+
+size_t rm_model_input_size(const rm_model *m) { return m->net ? (size_t)m->cfg.P : (size_t)m->cfg.T * m->cfg.P; }
+
+void rm_model_describe(const rm_model *m, char *buf, size_t n) {
+    if (m->net) { rm_net_format(rm_net_spec_of(m), buf, n); return; }
+    const rm_model_cfg *c = &m->cfg;
+    snprintf(buf, n, "ResMLP act=%s hidden=%d embed=%d layers=%d tokens=%d patch_dim=%d classes=%d", rm_act_name(c->act.kind),
+             c->H, c->D, c->L, c->T, c->P, c->K);
+}
+
 void rm_model_free(rm_model *m) {
     if (!m) return;
+    rm_net_free(m);
     free(m->mem); free(m->gmem); free(m->bmem); free(m->cmem); free(m->scratch);
     free(m->tensors); free(m->buftensors);
     for (int l = 0; l < RM_MAXL; l++) for (int s = 0; s < 2; s++) free(m->actwork[l][s]);
@@ -195,7 +218,11 @@ void rm_model_free(rm_model *m) {
 }
 
 int rm_model_copy_params(rm_ctx *ctx, rm_model *dst, const rm_model *src) {
-    if (dst->nparams != src->nparams || dst->nbufs != src->nbufs || memcmp(&dst->cfg, &src->cfg, sizeof dst->cfg))
+    char a[2048], b[2048];
+    rm_model_describe(dst, a, sizeof a);
+    rm_model_describe(src, b, sizeof b);
+    if (dst->nparams != src->nparams || dst->nbufs != src->nbufs || !dst->net != !src->net ||
+        (!dst->net && memcmp(&dst->cfg, &src->cfg, sizeof dst->cfg)) || (dst->net && strcmp(a, b)))
         return rm_err(ctx, "copy: models have different architectures");
     memcpy(dst->mem, src->mem, dst->nparams * sizeof(float));
     memcpy(dst->bmem, src->bmem, dst->nbufs * sizeof(float));
@@ -221,11 +248,15 @@ float *rm_model_tensor_data(rm_model *m, const char *name, const rm_ptensor **in
 }
 
 void rm_model_zero_grad(rm_model *m) { memset(m->gmem, 0, m->nparams * sizeof(float)); }
-void rm_model_params_changed(rm_model *m) { m->act_ready = 0; }
+void rm_model_params_changed(rm_model *m) {
+    m->act_ready = 0;
+    if (m->net) rm_net_params_changed(m);
+}
 
 void rm_model_set_frozen(rm_model *m, int freeze_embed, int frozen_below, int freeze_after) {
     for (int i = 0; i < m->ntensors; i++) {
         rm_ptensor *t = &m->tensors[i];
+        if (m->net) { t->frozen = 0; continue; }   /* block freezing is the ResMLP's KT recipe */
         t->frozen = (t->block == -1 && freeze_embed) || (t->block >= 0 && t->block < frozen_below) ||
                     (t->block > freeze_after);
     }
@@ -244,6 +275,7 @@ void rm_model_reset_stats(rm_model *m) {
 /* ---- cache ----------------------------------------------------------------------------------- */
 
 int rm_model_set_batch(rm_ctx *ctx, rm_model *m, int B) {
+    if (m->net) return rm_net_set_batch(ctx, m, B);
     if (B < 1) return rm_err(ctx, "batch size %d must be >= 1", B);
     if (B <= m->Bcap && m->cmem) { m->B = B; return RM_OK; }
     const rm_model_cfg *c = &m->cfg;
@@ -305,6 +337,7 @@ static void record(rm_act_stats *s, const float *x, size_t n) {
 }
 
 int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train, int upto) {
+    if (m->net) return rm_net_forward(ctx, m, x, B, train);
     if (rm_model_set_batch(ctx, m, B)) return RM_ERR;
     const rm_model_cfg *c = &m->cfg;
     int T = c->T, D = c->D, H = c->H, N = B * T;
@@ -358,6 +391,7 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
 /* ---- backward -------------------------------------------------------------------------------- */
 
 void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const float *dstream, int upto, int from_block) {
+    if (m->net) { rm_net_backward(m, x, dlogits); return; }
     const rm_model_cfg *c = &m->cfg;
     int B = m->B, T = c->T, D = c->D, H = c->H, N = B * T;
     rm_cache *k = &m->c;
@@ -408,6 +442,7 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
 }
 
 float rm_model_regular(rm_model *m, float lambda, int grad) {
+    if (m->net) return rm_net_regular(m, lambda, grad);
     if (m->cfg.act.kind != RM_ACT_BSPLINE || lambda == 0) return 0;
     float s = 0;
     for (int l = 0; l < m->cfg.L; l++) {

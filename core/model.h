@@ -44,6 +44,8 @@ typedef struct rm_ptensor {
     int group;       /* RM_GROUP_* */
     int block;       /* -1 embed, 0..L-1 blocks, L head */
     int frozen;      /* excluded from the optimiser */
+    int fdim;        /* > 0: the file (PyTorch) shape differs from the 2-D view, e.g. conv (OC,IC,k,k) */
+    int64_t fshape[4];
 } rm_ptensor;
 
 /* pre-activation input statistics, recorded during eval when model->record_stats is set */
@@ -63,8 +65,11 @@ typedef struct rm_cache {        /* per batch size activations (all (N,.) with N
     float *d0, *d1, *d2, *dh0, *dh1, *dpooled, *dlogits, *dstream; /* backward scratch */
 } rm_cache;
 
+struct rm_net;
+
 typedef struct rm_model {
-    rm_model_cfg cfg;
+    rm_model_cfg cfg;            /* ResMLP: the architecture; layer-list nets: K (classes), P (inputs), T = 1 */
+    struct rm_net *net;          /* NULL for the ResMLP, else the layer-list network (net.h) */
     size_t nparams, nbufs;
     float *mem, *gmem, *bmem;           /* params, grads, BN buffers */
     rm_params p, g;
@@ -82,6 +87,12 @@ typedef struct rm_model {
 } rm_model;
 
 int rm_model_new(rm_ctx *ctx, rm_model **out, const rm_model_cfg *cfg, uint64_t seed);
+/* a layer-list network from its text form (net.h); same model interface as the ResMLP */
+int rm_model_new_net(rm_ctx *ctx, rm_model **out, const char *spec, uint64_t seed);
+/* floats per sample of the forward input: T*P for the ResMLP, C*H*W for a net */
+size_t rm_model_input_size(const rm_model *m);
+/* one-line description of the architecture ("ResMLP act=relu h=96 ..." or the net's text form) */
+void rm_model_describe(const rm_model *m, char *buf, size_t n);
 void rm_model_free(rm_model *m);
 int rm_model_copy_params(rm_ctx *ctx, rm_model *dst, const rm_model *src); /* same cfg required */
 size_t rm_model_trainable_count(const rm_model *m);

@@ -16,7 +16,11 @@ rm_train_opts rm_train_defaults(void) {
 static int check_data(rm_ctx *ctx, const rm_model *m, const rm_dataset *ds) {
     const rm_model_cfg *c = &m->cfg;
     if (ds->n < 1) return rm_err(ctx, "data set %s is empty", ds->name);
-    if (ds->h % c->patch || ds->w % c->patch || rm_data_tokens(ds, c->patch) != c->T ||
+    if (m->net) {
+        long f = (long)ds->c * ds->h * ds->w;
+        if (f != c->P) return rm_err(ctx, "data set %s (%dx%dx%d = %ld inputs) does not fit the network's input of %d",
+                                     ds->name, ds->c, ds->h, ds->w, f, c->P);
+    } else if (!ds->pixels || ds->h % c->patch || ds->w % c->patch || rm_data_tokens(ds, c->patch) != c->T ||
         rm_data_patchdim(ds, c->patch) != c->P)
         return rm_err(ctx, "data set %s (%dx%dx%d) does not fit the model (%d tokens x %d features)", ds->name,
                       ds->c, ds->h, ds->w, c->T, c->P);
@@ -24,12 +28,18 @@ static int check_data(rm_ctx *ctx, const rm_model *m, const rm_dataset *ds) {
     return RM_OK;
 }
 
+/* one batch in the layout the model kind reads: patches (B,T,P) for the ResMLP, flat CHW rows for a net */
+static void make_batch(const rm_model *m, const rm_dataset *ds, const int *idx, int B, int aug, uint64_t seed, float *x, int *y) {
+    if (m->net) rm_make_batch_flat(ds, idx, B, x, y);
+    else rm_make_batch(ds, idx, B, m->cfg.patch, aug, seed, x, y);
+}
+
 int rm_evaluate(rm_ctx *ctx, rm_model *m, const rm_dataset *ds, int batch, float *acc, float *loss) {
     if (check_data(ctx, m, ds)) return RM_ERR;
     const rm_model_cfg *c = &m->cfg;
     if (batch < 1) batch = 256;
     if (batch > ds->n) batch = ds->n;
-    float *x = rm_malloc(ctx, sizeof(float) * batch * c->T * c->P, "eval batch");
+    float *x = rm_malloc(ctx, sizeof(float) * batch * rm_model_input_size(m), "eval batch");
     int *y = rm_malloc(ctx, sizeof(int) * batch, "eval labels"), *idx = rm_malloc(ctx, sizeof(int) * batch, "eval index");
     int st = RM_ERR;
     if (!x || !y || !idx) goto done;
@@ -40,7 +50,7 @@ int rm_evaluate(rm_ctx *ctx, rm_model *m, const rm_dataset *ds, int batch, float
         if (rm_interrupted(ctx)) { rm_err(ctx, "evaluation interrupted"); goto done; }
         int B = ds->n - s < batch ? ds->n - s : batch;
         for (int i = 0; i < B; i++) idx[i] = s + i;
-        rm_make_batch(ds, idx, B, c->patch, RM_AUG_NONE, 0, x, y);
+        make_batch(m, ds, idx, B, RM_AUG_NONE, 0, x, y);
         if (rm_model_forward(ctx, m, x, B, 0, RM_FULL)) goto done;
         lsum += (double)cross_entropy(NULL, m->c.logits, y, B, c->K) * B;
         for (int i = 0; i < B; i++) {
@@ -67,7 +77,12 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
     int kt = o->kt_block >= 0;
     if (kt && o->kt_block >= c->L) return rm_err(ctx, "kt block %d out of range 0..%d", o->kt_block, c->L - 1);
     if (kt && !o->teacher) return rm_err(ctx, "knowledge transfer needs a teacher");
-    if (o->teacher) {
+    if (kt && m->net) return rm_err(ctx, "knowledge transfer per block is for ResMLP students; use KD for layer-list networks");
+    if (o->teacher && !o->teacher->net != !m->net)
+        return rm_err(ctx, "teacher and student must be the same model kind (both ResMLP or both layer-list networks)");
+    if (o->teacher && m->net && o->teacher->cfg.P != c->P)
+        return rm_err(ctx, "teacher takes %d inputs, the student %d", o->teacher->cfg.P, c->P);
+    if (o->teacher && !m->net) {
         const rm_model_cfg *tc = &o->teacher->cfg;
         if (tc->T != c->T || tc->P != c->P || tc->K != c->K || (kt && (tc->D != c->D || tc->L != c->L)))
             return rm_err(ctx, "teacher (embed %d, %d blocks, %d classes) does not match the student (embed %d, %d blocks, %d classes)",
@@ -80,7 +95,7 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
     if (steps < 1) return rm_err(ctx, "training set of %d images is smaller than one batch of %d", n, B);
     int upto = kt ? o->kt_block + 1 : RM_FULL;
     size_t nd = (size_t)B * c->T * c->D;
-    float *x = rm_malloc(ctx, sizeof(float) * B * c->T * c->P, "train batch");
+    float *x = rm_malloc(ctx, sizeof(float) * B * rm_model_input_size(m), "train batch");
     int *y = rm_malloc(ctx, sizeof(int) * B, "train labels");
     int *perm = rm_malloc(ctx, sizeof(int) * n, "permutation");
     float *dkt = kt ? rm_malloc(ctx, sizeof(float) * nd, "kt gradient") : NULL;
@@ -103,7 +118,7 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
         long correct = 0, seen = 0;
         for (int s = 0; s < steps; s++) {
             if (rm_interrupted(ctx)) { res->interrupted = 1; st = RM_OK; goto done; }
-            rm_make_batch(ds, perm + (size_t)s * B, B, c->patch, o->aug, o->seed ^ ((uint64_t)e << 32) ^ (uint64_t)s * 0x100000001B3ull, x, y);
+            make_batch(m, ds, perm + (size_t)s * B, B, o->aug, o->seed ^ ((uint64_t)e << 32) ^ (uint64_t)s * 0x100000001B3ull, x, y);
             if (rm_model_forward(ctx, m, x, B, 1, upto)) { rm_errprefix(ctx, "epoch %d step %d", e + 1, s + 1); goto blowup; }
             if (o->teacher && rm_model_forward(ctx, o->teacher, x, B, 0, upto)) { rm_errprefix(ctx, "teacher"); goto done; }
             float loss;

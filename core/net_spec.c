@@ -1,0 +1,322 @@
+/* net_spec.c - the layer-list text form (parse, canonical format), shape inference with errors that name
+ * the layer and the shapes, and the quantisers / surrogate gradients the layers use. */
+#include "net.h"
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *names[RM_NL_NTYPES] = {"linear", "conv", "maxpool", "flatten", "bn", "dropout", "relu",
+                                          "hardtanh", "sign", "curve", "quant"};
+const char *rm_nlayer_name(int type) { return type >= 0 && type < RM_NL_NTYPES ? names[type] : "?"; }
+
+static rm_nlayer_spec layer_default(int type) {
+    rm_nlayer_spec l = {.type = type, .k = type == RM_NL_MAXPOOL ? 2 : 3, .stride = type == RM_NL_MAXPOOL ? 0 : 1,
+                        .bias = 1, .wbits = 8, .o = 3, .t = 1.5f, .p = 0.5f, .bits = 8, .range = 4};
+    return l;
+}
+
+static int type_from(const char *s, int *act) {
+    *act = -1;
+    if (!strcmp(s, "fc") || !strcmp(s, "linear")) return RM_NL_LINEAR;
+    if (!strcmp(s, "pool")) return RM_NL_MAXPOOL;
+    for (int i = 0; i < RM_NL_NTYPES; i++) if (i != RM_NL_CURVE && !strcmp(s, names[i])) return i;
+    if (!strcmp(s, "lerp_psa")) { *act = RM_ACT_LERP_PSA; return RM_NL_CURVE; }
+    if (!strcmp(s, "bspline")) { *act = RM_ACT_BSPLINE; return RM_NL_CURVE; }
+    return -1;
+}
+
+static int num(const char *v, double lo, double hi, double *out) {
+    char *end;
+    double x = strtod(v, &end);
+    if (!*v || *end || !(x >= lo && x <= hi)) return -1;
+    *out = x;
+    return 0;
+}
+
+/* one key=value (or the positional value when key is NULL) of layer l */
+static int set_opt(rm_ctx *ctx, rm_nlayer_spec *l, int li, const char *key, const char *v) {
+    double x = 0;
+    const char *ln = rm_nlayer_name(l->type);
+    if (!key) {
+        switch (l->type) {
+        case RM_NL_LINEAR: case RM_NL_CONV: key = "out"; break;
+        case RM_NL_MAXPOOL: key = "k"; break;
+        case RM_NL_DROPOUT: key = "p"; break;
+        case RM_NL_QUANT: key = "bits"; break;
+        default: return rm_err(ctx, "layer %d (%s): takes no positional value ('%s')", li, ln, v);
+        }
+    }
+#define NUM(lo, hi) do { if (num(v, lo, hi, &x)) return rm_err(ctx, "layer %d (%s): bad value '%s' for %s (%g..%g)", li, ln, v, key, (double)(lo), (double)(hi)); } while (0)
+    int wl = l->type == RM_NL_LINEAR || l->type == RM_NL_CONV;
+    if (!strcmp(key, "out") && wl) { NUM(1, 65536); l->out = (int)x; }
+    else if (!strcmp(key, "k") && (l->type == RM_NL_CONV || l->type == RM_NL_MAXPOOL)) { NUM(1, 15); l->k = (int)x; }
+    else if (!strcmp(key, "stride") && (l->type == RM_NL_CONV || l->type == RM_NL_MAXPOOL)) { NUM(1, 15); l->stride = (int)x; }
+    else if (!strcmp(key, "pad") && l->type == RM_NL_CONV) { NUM(0, 15); l->pad = (int)x; }
+    else if (!strcmp(key, "bias") && wl) {
+        if (!strcmp(v, "on") || !strcmp(v, "1") || !strcmp(v, "true")) l->bias = 1;
+        else if (!strcmp(v, "off") || !strcmp(v, "0") || !strcmp(v, "false")) l->bias = 0;
+        else return rm_err(ctx, "layer %d (%s): bias=%s (on or off)", li, ln, v);
+    } else if (!strcmp(key, "w") && wl) {
+        if (!strcmp(v, "float") || !strcmp(v, "fp32")) l->wq = RM_WQ_FLOAT;
+        else if (!strcmp(v, "binary")) l->wq = RM_WQ_BINARY;
+        else if (!strcmp(v, "ternary")) l->wq = RM_WQ_TERNARY;
+        else if (!strncmp(v, "int", 3) && !num(v + 3, 2, 16, &x) && x == floor(x)) { l->wq = RM_WQ_INT; l->wbits = (int)x; }
+        else return rm_err(ctx, "layer %d (%s): w=%s (float, binary, ternary, int2..int16)", li, ln, v);
+    } else if (!strcmp(key, "round") && wl) {
+        if (!strcmp(v, "det")) l->stochastic = 0;
+        else if (!strcmp(v, "stochastic")) l->stochastic = 1;
+        else return rm_err(ctx, "layer %d (%s): round=%s (det or stochastic)", li, ln, v);
+    } else if (!strcmp(key, "grad") && l->type == RM_NL_SIGN) {
+        if (!strcmp(v, "ste")) l->grad = RM_GRAD_STE;
+        else if (!strcmp(v, "reste")) l->grad = RM_GRAD_RESTE;
+        else return rm_err(ctx, "layer %d (sign): grad=%s (ste or reste)", li, v);
+    } else if (!strcmp(key, "o") && l->type == RM_NL_SIGN) { NUM(1, 100); l->o = (float)x; }
+    else if (!strcmp(key, "t") && l->type == RM_NL_SIGN) { NUM(0.01, 100); l->t = (float)x; }
+    else if (!strcmp(key, "p") && l->type == RM_NL_DROPOUT) { NUM(0, 0.99); l->p = (float)x; }
+    else if (!strcmp(key, "bits") && l->type == RM_NL_QUANT) { NUM(2, 16); l->bits = (int)x; }
+    else if (!strcmp(key, "range") && l->type == RM_NL_QUANT) { NUM(1e-3, 1e6); l->range = (float)x; }
+    else if (l->type == RM_NL_CURVE && (!strcmp(key, "G") || !strcmp(key, "E") || !strcmp(key, "K"))) {
+        NUM(2, 4096);
+        if (key[0] == 'G') l->act.G = (int)x; else if (key[0] == 'E') l->act.E = (int)x; else l->act.K = (int)x;
+    } else if (l->type == RM_NL_CURVE && (!strcmp(key, "R") || !strcmp(key, "eps") || !strcmp(key, "spacing"))) {
+        NUM(1e-6, 1e6);
+        if (key[0] == 'R') l->act.R = (float)x; else if (key[0] == 'e') l->act.eps = (float)x; else l->act.spacing = (float)x;
+    } else return rm_err(ctx, "layer %d (%s): unknown option '%s'", li, ln, key);
+#undef NUM
+    if ((!strcmp(key, "out") || !strcmp(key, "k") || !strcmp(key, "stride") || !strcmp(key, "pad") || !strcmp(key, "bits")) && x != floor(x))
+        return rm_err(ctx, "layer %d (%s): %s=%s must be an integer", li, ln, key, v);
+    return RM_OK;
+}
+
+int rm_net_parse(rm_ctx *ctx, const char *text, rm_net_spec *out) {
+    memset(out, 0, sizeof *out);
+    const char *p = text;
+    int li = 0, have_input = 0;
+    char tok[512];
+    while (*p) {
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p) break;
+        size_t n = 0;
+        int depth = 0;
+        while (*p && (depth || !isspace((unsigned char)*p))) {
+            if (*p == '(') depth++;
+            if (*p == ')') depth--;
+            if (n + 1 < sizeof tok) tok[n++] = *p;
+            p++;
+        }
+        tok[n] = 0;
+        if (!strncmp(tok, "input=", 6)) {
+            int c = 0, h = 1, w = 1;
+            char extra;
+            int k = sscanf(tok + 6, "%dx%dx%d%c", &c, &h, &w, &extra);
+            if (!(k == 1 || k == 3) || c < 1 || h < 1 || w < 1 || (long)c * h * w > 1 << 24)
+                return rm_err(ctx, "net: bad input shape '%s' (features, or CxHxW)", tok + 6);
+            out->in_c = c; out->in_h = h; out->in_w = w;
+            have_input = 1;
+            continue;
+        }
+        li++;
+        if (out->n >= RM_NET_MAXL) return rm_err(ctx, "net: more than %d layers", RM_NET_MAXL);
+        char *open = strchr(tok, '(');
+        char *args = NULL;
+        if (open) {
+            size_t len = strlen(tok);
+            if (tok[len - 1] != ')') return rm_err(ctx, "net: layer %d '%s': missing ')'", li, tok);
+            tok[len - 1] = 0;
+            *open = 0;
+            args = open + 1;
+        }
+        int act;
+        int type = type_from(tok, &act);
+        if (type < 0)
+            return rm_err(ctx, "net: layer %d: unknown layer '%s' (linear, conv, maxpool, flatten, bn, dropout, relu, "
+                               "hardtanh, sign, lerp_psa, bspline, quant)", li, tok);
+        rm_nlayer_spec *l = &out->l[out->n++];
+        *l = layer_default(type);
+        if (type == RM_NL_CURVE) l->act = rm_act_default(act);
+        int first = 1;
+        for (char *a = args ? strtok(args, ",") : NULL; a; a = strtok(NULL, ","), first = 0) {
+            while (isspace((unsigned char)*a)) a++;
+            char *eq = strchr(a, '=');
+            if (eq) { *eq = 0; if (set_opt(ctx, l, li, a, eq + 1)) return rm_errprefix(ctx, "net"); }
+            else if (first) { if (set_opt(ctx, l, li, NULL, a)) return rm_errprefix(ctx, "net"); }
+            else return rm_err(ctx, "net: layer %d (%s): positional value '%s' must come first", li, tok, a);
+        }
+        if ((type == RM_NL_LINEAR || type == RM_NL_CONV) && l->out < 1)
+            return rm_err(ctx, "net: layer %d (%s): needs its output size, e.g. %s(32)", li, tok, tok);
+        if (type == RM_NL_MAXPOOL && l->stride == 0) l->stride = l->k;
+        if (type == RM_NL_CURVE && rm_act_check_cfg(ctx, &l->act)) return rm_errprefix(ctx, "net: layer %d", li);
+    }
+    if (!have_input) return rm_err(ctx, "net: no input shape (start with input=F or input=CxHxW)");
+    if (out->n == 0) return rm_err(ctx, "net: no layers");
+    return rm_net_shapes(ctx, out, NULL);
+}
+
+#define APP(...) (o += (size_t)snprintf(buf + (o < n ? o : n), o < n ? n - o : 0, __VA_ARGS__))
+void rm_net_format(const rm_net_spec *s, char *buf, size_t n) {
+    size_t o = 0;
+    if (n) buf[0] = 0;
+    if (s->in_h == 1 && s->in_w == 1) APP("input=%d", s->in_c);
+    else APP("input=%dx%dx%d", s->in_c, s->in_h, s->in_w);
+    for (int i = 0; i < s->n; i++) {
+        const rm_nlayer_spec *l = &s->l[i], d = layer_default(l->type);
+        const char *nm = l->type == RM_NL_CURVE ? rm_act_name(l->act.kind) : rm_nlayer_name(l->type);
+        char a[256];
+        size_t k = 0;
+        a[0] = 0;
+#define ARG(...) (k += (size_t)snprintf(a + k, sizeof a - k, "%s", k ? "," : ""), k += (size_t)snprintf(a + k, sizeof a - k, __VA_ARGS__))
+        switch (l->type) {
+        case RM_NL_CONV:
+        case RM_NL_LINEAR:
+            ARG("%d", l->out);
+            if (l->type == RM_NL_CONV) {
+                if (l->k != d.k) ARG("k=%d", l->k);
+                if (l->stride != d.stride) ARG("stride=%d", l->stride);
+                if (l->pad) ARG("pad=%d", l->pad);
+            }
+            if (!l->bias) ARG("bias=off");
+            if (l->wq == RM_WQ_BINARY) ARG("w=binary");
+            if (l->wq == RM_WQ_TERNARY) ARG("w=ternary");
+            if (l->wq == RM_WQ_INT) ARG("w=int%d", l->wbits);
+            if (l->stochastic) ARG("round=stochastic");
+            break;
+        case RM_NL_MAXPOOL:
+            ARG("%d", l->k);
+            if (l->stride != l->k) ARG("stride=%d", l->stride);
+            break;
+        case RM_NL_DROPOUT: ARG("%g", l->p); break;
+        case RM_NL_QUANT:
+            ARG("%d", l->bits);
+            if (l->range != d.range) ARG("range=%g", l->range);
+            break;
+        case RM_NL_SIGN:
+            if (l->grad == RM_GRAD_RESTE) {
+                ARG("grad=reste");
+                if (l->o != d.o) ARG("o=%g", l->o);
+                if (l->t != d.t) ARG("t=%g", l->t);
+            }
+            break;
+        case RM_NL_CURVE: {
+            rm_act_cfg ad = rm_act_default(l->act.kind);
+            if (l->act.kind == RM_ACT_LERP_PSA) {
+                if (l->act.E != ad.E) ARG("E=%d", l->act.E);
+                if (l->act.eps != ad.eps) ARG("eps=%.9g", l->act.eps);
+                if (l->act.G != ad.G) ARG("G=%d", l->act.G);
+                if (l->act.R != ad.R) ARG("R=%.9g", l->act.R);
+            } else {
+                if (l->act.K != ad.K) ARG("K=%d", l->act.K);
+                if (l->act.spacing != ad.spacing) ARG("spacing=%.9g", l->act.spacing);
+            }
+            break;
+        }
+        default: break;
+        }
+#undef ARG
+        if (k) APP(" %s(%s)", nm, a);
+        else APP(" %s", nm);
+    }
+}
+#undef APP
+
+static void shape_str(char *b, size_t n, int c, int h, int w, int spatial) {
+    if (spatial) snprintf(b, n, "%dx%dx%d", c, h, w);
+    else snprintf(b, n, "%d", c);
+}
+
+int rm_net_shapes(rm_ctx *ctx, rm_net_spec *s, int (*outs)[3]) {
+    int c = s->in_c, h = s->in_h, w = s->in_w, spatial = h * w > 1;
+    char sh[64];
+    for (int i = 0; i < s->n; i++) {
+        rm_nlayer_spec *l = &s->l[i];
+        const char *nm = l->type == RM_NL_CURVE ? rm_act_name(l->act.kind) : rm_nlayer_name(l->type);
+        shape_str(sh, sizeof sh, c, h, w, spatial);
+        if (l->type == RM_NL_LINEAR && spatial) {
+            /* a linear after a spatial tensor: insert the flatten nn.Sequential would need */
+            if (s->n >= RM_NET_MAXL) return rm_err(ctx, "net: more than %d layers with the inserted flatten", RM_NET_MAXL);
+            memmove(&s->l[i + 1], &s->l[i], sizeof *l * (size_t)(s->n - i));
+            s->n++;
+            s->l[i] = layer_default(RM_NL_FLATTEN);
+            l = &s->l[i];
+            nm = "flatten";
+        }
+        switch (l->type) {
+        case RM_NL_LINEAR:
+            if ((long)c > (1 << 22)) return rm_err(ctx, "net: layer %d (linear): input of %d features is too large", i + 1, c);
+            c = l->out;
+            break;
+        case RM_NL_CONV: {
+            if (!spatial) return rm_err(ctx, "net: layer %d (conv) needs an image input (CxHxW), got %s features", i + 1, sh);
+            int oh = (h + 2 * l->pad - l->k) / l->stride + 1, ow = (w + 2 * l->pad - l->k) / l->stride + 1;
+            if (h + 2 * l->pad < l->k || w + 2 * l->pad < l->k)
+                return rm_err(ctx, "net: layer %d (conv k=%d pad=%d) does not fit its input %s", i + 1, l->k, l->pad, sh);
+            c = l->out; h = oh; w = ow;
+            break;
+        }
+        case RM_NL_MAXPOOL:
+            if (!spatial) return rm_err(ctx, "net: layer %d (maxpool) needs an image input (CxHxW), got %s features", i + 1, sh);
+            if (h < l->k || w < l->k) return rm_err(ctx, "net: layer %d (maxpool %d) does not fit its input %s", i + 1, l->k, sh);
+            h = (h - l->k) / l->stride + 1; w = (w - l->k) / l->stride + 1;
+            break;
+        case RM_NL_FLATTEN:
+            c = c * h * w; h = w = 1; spatial = 0;
+            break;
+        case RM_NL_BN: case RM_NL_CURVE:
+            if (c > 2048) return rm_err(ctx, "net: layer %d (%s): %d channels (at most 2048)", i + 1, nm, c);
+            if (!spatial && h * w != 1) return rm_err(ctx, "net: layer %d (%s): internal shape error", i + 1, nm);
+            break;
+        default: break;
+        }
+        if (l->type == RM_NL_LINEAR && c > 2048) return rm_err(ctx, "net: layer %d (linear): %d outputs (at most 2048)", i + 1, c);
+        if (l->type == RM_NL_CONV && c > 2048) return rm_err(ctx, "net: layer %d (conv): %d channels (at most 2048)", i + 1, c);
+        if (outs) { outs[i][0] = c; outs[i][1] = spatial ? h : 1; outs[i][2] = spatial ? w : 1; }
+    }
+    shape_str(sh, sizeof sh, c, h, w, spatial);
+    if (spatial) return rm_err(ctx, "net: the last layer gives %s (an image); end with linear(classes)", sh);
+    if (c < 2 || c > 256) return rm_err(ctx, "net: the last layer gives %d class scores (2..256)", c);
+    return RM_OK;
+}
+
+/* ---- quantisers --------------------------------------------------------------------------------- */
+
+int rm_quant_fixed(float *q, const float *w, size_t n, int bits, const float *u) {
+    float mx = 0;
+    for (size_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(w[i]));
+    int f = bits - 1;
+    if (mx > 0) f = bits - 1 - (int)ceilf(log2f(mx));
+    if (f > 24) f = 24;
+    float s = ldexpf(1, f), inv = ldexpf(1, -f), lo = -ldexpf(1, bits - 1), hi = ldexpf(1, bits - 1) - 1;
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float v = w[i] * s;
+        v = u ? floorf(v + u[i]) : nearbyintf(v);
+        q[i] = fminf(fmaxf(v, lo), hi) * inv;
+    }
+    return f;
+}
+
+void rm_quant_ternary(float *q, float *alpha, const float *w, int rows, int cols) {
+#pragma omp parallel for schedule(static) if (rows * cols > 65536)
+    for (int r = 0; r < rows; r++) {
+        const float *wr = w + (size_t)r * cols;
+        double s = 0;
+        for (int j = 0; j < cols; j++) s += fabsf(wr[j]);
+        float delta = (float)(0.75 * s / cols);
+        double sa = 0;
+        int na = 0;
+        for (int j = 0; j < cols; j++) if (fabsf(wr[j]) > delta) { sa += fabsf(wr[j]); na++; }
+        float a = na ? (float)(sa / na) : 0;
+        if (alpha) alpha[r] = a;
+        float *qr = q + (size_t)r * cols;
+        for (int j = 0; j < cols; j++) qr[j] = wr[j] > delta ? a : wr[j] < -delta ? -a : 0;
+    }
+}
+
+float rm_reste_grad(float x, float o, float t) {
+    const float interval = 0.1f;
+    float ax = fabsf(x);
+    if (ax > t) return 0;
+    if (ax > interval) return (1 / o) * powf(ax, (1 - o) / o);
+    return powf(interval, 1 / o) / interval;
+}
