@@ -199,6 +199,13 @@ int rm_model_new_net(rm_ctx *ctx, rm_model **out, const char *spec, uint64_t see
     return RM_OK;
 }
 
+int rm_model_new_like(rm_ctx *ctx, rm_model **out, const rm_model *tmpl, uint64_t seed) {
+    if (!tmpl->net) return rm_model_new(ctx, out, &tmpl->cfg, seed);
+    char d[4096];
+    rm_model_describe(tmpl, d, sizeof d);
+    return rm_model_new_net(ctx, out, d, seed);
+}
+
 size_t rm_model_input_size(const rm_model *m) { return m->net ? (size_t)m->cfg.P : (size_t)m->cfg.T * m->cfg.P; }
 
 void rm_model_describe(const rm_model *m, char *buf, size_t n) {

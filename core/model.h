@@ -89,6 +89,8 @@ typedef struct rm_model {
 int rm_model_new(rm_ctx *ctx, rm_model **out, const rm_model_cfg *cfg, uint64_t seed);
 /* a layer-list network from its text form (net.h); same model interface as the ResMLP */
 int rm_model_new_net(rm_ctx *ctx, rm_model **out, const char *spec, uint64_t seed);
+/* a fresh model of tmpl's architecture (either kind), initialised from seed */
+int rm_model_new_like(rm_ctx *ctx, rm_model **out, const rm_model *tmpl, uint64_t seed);
 /* floats per sample of the forward input: T*P for the ResMLP, C*H*W for a net */
 size_t rm_model_input_size(const rm_model *m);
 /* one-line description of the architecture ("ResMLP act=relu h=96 ..." or the net's text form) */

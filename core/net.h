@@ -52,6 +52,23 @@ void rm_net_format(const rm_net_spec *s, char *buf, size_t n);
  * (outs[i][0..2]); the classes are the features of the last layer. Errors name the layer and shapes. */
 int rm_net_shapes(rm_ctx *ctx, rm_net_spec *s, int (*outs)[3]);
 
+/* The one-line command form of common nets, composed into the text form:
+ *   kind "mlp": layers "6-32-32-3" (inputs, hidden..., classes);
+ *   kind "cnn": conv "16,32p2" (3x3 pad-1 convs, "pN" = maxpool N after), fc "32,32" hidden widths, then
+ *               a linear to the classes; input c,h,w and classes from the caller (the data set);
+ *   kind "cnv": FINN's CNV for CIFAR-10 (conv 3x3 64,64, pool, 128,128, pool, 256,256, fc 512,512,classes,
+ *               no padding), bits 1|2|4|8 for weights and activations (1: binary weights, sign activations).
+ * Each hidden weight layer is followed by bn (if bn) and the activation act: relu | hardtanh | sign |
+ * sign_ste | sign_reste | lerp_psa | bspline | quantN (N-bit, range 1). w lists weight quantisers in layer
+ * order (float, binary, ternary, intN); a short list repeats its last entry. in_bits > 0 quantises the
+ * input. dropout > 0 adds dropout after each hidden activation. */
+typedef struct rm_net_form {
+    const char *kind, *layers, *conv, *fc, *w, *act;
+    int in_c, in_h, in_w, classes, in_bits, bn, bits;
+    float dropout;
+} rm_net_form;
+int rm_net_compose(rm_ctx *ctx, const rm_net_form *f, char *out, size_t n);
+
 /* ---- quantisers and surrogates (exposed for tests) -------------------------------------------- */
 /* n-bit signed fixed point with a power-of-two scale chosen from max|w| of the layer: returns the
  * number of fractional bits f; q = clamp(round(w*2^f), -2^(b-1), 2^(b-1)-1) / 2^f. u (n) uniform [0,1)

@@ -220,6 +220,154 @@ void rm_net_format(const rm_net_spec *s, char *buf, size_t n) {
 }
 #undef APP
 
+/* ---- the command form ------------------------------------------------------------------------- */
+
+#define APP(...) (o += (size_t)snprintf(out + (o < n ? o : n), o < n ? n - o : 0, __VA_ARGS__))
+
+/* the i-th weight quantiser of a comma list (the last one repeats); NULL list = float */
+static int wq_item(rm_ctx *ctx, const char *list, int i, int nweights, char *buf, size_t bn) {
+    snprintf(buf, bn, "float");
+    if (!list || !*list) return RM_OK;
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", list);
+    int k = 0;
+    char *last = NULL;
+    for (char *t = strtok(tmp, ","); t; t = strtok(NULL, ","), k++) {
+        if (k == i) { snprintf(buf, bn, "%s", t); return RM_OK; }
+        last = t;
+    }
+    if (!last) return rm_err(ctx, "w= is empty");
+    snprintf(buf, bn, "%s", last);
+    (void)nweights;
+    return RM_OK;
+}
+
+static int count_items(const char *list) {
+    if (!list || !*list) return 0;
+    int k = 1;
+    for (const char *p = list; *p; p++) k += *p == ',';
+    return k;
+}
+
+/* more entries than weight layers: fine only when the extras repeat the last one used
+ * (`layers=6-32-32-3 w=int16,binary,binary,binary` names 4 widths and 4 quantisers) */
+static int check_wlist(rm_ctx *ctx, const char *list, int nw) {
+    int k = count_items(list);
+    if (k <= nw) return RM_OK;
+    char last[32], x[32];
+    wq_item(ctx, list, nw - 1, nw, last, sizeof last);
+    for (int i = nw; i < k; i++) {
+        wq_item(ctx, list, i, nw, x, sizeof x);
+        if (strcmp(x, last)) return rm_err(ctx, "w= lists %d quantisers for %d weight layers", k, nw);
+    }
+    return RM_OK;
+}
+
+static int act_text(rm_ctx *ctx, const char *act, char *buf, size_t bn) {
+    if (!act || !*act || !strcmp(act, "relu")) snprintf(buf, bn, "relu");
+    else if (!strcmp(act, "sign") || !strcmp(act, "sign_ste")) snprintf(buf, bn, "sign");
+    else if (!strcmp(act, "sign_reste")) snprintf(buf, bn, "sign(grad=reste)");
+    else if (!strcmp(act, "hardtanh") || !strcmp(act, "lerp_psa") || !strcmp(act, "bspline")) snprintf(buf, bn, "%s", act);
+    else if (!strncmp(act, "quant", 5) && atoi(act + 5) >= 2 && atoi(act + 5) <= 16) snprintf(buf, bn, "quant(%d,range=1)", atoi(act + 5));
+    else return rm_err(ctx, "unknown activation '%s' (relu, hardtanh, sign, sign_ste, sign_reste, lerp_psa, bspline, quantN)", act);
+    return RM_OK;
+}
+
+int rm_net_compose(rm_ctx *ctx, const rm_net_form *f, char *out, size_t n) {
+    size_t o = 0;
+    char act[64], wq[32];
+    const char *kind = f->kind ? f->kind : "mlp";
+    int nw = 0, wi = 0;   /* weight layers, index of the next */
+    rm_net_form g = *f;
+    if (!strcmp(kind, "cnv")) {
+        if (g.bits != 1 && g.bits != 2 && g.bits != 4 && g.bits != 8) return rm_err(ctx, "cnv: bits=%d (1, 2, 4 or 8)", g.bits);
+        static char wb[16], ab[16];
+        snprintf(wb, sizeof wb, g.bits == 1 ? "binary" : "int%d", g.bits);
+        snprintf(ab, sizeof ab, g.bits == 1 ? "sign" : "quant%d", g.bits);
+        if (!g.w || !*g.w) g.w = wb;
+        if (!g.act || !*g.act) g.act = ab;
+        if (!g.in_bits) g.in_bits = 8;
+        g.bn = 1;
+        if (g.in_c <= 0) { g.in_c = 3; g.in_h = 32; g.in_w = 32; }
+        if (g.classes <= 0) g.classes = 10;
+    }
+    if (act_text(ctx, g.act, act, sizeof act)) return RM_ERR;
+    if (!strcmp(kind, "mlp")) {
+        if (!g.layers || !*g.layers) return rm_err(ctx, "kind=mlp needs layers=IN-H1-...-CLASSES (e.g. layers=6-32-32-3)");
+        int w[RM_NET_MAXL], k = 0;
+        for (const char *p = g.layers; *p;) {
+            char *end;
+            long v = strtol(p, &end, 10);
+            if (end == p || v < 1 || v > 1 << 20 || k >= RM_NET_MAXL / 4) return rm_err(ctx, "layers=%s: bad width at '%s'", g.layers, p);
+            w[k++] = (int)v;
+            p = end;
+            if (*p == '-') p++;
+            else if (*p) return rm_err(ctx, "layers=%s: expected '-' at '%s'", g.layers, p);
+        }
+        if (k < 2) return rm_err(ctx, "layers=%s: give at least inputs and classes (e.g. 784-10)", g.layers);
+        if (g.in_c > 0 && (long)g.in_c * g.in_h * g.in_w != w[0])
+            return rm_err(ctx, "layers=%s starts with %d inputs but the data has %d", g.layers, w[0], g.in_c * g.in_h * g.in_w);
+        nw = k - 1;
+        if (check_wlist(ctx, g.w, nw)) return RM_ERR;
+        APP("input=%d", w[0]);
+        if (g.in_bits > 0) APP(" quant(%d)", g.in_bits);
+        for (int i = 1; i < k; i++) {
+            if (wq_item(ctx, g.w, wi++, nw, wq, sizeof wq)) return RM_ERR;
+            APP(" linear(%d,w=%s)", w[i], wq);
+            if (i < k - 1) {
+                if (g.bn) APP(" bn");
+                APP(" %s", act);
+                if (g.dropout > 0) APP(" dropout(%g)", g.dropout);
+            }
+        }
+    } else if (!strcmp(kind, "cnn") || !strcmp(kind, "cnv")) {
+        if (g.in_c <= 0 || g.in_h <= 1) return rm_err(ctx, "kind=%s needs an image input (data= an image set, or input=CxHxW)", kind);
+        if (g.classes < 2) return rm_err(ctx, "kind=%s: number of classes unknown (give data= or classes=)", kind);
+        const char *conv = !strcmp(kind, "cnv") ? "64,64p2,128,128p2,256,256" : g.conv;
+        const char *fc = !strcmp(kind, "cnv") ? "512,512" : g.fc;
+        int pad = !strcmp(kind, "cnv") ? 0 : 1;
+        if (!conv || !*conv) return rm_err(ctx, "kind=cnn needs conv=N[pK],... (e.g. conv=16,32p2)");
+        nw = count_items(conv) + count_items(fc) + 1;
+        if (check_wlist(ctx, g.w, nw)) return RM_ERR;
+        APP("input=%dx%dx%d", g.in_c, g.in_h, g.in_w);
+        if (g.in_bits > 0) APP(" quant(%d)", g.in_bits);
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, "%s", conv);
+        char *save = NULL;
+        for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            char *end;
+            long c = strtol(t, &end, 10);
+            long pool = 0;
+            if (end == t || c < 1 || c > 2048) return rm_err(ctx, "conv=%s: bad channel count '%s'", conv, t);
+            if (*end == 'p') { pool = strtol(end + 1, &end, 10); if (pool < 2 || pool > 8) return rm_err(ctx, "conv=%s: bad pool in '%s' (p2..p8)", conv, t); }
+            if (*end) return rm_err(ctx, "conv=%s: bad entry '%s' (N or NpK)", conv, t);
+            if (wq_item(ctx, g.w, wi++, nw, wq, sizeof wq)) return RM_ERR;
+            APP(pad ? " conv(%ld,pad=1,w=%s)" : " conv(%ld,w=%s)", c, wq);
+            if (g.bn) APP(" bn");
+            APP(" %s", act);
+            if (pool) APP(" maxpool(%ld)", pool);
+        }
+        if (fc && *fc) {
+            snprintf(tmp, sizeof tmp, "%s", fc);
+            for (char *t = strtok_r(tmp, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *end;
+                long c = strtol(t, &end, 10);
+                if (end == t || *end || c < 1 || c > 2048) return rm_err(ctx, "fc=%s: bad width '%s'", fc, t);
+                if (wq_item(ctx, g.w, wi++, nw, wq, sizeof wq)) return RM_ERR;
+                APP(" linear(%ld,w=%s)", c, wq);
+                if (g.bn) APP(" bn");
+                APP(" %s", act);
+                if (g.dropout > 0) APP(" dropout(%g)", g.dropout);
+            }
+        }
+        if (wq_item(ctx, g.w, wi++, nw, wq, sizeof wq)) return RM_ERR;
+        APP(" linear(%d,w=%s)", g.classes, wq);
+    } else return rm_err(ctx, "unknown kind '%s' (resmlp, mlp, cnn, cnv)", kind);
+    if (o >= n) return rm_err(ctx, "network description too long");
+    return RM_OK;
+}
+#undef APP
+
 static void shape_str(char *b, size_t n, int c, int h, int w, int spatial) {
     if (spatial) snprintf(b, n, "%dx%dx%d", c, h, w);
     else snprintf(b, n, "%d", c);

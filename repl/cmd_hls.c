@@ -105,6 +105,7 @@ static void design_for(rm_call *c, rm_hls_design *d, const char **dir_out) {
                      rm_posarg(c, "action")->s);
     lmodel *lm = mv->ud;
     if (!lm->m) rm_cmd_error(c, "the model is closed");
+    if (lm->m->net) rm_cmd_error(c, "hls estimates and folds are for ResMLP models; this one is a layer-list net");
     const rm_model_cfg *k = &lm->m->cfg;
     rm_hls_dims dims = { .D = k->D, .T = k->T, .P = k->P, .h = k->H, .L = k->L, .classes = k->K,
                          .act = k->act.kind == RM_ACT_RELU ? RM_HLS_ACT_RELU : RM_HLS_ACT_LERP };
@@ -166,6 +167,7 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
     if (!mv->set || !mv->ud) rm_cmd_error(c, "ptq=true: no model (model=NAME, or make one current)");
     lmodel *lm = mv->ud;
     if (!lm->m) rm_cmd_error(c, "the model is closed");
+    if (lm->m->net) rm_cmd_error(c, "hls emit ptq=true quantizes ResMLP models; this one is a layer-list net");
     rm_val *tv = rm_arg(c, "train");
     if (!tv->set || !tv->ud || !((ldata *)tv->ud)->loaded)
         rm_cmd_error(c, "ptq=true needs training images to calibrate on: load them with `data cifar10 DIR` (or train=NAME)");

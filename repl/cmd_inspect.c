@@ -77,7 +77,7 @@ static int build_rows(const rm_model *m, layer_row *rows) {
 
 int rm_cmd_layers(rm_call *c) {
     lua_State *L = c->L;
-    const rm_model *m = rm_call_model(c, NULL)->m;
+    const rm_model *m = rm_call_resmlp(c, NULL)->m;
     layer_row *rows = lua_newuserdatauv(L, sizeof(layer_row) * (4 + 10 * RM_MAXL), 0);   /* scratch, collected */
     int n = build_rows(m, rows);
     if (c->line)
@@ -117,7 +117,7 @@ int rm_cmd_layers(rm_call *c) {
 
 int rm_cmd_curve(rm_call *c) {
     lua_State *L = c->L;
-    const rm_model *m = rm_call_model(c, NULL)->m;
+    const rm_model *m = rm_call_resmlp(c, NULL)->m;
     rm_val *lv = rm_arg(c, "layer");
     const char *layer = lv->set ? lv->s : rm_act_has_params(m->cfg.act.kind) ? "mlp.0" : "mlp.1";
     int block = (int)rm_arg(c, "block")->i, ch = (int)rm_arg(c, "ch")->i, n = (int)rm_arg(c, "n")->i;

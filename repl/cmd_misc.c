@@ -42,8 +42,12 @@ int rm_cmd_who(rm_call *c) {
             lmodel *lm = rows[i].ud;
             if (lm->m) {
                 bytes = (double)rm_model_bytes(lm->m);
-                snprintf(what, sizeof what, "%s h=%d, %s params, %d epochs", rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H,
-                         rm_fmt_count(cnt, sizeof cnt, (double)lm->m->nparams), lm->epochs);
+                if (lm->m->net)
+                    snprintf(what, sizeof what, "net, %d classes, %s params, %d epochs", lm->m->cfg.K,
+                             rm_fmt_count(cnt, sizeof cnt, (double)lm->m->nparams), lm->epochs);
+                else
+                    snprintf(what, sizeof what, "%s h=%d, %s params, %d epochs", rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H,
+                             rm_fmt_count(cnt, sizeof cnt, (double)lm->m->nparams), lm->epochs);
                 if (lm->evaluated) snprintf(what + strlen(what), sizeof what - strlen(what), ", %.2f%% on %s", 100 * lm->eval_acc, lm->eval_on);
             } else {
                 snprintf(what, sizeof what, "(closed)");

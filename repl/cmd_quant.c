@@ -262,7 +262,7 @@ static const char *slot_name(int slot) { return slot ? "act2" : "act1"; }
 
 int rm_cmd_quantize(rm_call *c) {
     lua_State *L = c->L;
-    lmodel *lm = rm_call_model(c, NULL);
+    lmodel *lm = rm_call_resmlp(c, NULL);
     ldata *d = data_arg(c, "data", 1, "no training data for calibration: load it with `data cifar10 DIR` (or pass data=)");
     if (lm->busy) rm_cmd_error(c, "the model is in use by a running command");
     int quiet = quiet_of(c);

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "registry.h"
 #include "core/gemm.h"
+#include "core/net.h"
 #include "core/checkpoint.h"
 #include "core/recipe.h"
 #include "plots/live.h"
@@ -250,15 +251,18 @@ int rm_cmd_train(rm_call *c) {
      * prints would land on the view); never without a terminal */
     rm_val *livev = rm_arg(c, "live");
     int want_live = livev->set ? (int)livev->i : !t.quiet && !t.fn_idx;
-    want_live = want_live && live_possible();
+    want_live = want_live && live_possible() && !lm->m->net;   /* the live view's curve panel is ResMLP-only for now */
     rm_ctx ctx = {.interrupt = &rm_sigint_flag};
     rm_sigint_flag = 0;
     char name[64], cnt[32], cnt2[32];
     if (!rm_ws_name(L, lm, name, sizeof name)) snprintf(name, sizeof name, "(unnamed)");
     int nimg = rm_arg(c, "limit")->i > 0 && rm_arg(c, "limit")->i < d->ds.n ? (int)rm_arg(c, "limit")->i : d->ds.n;
+    char kindtxt[48];
+    if (lm->m->net) snprintf(kindtxt, sizeof kindtxt, "net of %d layers", rm_net_spec_of(lm->m)->n);
+    else snprintf(kindtxt, sizeof kindtxt, "%s h=%d", rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H);
     if (!t.quiet)
-        printf("training '%s' (%s h=%d, %s parameters) on %s images of %s%s%s, %d threads\n", name,
-               rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H, rm_fmt_count(cnt, sizeof cnt, (double)lm->m->nparams),
+        printf("training '%s' (%s, %s parameters) on %s images of %s%s%s, %d threads\n", name,
+               kindtxt, rm_fmt_count(cnt, sizeof cnt, (double)lm->m->nparams),
                rm_fmt_count(cnt2, sizeof cnt2, nimg), d->ds.name, teacher ? ", teacher " : "",
                teacher ? (rm_ws_name(L, teacher, name, sizeof name) ? name : "(unnamed)") : "", rm_get_threads());
     fflush(stdout);
@@ -266,7 +270,7 @@ int rm_cmd_train(rm_call *c) {
     if (want_live) {
         char title[160];
         rm_ctx lctx = {.interrupt = &rm_sigint_flag};
-        snprintf(title, sizeof title, "'%s' %s h=%d", name, rm_act_name(lm->m->cfg.act.kind), lm->m->cfg.H);
+        snprintf(title, sizeof title, "'%s' %s", name, kindtxt);
         t.lv = live_open(&lctx, lm->m, title);
         if (!t.lv && !t.quiet) printf("(no live view: %s)\n", lctx.msg);
     }

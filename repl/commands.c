@@ -8,6 +8,7 @@ int rm_cmd_model(rm_call *c);
 int rm_cmd_load(rm_call *c);
 int rm_cmd_save(rm_call *c);
 int rm_cmd_train(rm_call *c);
+int rm_cmd_evaluate(rm_call *c);
 int rm_cmd_eval(rm_call *c);
 int rm_cmd_info(rm_call *c);
 int rm_cmd_layers(rm_call *c);
@@ -37,18 +38,30 @@ static const rm_opt data_opts[] = {
 static const rm_opt model_pos[] = {{"action", A_NAME, NULL, "`new`, or the name of a loaded model to make current", NULL, NULL}, {NULL}};
 static const rm_opt model_opts[] = {
     {"name", A_NAME, "model", "workspace name of the new model", NULL, NULL},
-    {"act", A_CHOICE, "relu", "channel-MLP activation", "relu|gelu|lerp_psa|bspline", NULL},
+    {"kind", A_CHOICE, "resmlp", "model kind: the paper's ResMLP, or a layer-list net (mlp, cnn, the FINN cnv preset)", "resmlp|mlp|cnn|cnv", NULL},
+    {"act", A_CHOICE, "relu", "activation (ResMLP: relu|gelu|lerp_psa|bspline; nets also hardtanh, sign, sign_reste, quantN)",
+     "relu|gelu|lerp_psa|bspline|hardtanh|sign|sign_ste|sign_reste|quant2|quant4|quant8", NULL},
     {"hidden", A_INT, "96", "channel-MLP hidden width h", NULL, NULL},
     {"seed", A_INT, "2023", "initialisation seed", NULL, NULL},
     {"embed", A_INT, "96", "embedding width", NULL, NULL},
-    {"layers", A_INT, "4", "blocks", NULL, NULL},
+    {"layers", A_STR, "4", "ResMLP: blocks; kind=mlp: widths IN-H1-...-CLASSES (e.g. 6-32-32-3)", NULL, NULL},
     {"grid", A_INT, "64", "LERP-PSA grid points G", NULL, NULL},
     {"range", A_NUM, "4", "LERP-PSA grid range [-R, R]", NULL, NULL},
     {"keys", A_INT, "8", "PSA keys E", NULL, NULL},
     {"eps", A_NUM, "1", "PSA epsilon", NULL, NULL},
     {"spline_size", A_INT, "65", "B-spline coefficients (odd)", NULL, NULL},
     {"spacing", A_NUM, "0.125", "B-spline knot spacing", NULL, NULL},
-    {"data", A_DATA, "train", "data set whose image size fixes tokens and patch features (if loaded)", NULL, NULL},
+    {"data", A_DATA, "train", "data set whose image size fixes tokens and patch features (nets: input shape and classes)", NULL, NULL},
+    {"net", A_STR, NULL, "a layer list in text form, e.g. \"input=6 linear(32) bn relu linear(3)\" (see `help net`)", NULL, NULL},
+    {"conv", A_STR, NULL, "kind=cnn: 3x3 pad-1 conv channels, NpK adds maxpool K (e.g. 16,32p2)", NULL, NULL},
+    {"fc", A_STR, NULL, "kind=cnn: hidden fully connected widths (e.g. 32,32)", NULL, NULL},
+    {"w", A_STR, NULL, "nets: weight quantiser per weight layer: float|binary|ternary|intN (a short list repeats its last)", NULL, NULL},
+    {"in_bits", A_INT, "0", "nets: quantise the input to N bits (0 = off)", NULL, NULL},
+    {"bn", A_BOOL, "on", "nets: BatchNorm after each hidden weight layer", NULL, NULL},
+    {"dropout", A_NUM, "0", "nets: dropout after each hidden activation", NULL, NULL},
+    {"bits", A_INT, "1", "kind=cnv: weight and activation bits (1, 2, 4, 8)", NULL, NULL},
+    {"input", A_STR, NULL, "nets: input shape F or CxHxW when no data= is loaded", NULL, NULL},
+    {"classes", A_INT, "0", "nets: classes when no data= is loaded", NULL, NULL},
     {NULL}};
 
 static const rm_opt load_pos[] = {
@@ -57,6 +70,25 @@ static const rm_opt load_pos[] = {
     {NULL}};
 static const rm_opt save_pos[] = {{"path", A_PATH, NULL, "safetensors file to write (atomically)", NULL, NULL}, {NULL}};
 static const rm_opt model_only[] = {MODEL_OPT, {NULL}};
+
+static const rm_opt evaluate_opts[] = {
+    MODEL_OPT,
+    {"data", A_DATA, "train", "training data set (a stratified validation split is held out of it)", NULL, NULL},
+    {"test", A_DATA, "test", "test data set", NULL, NULL},
+    {"times", A_INT, "10", "runs, with seeds seed, seed+1, ...", NULL, NULL},
+    {"seed", A_INT, "1", "seed of the first run (initialisation, shuffling, dropout, validation split)", NULL, NULL},
+    {"epochs", A_INT, "15", "epochs per run (at most, with patience=)", NULL, NULL},
+    {"batch", A_INT, "32", "batch size", NULL, NULL},
+    {"lr", A_NUM, "0.01", "learning rate", NULL, NULL},
+    {"lr_min", A_NUM, "0", "cosine annealing floor", NULL, NULL},
+    {"schedule", A_CHOICE, "constant", "learning-rate schedule", "cosine|constant", NULL},
+    {"wd", A_NUM, "1e-4", "decoupled weight decay", NULL, NULL},
+    {"optim", A_CHOICE, "adamw", "optimiser", "adamw|sgd", NULL},
+    {"val", A_NUM, "0", "fraction of the training data held out for validation / early stopping (0 = none)", NULL, NULL},
+    {"patience", A_INT, "0", "stop a run after N epochs without a better validation accuracy (best weights kept)", NULL, NULL},
+    {"csv", A_PATH, NULL, "write the runs and the summary as CSV", NULL, NULL},
+    {"quiet", A_BOOL, "false", "no table", NULL, NULL},
+    {NULL}};
 
 static const rm_opt train_opts[] = {
     MODEL_OPT,
@@ -255,6 +287,14 @@ const rm_command rm_commands[] = {
      "charts and curves\n(arrows/[ ] pick block, layer, channels; m mode; p pause; q stop and save to out= or "
      "runs/NAME.safetensors)."},
     {"eval", "[DATA]", "accuracy and loss of a model on a data set [test]", eval_pos, eval_opts, rm_cmd_eval, NULL},
+#ifdef RM_HAVE_EVALUATE
+    {"evaluate", "", "train the model's architecture N times (seeds), early stopping, test max/mean/std", none, evaluate_opts,
+     rm_cmd_evaluate,
+     "example: evaluate times=10 epochs=15 lr=0.01 wd=1e-4 batch=32 val=0.1 patience=5 csv=runs/eval.csv\n"
+     "Each run starts from a fresh initialisation (the model itself is not changed). std is the population std.\n"
+     "Lua: r = resmlp.evaluate{...} -> {runs={{seed=, epochs=, best_epoch=, val_acc=, test_acc=, test_loss=, seconds=}...},\n"
+     "max=, mean=, std=, min=, n=, complete=}"},
+#endif
     {"info", "[MODEL]", "architecture, parameters, memory and training state of a model", info_pos, none, rm_cmd_info, NULL},
     {"layers", "[MODEL]", "the layers of a model with shapes, parameters and recorded input ranges", info_pos, none,
      rm_cmd_layers, NULL},

@@ -60,6 +60,13 @@ static int m_tostring(lua_State *L) {
     if (!lm->m) { lua_pushstring(L, "Model (closed)"); return 1; }
     const rm_model_cfg *c = &lm->m->cfg;
     char n[32];
+    if (lm->m->net) {
+        char d[4096];
+        rm_model_describe(lm->m, d, sizeof d);
+        lua_pushfstring(L, "Model(net %s, %s params, %d epochs trained)", d,
+                        rm_fmt_count(n, sizeof n, (double)rm_model_trainable_count(lm->m)), lm->epochs);
+        return 1;
+    }
     lua_pushfstring(L, "Model(%s, hidden=%d, %s params, %d epochs trained)", rm_act_name(c->act.kind), c->H,
                     rm_fmt_count(n, sizeof n, (double)rm_model_trainable_count(lm->m)), lm->epochs);
     return 1;

@@ -123,4 +123,35 @@ function R.write(path, text)
   f:write(text)
 end
 
+-- A layer-list network from a Lua table, e.g.
+--   resmlp.net{input = {6}, {"linear", 32, w = "int16"}, {"bn"}, {"sign", grad = "reste"}, {"linear", 3}}
+-- input = {F} or {C, H, W}; each entry is {type, [first value], key = value...} as in the text form
+-- (`help net`); name = and seed = go to `model new`. Returns the Model.
+function R.net(spec)
+  if type(spec) ~= "table" then error("resmlp.net: expected a table of layers", 2) end
+  local inp = spec.input
+  if type(inp) ~= "table" or (#inp ~= 1 and #inp ~= 3) then
+    error("resmlp.net: input = {features} or {C, H, W} is required", 2)
+  end
+  local parts = {"input=" .. table.concat(inp, "x")}
+  for i, l in ipairs(spec) do
+    if type(l) ~= "table" or type(l[1]) ~= "string" then
+      error(("resmlp.net: layer %d must be a table starting with its type, e.g. {\"linear\", 32}"):format(i), 2)
+    end
+    local args = {}
+    if l[2] ~= nil then args[1] = tostring(l[2]) end
+    local keys = {}
+    for k in pairs(l) do
+      if type(k) == "string" then keys[#keys + 1] = k
+      elseif k ~= 1 and k ~= 2 then error(("resmlp.net: layer %d has an extra positional value"):format(i), 2) end
+    end
+    table.sort(keys)
+    for _, k in ipairs(keys) do args[#args + 1] = k .. "=" .. tostring(l[k]) end
+    parts[#parts + 1] = #args > 0 and (l[1] .. "(" .. table.concat(args, ",") .. ")") or l[1]
+  end
+  local ok, m = pcall(R.model, {net = table.concat(parts, " "), name = spec.name, seed = spec.seed})
+  if not ok then error((tostring(m):gsub("^prelude:%d+: ", "")), 2) end
+  return m
+end
+
 return R

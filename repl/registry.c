@@ -293,6 +293,13 @@ lmodel *rm_call_model(rm_call *c, int *idx) {
     return lm;
 }
 
+lmodel *rm_call_resmlp(rm_call *c, int *idx) {
+    lmodel *lm = rm_call_model(c, idx);
+    if (lm->m->net)
+        rm_cmd_error(c, "`%s` works on ResMLP models; this one is a layer-list net (see `info`)", c->cmd->name);
+    return lm;
+}
+
 static int l_cmd(lua_State *L) {
     const rm_command *cmd = lua_touserdata(L, lua_upvalueindex(1));
     rm_cmd_args_from_stack(L, 1, lua_gettop(L));

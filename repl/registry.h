@@ -89,6 +89,7 @@ rm_val *rm_posarg(rm_call *c, const char *name);
 int rm_cmd_error(rm_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 /* resolve the model a command works on (option "model", else the current one); raises if none */
 lmodel *rm_call_model(rm_call *c, int *stack_idx);
+lmodel *rm_call_resmlp(rm_call *c, int *stack_idx);   /* the same, with an error for layer-list nets */
 
 /* nearest candidate to s among n names (NULL if none is close) */
 const char *rm_suggest(const char *s, const char *const *names, int n);
