@@ -388,6 +388,21 @@ static float quant_scale(const rm_nlayer_spec *s, float *lo, float *hi) {
 /* ---- forward / backward ------------------------------------------------------------------------- */
 
 int rm_net_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train) {
+    return rm_net_forward_upto(ctx, m, x, B, train, m->net->s.n);
+}
+
+const float *rm_net_output(const rm_model *m, int i, int *c, int *h, int *w, int *spatial) {
+    const struct rm_net *net = m->net;
+    if (!net || i < 0 || i >= net->s.n) return NULL;
+    const nl_rt *L = &net->l[i];
+    if (c) *c = L->oc;
+    if (h) *h = L->oh;
+    if (w) *w = L->ow;
+    if (spatial) *spatial = L->out_sp;
+    return L->y;
+}
+
+int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int train, int nlayers) {
     if (rm_net_set_batch(ctx, m, B)) return RM_ERR;
     struct rm_net *net = m->net;
     const float *in = x;
@@ -395,7 +410,8 @@ int rm_net_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train) {
         transpose_chw(net->xin, x, B, net->s.in_c, net->s.in_h * net->s.in_w, 0);
         in = net->xin;
     }
-    for (int i = 0; i < net->s.n; i++) {
+    if (nlayers > net->s.n) nlayers = net->s.n;
+    for (int i = 0; i < nlayers; i++) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
         float *y = L->y;
@@ -452,6 +468,7 @@ int rm_net_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train) {
         }
         in = y;
     }
+    if (nlayers < net->s.n) return RM_OK;   /* later curve tables stay unprepared: act_ready unchanged */
     net->act_ready = 1;
     const float *z = m->c.logits;
     for (size_t j = 0; j < (size_t)B * m->cfg.K; j++)

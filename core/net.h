@@ -92,6 +92,10 @@ int rm_net_forward(rm_ctx *ctx, struct rm_model *m, const float *x, int B, int t
 void rm_net_backward(struct rm_model *m, const float *x, const float *dlogits);
 void rm_net_params_changed(struct rm_model *m);   /* clips binary latent weights to [-1,1]; curve tables */
 float rm_net_regular(struct rm_model *m, float lambda, int grad);
+/* forward through layers [0, nlayers) only (eval or train); outputs of layer i via rm_net_output */
+int rm_net_forward_upto(rm_ctx *ctx, struct rm_model *m, const float *x, int B, int train, int nlayers);
+// output of layer i of the last forward: (B, c*h*w), NHWC when *spatial
+const float *rm_net_output(const struct rm_model *m, int i, int *c, int *h, int *w, int *spatial);
 /* the weights the forward uses for layer i (quantised when the layer quantises), or NULL if the layer has
  * no weights; rows x cols = (out, fan_in). Valid after a forward. */
 const float *rm_net_weights_used(const struct rm_model *m, int i, int *rows, int *cols);

@@ -1,0 +1,33 @@
+/* bnn.h - the integer engine of binarised layer-list nets: binary layers as bit-packed weights with
+ * XNOR-popcount arithmetic, BatchNorm + sign folded into per-channel integer thresholds (FINN style), maxpool
+ * of binary maps as OR. The network's front (its layers up to the first sign, e.g. a 16-bit first layer on
+ * real-valued inputs) runs in float through the model's own kernels; from there on everything is integer
+ * until the last layer's logits fl(acc + bias) (and its BN, if any). Thresholds are found by running the
+ * model's own bias + BN kernels on every possible accumulator value, so the engine's bits equal the float
+ * forward's on every input: `verify` on real data checks it.
+ * Paths: AVX-512 VPOPCNTDQ where the CPU has it (chosen at run time), a portable one otherwise;
+ * RESMLP_BNN_PATH=portable or rm_bnn_set_path forces one. */
+#ifndef RM_BNN_H
+#define RM_BNN_H
+#include "model.h"
+
+typedef struct rm_bnet rm_bnet;
+enum { RM_BNN_AUTO = 0, RM_BNN_PORTABLE, RM_BNN_VPOPCNT };
+
+/* build from a net model (eval-mode BN statistics). The model must outlive the engine (its front runs in
+ * it). Errors name the first layer that does not fit the binary pattern. */
+int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out);
+void rm_bnet_free(rm_bnet *e);
+// x (B, C*H*W) CHW as rm_make_batch_flat gives; logits (B,K)
+int rm_bnet_forward(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits);
+int rm_bnet_set_path(rm_bnet *e, int path);     /* returns the path in effect (VPOPCNT falls back) */
+int rm_bnet_path(const rm_bnet *e);
+const char *rm_bnn_path_name(int path);
+/* one-line summary: front layers, binary layers, packed weight bytes */
+void rm_bnet_describe(const rm_bnet *e, char *buf, size_t n);
+/* accuracy of the engine on ds and agreement with the float forward: predictions equal and the binary
+ * activations of every integer layer equal to the float forward's (mismatching bits counted) */
+typedef struct rm_bnn_check { int n, correct, agree; long bits, bit_mismatch; float max_logit_err; } rm_bnn_check;
+struct rm_dataset;
+int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const struct rm_dataset *ds, int batch, rm_bnn_check *out);
+#endif

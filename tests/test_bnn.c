@@ -1,0 +1,94 @@
+/* test_bnn.c - the XNOR-popcount engine on real MNIST: a binarised MLP and a binarised CNN (16-bit first
+ * layer, binary conv / fc, sign activations with ReSTE, BN folded into thresholds) trained briefly, then
+ * run by the engine on 1,000 test images: every hidden bit equals the float forward's sign output, the
+ * logits are identical, the portable and AVX-512 VPOPCNTDQ paths agree, and unsupported nets are refused. */
+#include "tests/tutil.h"
+#include "core/bnn.h"
+#include "core/net.h"
+#include "core/train.h"
+#include <stdlib.h>
+#include <string.h>
+
+static void check_net(const char *spec, const rm_dataset *train, const rm_dataset *test, int limit) {
+    rm_ctx ctx = {0};
+    rm_model *m = NULL;
+    if (rm_model_new_net(&ctx, &m, spec, 3)) { CHECK(0, "%s: %s", spec, ctx.msg); return; }
+    rm_optim opt;
+    rm_optim_cfg oc = rm_optim_default();
+    oc.lr = 1e-2f;
+    CHECK_OK(rm_optim_init(&ctx, &opt, m, &oc), &ctx);
+    rm_train_opts o = rm_train_defaults();
+    o.epochs = 1; o.limit = limit; o.batch = 64; o.aug = RM_AUG_NONE;
+    rm_train_result res;
+    CHECK_OK(rm_train(&ctx, m, &opt, train, &o, &res), &ctx);
+    float facc, floss;
+    CHECK_OK(rm_evaluate(&ctx, m, test, 256, &facc, &floss), &ctx);
+    rm_bnet *e = NULL;
+    CHECK_OK(rm_bnet_build(&ctx, m, &e), &ctx);
+    if (e) {
+        char d[256];
+        rm_bnet_describe(e, d, sizeof d);
+        printf("%s\n  float acc %.2f%%; %s\n", spec, 100 * facc, d);
+        int paths[2] = {RM_BNN_PORTABLE, RM_BNN_VPOPCNT};
+        float *z[2] = {malloc(sizeof(float) * 10 * 200), malloc(sizeof(float) * 10 * 200)};
+        for (int p = 0; p < 2; p++) {
+            int got = rm_bnet_set_path(e, paths[p]);
+            rm_bnn_check ck;
+            CHECK_OK(rm_bnet_verify(&ctx, e, test, 200, &ck), &ctx);
+            printf("  path %s: engine acc %.2f%%, agree %d/%d, hidden bits %ld, mismatching %ld, max logit diff %g\n",
+                   rm_bnn_path_name(got), 100.0 * ck.correct / ck.n, ck.agree, ck.n, ck.bits, ck.bit_mismatch, ck.max_logit_err);
+            CHECK(ck.n == test->n && ck.agree == ck.n, "%s: engine predictions equal the float forward's (%d/%d)", rm_bnn_path_name(got), ck.agree, ck.n);
+            CHECK(ck.bits > 0 && ck.bit_mismatch == 0, "%s: every hidden bit equals the float sign output (%ld of %ld differ)",
+                  rm_bnn_path_name(got), ck.bit_mismatch, ck.bits);
+            CHECK(ck.max_logit_err == 0, "%s: logits identical (max diff %g)", rm_bnn_path_name(got), ck.max_logit_err);
+            CHECK(fabsf((float)ck.correct / ck.n - facc) < 1e-6f, "engine accuracy equals the float accuracy");
+            /* the same logits from both paths on one batch */
+            int idx[200], y[200];
+            float *x = malloc(sizeof(float) * 200 * rm_model_input_size(m));
+            for (int i = 0; i < 200; i++) idx[i] = i;
+            rm_make_batch_flat(test, idx, 200, x, y);
+            CHECK_OK(rm_bnet_forward(&ctx, e, x, 200, z[p]), &ctx);
+            free(x);
+        }
+        CHECK(!memcmp(z[0], z[1], sizeof(float) * 10 * 200), "portable and popcount paths give identical logits");
+        free(z[0]); free(z[1]);
+        CHECK(facc > 0.5f, "a short run learns: float acc %.3f", facc);
+    }
+    rm_bnet_free(e);
+    rm_optim_free(&opt);
+    rm_model_free(m);
+}
+
+int main(void) {
+    rm_set_threads(0);
+    rm_ctx ctx = {0};
+    rm_dataset train = {0}, full = {0}, test = {0};
+    if (rm_mnist_load(&ctx, &train, DATA_DIR "/mnist", "train")) { printf("skip: no MNIST (%s)\n", ctx.msg); TEST_END(); }
+    CHECK_OK(rm_mnist_load(&ctx, &full, DATA_DIR "/mnist", "test"), &ctx);
+    CHECK_OK(rm_dataset_slice(&ctx, &test, &full, 0, 1000), &ctx);
+    rm_dataset_free(&full);
+    check_net("input=784 linear(128,w=int16) bn sign(grad=reste) linear(128,w=binary) bn sign(grad=reste) linear(10,w=binary)", &train, &test, 6000);
+    check_net("input=1x28x28 quant(8) conv(16,pad=1,w=int16) bn sign(grad=reste) conv(32,pad=1,w=binary) bn sign(grad=reste) maxpool(2) "
+              "linear(32,w=binary) bn sign(grad=reste) linear(10,w=binary) bn", &train, &test, 2048);
+    /* conv with padding 0 and stride 2, a binary conv straight into a final linear, no bias */
+    check_net("input=1x28x28 conv(8,k=3,stride=2,w=ternary) bn sign conv(16,k=3,w=binary,bias=off) bn sign maxpool(2) linear(10,w=binary)", &train, &test, 2048);
+
+    /* refused, with the layer named */
+    struct { const char *spec, *msg; } bad[] = {
+        {"input=6 linear(8) relu linear(3)", "needs sign activations"},
+        {"input=6 linear(8) bn sign linear(8) bn sign linear(3)", "layer 3 (linear): weights must be binary"},
+        {"input=6 linear(8) bn sign linear(8,w=binary) relu linear(3,w=binary)", "layer 3 (linear): a hidden binary layer must be followed by [bn] sign"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rm_model *m = NULL;
+        rm_bnet *e = NULL;
+        CHECK_OK(rm_model_new_net(&ctx, &m, bad[i].spec, 1), &ctx);
+        rm_ctx c2 = {0};
+        int r = rm_bnet_build(&c2, m, &e);
+        CHECK(r != RM_OK && strstr(c2.msg, bad[i].msg), "'%s' refused: '%s'", bad[i].spec, c2.msg);
+        rm_bnet_free(e);
+        rm_model_free(m);
+    }
+    rm_dataset_free(&train); rm_dataset_free(&test);
+    TEST_END();
+}
