@@ -2,6 +2,7 @@
  * (`train`, `test`), and top-1 accuracy and loss of a model on a data set (Ctrl-C stops it). */
 #include "registry.h"
 #include "core/train.h"
+#include "core/table.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,15 +43,86 @@ static int load_split(rm_ctx *ctx, rm_dataset *ds, const char *kind, const char 
     return RM_OK;
 }
 
+static void say_set(rm_call *c, const char *name, const rm_dataset *ds) {
+    if (!c->line) return;
+    char n1[32], b1[32];
+    size_t es = ds->pixels ? 1 : sizeof(float);
+    if (ds->feat)
+        printf("%s%-6s%s %s rows x %d features, %d classes, %s  <- %s\n", rm_col(0, "1"), name, rm_reset(0),
+               rm_fmt_count(n1, sizeof n1, ds->n), ds->c, ds->nclass,
+               rm_fmt_bytes(b1, sizeof b1, (double)ds->n * (ds->c * es + 1)), ds->name);
+    else
+        printf("%s%-6s%s %s images %dx%dx%d, %d classes, %s  <- %s\n", rm_col(0, "1"), name, rm_reset(0),
+               rm_fmt_count(n1, sizeof n1, ds->n), ds->c, ds->h, ds->w, ds->nclass,
+               rm_fmt_bytes(b1, sizeof b1, (double)ds->n * (ds->c * ds->h * ds->w + 1)), ds->name);
+}
+
+/* move *ds into a new workspace Dataset `name` (left on the stack) */
+static void push_set(rm_call *c, const char *name, rm_dataset *ds) {
+    ldata *d = rm_data_push(c->L);
+    int idx = lua_gettop(c->L);
+    d->ds = *ds;
+    memset(ds, 0, sizeof *ds);
+    d->loaded = 1;
+    rm_ws_set(c->L, name, idx);
+    say_set(c, name, &d->ds);
+}
+
+/* tabular sets and MiniMNIST: one file (or the MNIST directory), split stratified into train / test */
+static int data_split_kind(rm_call *c, const char *kind) {
+    rm_val *pv = rm_posarg(c, "path");
+    double frac = rm_arg(c, "test_frac")->d;
+    uint64_t seed = (uint64_t)rm_arg(c, "seed")->i;
+    rm_ctx ctx = {0};
+    rm_dataset all = {0}, tr = {0}, te = {0};
+    rm_table_info info;
+    int r;
+    if (!strcmp(kind, "minimnist")) {
+        r = rm_minimnist_load(&ctx, pv->set ? pv->s : "../shared/data/mnist", seed, &tr, &te);
+        if (r) rm_cmd_error(c, "%s", ctx.msg);
+    } else {
+        if (!strcmp(kind, "vertebral")) r = rm_vertebral_load(&ctx, &all, pv->set ? pv->s : "../shared/data/vertebral/column_3C.dat", &info);
+        else {
+            if (!pv->set) rm_cmd_error(c, "data csv needs a PATH (data csv FILE label=NAME|INDEX)");
+            rm_table_opts o = rm_table_defaults();
+            rm_val *lv = rm_arg(c, "label"), *hv = rm_arg(c, "header"), *cv = rm_arg(c, "classes");
+            if (lv->set) o.label = lv->s;
+            o.header = !strcmp(hv->s, "yes") ? 1 : !strcmp(hv->s, "no") ? 0 : -1;
+            if (cv->set) o.classes = cv->s;
+            r = rm_table_load(&ctx, &all, pv->s, &o, &info);
+        }
+        if (r) rm_cmd_error(c, "%s", ctx.msg);
+        if (frac > 0) {
+            r = rm_split_stratified(&ctx, &all, frac, seed, &tr, &te);
+            rm_dataset_free(&all);
+            if (r) rm_cmd_error(c, "%s", ctx.msg);
+        } else {
+            tr = all;
+        }
+        if (c->line && info.names[0][0]) {
+            printf("classes:");
+            for (int i = 0; i < info.nclass; i++) printf(" %d=%s", i, info.names[i]);
+            printf("  (features standardised over the whole table)\n");
+        }
+    }
+    push_set(c, "train", &tr);
+    int n = 1;
+    if (te.n) { push_set(c, "test", &te); n++; }
+    return n;
+}
+
 int rm_cmd_data(rm_call *c) {
     lua_State *L = c->L;
     const char *kind = rm_posarg(c, "kind")->s;
-    static const char *kinds[] = {"cifar10", "mnist", "fashion"};
-    if (strcmp(kind, kinds[0]) && strcmp(kind, kinds[1]) && strcmp(kind, kinds[2])) {
-        const char *s = rm_suggest(kind, kinds, 3);
-        rm_cmd_error(c, "unknown data set kind '%s'%s%s%s (cifar10, mnist, fashion)", kind, s ? " (did you mean '" : "",
-                     s ? s : "", s ? "'?)" : "");
+    static const char *kinds[] = {"cifar10", "mnist", "fashion", "vertebral", "minimnist", "csv"};
+    int known = 0;
+    for (int i = 0; i < 6; i++) known |= !strcmp(kind, kinds[i]);
+    if (!known) {
+        const char *s = rm_suggest(kind, kinds, 6);
+        rm_cmd_error(c, "unknown data set kind '%s'%s%s%s (cifar10, mnist, fashion, vertebral, minimnist, csv)", kind,
+                     s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     }
+    if (!strcmp(kind, "vertebral") || !strcmp(kind, "minimnist") || !strcmp(kind, "csv")) return data_split_kind(c, kind);
     rm_val *pv = rm_posarg(c, "path");
     const char *path = pv->set ? pv->s : default_path(kind);
     const char *split = rm_arg(c, "split")->s;
@@ -69,13 +141,7 @@ int rm_cmd_data(rm_call *c) {
         if (r) rm_cmd_error(c, "%s", ctx.msg);
         const char *name = nv->set ? nv->s : sp;
         rm_ws_set(L, name, idx);
-        if (c->line) {
-            char n1[32], b1[32];
-            const rm_dataset *ds = &d->ds;
-            printf("%s%-6s%s %s images %dx%dx%d, %d classes, %s  <- %s\n", rm_col(0, "1"), name, rm_reset(0),
-                   rm_fmt_count(n1, sizeof n1, ds->n), ds->c, ds->h, ds->w, ds->nclass,
-                   rm_fmt_bytes(b1, sizeof b1, (double)ds->n * (ds->c * ds->h * ds->w + 1)), ds->name);
-        }
+        say_set(c, name, &d->ds);
         nres++;
     }
     return nres;

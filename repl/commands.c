@@ -24,7 +24,7 @@ int rm_cmd_plot(rm_call *c);
 #define MODEL_OPT {"model", A_MODEL, "@", "model to use (workspace name or Model)", NULL, NULL}
 
 static const rm_opt data_pos[] = {
-    {"kind", A_STR, "cifar10", "cifar10 | mnist | fashion", NULL, NULL},
+    {"kind", A_STR, "cifar10", "cifar10 | mnist | fashion | vertebral | minimnist | csv", NULL, NULL},
     {"path", A_PATH, NULL, "directory in the official layout, or one CIFAR-10 .bin file "
                            "[$RESMLP_DATA or ../shared/data/cifar-10-batches-bin]", NULL, NULL},
     {NULL}};
@@ -33,6 +33,11 @@ static const rm_opt data_opts[] = {
     {"limit", A_INT, "0", "keep only the first N training images (0 = all)", NULL, NULL},
     {"test_limit", A_INT, "0", "keep only the first N test images (0 = all)", NULL, NULL},
     {"name", A_NAME, NULL, "workspace name (one split only) [the split's name]", NULL, NULL},
+    {"test_frac", A_NUM, "0.2", "vertebral/csv: stratified test fraction (0 = everything in `train`)", NULL, NULL},
+    {"seed", A_INT, "1", "vertebral/csv/minimnist: seed of the stratified split", NULL, NULL},
+    {"label", A_STR, NULL, "csv: label column, a header name or an index (-1 = last) [last]", NULL, NULL},
+    {"header", A_CHOICE, "auto", "csv: first row is a header", "auto|yes|no", NULL},
+    {"classes", A_STR, NULL, "csv: class names in label order, e.g. DH,SL,NO [order of appearance]", NULL, NULL},
     {NULL}};
 
 static const rm_opt model_pos[] = {{"action", A_NAME, NULL, "`new`, or the name of a loaded model to make current", NULL, NULL}, {NULL}};
@@ -276,7 +281,7 @@ static const rm_opt import_opts[] = {
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
-    {"data", "[KIND] [PATH]", "load CIFAR-10 (or MNIST) as the data sets `train` and `test`", data_pos, data_opts, rm_cmd_data,
+    {"data", "[KIND] [PATH]", "load CIFAR-10, MNIST, Fashion-MNIST, UCI Vertebral, MiniMNIST or a CSV table as `train` and `test`", data_pos, data_opts, rm_cmd_data,
      "example: data cifar10 ../shared/data/cifar-10-batches-bin limit=5000"},
     {"model", "[new|NAME]", "create a model (`model new act=lerp_psa hidden=96`), or pick the current one", model_pos,
      model_opts, rm_cmd_model, "`model` alone shows the current model; Lua: resmlp.model{...} creates one."},
@@ -287,14 +292,12 @@ const rm_command rm_commands[] = {
      "charts and curves\n(arrows/[ ] pick block, layer, channels; m mode; p pause; q stop and save to out= or "
      "runs/NAME.safetensors)."},
     {"eval", "[DATA]", "accuracy and loss of a model on a data set [test]", eval_pos, eval_opts, rm_cmd_eval, NULL},
-#ifdef RM_HAVE_EVALUATE
     {"evaluate", "", "train the model's architecture N times (seeds), early stopping, test max/mean/std", none, evaluate_opts,
      rm_cmd_evaluate,
      "example: evaluate times=10 epochs=15 lr=0.01 wd=1e-4 batch=32 val=0.1 patience=5 csv=runs/eval.csv\n"
      "Each run starts from a fresh initialisation (the model itself is not changed). std is the population std.\n"
      "Lua: r = resmlp.evaluate{...} -> {runs={{seed=, epochs=, best_epoch=, val_acc=, test_acc=, test_loss=, seconds=}...},\n"
      "max=, mean=, std=, min=, n=, complete=}"},
-#endif
     {"info", "[MODEL]", "architecture, parameters, memory and training state of a model", info_pos, none, rm_cmd_info, NULL},
     {"layers", "[MODEL]", "the layers of a model with shapes, parameters and recorded input ranges", info_pos, none,
      rm_cmd_layers, NULL},
