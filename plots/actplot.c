@@ -51,12 +51,11 @@ static int build_channel(rm_ctx *ctx, const rm_act_layer *a, int ch, float lo, f
     p->nseries = ns;
     p->xmin = lo; p->xmax = hi;
     if (lerp) { b->vl[0] = -a->cfg->R; b->vl[1] = a->cfg->R; p->vlines = b->vl; p->nvlines = 2; p->vline_name = mini ? NULL : "grid [-R,R]"; }
-    if (a->stats && a->stats->count > 0 && !mini) {
-        float s0 = rm_curve_percentile(a->stats, 1), s1 = rm_curve_percentile(a->stats, 99);
-        if (s1 - s0 < 0.9f * (hi - lo)) {   /* shading the whole plot would say nothing */
-            p->span_lo = s0; p->span_hi = s1;
-            p->span_name = "data p1..p99";
-        }
+    if (a->stats && a->stats->count > 0 && !mini) {   /* a strip on the x axis */
+        p->span_lo = rm_curve_percentile(a->stats, 1); p->span_hi = rm_curve_percentile(a->stats, 99);
+        p->span_mid = rm_curve_percentile(a->stats, 50);
+        p->span_name = "data p1..p99";
+        p->span_mid_name = "p50";
     }
     return ns;
 }
@@ -81,7 +80,7 @@ char *rm_plot_activation(rm_ctx *ctx, const rm_model *m, int block, const char *
     } else {
         char title[128];
         snprintf(title, sizeof title, "block %d %s (%s) channels %d..%d", block, a.short_name, a.name, ch_lo, ch_hi);
-        rm_grid g = {.title = title, .panels = panels, .n = n, .shared = 1};
+        rm_grid g = {.title = title, .panels = panels, .n = n, .shared = 1, .own_y = !o->share_y};
         out = o->svg ? rm_svg_grid(ctx, &g, o->width, o->height) : rm_plot_grid(ctx, &g, o->width, o->height, o->mode, o->colour);
     }
 done:
@@ -126,10 +125,13 @@ char *rm_plot_inputs_hist(rm_ctx *ctx, const rm_model *m, int block, const char 
     if (rm_curve_layer(ctx, m, block, layer, &a)) return NULL;
     if (!a.stats || a.stats->count <= 0) { rm_err(ctx, "no inputs recorded for %s yet: run `eval` first", a.name); return NULL; }
     char title[192];
-    snprintf(title, sizeof title, "inputs of block %d %s: %.0f values, min %.3g max %.3g", block, a.short_name, a.stats->count,
-             a.stats->min, a.stats->max);
-    rm_hist h = {.title = title, .xlabel = "pre-activation x", .counts = a.stats->hist, .nbins = RM_HIST_BINS,
-                 .lo = a.stats->hist_lo, .hi = a.stats->hist_hi};
+    snprintf(title, sizeof title, "inputs of block %d %s (%s)", block, a.short_name, a.name);
+    const rm_act_stats *s = a.stats;
+    double mean = s->sum / s->count, var = s->sumsq / s->count - mean * mean;
+    rm_hist_stats st = {.n = s->count, .mean = mean, .sd = sqrt(var > 0 ? var : 0), .min = s->min, .max = s->max,
+                        .p1 = rm_curve_percentile(s, 1), .p50 = rm_curve_percentile(s, 50), .p99 = rm_curve_percentile(s, 99)};
+    rm_hist h = {.title = title, .xlabel = "pre-activation x", .counts = s->hist, .nbins = RM_HIST_BINS,
+                 .lo = s->hist_lo, .hi = s->hist_hi, .stats = &st};
     return render_hist(ctx, &h, o);
 }
 

@@ -1,7 +1,8 @@
 /* actplot.h - plots of a model's insides, built from the core's curve API and rendered with plot.h:
  * an activation channel's learned curve (the function the model uses, the smooth ResPSA, the LERP
- * table as markers, ReLU for reference, the data range shaded and the grid range [-R, R] marked), a
- * grid of channels, histograms of weights and of recorded pre-activation inputs, the token-mixing
+ * table as markers, ReLU for reference, the recorded p1..p99 as a strip on the x axis with p50
+ * marked, the grid range [-R, R] marked), a grid of channels (each cell its own y range unless
+ * share_y), histograms of weights and of recorded pre-activation inputs, the token-mixing
  * weight heatmap, and the training history. Text or SVG; the caller decides where it goes. */
 #ifndef RM_ACTPLOT_H
 #define RM_ACTPLOT_H
@@ -14,6 +15,7 @@ typedef struct rm_plot_opts {
     int colour;
     int svg;                /* 1: SVG document instead of text */
     float lo, hi;           /* x range for curves (lo >= hi: recorded data range or [-R, R]) */
+    int share_y;            /* channel grids: one y range for all cells (default: each its own) */
 } rm_plot_opts;
 
 /* extra series to overlay on an activation plot (e.g. the INT8 LUT once a model is quantized) */

@@ -1,7 +1,8 @@
 /* canvas.c - the cell canvas every text plot is drawn on, and its rendering to UTF-8 lines.
  * A cell holds either a character (text, axes, ASCII plot glyphs) or a mask of sub-pixels
  * (2x2 quadrant blocks or 2x4 braille dots) that becomes one glyph when rendered.
- * Also the glyph and colour tables shared by all plot kinds. No terminal I/O. */
+ * Each cell keeps its last owner so a plot can tell which series are visible. Also the glyph and
+ * colour tables shared by all plot kinds. No terminal I/O. */
 #include "plot_int.h"
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ void cv_put(rm_canvas *cv, int x, int y, uint32_t ch, int colour) {
     c->ch = ch;
     c->bits = 0;
     c->colour = (uint8_t)colour;
+    c->owner = (uint8_t)cv->owner;
 }
 
 int cv_text(rm_canvas *cv, int x, int y, const char *s, int maxw, int colour) {
@@ -65,11 +67,28 @@ void cv_mark_area(rm_canvas *cv, int x, int y, int w, int h) {
         }
 }
 
+void cv_wipe(rm_canvas *cv, int x, int y, int w, int h) {
+    for (int j = y; j < y + h; j++)
+        for (int i = x; i < x + w; i++) {
+            rm_cell *c = cell(cv, i, j);
+            if (c) memset(c, 0, sizeof *c);
+        }
+}
+
+void cv_owners(const rm_canvas *cv, int x, int y, int w, int h, uint8_t seen[256]) {
+    for (int j = y < 0 ? 0 : y; j < y + h && j < cv->h; j++)
+        for (int i = x < 0 ? 0 : x; i < x + w && i < cv->w; i++) {
+            const rm_cell *c = &cv->c[(size_t)j * cv->w + i];
+            if (c->ch || c->bits) seen[c->owner] = 1;
+        }
+}
+
 void cv_px(rm_canvas *cv, int ax, int ay, int px, int py, int colour, uint32_t glyph) {
     if (px < 0 || py < 0) return;
     if (cv->mode == RM_CANVAS_ASCII) { cv_put(cv, ax + px, ay + py, glyph, colour); return; }
     rm_cell *c = cell(cv, ax + px / cv->sx, ay + py / cv->sy);
     if (!c) return;
+    if (c->owner != cv->owner) { c->ch = 0; c->bits = 0; c->owner = (uint8_t)cv->owner; }
     int dx = px % cv->sx, dy = py % cv->sy;
     static const uint8_t braille[2][4] = {{0x01, 0x02, 0x04, 0x40}, {0x08, 0x10, 0x20, 0x80}};
     c->bits |= cv->mode == RM_CANVAS_BLOCK ? (uint8_t)(1u << (dx + 2 * dy)) : braille[dx][dy];
@@ -123,9 +142,17 @@ const char *svg_colour(int c) {
 }
 
 uint32_t g_axis(int mode, int which) {
-    static const char ascii[] = {'-', '|', '+', '+', '+', ':', '.'};
-    static const uint32_t uni[] = {0x2500, 0x2502, 0x2514, 0x2524, 0x252C, 0x250A, 0x00B7};
+    static const char ascii[] = {'-', '|', '+', '+', '+', ':', '=', '+', '^'};
+    static const uint32_t uni[] = {0x2500, 0x2502, 0x2514, 0x2524, 0x252C, 0x250A, 0x2501, 0x252F, 0x25B2};
     return mode == RM_CANVAS_ASCII ? (uint32_t)ascii[which] : uni[which];
+}
+
+void dash_pattern(int mode, int dash, int *on, int *off) {
+    *on = 1; *off = 0;
+    if (mode == RM_CANVAS_ASCII || dash == RM_DASH_SOLID) return;
+    if (dash == RM_DASH_DOTTED) { *off = 1; return; }
+    *on = mode == RM_CANVAS_BRAILLE ? 4 : 2;
+    *off = 2;
 }
 
 void legend_key(char *buf, int mode, int style, int dash, char glyph) {
@@ -134,19 +161,44 @@ void legend_key(char *buf, int mode, int style, int dash, char glyph) {
         else { buf[0] = glyph; buf[1] = 0; }
         return;
     }
-    const char *k = style == RM_STYLE_MARKERS ? "\xe2\x80\xa2"                 /* • */
-                  : style == RM_STYLE_BARS ? "\xe2\x96\x88"                     /* █ */
-                  : dash == RM_DASH_DASHED ? "\xe2\x95\x8c\xe2\x95\x8c"         /* ╌╌ */
-                  : dash == RM_DASH_DOTTED ? "\xe2\x94\x88\xe2\x94\x88"         /* ┈┈ */
-                  : "\xe2\x94\x80\xe2\x94\x80";                                 /* ── */
-    strcpy(buf, k);
+    int blk = mode == RM_CANVAS_BLOCK;
+    if (style == RM_STYLE_MARKERS) { cp_utf8(buf, MARKER_GLYPH); return; }
+    if (style == RM_STYLE_BARS) { cp_utf8(buf, blk ? 0x2588 : 0x28FF); return; }
+    /* a horizontal stretch on the top sub-pixel row, `on` pixels drawn and `off` skipped in turn */
+    int on, off, sx = 2, cells = dash == RM_DASH_DASHED ? (blk ? 3 : 5) : 2, n = 0;
+    dash_pattern(mode, dash, &on, &off);
+    for (int c = 0; c < cells; c++) {
+        int bits = 0;
+        for (int d = 0; d < sx; d++)
+            if ((c * sx + d) % (on + off) < on) bits |= blk ? 1 << d : d ? 0x08 : 0x01;
+        uint32_t cp = !bits ? ' ' : blk ? (bits == 3 ? 0x2580u : bits == 1 ? 0x2598u : 0x259Du) : 0x2800u + bits;
+        n += cp_utf8(buf + n, cp);
+    }
 }
 
-char series_glyph(const rm_series *s, int k) {
-    if (s->glyph > 0x20 && s->glyph < 0x7F) return s->glyph;
-    if (s->style == RM_STYLE_MARKERS) return "ox@$"[k % 4];
-    if (s->style == RM_STYLE_BARS) return "#%@="[k % 4];
-    return "*#=%&~"[k % 6];
+/* default glyph lists per style */
+static const char *style_glyphs(int style) {
+    return style == RM_STYLE_MARKERS ? "ox@$" : style == RM_STYLE_BARS ? "#%@=" : "*#=%&~";
+}
+
+static int own_glyph(const rm_series *s) { return s->glyph > 0x20 && s->glyph < 0x7F; }
+
+void plot_glyphs(const rm_plot *p, char *g) {
+    uint8_t used[128] = {0};
+    int n = p->nseries < OWN_MAXSERIES ? p->nseries : OWN_MAXSERIES, k[3] = {0, 0, 0};
+    used[':'] = used['-'] = used['|'] = used['='] = 1;   /* vlines, faint zero axes, the span strip */
+    for (int j = 0; j < n; j++) if (own_glyph(&p->series[j])) used[(int)p->series[j].glyph] = 1;
+    for (int j = 0; j < n; j++) {
+        const rm_series *s = &p->series[j];
+        if (own_glyph(s)) { g[j] = s->glyph; continue; }
+        int st = s->style >= 0 && s->style <= 2 ? s->style : 0;
+        const char *list = style_glyphs(st);
+        int len = (int)strlen(list), start = k[st]++ % len;
+        g[j] = list[start];
+        for (int t = 0; t < len; t++)
+            if (!used[(int)list[(start + t) % len]]) { g[j] = list[(start + t) % len]; break; }
+        used[(int)g[j]] = 1;
+    }
 }
 
 int series_colour(const rm_series *s, int idx) {

@@ -1,7 +1,9 @@
 /* grid.c - small multiples: many panels (e.g. the 16 channel activations of one layer) in a grid
  * that fits a total width/height. Roomy panels get full axes; small ones are mini plots (label row,
- * bare area with faint zero axes) with the shared ranges and legend in a footer. When even mini
- * panels do not fit, the first ones that do are shown and the footer says how many. */
+ * bare area with faint zero axes) with the shared ranges and legend (of the series visible in some
+ * panel) in a footer. With own_y each panel keeps its own y range (in its label or ticks) under the
+ * shared x range. When even mini panels do not fit, the first ones that do are shown and the footer
+ * says how many. */
 #include "plot_int.h"
 #include <math.h>
 #include <stdio.h>
@@ -25,7 +27,8 @@ rm_plot *grid_prepare(rm_ctx *ctx, const rm_grid *g, double range[4]) {
     }
     if (!(r[0] <= r[1])) { r[0] = 0; r[1] = 1; r[2] = 0; r[3] = 1; }
     for (int i = 0; g->shared && i < g->n; i++) {
-        c[i].xmin = r[0]; c[i].xmax = r[1]; c[i].ymin = r[2]; c[i].ymax = r[3];
+        c[i].xmin = r[0]; c[i].xmax = r[1];
+        if (!g->own_y) { c[i].ymin = r[2]; c[i].ymax = r[3]; }
     }
     memcpy(range, r, sizeof r);
     return c;
@@ -49,7 +52,7 @@ char *rm_plot_grid(rm_ctx *ctx, const rm_grid *g, int width, int height, int mod
     if (gr > 0 && avail / gr < MINH) { gr = avail / MINH; shown = gr * gc < n ? gr * gc : n; }
     if (title) center_text(&cv, 0, 0, width, g->title, 0);
     int pw = (width - (gc - 1) * gap) / gc, ph = gr > 0 ? avail / gr : 0;
-    panel_opt mini = {.mini = 1, .show_range = !g->shared}, full = {.xticks = 1};
+    panel_opt mini = {.mini = 1, .show_range = !g->shared || g->own_y}, full = {.xticks = 1};
     for (int i = 0; i < shown; i++) {
         int x = (i % gc) * (pw + gap), y = title + (i / gc) * ph;
         draw_panel(&cv, x, y, pw, ph, &pan[i], pw >= 30 && ph >= 10 ? &full : &mini);
@@ -63,13 +66,16 @@ char *rm_plot_grid(rm_ctx *ctx, const rm_grid *g, int width, int height, int mod
             if (k == 0 && shown < n) snprintf(piece, sizeof piece, "showing %d of %d", shown, n);
             if (k == 1 && g->shared && n > 0) {
                 for (int j = 0; j < 4; j++) fmt_value(r[j], a[j], 24);
-                snprintf(piece, sizeof piece, "x [%s, %s]  y [%s, %s]", a[0], a[1], a[2], a[3]);
+                if (g->own_y) snprintf(piece, sizeof piece, "x [%s, %s]  y per panel", a[0], a[1]);
+                else snprintf(piece, sizeof piece, "x [%s, %s]  y [%s, %s]", a[0], a[1], a[2], a[3]);
             }
             int pw_ = rm_text_width(piece), sep = col ? 3 : 0;
             if (pw_ && col + sep + pw_ <= width) col += sep + cv_text(&cv, col + sep, fy, piece, pw_, 0);
         }
         lentry le[40];
-        int nle = n > 0 ? legend_entries(&pan[0], mode, le, 40) : 0;
+        uint8_t seen[256] = {0};
+        cv_owners(&cv, 0, title, width, height - title - 1, seen);
+        int nle = n > 0 ? legend_entries(&pan[0], mode, seen, le, 40) : 0;
         if (nle > 0) {
             int x = col ? col + 3 : 0;
             if (x < width) draw_legend(&cv, x, fy, width - x, 1, le, nle);

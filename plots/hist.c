@@ -1,10 +1,55 @@
 /* hist.c - histograms: binning raw values (or taking the caller's counts) into one bar series with a
- * summary note (n, mean, sd, min, max, skipped values), then drawing it as a line-plot panel. */
+ * stats line (n, mean, sd, min, max, p1, p50, p99, skipped values; one formatter for both kinds),
+ * then drawing it as a line-plot panel. */
 #include "plot_int.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void hist_stats_line(const rm_hist_stats *st, char *buf, int n) {
+    if (!(st->n > 0)) { snprintf(buf, (size_t)n, "n=0"); return; }
+    const double v[7] = {st->mean, st->sd, st->min, st->max, st->p1, st->p50, st->p99};
+    char a[7][24];
+    for (int i = 0; i < 7; i++) fmt_value(v[i], a[i], 24);
+    snprintf(buf, (size_t)n, "n=%.0f mean=%s sd=%s min=%s max=%s p1=%s p50=%s p99=%s", st->n, a[0], a[1], a[2], a[3], a[4],
+             a[5], a[6]);
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* q-th percentile of k sorted values, interpolated */
+static double sorted_pct(const float *v, int k, double q) {
+    double t = q / 100 * (k - 1);
+    int i = (int)floor(t);
+    return i + 1 < k ? v[i] + (t - i) * (v[i + 1] - v[i]) : v[k - 1];
+}
+
+/* stats of the finite raw values; counts the non-finite ones into *bad */
+static int raw_stats(rm_ctx *ctx, const rm_hist *h, rm_hist_stats *st, int *bad) {
+    float *v = malloc(sizeof(float) * (h->n > 0 ? h->n : 1));
+    if (!v) return rm_err(ctx, "hist: out of memory for %d values", h->n);
+    int k = 0;
+    double s = 0, s2 = 0;
+    for (int i = 0; i < h->n; i++)
+        if (isfinite(h->values[i])) { v[k++] = h->values[i]; s += h->values[i]; }
+    *bad = h->n - k;
+    memset(st, 0, sizeof *st);
+    st->n = k;
+    if (k > 0) {
+        st->mean = s / k;
+        for (int i = 0; i < k; i++) s2 += (v[i] - st->mean) * (v[i] - st->mean);
+        st->sd = k > 1 ? sqrt(s2 / (k - 1)) : 0;
+        qsort(v, (size_t)k, sizeof *v, cmp_float);
+        st->min = v[0]; st->max = v[k - 1];
+        st->p1 = sorted_pct(v, k, 1); st->p50 = sorted_pct(v, k, 50); st->p99 = sorted_pct(v, k, 99);
+    }
+    free(v);
+    return RM_OK;
+}
 
 int hist_prepare(rm_ctx *ctx, const rm_hist *h, hist_data *d) {
     memset(d, 0, sizeof *d);
@@ -21,18 +66,13 @@ int hist_prepare(rm_ctx *ctx, const rm_hist *h, hist_data *d) {
     int have = 1;                                           /* any finite value */
     if (h->counts) {
         for (int i = 0; i < nb; i++) d->y[i] = (float)h->counts[i];   /* non-finite: skipped by the panel */
+        if (h->stats) hist_stats_line(h->stats, note, sizeof d->note);
     } else {
-        double mn = INFINITY, mx = -INFINITY, s = 0, s2 = 0;
-        int k = 0, bad = 0, out = 0;
-        for (int i = 0; i < h->n; i++) {
-            double v = h->values[i];
-            if (!isfinite(v)) { bad++; continue; }
-            mn = fmin(mn, v); mx = fmax(mx, v); s += v; k++;
-        }
-        double mean = k ? s / k : 0;
-        have = k > 0;
-        for (int i = 0; i < h->n; i++) if (isfinite(h->values[i])) s2 += (h->values[i] - mean) * (h->values[i] - mean);
-        if (!(lo < hi)) { lo = k ? mn : 0; hi = k ? mx : 1; widen_range(&lo, &hi); }
+        rm_hist_stats st = {0};
+        int bad = 0, out = 0;
+        if (raw_stats(ctx, h, &st, &bad) != RM_OK) { hist_release(d); return RM_ERR; }
+        have = st.n > 0;
+        if (!(lo < hi)) { lo = have ? st.min : 0; hi = have ? st.max : 1; widen_range(&lo, &hi); }
         for (int i = 0; i < h->n; i++) {
             double v = h->values[i];
             if (!isfinite(v)) continue;
@@ -40,11 +80,8 @@ int hist_prepare(rm_ctx *ctx, const rm_hist *h, hist_data *d) {
             int b = (int)((v - lo) / (hi - lo) * nb);
             d->y[b < 0 ? 0 : b >= nb ? nb - 1 : b] += 1;
         }
-        char a[5][24];
-        fmt_value(mean, a[0], 24); fmt_value(k > 1 ? sqrt(s2 / (k - 1)) : 0, a[1], 24);
-        fmt_value(mn, a[2], 24); fmt_value(mx, a[3], 24);
-        int n = k ? snprintf(note, sizeof d->note, "n=%d mean=%s sd=%s min=%s max=%s", k, a[0], a[1], a[2], a[3])
-                  : snprintf(note, sizeof d->note, "n=0");
+        hist_stats_line(&st, note, sizeof d->note);
+        int n = (int)strlen(note);
         if (bad) n += snprintf(note + n, sizeof d->note - n, "; %d non-finite value%s skipped", bad, bad == 1 ? "" : "s");
         if (out) snprintf(note + n, sizeof d->note - n, "; %d outside the bin range", out);
     }

@@ -1,6 +1,9 @@
 /* lines.c - the line-plot panel (axes, ticks, series as lines/markers/bars, vertical marker lines,
- * shaded span, legend, notes) drawn into a region of a canvas, its small-multiples variant, and
- * rm_plot_lines. Histograms, training charts and grids are built from draw_panel. */
+ * the span as a strip on the x axis, legend, notes) drawn into a region of a canvas, its
+ * small-multiples variant, and rm_plot_lines. The legend lists what is visible: the series are drawn
+ * once to see which survive (later ones cover earlier ones), then laid out again for real. Markers
+ * denser than one per two columns are not drawn (they would hide their curve); a note says so.
+ * Histograms, training charts and grids are built from draw_panel. */
 #include "plot_int.h"
 #include <math.h>
 #include <stdio.h>
@@ -88,18 +91,19 @@ static void draw_series(rm_canvas *cv, const area *a, const rm_series *s, int co
         }
         return;
     }
-    if (s->style == RM_STYLE_MARKERS) {
+    if (s->style == RM_STYLE_MARKERS) {        /* one whole cell each, the glyph of the legend */
         for (int i = 0; i < s->n; i++) {
             if (!finite_pt(s, i, &x, &y)) continue;
             double fx = fx_of(a, x), fy = fy_of(a, y);
             if (fx < -0.5 || fx > a->pw - 0.5 || fy < -0.5 || fy > a->ph - 0.5) continue;
-            cv_px(cv, a->x, a->y, (int)lround(fx), (int)lround(fy), colour, (uint32_t)glyph);
+            int px = (int)lround(fx), py = (int)lround(fy);
+            if (cv->mode == RM_CANVAS_ASCII) cv_px(cv, a->x, a->y, px, py, colour, (uint32_t)glyph);
+            else cv_put(cv, a->x + px / cv->sx, a->y + py / cv->sy, MARKER_GLYPH, colour);
         }
         return;
     }
     pen pn = {cv, a, colour, 1, 0, 0, -1, -1, (uint32_t)glyph};
-    if (cv->mode == RM_CANVAS_BRAILLE) { if (s->dash == RM_DASH_DASHED) { pn.on = 4; pn.off = 3; } else if (s->dash == RM_DASH_DOTTED) pn.off = 2; }
-    if (cv->mode == RM_CANVAS_BLOCK) { if (s->dash == RM_DASH_DASHED) { pn.on = 2; pn.off = 2; } else if (s->dash == RM_DASH_DOTTED) pn.off = 1; }
+    dash_pattern(cv->mode, s->dash, &pn.on, &pn.off);
     int have = 0;
     double px = 0, py = 0;
     for (int i = 0; i < s->n; i++) {
@@ -113,27 +117,53 @@ static void draw_series(rm_canvas *cv, const area *a, const rm_series *s, int co
 }
 
 /* ---- legend */
-int legend_entries(const rm_plot *p, int mode, lentry *e, int max) {
-    int k = 0, nstyle[3] = {0, 0, 0};
-    for (int j = 0; j < p->nseries && k < max; j++) {
+/* markers too dense to draw as such at a panel `cells` wide: more than one per two columns */
+static int too_dense(const rm_plot *p, int j, int cells) {
+    const rm_series *s = &p->series[j];
+    if (s->style != RM_STYLE_MARKERS) return 0;
+    int fx = p->xmin < p->xmax, k = 0;
+    double x, y;
+    for (int i = 0; i < s->n; i++)
+        if (finite_pt(s, i, &x, &y) && (!fx || (x >= p->xmin && x <= p->xmax))) k++;
+    return 2 * k > cells;
+}
+
+/* "table T: 65 points, too dense to mark" for each such series, then `extra` */
+static void dense_note(const rm_plot *p, int cells, const char *extra, char *buf, int n) {
+    int k = 0;
+    buf[0] = 0;
+    for (int j = 0; j < p->nseries && j < OWN_MAXSERIES && k < n; j++)
+        if (too_dense(p, j, cells))
+            k += snprintf(buf + k, (size_t)(n - k), "%s%s: %d points, too dense to mark", k ? "; " : "",
+                          p->series[j].name && *p->series[j].name ? p->series[j].name : "markers", p->series[j].n);
+    if (extra && *extra && k < n) snprintf(buf + k, (size_t)(n - k), "%s%s", k ? "; " : "", extra);
+}
+
+static int span_shown(const rm_plot *p) { return p->span_lo < p->span_hi; }
+static int mid_shown(const rm_plot *p) {
+    return span_shown(p) && p->span_mid_name && *p->span_mid_name && p->span_mid >= p->span_lo && p->span_mid <= p->span_hi;
+}
+
+static void add_entry(lentry *e, uint32_t cp, const char *name, int colour) {
+    cp_utf8(e->key, cp); e->name = name; e->colour = colour;
+}
+
+int legend_entries(const rm_plot *p, int mode, const uint8_t *seen, lentry *e, int max) {
+    char g[OWN_MAXSERIES];
+    plot_glyphs(p, g);
+    int k = 0;
+    for (int j = 0; j < p->nseries && j < OWN_MAXSERIES && k < max; j++) {
         const rm_series *s = &p->series[j];
-        int st = s->style >= 0 && s->style <= 2 ? s->style : 0;
-        char g = series_glyph(s, nstyle[st]++);
-        if (!s->name || !*s->name) continue;
-        legend_key(e[k].key, mode, st, s->dash, g);
+        if (!s->name || !*s->name || (seen && !seen[j + 1])) continue;
+        legend_key(e[k].key, mode, s->style, s->dash, g[j]);
         e[k].name = s->name;
         e[k].colour = series_colour(s, j);
         k++;
     }
-    char tmp[8];
-    if (p->nvlines > 0 && p->vline_name && *p->vline_name && k < max) {
-        cp_utf8(tmp, g_axis(mode, AX_VLINE));
-        strcpy(e[k].key, tmp); e[k].name = p->vline_name; e[k].colour = 7; k++;
-    }
-    if (p->span_lo < p->span_hi && p->span_name && *p->span_name && k < max) {
-        cp_utf8(tmp, g_axis(mode, AX_SPAN));
-        strcpy(e[k].key, tmp); e[k].name = p->span_name; e[k].colour = 7; k++;
-    }
+    if (p->nvlines > 0 && p->vline_name && *p->vline_name && (!seen || seen[OWN_VLINE]) && k < max)
+        add_entry(&e[k++], g_axis(mode, AX_VLINE), p->vline_name, 7);
+    if (span_shown(p) && p->span_name && *p->span_name && k < max) add_entry(&e[k++], g_axis(mode, AX_BAND), p->span_name, 7);
+    if (mid_shown(p) && k < max) add_entry(&e[k++], g_axis(mode, AX_BAND_MID), p->span_mid_name, 7);
     return k;
 }
 
@@ -190,12 +220,6 @@ static int note_split(const char *note, int w, int *cut) {
 }
 
 static void draw_decor(rm_canvas *cv, const area *a, const rm_plot *p, int zero_axes) {
-    if (p->span_lo < p->span_hi && p->span_hi >= a->x0 && p->span_lo <= a->x1) {
-        int c0 = tick_cell(fmax(p->span_lo, a->x0), a->x0, a->x1, a->w, cv->sx);
-        int c1 = tick_cell(fmin(p->span_hi, a->x1), a->x0, a->x1, a->w, cv->sx);
-        for (int r = 0; r < a->h; r++)
-            for (int c = c0; c <= c1; c++) cv_put(cv, a->x + c, a->y + r, g_axis(cv->mode, AX_SPAN), 7);
-    }
     if (zero_axes) {
         if (a->y0 < 0 && a->y1 > 0) {
             int r = tick_row(0, a->y0, a->y1, a->h, cv->sy);
@@ -206,22 +230,41 @@ static void draw_decor(rm_canvas *cv, const area *a, const rm_plot *p, int zero_
             for (int r = 0; r < a->h; r++) cv_put(cv, a->x + c, a->y + r, g_axis(cv->mode, AX_V), 7);
         }
     }
+    cv->owner = OWN_VLINE;
     for (int i = 0; i < p->nvlines; i++) {
         double v = p->vlines[i];
         if (!isfinite(v) || v < a->x0 || v > a->x1) continue;
         int c = tick_cell(v, a->x0, a->x1, a->w, cv->sx);
         for (int r = 0; r < a->h; r++) cv_put(cv, a->x + c, a->y + r, g_axis(cv->mode, AX_VLINE), 7);
     }
+    cv->owner = OWN_NONE;
 }
 
-static void draw_all_series(rm_canvas *cv, const area *a, const rm_plot *p) {
-    int nstyle[3] = {0, 0, 0};
-    for (int j = 0; j < p->nseries; j++) {
-        const rm_series *s = &p->series[j];
-        int st = s->style >= 0 && s->style <= 2 ? s->style : 0;
-        char g = series_glyph(s, nstyle[st]++);
-        draw_series(cv, a, s, series_colour(s, j), g);
+/* every series in order, each as its own owner; `cells`: the panel width markers are judged at */
+static void draw_all_series(rm_canvas *cv, const area *a, const rm_plot *p, int cells) {
+    char g[OWN_MAXSERIES];
+    plot_glyphs(p, g);
+    for (int j = 0; j < p->nseries && j < OWN_MAXSERIES; j++) {
+        if (too_dense(p, j, cells)) continue;
+        cv->owner = j + 1;
+        draw_series(cv, a, &p->series[j], series_colour(&p->series[j], j), g[j]);
     }
+    cv->owner = OWN_NONE;
+}
+
+/* the span as a strip on the x axis row (under the area): the band glyph over [span_lo, span_hi]
+ * with its ticks kept, and the mark at span_mid */
+static void draw_strip(rm_canvas *cv, const area *a, const rm_plot *p) {
+    if (!span_shown(p) || p->span_hi < a->x0 || p->span_lo > a->x1 || a->y + a->h >= cv->cy1) return;
+    int c0 = tick_cell(fmax(p->span_lo, a->x0), a->x0, a->x1, a->w, cv->sx);
+    int c1 = tick_cell(fmin(p->span_hi, a->x1), a->x0, a->x1, a->w, cv->sx);
+    for (int c = c0; c <= c1; c++) {
+        rm_cell *cl = &cv->c[(size_t)(a->y + a->h) * cv->w + a->x + c];
+        int tick = cl->ch == g_axis(cv->mode, AX_XTICK);
+        cv_put(cv, a->x + c, a->y + a->h, g_axis(cv->mode, tick ? AX_BAND_TICK : AX_BAND), 7);
+    }
+    if (mid_shown(p) && p->span_mid >= a->x0 && p->span_mid <= a->x1)
+        cv_put(cv, a->x + tick_cell(p->span_mid, a->x0, a->x1, a->w, cv->sx), a->y + a->h, g_axis(cv->mode, AX_BAND_MID), 7);
 }
 
 void center_text(rm_canvas *cv, int x, int y, int w, const char *s, int colour) {
@@ -253,7 +296,7 @@ static void draw_mini(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *
     if (a.h < 1) return;
     cv_mark_area(cv, a.x, a.y, a.w, a.h);
     draw_decor(cv, &a, p, 1);
-    draw_all_series(cv, &a, p);
+    draw_all_series(cv, &a, p, W);
     if (nfin == 0) center_text(cv, a.x, a.y + (a.h - 1) / 2, a.w, "(no data)", 0);
 }
 
@@ -270,12 +313,16 @@ typedef struct playout {
     lentry le[40];
 } playout;
 
-static void panel_layout(const rm_canvas *cv, int W, int H, const rm_plot *p, const panel_opt *o, playout *L) {
+/* seen: the owners visible (legend entries), NULL for all named ones */
+static void panel_layout(const rm_canvas *cv, int W, int H, const rm_plot *p, const panel_opt *o, const uint8_t *seen,
+                         playout *L) {
+    char extra[512];
     L->cut = -1;
     L->nfin = plot_ranges(p, &L->x0, &L->x1, &L->y0, &L->y1, &L->nbad);
     int nout = p->ymin < p->ymax ? count_outside(p, L->x0, L->x1, L->y0, L->y1) : 0;
-    make_note(L->note, sizeof L->note, L->nbad, nout, o->note);
-    L->nle = legend_entries(p, cv->mode, L->le, 40);
+    dense_note(p, W, o->note, extra, sizeof extra);
+    make_note(L->note, sizeof L->note, L->nbad, nout, extra);
+    L->nle = legend_entries(p, cv->mode, seen, L->le, 40);
 
     /* rows, dropped in this order while the plot area is too small */
     L->t_title = (p->title && *p->title) || (o->legend_in_title && L->nle > 0);
@@ -307,10 +354,16 @@ static void panel_layout(const rm_canvas *cv, int W, int H, const rm_plot *p, co
     L->nx = L->t_xticks ? fit_xticks(L->x0, L->x1, aw, cv->sx, p->x_integer, L->ylw + 1, L->rmargin, L->xt, L->xl, L->xs) : 0;
 }
 
+static void panel_area(const rm_canvas *cv, int X, int Y, int W, const playout *L, area *a) {
+    *a = (area){X + L->ylw + 1, Y + L->t_title + L->t_ylabel, W - L->ylw - 1 - L->rmargin, L->ph, 0, 0, L->x0, L->x1, L->y0, L->y1};
+    a->pw = a->w * cv->sx;
+    a->ph = a->h * cv->sy;
+}
+
 int panel_ylw(const rm_canvas *cv, int W, int H, const rm_plot *p, const panel_opt *o) {
     if (o->mini || W < 12 || H < 3) return 0;
     playout L;
-    panel_layout(cv, W, H, p, o, &L);
+    panel_layout(cv, W, H, p, o, NULL, &L);
     return L.ylw;
 }
 
@@ -335,10 +388,17 @@ void draw_panel(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *p, con
     cv_clip(cv, X, Y, W, H);
     if (o->mini || W < 12 || H < 3) { draw_mini(cv, X, Y, W, H, p, o); cv_clip(cv, 0, 0, cv->w, cv->h); return; }
     playout L;
-    panel_layout(cv, W, H, p, o, &L);
-    area a = {X + L.ylw + 1, Y + L.t_title + L.t_ylabel, W - L.ylw - 1 - L.rmargin, L.ph, 0, 0, L.x0, L.x1, L.y0, L.y1};
-    a.pw = a.w * cv->sx;
-    a.ph = a.h * cv->sy;
+    uint8_t seen[256] = {0};
+    area a;
+    /* a trial drawing at the size the full legend leaves tells which series stay visible */
+    panel_layout(cv, W, H, p, o, NULL, &L);
+    panel_area(cv, X, Y, W, &L, &a);
+    draw_decor(cv, &a, p, 0);
+    draw_all_series(cv, &a, p, W);
+    cv_owners(cv, a.x, a.y, a.w, a.h, seen);
+    cv_wipe(cv, a.x, a.y, a.w, a.h);
+    panel_layout(cv, W, H, p, o, seen, &L);
+    panel_area(cv, X, Y, W, &L, &a);
 
     cv_mark_area(cv, a.x, a.y, a.w, a.h);
     draw_decor(cv, &a, p, 0);
@@ -356,7 +416,11 @@ void draw_panel(rm_canvas *cv, int X, int Y, int W, int H, const rm_plot *p, con
         cv_put(cv, a.x + tick_cell(L.xt[i], a.x0, a.x1, a.w, cv->sx), a.y + a.h, g_axis(cv->mode, AX_XTICK), 0);
         cv_text(cv, a.x + L.xs[i], a.y + a.h + 1, L.xl[i], 24, 0);
     }
-    draw_all_series(cv, &a, p);
+    draw_strip(cv, &a, p);
+    draw_all_series(cv, &a, p, W);
+    memset(seen, 0, sizeof seen);                /* the legend of what is drawn */
+    cv_owners(cv, a.x, a.y, a.w, a.h, seen);
+    L.nle = legend_entries(p, cv->mode, seen, L.le, 40);
     if (L.nfin == 0) center_text(cv, a.x, a.y + (a.h - 1) / 2, a.w, "(no data)", 0);
 
     /* text rows: title (or title + legend), ylabel; under the axis: xlabel, legend, note */

@@ -44,12 +44,19 @@ typedef struct rm_plot {
     const double *vlines;    /* nvlines dotted vertical lines, e.g. the LERP grid range -R, R */
     int nvlines;
     const char *vline_name;  /* legend text for the vlines (NULL: none) */
-    double span_lo, span_hi; /* shaded x-interval when span_lo < span_hi, e.g. the data range */
+    double span_lo, span_hi; /* x-interval when span_lo < span_hi, e.g. the data range: text plots mark it
+                                as a strip on the x axis, SVG shades it */
     const char *span_name;   /* legend text for the span (NULL: none) */
+    double span_mid;         /* a mark on the strip, e.g. the median, when span_mid_name is set */
+    const char *span_mid_name;
     int x_integer;           /* only integer x ticks (epochs, indices) */
 } rm_plot;
 
-/* histogram: raw values binned here, or counts the caller already has */
+/* summary of the values behind a histogram, shown on its stats line */
+typedef struct rm_hist_stats { double n, mean, sd, min, max, p1, p50, p99; } rm_hist_stats;
+
+/* histogram: raw values binned here (their stats line computed here too), or counts the caller
+ * already has (with the caller's stats, if any) */
 typedef struct rm_hist {
     const char *title, *xlabel;
     const float *values;     /* n raw values (non-finite ones skipped), used when counts is NULL */
@@ -58,6 +65,7 @@ typedef struct rm_hist {
     int nbins;               /* >= 1 */
     double lo, hi;           /* bin range; for raw values lo >= hi means [min, max] of the data */
     int colour;              /* as rm_series.colour */
+    const rm_hist_stats *stats; /* with counts: the stats line (NULL: none) */
 } rm_hist;
 
 /* training chart: loss (top) and accuracy (bottom) per epoch, train vs test; epoch i is i+1 */
@@ -76,10 +84,13 @@ typedef struct rm_grid {
     int ncols;               /* 0: about square */
     int shared;              /* nonzero: all panels use one x and one y range, the union of the ranges
                                 each panel would use alone (its fixed ones, else its data's) */
+    int own_y;               /* with shared: the x range only; each panel keeps its own y range */
 } rm_grid;
 
-/* heatmap of a row-major rows x cols matrix: shades from blank (min) to densest (max), a min/max
- * legend; big matrices are block-averaged, small ones scaled up by whole factors */
+/* heatmap of a row-major rows x cols matrix: shades from blank (min) to densest (max), or, when the
+ * range holds 0, a diverging map (0 blank, negative and positive values with their own glyph ramps,
+ * blue and red with colour); a scale line shows the ramp and its end values; big matrices are
+ * block-averaged, small ones scaled up by whole factors */
 typedef struct rm_heatmap {
     const char *title, *xlabel, *ylabel;
     const float *m;
@@ -88,10 +99,10 @@ typedef struct rm_heatmap {
     int symmetric;           /* range [-a, a], a = max |m|: zero sits mid-ramp (signed weights) */
 } rm_heatmap;
 
-/* text plots. mode: RM_CANVAS_*; colour: nonzero adds ANSI colours (only for a colour terminal;
- * heatmaps are shade-only and ignore it). A grid draws full panels (axes, ticks) when a panel gets
- * at least 30x10 cells, else mini panels with the shared ranges and legend in a footer line; when
- * not all fit it shows the first ones and says "showing k of n". */
+/* text plots. mode: RM_CANVAS_*; colour: nonzero adds ANSI colours (only for a colour terminal).
+ * A grid draws full panels (axes, ticks) when a panel gets at least 30x10 cells, else mini panels
+ * with the shared ranges and legend in a footer line; when not all fit it shows the first ones and
+ * says "showing k of n". */
 char *rm_plot_lines(rm_ctx *ctx, const rm_plot *p, int width, int height, int mode, int colour);
 char *rm_plot_hist(rm_ctx *ctx, const rm_hist *h, int width, int height, int mode, int colour);
 char *rm_plot_train(rm_ctx *ctx, const rm_trainchart *t, int width, int height, int mode, int colour);

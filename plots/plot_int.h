@@ -19,13 +19,17 @@ char *sb_finish(rm_ctx *ctx, rm_sbuf *b);       /* the string (caller frees) or 
  * back as '?' so user text can never break a line, the layout or an XML document */
 uint32_t utf8_next(const char **s);
 
-/* ---- canvas (canvas.c): w x h cells; drawing outside the clip rectangle is ignored */
+/* ---- canvas (canvas.c): w x h cells; drawing outside the clip rectangle is ignored. Every cell
+ * remembers who drew it last (cv->owner at the time: a series, the vlines, or 0 for text and axes);
+ * sub-pixels of another owner are wiped first, so a cell always shows exactly one owner's glyph */
 enum { CELL_AREA = 1 };              /* inside a plot area: braille empties are U+2800 */
-typedef struct rm_cell { uint32_t ch; uint8_t bits, colour, flags; } rm_cell;
+enum { OWN_NONE = 0, OWN_MAXSERIES = 250, OWN_VLINE = 254 };   /* series j is owner j + 1 */
+typedef struct rm_cell { uint32_t ch; uint8_t bits, colour, flags, owner; } rm_cell;
 typedef struct rm_canvas {
     int w, h, mode;
     int sx, sy;                      /* sub-pixels per cell: 1x1 ascii, 2x2 block, 2x4 braille */
     int cx0, cy0, cx1, cy1;          /* clip rectangle [cx0,cx1) x [cy0,cy1) */
+    int owner;                       /* owner of what is drawn next */
     rm_cell *c;
 } rm_canvas;
 int cv_init(rm_ctx *ctx, rm_canvas *cv, int w, int h, int mode);
@@ -36,6 +40,9 @@ void cv_put(rm_canvas *cv, int x, int y, uint32_t ch, int colour);
 int cv_text(rm_canvas *cv, int x, int y, const char *s, int maxw, int colour);
 int cv_textr(rm_canvas *cv, int xend, int y, const char *s, int maxw, int colour); /* right-aligned, ends before xend */
 void cv_mark_area(rm_canvas *cv, int x, int y, int w, int h);
+void cv_wipe(rm_canvas *cv, int x, int y, int w, int h);        /* cells back to blank */
+/* seen[o] = 1 for every owner o with a visible cell in the rectangle (seen[] is not cleared) */
+void cv_owners(const rm_canvas *cv, int x, int y, int w, int h, uint8_t seen[256]);
 /* sub-pixel (px,py) of the area whose top-left cell is (ax,ay); ASCII mode writes `glyph` */
 void cv_px(rm_canvas *cv, int ax, int ay, int px, int py, int colour, uint32_t glyph);
 char *cv_render(rm_ctx *ctx, const rm_canvas *cv, int colour);
@@ -44,9 +51,17 @@ const char *svg_colour(int c);       /* palette entry -> "#rrggbb" */
 
 /* ---- glyphs (canvas.c) */
 uint32_t g_axis(int mode, int which);  /* see AX_* */
-enum { AX_H, AX_V, AX_CORNER, AX_YTICK, AX_XTICK, AX_VLINE, AX_SPAN };
-void legend_key(char *buf, int mode, int style, int dash, char glyph); /* legend sample (buf >= 8) */
-char series_glyph(const rm_series *s, int idx_in_style);
+/* AX_BAND: the span strip on the x axis, AX_BAND_TICK: an x tick inside it, AX_BAND_MID: its mark */
+enum { AX_H, AX_V, AX_CORNER, AX_YTICK, AX_XTICK, AX_VLINE, AX_BAND, AX_BAND_TICK, AX_BAND_MID };
+#define MARKER_GLYPH 0x2022u           /* a marker in the block and braille modes: one whole cell */
+/* legend sample, drawn as the series is: ASCII its glyph; block/braille a horizontal stretch in the
+ * mode's sub-pixels with its dash pattern, or the marker glyph (buf >= 24) */
+void legend_key(char *buf, int mode, int style, int dash, char glyph);
+/* dash pattern of a line in sub-pixels (off 0: solid), the same for the curve and its legend key */
+void dash_pattern(int mode, int dash, int *on, int *off);
+/* the ASCII glyph of every series of p (g[j] for j < min(nseries, OWN_MAXSERIES)): its own when set,
+ * else the next one of its style's list not taken by another series of the plot */
+void plot_glyphs(const rm_plot *p, char *g);
 int series_colour(const rm_series *s, int idx);
 
 /* ---- ranges and data helpers (range.c) */
@@ -78,10 +93,11 @@ int clip_seg(double *ax, double *ay, double *bx, double *by, double xlo, double 
 /* "2 non-finite points skipped; 3 points outside the y range; <extra>" (empty when nothing to say) */
 void make_note(char *buf, int n, int nbad, int nout, const char *extra);
 void center_text(rm_canvas *cv, int x, int y, int w, const char *s, int colour);
-/* legend: entries of a plot (named series, vlines, span), lines needed to wrap them into w columns,
- * drawing at most maxl lines */
-typedef struct lentry { char key[8]; const char *name; int colour; } lentry;
-int legend_entries(const rm_plot *p, int mode, lentry *e, int max);
+/* legend: entries of a plot (named series, vlines, span strip and its mark), lines needed to wrap
+ * them into w columns, drawing at most maxl lines. With seen (owners drawn, see cv_owners) only the
+ * series and vlines that are visible are listed; NULL lists every named one */
+typedef struct lentry { char key[24]; const char *name; int colour; } lentry;
+int legend_entries(const rm_plot *p, int mode, const uint8_t *seen, lentry *e, int max);
 int legend_lines(const lentry *e, int n, int w);
 int draw_legend(rm_canvas *cv, int x, int y, int w, int maxl, const lentry *e, int n);
 
@@ -90,9 +106,11 @@ typedef struct hist_data {
     float *x, *y;            /* bin centres, counts */
     rm_series s;
     rm_plot p;
-    char note[256];          /* summary: n, mean, sd, min, max, skipped */
+    char note[256];          /* stats line: n, mean, sd, min, max, p1, p50, p99; skipped */
 } hist_data;
 int hist_prepare(rm_ctx *ctx, const rm_hist *h, hist_data *d);
+/* "n=2000 mean=0.01 sd=0.98 min=-3.2 max=3.5 p1=-2.3 p50=0.02 p99=2.3" (n = 0: "n=0") */
+void hist_stats_line(const rm_hist_stats *st, char *buf, int n);
 void hist_release(hist_data *d);
 
 typedef struct train_data {

@@ -1,9 +1,10 @@
 /* cmd_plot.c - the `plot` command and the resmlp.plot.{act,hist,train,heatmap,lut} Lua functions: a
- * learned activation channel or a grid of channels, a weight or recorded-input histogram, the
- * training history, the token-mixing heatmap, and (`plot lut`, drawn by cmd_quant.c) a quantized
- * model's activation table against its fp32 curve. Rendering is plots/actplot.h; this file only picks the
- * size (the terminal's, else 100x30), the canvas mode (braille on a UTF-8 terminal, else ascii) and
- * colour (a colour terminal without NO_COLOR), then prints the text or writes out=FILE.svg|.txt.
+ * learned activation channel or a grid of channels (each cell its own y range; share_y=on: one for
+ * all), a weight or recorded-input histogram, the training history, the token-mixing heatmap, and
+ * (`plot lut`, drawn by cmd_quant.c) a quantized model's activation table against its fp32 curve.
+ * Rendering is plots/actplot.h; this file only picks the size (the terminal's, else 100x30), the
+ * canvas mode (braille on a UTF-8 terminal, else ascii) and colour (a colour terminal without
+ * NO_COLOR), then prints the text or writes out=FILE.svg|.txt.
  * It never keeps anything between calls. */
 #include "registry.h"
 #include "plots/actplot.h"
@@ -128,6 +129,8 @@ int rm_cmd_plot(rm_call *c) {
         o.lo = (float)lov->d; o.hi = (float)hiv->d;
     }
 
+    rm_val *syv = rm_arg(c, "share_y");              /* channel grids: one y range for all cells */
+    o.share_y = syv && syv->set && syv->i;
     int block = (int)rm_arg(c, "block")->i;
     rm_val *lv = rm_arg(c, "layer");
     const char *layer = lv->set ? lv->s : NULL;

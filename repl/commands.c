@@ -162,6 +162,7 @@ static const rm_opt plot_opts[] = {
     {"height", A_INT, NULL, "rows (pixels for .svg) [the terminal's, else 30]", NULL, NULL},
     {"lo", A_NUM, NULL, "act: first x [the recorded data range, else -R]", NULL, NULL},
     {"hi", A_NUM, NULL, "act: last x [the recorded data range, else R]", NULL, NULL},
+    {"share_y", A_BOOL, "false", "act grids (ch=A:B): one y range for every cell instead of one per cell", NULL, NULL},
     {"out", A_PATH, NULL, "write FILE.svg (vector) or FILE.txt (the text) instead of printing", NULL, NULL},
     {"quiet", A_BOOL, "false", "Lua: only return the text", NULL, NULL},
     {"qmodel", A_QMODEL, "@", "lut: the quantized model (layer=act1|act2, ch=N)", NULL, NULL},

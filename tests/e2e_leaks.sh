@@ -10,6 +10,6 @@ objs=$(for f in repl/*.c; do printf '%s/%s.o ' "$B" "${f%.c}"; done)
 make -s B=$B OPT="-O1" $B/libresmlp.a $B/libresmlp_app.a $objs > $B.log 2>&1 || { cat $B.log; echo "FAIL: leak-check build"; exit 1; }
 BLAS=/usr/lib/x86_64-linux-gnu/openblas-openmp
 gcc -O1 -fopenmp -o $B/resmlp $objs $B/libresmlp_app.a $B/libresmlp.a -llua5.4 -lreadline -lncursesw -lxml2 \
-    -L$BLAS -Wl,-rpath,$BLAS -lopenblas -lcjson -lz -lm || { echo "FAIL: leak-check link"; exit 1; }
+    -L$BLAS -Wl,-rpath,$BLAS -lopenblas -ldnnl -lcjson -lz -lm || { echo "FAIL: leak-check link"; exit 1; }
 RESMLP_THREADS=1 OMP_NUM_THREADS=1 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
     --show-leak-kinds=definite --error-exitcode=1 $B/resmlp run tests/lua/leaks.lua

@@ -4,7 +4,9 @@
 # (100x30 ascii without a terminal; the terminal's size, braille on UTF-8 and colour unless NO_COLOR
 # on one, via script(1)), out=x.svg passes xmllint with one series path per curve, out=x.txt holds
 # the text, bad inputs give a one-line error and exit status 1, and the Lua functions return strings
-# (printing them unless quiet=true).
+# (printing them unless quiet=true). Also: grid cells carry their own y range (share_y=on: one for
+# all), the heatmap of signed weights has a diverging scale line, and `plot hist inputs` has the
+# weight histogram's stats line (mean, sd, min, max, p1, p50, p99).
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 RM="$ROOT/resmlp"
@@ -41,10 +43,15 @@ has out "block 2 mlp.2" "act title"; has out "LERP-PSA" "act legend"
 sed 1d "$TMP/out" > "$TMP/plot"; fits "$TMP/plot" 80 24 "act fits width=80 height=24"
 expect "plot act grid" 0 "$RM" -e "$NEW" -e 'plot act block=2 layer=mlp.2 ch=0:15 mode=block width=120 height=40'
 has out "channels 0..15" "grid title"; has out "ch 15" "grid has channel 15"
+has out "ch 0 [" "grid cells: their own y range"; has out "y per panel" "grid footer: y per panel"
+expect "plot act grid share_y" 0 "$RM" -e "$NEW" -e 'plot act block=2 layer=mlp.2 ch=0:15 mode=block width=120 height=40 share_y=on'
+! grep -q "ch 0 \[" "$TMP/out" && grep -q "  y \[" "$TMP/out" && ok "share_y=on: one y range" || bad "share_y=on: one y range"
 expect "plot hist weights" 0 "$RM" -e "$NEW" -e 'plot hist weights block=0 layer=mlp.1 mode=ascii width=70 height=16'
 has out "layers.0.layers.1.layers.1.weight" "weights hist names the tensor"
+has out "p50=" "weights hist stats line"
 expect "plot heatmap" 0 "$RM" -e "$NEW" -e 'plot heatmap block=0 layer=token mode=ascii width=80 height=40'
 has out "token mixing weights" "heatmap title"
+has out "[ ]=0 " "heatmap: diverging scale line around 0"
 "$RM" -e "$NEW" -e 'plot act ch=3' > "$TMP/out" 2> "$TMP/err"
 sed 1d "$TMP/out" > "$TMP/plot"
 fits "$TMP/plot" 100 30 "default size without a terminal is 100x30"
@@ -62,6 +69,11 @@ EOF
 expect "train, eval, plot train / hist inputs" 0 sh -c "'$RM' < '$TMP/session.txt'"
 has out "accuracy  ** train" "plot train: accuracy chart"; has out "test" "plot train: test series"
 has out "inputs of block 0 mlp.0" "plot hist inputs after eval"
+awk '/inputs of block 0 mlp.0/{f=1} f' "$TMP/out" | tr '\n' ' ' > "$TMP/inputs"
+for k in "n=" " mean=" " sd=" " min=" " max=" " p1=" " p50=" " p99="; do
+    grep -q -F -- "$k" "$TMP/inputs" || { bad "hist inputs stats line has '$k'"; continue; }
+done
+grep -q -F " p99=" "$TMP/inputs" && ok "hist inputs: the stats line of the weight histogram"
 grep -q "$(printf '\342\243\277')" "$TMP/out" && ok "mode=braille draws braille" || bad "mode=braille draws braille"
 
 # ---- out=FILE.svg and out=FILE.txt

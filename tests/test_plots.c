@@ -1,7 +1,8 @@
 /* test_plots.c - tests of the plot library: nice ticks and labels, robustness (NaN/Inf, empty,
  * single point, constant, clipping), that every output fits its width/height in every mode over many
  * sizes, exact pixels of a known diagonal, golden text files for every plot kind x canvas mode
- * (tests/golden/plots/; RESMLP_REGEN_GOLDEN=1 rewrites them), and SVG validity via xmllint.
+ * (tests/golden/plots/; RESMLP_REGEN_GOLDEN=1 rewrites them), SVG validity via xmllint, grids with
+ * a y range per panel, the diverging heatmap of signed values and the shared histogram stats line.
  * Runs from the repository root. */
 #include "plots/plot.h"
 #include "tests/tutil.h"
@@ -630,8 +631,123 @@ static void test_svg(void) {
     remove(dir);
 }
 
+/* UTF-8 text of one code point (for strstr) */
+static const char *u8(uint32_t cp, char *buf) {
+    if (cp < 0x80) { buf[0] = (char)cp; buf[1] = 0; }
+    else if (cp < 0x800) { buf[0] = (char)(0xC0 | cp >> 6); buf[1] = (char)(0x80 | (cp & 0x3F)); buf[2] = 0; }
+    else { buf[0] = (char)(0xE0 | cp >> 12); buf[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); buf[2] = (char)(0x80 | (cp & 0x3F)); buf[3] = 0; }
+    return buf;
+}
+
+/* code points of a heatmap line inside the frame (between its first and last frame bar) */
+static int frame_row(const char *line, uint32_t bar, uint32_t *cp, int max) {
+    int n = 0;
+    uint32_t all[512];
+    int na = 0;
+    for (const unsigned char *p = (const unsigned char *)line; *p && na < 512;) {
+        uint32_t c = *p++;
+        if (c >= 0xE0) { c = (c & 0x0F) << 12 | (p[0] & 0x3F) << 6 | (p[1] & 0x3F); p += 2; }
+        else if (c >= 0xC0) { c = (c & 0x1F) << 6 | (p[0] & 0x3F); p++; }
+        all[na++] = c;
+    }
+    int first = -1, last = -1;
+    for (int i = 0; i < na; i++) if (all[i] == bar) { if (first < 0) first = i; last = i; }
+    for (int i = first + 1; first >= 0 && i < last && n < max; i++) cp[n++] = all[i];
+    return n;
+}
+
+/* item: signed matrices get a diverging map: 0 is the centre glyph, negative and positive values
+ * glyphs of two disjoint ramps, and a scale line with both ends and 0 */
+static void test_heatmap_diverging(void) {
+    rm_ctx ctx = {0};
+    /* rows: all negative, all zero, all positive */
+    float m[9] = {-1.0f, -0.6f, -0.3f, 0, 0, 0, 0.3f, 0.6f, 1.0f};
+    rm_heatmap hm = {.title = "signed", .m = m, .rows = 3, .cols = 3, .symmetric = 1};
+    for (int mode = 0; mode < 3; mode++) {
+        char *o = rm_plot_heatmap(&ctx, &hm, 40, 14, mode, 0);
+        if (!o) { CHECK(0, "heatmap: %s", ctx.msg); continue; }
+        uint32_t bar = mode == RM_CANVAS_ASCII ? '|' : 0x2502, cp[256];
+        uint32_t set[3][64];
+        int nset[3] = {0, 0, 0}, rows = 0;
+        char line[1024];
+        for (int i = 0; get_line(o, i, line, sizeof line); i++) rows += frame_row(line, bar, cp, 256) > 0;
+        /* which third of the frame rows a row falls in decides the source row */
+        int r = 0;
+        for (int i = 0; get_line(o, i, line, sizeof line); i++) {
+            int n = frame_row(line, bar, cp, 256);
+            if (n <= 0) continue;
+            int src = r++ * 3 / rows;
+            for (int j = 0; j < n; j++) {
+                int dup = 0;
+                for (int q = 0; q < nset[src]; q++) dup |= set[src][q] == cp[j];
+                if (!dup && nset[src] < 64) set[src][nset[src]++] = cp[j];
+            }
+        }
+        CHECK(rows >= 3, "%s: %d heatmap rows:\n%s", mode_name[mode], rows, o);
+        CHECK(nset[1] == 1 && set[1][0] == ' ', "%s: zero row is all the centre glyph (blank):\n%s", mode_name[mode], o);
+        for (int q = 0; q < nset[0]; q++) CHECK(set[0][q] != ' ', "%s: a negative cell is blank:\n%s", mode_name[mode], o);
+        for (int q = 0; q < nset[2]; q++) CHECK(set[2][q] != ' ', "%s: a positive cell is blank:\n%s", mode_name[mode], o);
+        for (int a = 0; a < nset[0]; a++)
+            for (int b = 0; b < nset[2]; b++)
+                CHECK(set[0][a] != set[2][b], "%s: U+%04X drawn for negative and positive values:\n%s", mode_name[mode], set[0][a], o);
+        CHECK(nset[0] >= 2 && nset[2] >= 2, "%s: each side has its own ramp levels:\n%s", mode_name[mode], o);
+        /* the scale line: "-1 <negative ramp> [ ]=0 <positive ramp> 1  3x3", every drawn glyph in it */
+        const char *sc = strstr(o, "\n-1 ");
+        CHECK(sc && strstr(sc, "=0 ") && strstr(sc, " 1  3x3"), "%s: scale line with -1, 0 and 1:\n%s", mode_name[mode], o);
+        char u[8];
+        for (int side = 0; side < 3 && sc; side += 2)
+            for (int q = 0; q < nset[side]; q++) CHECK(strstr(sc, u8(set[side][q], u)) != NULL, "%s: glyph U+%04X not on the scale line", mode_name[mode], set[side][q]);
+        free(o);
+    }
+    /* colour: negative blue, positive red */
+    char *o = rm_plot_heatmap(&ctx, &hm, 40, 14, RM_CANVAS_BLOCK, 1);
+    CHECK(o && strstr(o, "\x1b[34m") && strstr(o, "\x1b[31m"), "coloured heatmap: blue and red");
+    free(o);
+}
+
+/* item: a grid keeps one y range per panel with own_y, the shared one without */
+static void test_grid_own_y(void) {
+    rm_ctx ctx = {0};
+    static float x[11], ya[11], yb[11];
+    for (int i = 0; i < 11; i++) { x[i] = (float)i; ya[i] = 0.1f * i; yb[i] = 100.0f * i; }
+    rm_series sa = {.name = "a", .x = x, .y = ya, .n = 11}, sb = {.name = "b", .x = x, .y = yb, .n = 11};
+    rm_plot pan[2] = {{.title = "small", .series = &sa, .nseries = 1}, {.title = "big", .series = &sb, .nseries = 1}};
+    rm_grid g = {.panels = pan, .n = 2, .ncols = 2, .shared = 1, .own_y = 1};
+    char *o = rm_plot_grid(&ctx, &g, 50, 12, RM_CANVAS_ASCII, 0);        /* mini panels: the range in the label */
+    CHECK(o && strstr(o, "small [0,1]") && strstr(o, "big [0,1e3]") && strstr(o, "x [0, 10]  y per panel"),
+          "own y, mini panels:\n%s", o ? o : "");
+    free(o);
+    o = rm_plot_grid(&ctx, &g, 120, 24, RM_CANVAS_ASCII, 0);             /* full panels: their own y ticks */
+    CHECK(o && count_str(o, "1000") == 1, "own y, full panels: 1000 only on the big panel's axis:\n%s", o ? o : "");
+    free(o);
+    g.own_y = 0;
+    o = rm_plot_grid(&ctx, &g, 120, 24, RM_CANVAS_ASCII, 0);
+    CHECK(o && count_str(o, "1000") >= 2, "shared y, full panels: both axes reach 1000:\n%s", o ? o : "");
+    free(o);
+    o = rm_plot_grid(&ctx, &g, 50, 12, RM_CANVAS_ASCII, 0);
+    CHECK(o && !strstr(o, "small [") && strstr(o, "y [0, 1e3]"), "shared y, mini panels:\n%s", o ? o : "");
+    free(o);
+}
+
+/* item: raw values and given counts produce the same stats line */
+static void test_hist_stats(void) {
+    rm_ctx ctx = {0};
+    char *o = rm_plot_hist(&ctx, &hist, 100, 20, RM_CANVAS_ASCII, 0);
+    CHECK(o && strstr(o, "n=2000 mean=") && strstr(o, " p1=") && strstr(o, " p50=") && strstr(o, " p99="), "raw stats line:\n%s", o ? o : "");
+    free(o);
+    double counts[4] = {1, 3, 3, 1};
+    rm_hist_stats st = {.n = 8, .mean = 0.5, .sd = 0.25, .min = 0, .max = 1, .p1 = 0.01, .p50 = 0.5, .p99 = 0.99};
+    rm_hist hc = {.title = "given", .counts = counts, .nbins = 4, .lo = 0, .hi = 1, .stats = &st};
+    o = rm_plot_hist(&ctx, &hc, 100, 20, RM_CANVAS_ASCII, 0);
+    CHECK(o && strstr(o, "n=8 mean=0.5 sd=0.25 min=0 max=1 p1=0.01 p50=0.5 p99=0.99"), "given stats line:\n%s", o ? o : "");
+    free(o);
+}
+
 int main(void) {
     make_fixtures();
+    test_heatmap_diverging();
+    test_grid_own_y();
+    test_hist_stats();
     test_nice_ticks();
     test_robustness();
     test_braille_and_diagonal();
