@@ -61,10 +61,13 @@ int rm_net_shapes(rm_ctx *ctx, rm_net_spec *s, int (*outs)[3]);
  * Each hidden weight layer is followed by bn (if bn) and the activation act: relu | hardtanh | sign |
  * sign_ste | sign_reste | lerp_psa | bspline | quantN (N-bit, range 1). w lists weight quantisers in layer
  * order (float, binary, ternary, intN); a short list repeats its last entry. in_bits > 0 quantises the
- * input. dropout > 0 adds dropout after each hidden activation. */
+ * input. dropout > 0 adds dropout after each hidden activation. out_bn: a BatchNorm after the last
+ * (classifier) layer: 0 auto = when that layer's weights are binary or ternary (their logits are sums of
+ * +-1 products, far too large for a softmax; BinaryNet ends with a BN, FINN's CNV with a TensorNorm) and
+ * always for cnv; 1 always; -1 never. */
 typedef struct rm_net_form {
     const char *kind, *layers, *conv, *fc, *w, *act;
-    int in_c, in_h, in_w, classes, in_bits, bn, bits;
+    int in_c, in_h, in_w, classes, in_bits, bn, bits, out_bn;
     float dropout;
 } rm_net_form;
 int rm_net_compose(rm_ctx *ctx, const rm_net_form *f, char *out, size_t n);

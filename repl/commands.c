@@ -62,6 +62,7 @@ static const rm_opt model_opts[] = {
     {"fc", A_STR, NULL, "kind=cnn: hidden fully connected widths (e.g. 32,32)", NULL, NULL},
     {"w", A_STR, NULL, "nets: weight quantiser per weight layer: float|binary|ternary|intN (a short list repeats its last)", NULL, NULL},
     {"in_bits", A_INT, "0", "nets: quantise the input to N bits (0 = off)", NULL, NULL},
+    {"out_bn", A_CHOICE, "auto", "nets: BatchNorm after the classifier layer (auto: when its weights are binary/ternary and bn=on, and for cnv)", "auto|on|off", NULL},
     {"bn", A_BOOL, "on", "nets: BatchNorm after each hidden weight layer", NULL, NULL},
     {"dropout", A_NUM, "0", "nets: dropout after each hidden activation", NULL, NULL},
     {"bits", A_INT, "1", "kind=cnv: weight and activation bits (1, 2, 4, 8)", NULL, NULL},
