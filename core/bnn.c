@@ -746,3 +746,5 @@ done:
     free(x); free(zf); free(ze); free(y); free(idx);
     return st;
 }
+
+rm_model *rm_bnet_model(const rm_bnet *e) { return e->m; }

@@ -42,4 +42,11 @@ typedef struct rm_bnn_check {
 } rm_bnn_check;
 struct rm_dataset;
 int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const struct rm_dataset *ds, int batch, rm_bnn_check *out);
+/* the integer model file (bnn_io.c): parameters + codes, thresholds, directions; format resmlp-net-int-1.
+ * Load rebuilds the model (*m, owned by the caller, freed after the engine) and the engine, and refuses a
+ * file whose codes or thresholds differ from the ones its parameters give. */
+int rm_bnet_save(rm_ctx *ctx, const char *path, const rm_bnet *e);
+int rm_bnet_load(rm_ctx *ctx, const char *path, rm_model **m, rm_bnet **e);
+int rm_bnet_file_is_int(const char *path);   /* 1 if path is such a file */
+rm_model *rm_bnet_model(const rm_bnet *e);
 #endif
