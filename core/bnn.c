@@ -627,7 +627,8 @@ void rm_bnet_input_codes(const rm_bnet *e, const float *x, int B, int32_t *codes
             }
 }
 
-static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits, int64_t *accs, rm_bnn_check *chk) {
+static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits, int64_t *accs, rm_bnn_check *chk,
+                      rm_bnn_tap tap, void *tap_ud) {
     if (ensure(ctx, e, B)) return RM_ERR;
     uint64_t *cur = e->buf0, *nxt = e->buf1;
     int H, W, C;
@@ -690,13 +691,17 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
             break;
         }
         if (chk && s->sign_layer >= 0) compare_bits(e, s, nxt, B, chk);
+        if (tap) tap(tap_ud, i, nxt, s->out_words, B);
         uint64_t *t = cur; cur = nxt; nxt = t;
     }
     return rm_err(ctx, "integer engine: no final linear layer");
 }
 
-int rm_bnet_forward(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits) { return engine_run(ctx, e, x, B, logits, NULL, NULL); }
-int rm_bnet_forward_acc(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc) { return engine_run(ctx, e, x, B, NULL, acc, NULL); }
+int rm_bnet_forward(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits) { return engine_run(ctx, e, x, B, logits, NULL, NULL, NULL, NULL); }
+int rm_bnet_forward_acc(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc) { return engine_run(ctx, e, x, B, NULL, acc, NULL, NULL, NULL); }
+int rm_bnet_trace(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc, rm_bnn_tap tap, void *ud) {
+    return engine_run(ctx, e, x, B, NULL, acc, NULL, tap, ud);
+}
 
 /* ---- verification against the float forward -------------------------------------------------------- */
 
@@ -722,7 +727,7 @@ int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const rm_dataset *ds, int batch, rm_
          * later layers stay in the caches for compare_bits */
         if (rm_model_forward(ctx, m, x, B, 0, RM_FULL)) goto done;
         memcpy(zf, m->c.logits, sizeof(float) * B * e->K);
-        if (engine_run(ctx, e, x, B, ze, NULL, out)) goto done;
+        if (engine_run(ctx, e, x, B, ze, NULL, out, NULL, NULL)) goto done;
         for (int b = 0; b < B; b++) {
             int bf = 0, be = 0, same = 1;
             for (int k = 1; k < e->K; k++) {

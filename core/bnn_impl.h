@@ -52,4 +52,8 @@ struct rm_bnet {
     float *bnm, *bny;           /* final BN scratch */
     int K;
 };
+/* every hidden stage's output words (words per sample, B samples) of a forward, then the final
+ * accumulators (B,K) into acc: what the HLS testbench compares stage by stage */
+typedef void (*rm_bnn_tap)(void *ud, int stage, const uint64_t *words, size_t per_sample, int B);
+int rm_bnet_trace(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc, rm_bnn_tap tap, void *ud);
 #endif
