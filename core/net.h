@@ -99,6 +99,15 @@ float rm_net_regular(struct rm_model *m, float lambda, int grad);
 int rm_net_forward_upto(rm_ctx *ctx, struct rm_model *m, const float *x, int B, int train, int nlayers);
 // output of layer i of the last forward: (B, c*h*w), NHWC when *spatial
 const float *rm_net_output(const struct rm_model *m, int i, int *c, int *h, int *w, int *spatial);
+/* after the product of a quantised weight layer: v*alpha[o] (ternary) then + b[o], one rounding each; the
+ * integer engine calls this too, so its outputs match the float forward bit for bit */
+static inline float rm_net_post(float v, const float *alpha, const float *b, int o) {
+    if (alpha) v = v * alpha[o];
+    if (b) v = v + b[o];
+    return v;
+}
+/* ternary layers: the per-row scales alpha of the last forward (wq = alpha * codes); NULL otherwise */
+const float *rm_net_weight_alpha(const struct rm_model *m, int i);
 /* the weights the forward uses for layer i (quantised when the layer quantises), or NULL if the layer has
  * no weights; rows x cols = (out, fan_in). Valid after a forward. */
 const float *rm_net_weights_used(const struct rm_model *m, int i, int *rows, int *cols);

@@ -210,8 +210,12 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
     return net;
 }
 
+int rm_hls_net_wanted(rm_call *c);                       /* cmd_hls_net.c: layer-list nets */
+int rm_hls_net_emit_cmd(rm_call *c, const char *dir);
+
 static int hls_emit(rm_call *c, const char *dir) {
     lua_State *L = c->L;
+    if (rm_hls_net_wanted(c)) return rm_hls_net_emit_cmd(c, dir);
     rm_ctx ctx = {0};
     int ns = (int)rm_arg(c, "samples")->i;
     if (ns < 1 || ns > 1024) rm_cmd_error(c, "samples=%d (1..1024)", ns);
