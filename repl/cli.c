@@ -43,8 +43,9 @@ static opt train_opts[] = {
     {"teacher", O_STR, "", "teacher checkpoint for knowledge distillation"},
     {"alpha", O_FLOAT, "0.8", "KD weight of the teacher term"},
     {"temp", O_FLOAT, "1", "KD temperature"},
-    {"out", O_STR, "runs/model.safetensors", "checkpoint to write (model + optimiser after each epoch, and on Ctrl-C)"},
+    {"out", O_STR, "runs/model.safetensors", "checkpoint to write after each epoch and on Ctrl-C (weights; optimiser state beside it)"},
     {"resume", O_FLAG, "", "continue the run saved in --out (same options) from its last epoch"},
+    {"with-optimizer", O_FLAG, "", "keep the optimiser state inside --out (default: weights only in --out, the state in OUT.optim.safetensors)"},
     {"kt-epochs", O_INT, "0", "paper recipe (needs --teacher): knowledge-transfer epochs per block (paper 50)"},
     {"kd-epochs", O_INT, "0", "paper recipe: knowledge-distillation epochs after KT (paper 300)"},
     {"spline-lr", O_FLOAT, "1e-3", "paper recipe: B-spline coefficients' own Adam learning rate"},
@@ -283,6 +284,7 @@ static int cmd_train(int argc, char **argv) {
     int tr, recipe = ival(train_opts, "kt-epochs") > 0 || ival(train_opts, "kd-epochs") > 0;
     to.tv2 = (float)fval(train_opts, "tv2");
     to.ckpt_path = out;
+    to.ckpt_with_optimizer = flag(train_opts, "with-optimizer");
     to.phase = "train";
     rm_recipe_result rr = {0};
     if (recipe) {
@@ -295,6 +297,7 @@ static int cmd_train(int argc, char **argv) {
         ro.alpha = to.alpha; ro.T = to.T; ro.batch = to.batch; ro.aug = to.aug; ro.limit = to.limit; ro.seed = to.seed;
         ro.test = to.test; ro.cb = to.cb; ro.ud = to.ud; ro.report_s = to.report_s;
         ro.ckpt_path = out; ro.resume = flag(train_opts, "resume");
+        ro.ckpt_with_optimizer = flag(train_opts, "with-optimizer");
         tr = rm_recipe_student(&ctx, m, teacher, &train, &ro, &rr);
         res.interrupted = rr.interrupted;
         res.epochs_done = rr.epochs_done;
@@ -342,7 +345,7 @@ trained:
     }
     rm_train_state ts = {.epoch = res.epochs_done, .total_epochs = to.epochs, .seed = to.seed};
     snprintf(ts.phase, sizeof ts.phase, "train");
-    if (rm_checkpoint_save(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
+    if ((to.ckpt_with_optimizer ? rm_checkpoint_save_with_optimizer : rm_checkpoint_save)(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
     if (lcb.qstop) printf("stopped (q) after %d epochs; model saved to %s\n", res.epochs_done, out);
     else if (res.interrupted) printf("\ninterrupted after %d epochs; model saved to %s\n", res.epochs_done, out);
     else printf("saved %s (%.0f img/s)\n", out, res.imgs_per_s);
