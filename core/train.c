@@ -163,7 +163,8 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
         if (o->ckpt_path) {
             rm_train_state ts = {.epoch = e + 1, .total_epochs = o->epochs, .seed = o->seed};
             snprintf(ts.phase, sizeof ts.phase, "%s", o->phase ? o->phase : "train");
-            if (rm_checkpoint_save(ctx, o->ckpt_path, m, opt, &ts)) goto done;
+            if ((o->ckpt_with_optimizer ? rm_checkpoint_save_with_optimizer : rm_checkpoint_save)(ctx, o->ckpt_path, m, opt, &ts))
+                goto done;
         }
         if (o->cb) {
             double now = rm_now();

@@ -699,8 +699,15 @@ int rm_cmd_import(rm_call *c) {
     if (!strcmp(out, src)) rm_cmd_error(c, "out= is the input file");
     if (rm_mkparent(out)) rm_cmd_error(c, "cannot create the directory of %s", out);
     const char *act = rm_arg(c, "act")->s;
-    const char *args[4] = {NULL};
-    if (strcmp(act, "auto")) { args[0] = "--act"; args[1] = act; }
+    const char *args[12] = {NULL};
+    int na = 0;
+    char gbuf[32], rbuf[32], ebuf[32];
+    if (strcmp(act, "auto")) { args[na++] = "--act"; args[na++] = act; }
+    rm_val *pp = rm_arg(c, "pythonpath"), *gv = rm_arg(c, "grid"), *rv = rm_arg(c, "range"), *ev = rm_arg(c, "eps");
+    if (pp->set) { args[na++] = "--pythonpath"; args[na++] = pp->s; }
+    if (gv->set) { snprintf(gbuf, sizeof gbuf, "%lld", (long long)gv->i); args[na++] = "--lerp-grid"; args[na++] = gbuf; }
+    if (rv->set) { snprintf(rbuf, sizeof rbuf, "%.9g", rv->d); args[na++] = "--lerp-range"; args[na++] = rbuf; }
+    if (ev->set) { snprintf(ebuf, sizeof ebuf, "%.9g", ev->d); args[na++] = "--psa-eps"; args[na++] = ebuf; }
     int quiet = quiet_of(c);
     char *log = malloc(16384);
     if (!log) rm_cmd_error(c, "out of memory");

@@ -277,8 +277,20 @@ static const rm_opt import_pos[] = {{"file", A_PATH, NULL, "PyTorch checkpoint o
 static const rm_opt import_opts[] = {
     {"out", A_PATH, NULL, "resmlp checkpoint to write [FILE with .safetensors]", NULL, NULL},
     {"act", A_CHOICE, "auto", "activation of the checkpoint (auto: from its tensors)", "auto|relu|gelu|lerp_psa|bspline", NULL},
+    {"pythonpath", A_PATH, NULL, "whole pickled models: the paper's source tree (added to PYTHONPATH)", NULL, NULL},
+    {"grid", A_INT, NULL, "LERP grid points when the file has no psa.grid [64, with a notice]", NULL, NULL},
+    {"range", A_NUM, NULL, "LERP grid range R when the file has no psa.grid [4, with a notice]", NULL, NULL},
+    {"eps", A_NUM, NULL, "PSA epsilon when the file has no psa.epsilon [1, with a notice]", NULL, NULL},
     {"name", A_NAME, NULL, "also load the result as this model", NULL, NULL},
     {"quiet", A_BOOL, "false", "do not print the converter's output", NULL, NULL},
+    {NULL}};
+/* export (cmd_interop.c) */
+int rm_cmd_export(rm_call *c);
+static const rm_opt export_pos[] = {{"path", A_PATH, NULL, "file to write (atomically)", NULL, NULL}, {NULL}};
+static const rm_opt export_opts[] = {
+    MODEL_OPT,
+    {"format", A_CHOICE, "auto", "torch.save zip (torch.load) or safetensors [from the extension: .pt/.pth/.bin, .safetensors]",
+     "auto|pytorch|safetensors", NULL},
     {NULL}};
 static const rm_opt none[] = {{NULL}};
 
@@ -288,7 +300,14 @@ const rm_command rm_commands[] = {
     {"model", "[new|NAME]", "create a model (`model new act=lerp_psa hidden=96`), or pick the current one", model_pos,
      model_opts, rm_cmd_model, "`model` alone shows the current model; Lua: resmlp.model{...} creates one."},
     {"load", "[NAME] PATH", "load a checkpoint as NAME and make it the current model", load_pos, none, rm_cmd_load, NULL},
-    {"save", "PATH", "save a model as safetensors (reference PyTorch names)", save_pos, model_only, rm_cmd_save, NULL},
+    {"save", "PATH", "save a model's weights as safetensors (reference PyTorch names, resmlp metadata)", save_pos,
+     model_only, rm_cmd_save, NULL},
+    {"export", "PATH", "write a model as the paper's PyTorch state_dict: exactly its keys (load_state_dict takes it)",
+     export_pos, export_opts, rm_cmd_export,
+     "example: export runs/lerp.pt    export runs/bs.safetensors    export out.bin format=pytorch\n"
+     "Keys: the reference names plus BatchNorm num_batches_tracked; B-spline coefficients as DeepSplines'\n"
+     "flat _coefficients_vect; LERP-PSA with its psa.grid, psa.epsilon and psa.grid_ifeat_offset buffers.\n"
+     "format=pytorch is torch.save's zip format (written without torch). `import` reads both back."},
     {"train", "", "train a model (cross-entropy, KD with teacher=, or KT with kt_block=)", none, train_opts, rm_cmd_train,
      "Ctrl-C stops after the current batch and keeps the model. On a terminal the live view shows progress, "
      "charts and curves\n(arrows/[ ] pick block, layer, channels; m mode; p pause; q stop and save to out= or "
@@ -332,10 +351,12 @@ const rm_command rm_commands[] = {
      rm_cmd_qload, NULL},
     {"lut", "[errors]", "max error of the 64-entry activation tables per channel (lut errors block=0 layer=act1)",
      lut_pos, lut_opts, rm_cmd_lut, "Without block= one summary line per block and table; `plot lut` draws a channel."},
-    {"import", "FILE", "convert a PyTorch checkpoint of the paper's code (tools/import_torch.py, needs torch)",
+    {"import", "FILE", "convert a PyTorch checkpoint of the paper's code (torch.save .bin/.pt or .safetensors)",
      import_pos, import_opts, rm_cmd_import,
      "example: import ref/lerp_psa_64/h_mul_1_model.bin out=runs/lerp.safetensors name=lerp\n"
-     "Runs /usr/bin/python3 (or $RESMLP_PYTHON) with Debian's python3-torch."},
+     "Runs tools/import_torch.py with /usr/bin/python3 (or $RESMLP_PYTHON): numpy reads zip-format torch.save files\n"
+     "and safetensors; torch (python3-torch) is needed only for legacy files and whole pickled models, which\n"
+     "also need the paper's source tree on PYTHONPATH (pythonpath=DIR). Also: resmlp import FILE -o OUT."},
     {"hls", "emit|csim|estimate|fold [DIR]", "HLS project from a quantized model; C simulation; estimates and folding",
      hls_pos, hls_opts, rm_cmd_hls,
      "examples: hls emit out/hls (the current quantized model)    hls emit out/hls qfile=runs/m_int8.safetensors\n"
