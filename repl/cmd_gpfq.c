@@ -189,7 +189,8 @@ static int do_sweep(rm_call *c, lmodel *lm, ldata *d, ldata *t) {
         }
         if (bg < 0) continue;
         char b[16];
-        if (!quiet) printf("  %-8s %8g %9.2f%% %8g %9.2f%%\n", rm_levels_name(levels[bi], b, sizeof b), rows[bg].scalar,
+        rm_levels_name(levels[bi], b, sizeof b);
+        if (!quiet) printf("  %-8s %8g %9.2f%% %8g %9.2f%%\n", b, rows[bg].scalar,
                            100 * rows[bg].g_test, rows[bm].scalar, 100 * rows[bm].m_test);
         px[np] = (float)bl[bi]; pg[np] = (float)(100 * rows[bg].g_test); pm[np] = (float)(100 * rows[bm].m_test);
         pf[np] = (float)(100 * fp); np++;
