@@ -299,6 +299,17 @@ static const rm_opt gpfq_opts[] = {
     {"quiet", A_BOOL, "false", "no tables", NULL, NULL},
     {NULL}};
 
+/* lump (cmd_lump.c) */
+int rm_cmd_lump(rm_call *c);
+static const rm_opt lump_opts[] = {
+    MODEL_OPT,
+    {"tol", A_NUM, "0", "0: exact (float rounding); > 0: approximate, relative residual ||v_j - lambda v_i|| / ||v_j||", NULL, NULL},
+    {"zero", A_BOOL, "on", "also remove neurons with zero outgoing (any act) or zero incoming weights (ReLU)", NULL, NULL},
+    {"test", A_DATA, "test", "data for accuracy before/after and the largest logit difference", NULL, NULL},
+    {"name", A_NAME, NULL, "workspace name of the lumped model [MODEL_lumped]", NULL, NULL},
+    {"quiet", A_BOOL, "false", "no table", NULL, NULL},
+    {NULL}};
+
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
@@ -332,6 +343,12 @@ const rm_command rm_commands[] = {
      "          plot lut block=1 layer=act2 ch=7 (a quantized model: fp32 curve vs 256- and 64-entry tables)\n"
      "Lua: resmlp.plot.act{...}, .hist{...}, .train{...}, .heatmap{...}, .lut{...} return the text (quiet=true: no printing)."},
     {"param", "NAME", "show a parameter tensor (Lua: a read-only Tensor view)", param_pos, model_only, rm_cmd_param, NULL},
+    {"lump", "", "merge provably redundant neurons (ReLU: proportional, lambda > 0; else identical) into a smaller model",
+     none, lump_opts, rm_cmd_lump,
+     "examples: lump    lump tol=0.01 name=approx\n"
+     "Layer-list nets: linear [bn] act linear; the ResMLP: every block's channel MLP (one common width after).\n"
+     "Lua: resmlp.lump{...} -> {model=, name=, params_before=, params_after=, acc_before=, acc_after=, max_logit_diff=,\n"
+     "layers={{layer=, act=, before=, after=, merged=, zero_in=, zero_out=}...}}"},
     {"gpfq", "[sweep]", "GPFQ / MSQ quantisation of every Linear to a ternary or N-bit alphabet (new model)", gpfq_pos,
      gpfq_opts, rm_cmd_gpfq,
      "examples: gpfq bits=ternary scalar=2 samples=5000    gpfq method=msq bits=3 scalar=3 name=m3\n"
