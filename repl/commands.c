@@ -292,6 +292,37 @@ static const rm_opt export_opts[] = {
     {"format", A_CHOICE, "auto", "torch.save zip (torch.load) or safetensors [from the extension: .pt/.pth/.bin, .safetensors]",
      "auto|pytorch|safetensors", NULL},
     {NULL}};
+/* gpfq (cmd_gpfq.c) */
+int rm_cmd_gpfq(rm_call *c);
+static const rm_opt gpfq_pos[] = {{"action", A_STR, NULL, "`sweep`: bits x scalars, both methods, CSV, table and plot", NULL, NULL}, {NULL}};
+static const rm_opt gpfq_opts[] = {
+    MODEL_OPT,
+    {"method", A_CHOICE, "gpfq", "GPFQ (greedy path following) or MSQ (rounding to the same alphabet)", "gpfq|msq", NULL},
+    {"bits", A_STR, "ternary", "alphabet: ternary {-rad,0,rad} or N bits (2^N levels); sweep: a list [ternary,2,3,4]", NULL, NULL},
+    {"scalar", A_STR, "2", "rad = scalar * median|W| per layer; sweep: a list or range [1:6]", NULL, NULL},
+    {"samples", A_INT, "5000", "calibration samples m (a seeded random subset of data=; 0 = all)", NULL, NULL},
+    {"chunk", A_INT, "256", "calibration samples per streamed chunk", NULL, NULL},
+    {"data", A_DATA, "train", "calibration data (sweep: a validation split is held out of it)", NULL, NULL},
+    {"test", A_DATA, "test", "test data for the accuracies", NULL, NULL},
+    {"val", A_NUM, "0.1", "sweep: validation fraction of data= that picks the best scalar per bits (0 = pick on test)", NULL, NULL},
+    {"seed", A_INT, "1", "calibration subset and validation split seed", NULL, NULL},
+    {"name", A_NAME, NULL, "workspace name of the quantized model [MODEL_gpfq / MODEL_msq]", NULL, NULL},
+    {"csv", A_PATH, NULL, "sweep: write bits,scalar,samples,fp32_acc,gpfq_acc,msq_acc,seconds,... here", NULL, NULL},
+    {"plot", A_PATH, NULL, "sweep: also write the accuracy-vs-bits plot as SVG here", NULL, NULL},
+    {"quiet", A_BOOL, "false", "no tables", NULL, NULL},
+    {NULL}};
+
+/* lump (cmd_lump.c) */
+int rm_cmd_lump(rm_call *c);
+static const rm_opt lump_opts[] = {
+    MODEL_OPT,
+    {"tol", A_NUM, "0", "0: exact (float rounding); > 0: approximate, relative residual ||v_j - lambda v_i|| / ||v_j||", NULL, NULL},
+    {"zero", A_BOOL, "on", "also remove neurons with zero outgoing (any act) or zero incoming weights (ReLU)", NULL, NULL},
+    {"test", A_DATA, "test", "data for accuracy before/after and the largest logit difference", NULL, NULL},
+    {"name", A_NAME, NULL, "workspace name of the lumped model [MODEL_lumped]", NULL, NULL},
+    {"quiet", A_BOOL, "false", "no table", NULL, NULL},
+    {NULL}};
+
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
@@ -332,6 +363,18 @@ const rm_command rm_commands[] = {
      "          plot lut block=1 layer=act2 ch=7 (a quantized model: fp32 curve vs 256- and 64-entry tables)\n"
      "Lua: resmlp.plot.act{...}, .hist{...}, .train{...}, .heatmap{...}, .lut{...} return the text (quiet=true: no printing)."},
     {"param", "NAME", "show a parameter tensor (Lua: a read-only Tensor view)", param_pos, model_only, rm_cmd_param, NULL},
+    {"lump", "", "merge provably redundant neurons (ReLU: proportional, lambda > 0; else identical) into a smaller model",
+     none, lump_opts, rm_cmd_lump,
+     "examples: lump    lump tol=0.01 name=approx\n"
+     "Layer-list nets: linear [bn] act linear; the ResMLP: every block's channel MLP (one common width after).\n"
+     "Lua: resmlp.lump{...} -> {model=, name=, params_before=, params_after=, acc_before=, acc_after=, max_logit_diff=,\n"
+     "layers={{layer=, act=, before=, after=, merged=, zero_in=, zero_out=}...}}"},
+    {"gpfq", "[sweep]", "GPFQ / MSQ quantisation of every Linear to a ternary or N-bit alphabet (new model)", gpfq_pos,
+     gpfq_opts, rm_cmd_gpfq,
+     "examples: gpfq bits=ternary scalar=2 samples=5000    gpfq method=msq bits=3 scalar=3 name=m3\n"
+     "          gpfq sweep bits=ternary,2,3,4 scalar=1:6 csv=runs/gpfq.csv plot=runs/gpfq.svg\n"
+     "Lua: resmlp.gpfq{...} -> {model=, name=, acc=, fp32_acc=, seconds=, layers={{layer=, rad=, err=, err_msq=}...}};\n"
+     "sweep -> {rows={{bits=, scalar=, samples=, fp32_acc=, gpfq_acc=, msq_acc=, seconds=}...}, best={...}, plot=}"},
     {"quantize", "", "post-training INT8 quantization of a model (fold, 80/20 split, percentile search)", none,
      quantize_opts, rm_cmd_quantize,
      "examples: quantize model=m calib=5000    quantize lut=256 percentile=99 name=q out=runs/m_int8.safetensors\n"
