@@ -385,8 +385,9 @@ int rm_cmd_sweep(rm_call *c) {
     int nf = 0;
     if (rm_sweep_gather(&ctx, dir, &s, &nf)) rm_cmd_error(c, "%s", ctx.msg);
     if (!quiet) {
-        printf("%d of %d cells finished (%d now%s%s); results in %s/results.csv\n", nf, n, w.fresh,
-               w.failed ? ", failures above" : "", stopped ? ", stopped" : "", dir);
+        printf("%d of %d cells finished (%d now%s%s%s); results in %s/results.csv\n", nf, n, w.fresh,
+               w.failed ? ", failures above" : "", stopped ? ", stopped" : "",
+               nf < n && !stopped && !w.failed && strcmp(backend, "local") && !rm_arg(c, "wait")->i ? ", the rest queued" : "", dir);
         fflush(stdout);
     }
     /* the result: {cells=, finished=, failed=, complete=, csv=, rows={{cell=, act=, ...}...}} */
@@ -394,6 +395,8 @@ int rm_cmd_sweep(rm_call *c) {
     SETN("cells", n); SETN("finished", nf); SETN("failed", w.failed);
     lua_pushboolean(L, nf == n);
     lua_setfield(L, -2, "complete");
+    lua_pushboolean(L, nf < n && !stopped && !w.failed && strcmp(backend, "local") && !rm_arg(c, "wait")->i);
+    lua_setfield(L, -2, "submitted");   /* slurm wait=false: the rest is queued */
     char csv[1100];
     snprintf(csv, sizeof csv, "%s/results.csv", dir);
     SETS("csv", csv);
@@ -491,7 +494,8 @@ int rm_sweep_cli(int argc, char **argv) {
         return 1;
     }
     lua_getfield(L, -1, "complete");
-    int ok = lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    lua_getfield(L, -2, "submitted");
+    int ok = lua_toboolean(L, -1) || lua_toboolean(L, -2);
+    lua_pop(L, 3);
     return ok ? 0 : 1;
 }

@@ -58,6 +58,11 @@ $RM sweep "$TMP/x" --act relu,tanh > "$TMP/o5" 2>&1; st=$?
 [ $st -ne 0 ] && [ "$(grep -c . "$TMP/o5")" = 1 ] && grep -q "act: unknown activation 'tanh'" "$TMP/o5" && ok "bad axis value: one line" \
     || bad "bad axis value (exit $st): $(cat "$TMP/o5")"
 
+# a failing cell is reported with its reason and the sweep exits non-zero
+$RM sweep "$TMP/f" --dataset mnist --data "$DATA" --epochs 1 > "$TMP/o9" 2>&1; st=$?
+[ $st -eq 1 ] && grep -q "cell 0 failed (exit status 1): .*MNIST directory" "$TMP/o9" && ok "a failed cell says why" \
+    || bad "failed cell (exit $st): $(cat "$TMP/o9")"
+
 # the prompt's command and Lua read the same sweep
 $RM -e "sweep $D quiet=true" > "$TMP/o6" 2>&1 && ok "sweep command" || bad "sweep command: $(cat "$TMP/o6")"
 $RM -e "local r = resmlp.sweep{dir='$D', quiet=true}
