@@ -323,6 +323,35 @@ static const rm_opt lump_opts[] = {
     {"quiet", A_BOOL, "false", "no table", NULL, NULL},
     {NULL}};
 
+/* sweep (cmd_sweep.c) */
+int rm_cmd_sweep(rm_call *c);
+static const rm_opt sweep_pos[] = {{"dir", A_PATH, "runs/sweep", "directory of the sweep: sweep.cfg, cells/, results.csv", NULL, NULL}, {NULL}};
+static const rm_opt sweep_opts[] = {
+    {"act", A_STR, NULL, "grid axis: activations, comma separated (relu,gelu,lerp_psa,bspline) [relu]", NULL, NULL},
+    {"hidden", A_STR, NULL, "grid axis: channel-MLP widths, e.g. 96,384 [96]", NULL, NULL},
+    {"lr", A_STR, NULL, "grid axis: learning rates, e.g. 1e-3,3e-3 [1e-3]", NULL, NULL},
+    {"seed", A_STR, NULL, "grid axis: seeds, e.g. 1,2,3 [2023]", NULL, NULL},
+    {"quant", A_STR, NULL, "grid axis: none | ptq (INT8 PTQ, 64-entry tables) | ptq256; adds the integer engine's test accuracy [none]", NULL, NULL},
+    {"dataset", A_CHOICE, NULL, "data set of every cell [cifar10]", "cifar10|mnist|fashion", NULL},
+    {"data", A_PATH, NULL, "data directory [$RESMLP_DATA or ../shared/data/cifar-10-batches-bin]", NULL, NULL},
+    {"epochs", A_INT, NULL, "epochs per cell [10]", NULL, NULL},
+    {"batch", A_INT, NULL, "batch size [128]", NULL, NULL},
+    {"limit", A_INT, NULL, "first N training images (0 = all) [0]", NULL, NULL},
+    {"test_limit", A_INT, NULL, "first N test images (0 = all) [0]", NULL, NULL},
+    {"calib", A_INT, NULL, "quant cells: training images for calibration [2000]", NULL, NULL},
+    {"aug", A_CHOICE, NULL, "augmentation [cropflip]", "none|cropflip|randaug", NULL},
+    {"precision", A_CHOICE, NULL, "matmul precision of every cell [fp32]", "fp32|bf16", NULL},
+    {"wd", A_NUM, NULL, "decoupled weight decay [0]", NULL, NULL},
+    {"backend", A_CHOICE, "local", "run cells as local processes, or as a Slurm job array", "local|slurm", NULL},
+    {"jobs", A_INT, "0", "local: processes at once (0 = cores / threads); slurm: array tasks at once (0 = no limit)", NULL, NULL},
+    {"threads", A_INT, "1", "threads per cell", NULL, NULL},
+    {"partition", A_STR, NULL, "slurm: partition", NULL, NULL},
+    {"time", A_STR, NULL, "slurm: time limit per cell (e.g. 2:00:00)", NULL, NULL},
+    {"sbatch", A_STR, NULL, "slurm: extra sbatch arguments (e.g. \"--account=x --qos=y\")", NULL, NULL},
+    {"wait", A_BOOL, "true", "slurm: wait for the cells and gather them (false: submit and return)", NULL, NULL},
+    {"poll", A_NUM, "2", "slurm: seconds between looks at the queue and the result files", NULL, NULL},
+    {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},
+    {NULL}};
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
@@ -413,6 +442,14 @@ const rm_command rm_commands[] = {
      "(Lua: {ok=, report=, summary={lut=, dsp=, ...}})."},
     {"report", "DIR", "latency, interval and resources of a synthesis report (Lua: a table)", dir_pos, report_opts,
      rm_cmd_report, NULL},
+    {"sweep", "[DIR]", "grid of training runs (act, hidden, lr, seed, quant) on local processes or a Slurm job array; resumable",
+     sweep_pos, sweep_opts, rm_cmd_sweep,
+     "example: sweep runs/s1 act=relu,lerp_psa hidden=48,96 lr=1e-3,3e-3 seed=1,2 epochs=5 limit=10000\n"
+     "         sweep runs/s1 (resume: finished cells are kept, the rest run)    sweep runs/s2 backend=slurm ...\n"
+     "Each cell is a `resmlp sweep-cell DIR N` process writing DIR/cells/cell-N.csv (atomically) and its log;\n"
+     "rows print as cells finish and DIR/results.csv gathers them. CLI: resmlp sweep DIR --act relu,gelu ...\n"
+     "Lua: r = resmlp.sweep{dir=, act=\"relu,gelu\", ...} -> {cells=, finished=, failed=, complete=, csv=,\n"
+     "rows={{cell=, act=, hidden=, lr=, seed=, quant=, test_acc=, int8_acc=, seconds=, ...}...}}"},
     {"who", "", "what is loaded: models, quantized models and data sets with sizes and memory", none, none, rm_cmd_who, NULL},
     {"threads", "[N]", "show or set the number of threads", threads_pos, none, rm_cmd_threads, NULL},
     {"precision", "[fp32|bf16]", "show or set the matmul precision and the CPU path in use", precision_pos, none,
