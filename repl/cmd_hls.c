@@ -178,6 +178,7 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
     rm_dataset part = {0};
     if (rm_dataset_slice(&ctx, &part, train, 0, ncal)) rm_cmd_error(c, "%s", ctx.msg);
     rm_calib_opts co = rm_calib_defaults();
+    co.lut_edge = rm_lut_edge_from_name(rm_arg(c, "lut_edge")->s);
     rm_calib_result cr;
     rm_qmodel *qm = NULL;
     double t0 = rm_now();

@@ -74,8 +74,10 @@ static void describe(const lqmodel *m, char *buf, size_t n) {
     if (m->nm) { rm_qnet_describe(m, buf, n); return; }
     if (!m->q) { snprintf(buf, n, "(closed)"); return; }
     const rm_model_cfg *c = &m->q->f->cfg;
-    size_t k = (size_t)snprintf(buf, n, "int8 %s h=%d, %s", rm_act_name(c->act.kind), c->H,
-                                c->act.kind == RM_ACT_RELU ? "relu" : m->q->lut64 ? "lut64" : "lut256");
+    size_t k = (size_t)snprintf(buf, n, "int8 %s h=%d, %s%s%s", rm_act_name(c->act.kind), c->H,
+                                c->act.kind == RM_ACT_RELU ? "relu" : m->q->lut64 ? "lut64" : "lut256",
+                                c->act.kind != RM_ACT_RELU && m->q->lut64 ? " edge " : "",
+                                c->act.kind != RM_ACT_RELU && m->q->lut64 ? rm_lut_edge_name(m->q->lut_edge) : "");
     if (m->qat_epochs && k < n) k += (size_t)snprintf(buf + k, n - k, ", QAT %d ep", m->qat_epochs);
     if (m->verified && k < n) snprintf(buf + k, n - k, ", %.2f%% on %s", 100 * m->int_acc, m->verified_on);
 }
@@ -285,6 +287,7 @@ int rm_cmd_quantize(rm_call *c) {
     if (calib < 0) rm_cmd_error(c, "calib= must be >= 0");
     o.path = rm_ie_path_from_name(rm_arg(c, "path")->s);
     int lut64 = !strcmp(rm_arg(c, "lut")->s, "64");
+    o.lut_edge = rm_lut_edge_from_name(rm_arg(c, "lut_edge")->s);
     char mname[64], name[64];
     if (!rm_ws_name(L, lm, mname, sizeof mname)) snprintf(mname, sizeof mname, "model");
     rm_val *nv = rm_arg(c, "name");
@@ -526,6 +529,18 @@ int rm_cmd_verify(rm_call *c) {
     SETN("err_mean", rep->err_mean); SETN("err_std", rep->err_std); SETN("err_max", rep->err_max);
     SETN("fp_err_mean", rep->fp_err_mean); SETN("fp_err_std", rep->fp_err_std); SETN("fp_err_max", rep->fp_err_max);
     SETN("imgs_per_s", rep->int_imgs_per_s); SETI("lut_err_max", rep->lut_err_max); SETI("stat_images", rep->stat_images);
+    if (rep->edge_images) {   /* lut_edge = {used=, images=, lookups=, top=, extend={mean=,top_mean=,max=,wrong=}, ..} */
+        lua_createtable(L, 0, 8);
+        SETS("used", rm_lut_edge_name(rep->lut_edge)); SETI("images", rep->edge_images);
+        SETI("lookups", rep->edge_lookups); SETI("top", rep->edge_top);
+        for (int e = 0; e < RM_LUT_EDGE_N; e++) {
+            lua_createtable(L, 0, 4);
+            SETN("mean", rep->edge_mean[e]); SETN("top_mean", rep->edge_top_mean[e]);
+            SETI("max", rep->edge_max[e]); SETI("wrong", rep->edge_wrong[e]);
+            lua_setfield(L, -2, rm_lut_edge_name(e));
+        }
+        lua_setfield(L, -2, "lut_edge");
+    }
     lua_createtable(L, rep->nstat, 0);
     long long overflow = 0;
     for (int i = 0; i < rep->nstat; i++) {

@@ -189,6 +189,7 @@ static const rm_opt hls_opts[] = {
     {"calib", A_INT, "500", "emit ptq=true: training images for calibration (split 80/20)", NULL, NULL},
     {"train", A_DATA, "train", "emit ptq=true: the data set to calibrate on", NULL, NULL},
     {"qsave", A_PATH, NULL, "emit ptq=true: also save the quantized model here", NULL, NULL},
+    {"lut_edge", A_CHOICE, "extend", "emit ptq=true: top segment of the 64-entry tables (see `help quantize`)", "extend|paper_hls|clamp", NULL},
     {"data", A_DATA, "test", "emit: images for quant_samples.h (train= when this one is not loaded)", NULL, NULL},
     {"samples", A_INT, "8", "emit: test images run through the integer engine into quant_samples.h", NULL, NULL},
     {"design", A_CHOICE, "stream", "emit: the hardware design", "stream|simd", NULL},
@@ -228,6 +229,9 @@ static const rm_opt quantize_opts[] = {
                           "percentile chosen on the 20%", NULL, NULL},
     {"mode", A_CHOICE, "ptq", "post-training quantization (then `qat` for quantization-aware training)", "ptq", NULL},
     {"lut", A_CHOICE, "64", "activation tables: the 64-entry hardware form or all 256 codes", "64|256", NULL},
+    {"lut_edge", A_CHOICE, "extend", "64-entry tables, top segment u >= 252: extend (last segment extended, "
+                                     "mathematically correct), paper_hls (entry 64 = code 126, the paper's HLS), "
+                                     "clamp (segment 62 reused: reads u-4; resmlp before lut_edge)", "extend|paper_hls|clamp", NULL},
     {"percentile", A_STR, "auto", "auto: best of 10,20,..,90,92,95,97,100 (integer accuracy on the 20%); or a fixed NN", NULL, NULL},
     PATH_OPT("integer engine for the validation runs"),
     {"name", A_NAME, NULL, "workspace name of the quantized model [MODEL_int8]", NULL, NULL},
