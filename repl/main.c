@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
             status = rm_run_chunk(&rm_A, argc > i + 1 ? lua_pushfstring(rm_A.L, "help %s", argv[i + 1]) : "help");
         } else {
             const char *names[] = {"run", "train", "eval", "info", "help", "import", "sweep"};
-            const char *s = rm_suggest(a, names, 6);
+            const char *s = rm_suggest(a, names, (int)(sizeof names / sizeof names[0]));
             fprintf(stderr, "resmlp: unknown command '%s'%s%s%s (see resmlp --help)\n", a, s ? "; did you mean '" : "",
                     s ? s : "", s ? "'?" : "");
             status = 2;
