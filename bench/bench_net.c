@@ -18,9 +18,9 @@
 
 static void die(rm_ctx *c, const char *what) { fprintf(stderr, "bench_net: %s: %s\n", what, c->msg); exit(1); }
 
-/* train `imgs` images (one epoch over a limit) and return img/s of the steps (first step excluded by
- * the trainer's own rate, which counts the whole epoch: use 2 epochs and keep the second) */
-static double train_rate(const char *name, const char *spec, const rm_dataset *ds, int imgs) {
+/* a new net from spec trained for `epochs` on the first `imgs` images of ds (batch 128, no augmentation);
+ * returns the model and, in *rate, the img/s of the last epoch */
+static rm_model *trained(const char *name, const char *spec, const rm_dataset *ds, int imgs, int epochs, double *rate) {
     rm_ctx c = {0};
     rm_model *m = NULL;
     if (rm_model_new_net(&c, &m, spec, 1)) die(&c, name);
@@ -28,33 +28,30 @@ static double train_rate(const char *name, const char *spec, const rm_dataset *d
     rm_optim_cfg oc = rm_optim_default();
     if (rm_optim_init(&c, &opt, m, &oc)) die(&c, "optimiser");
     rm_train_opts o = rm_train_defaults();
-    o.epochs = 2; o.batch = 128; o.limit = imgs; o.aug = 0;
-    rm_train_result r1, r2;
-    o.epochs = 1;
-    if (rm_train(&c, m, &opt, ds, &o, &r1)) die(&c, name);       /* warm-up: primitives, caches */
-    o.start_epoch = 1; o.epochs = 2;
-    if (rm_train(&c, m, &opt, ds, &o, &r2)) die(&c, name);
-    printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads)\n", name, r2.imgs_per_s, imgs, rm_get_threads());
-    fflush(stdout);
+    o.batch = 128; o.limit = imgs; o.aug = 0;
+    rm_train_result r;
+    for (int e = 0; e < epochs; e++) {          /* one call per epoch: the last one's rate excludes warm-up */
+        o.start_epoch = e; o.epochs = e + 1;
+        if (rm_train(&c, m, &opt, ds, &o, &r)) die(&c, name);
+    }
     rm_optim_free(&opt);
-    rm_model_free(m);
-    return r2.imgs_per_s;
+    if (rate) *rate = r.imgs_per_s;
+    return m;
 }
 
-/* float eval forward vs the integer engine on n images of ds, after `epochs` of training so the BN
- * statistics are real */
+/* training img/s: the second of two epochs over `imgs` images (the first creates primitives and caches) */
+static void train_rate(const char *name, const char *spec, const rm_dataset *ds, int imgs) {
+    double rate;
+    rm_model_free(trained(name, spec, ds, imgs, 2, &rate));
+    printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads)\n", name, rate, imgs, rm_get_threads());
+    fflush(stdout);
+}
+
+/* float eval forward vs the integer engine on up to 4,096 images of ds, after one epoch of training so
+ * the BN statistics are real */
 static void infer_rate(const char *name, const char *spec, const rm_dataset *ds, int train_imgs) {
     rm_ctx c = {0};
-    rm_model *m = NULL;
-    if (rm_model_new_net(&c, &m, spec, 1)) die(&c, name);
-    rm_optim opt;
-    rm_optim_cfg oc = rm_optim_default();
-    if (rm_optim_init(&c, &opt, m, &oc)) die(&c, "optimiser");
-    rm_train_opts o = rm_train_defaults();
-    o.epochs = 1; o.batch = 128; o.limit = train_imgs; o.aug = 0;
-    rm_train_result r;
-    if (rm_train(&c, m, &opt, ds, &o, &r)) die(&c, name);
-    rm_optim_free(&opt);
+    rm_model *m = trained(name, spec, ds, train_imgs, 1, NULL);
     int B = 256, n = ds->n < 4096 ? ds->n / B * B : 4096;
     if (n < B) { B = ds->n; n = ds->n; }
     size_t in = rm_model_input_size(m);
