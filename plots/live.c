@@ -5,6 +5,7 @@
 #include "live.h"
 #include "actplot.h"
 #include "core/curves.h"
+#include "core/net.h"
 #include <curses.h>
 #include <locale.h>
 #include <math.h>
@@ -67,6 +68,30 @@ static void blit(const char *text, int y, int x, int h, int w) {
     }
 }
 
+/* layer-list nets: the index of the k-th weight (linear/conv) layer, k taken modulo their count; -1 if none */
+static int net_weight_layer(const rm_model *m, int k, int *count) {
+    const rm_net_spec *sp = rm_net_spec_of(m);
+    int n = 0, idx[RM_NET_MAXL];
+    for (int i = 0; i < sp->n; i++) if (sp->l[i].type == RM_NL_LINEAR || sp->l[i].type == RM_NL_CONV) idx[n++] = i;
+    if (count) *count = n;
+    return n ? idx[((k % n) + n) % n] : -1;
+}
+
+/* layer-list nets: a histogram of the latent weights of the chosen weight layer, redrawn as they learn */
+static char *net_panel(rm_ctx *ctx, rm_live *lv, int w, int h) {
+    int li = net_weight_layer(lv->m, lv->layer, NULL);
+    if (li < 0) return NULL;
+    char name[64], title[128];
+    snprintf(name, sizeof name, "layers.%d.weight", li);
+    const rm_ptensor *t = rm_model_find(lv->m, name, NULL);
+    if (!t) return NULL;
+    const rm_nlayer_spec *l = &rm_net_spec_of(lv->m)->l[li];
+    snprintf(title, sizeof title, "%s (%s%s, %zu weights)", name, rm_nlayer_name(l->type),
+             l->wq == RM_WQ_BINARY ? ", binary" : l->wq == RM_WQ_TERNARY ? ", ternary" : l->wq == RM_WQ_INT ? ", int" : "", t->n);
+    rm_hist hg = {.title = title, .xlabel = "latent weight", .values = lv->m->mem + t->off, .n = (int)t->n, .nbins = 40};
+    return rm_plot_hist(ctx, &hg, w, h, lv->mode, 0);
+}
+
 static void fmt_time(char *b, size_t n, double s) {
     if (!(s >= 0) || !isfinite(s)) s = 0;
     snprintf(b, n, "%d:%02d:%02d", (int)(s / 3600), (int)fmod(s / 60, 60), (int)fmod(s, 60));
@@ -102,7 +127,10 @@ static void draw(rm_live *lv) {
         if (lv->hist.n > 0) txt = rm_plot_history(&ctx, &lv->hist, &o);
         if (txt) { blit(txt, top, 0, ph, lw); free(txt); }
         else mvaddstr(top + 1, 1, "(charts appear after the first epoch)");
-        if (rw >= 20) {
+        if (rw >= 20 && lv->m->net) {
+            txt = net_panel(&ctx, lv, rw, ph);
+            if (txt) { blit(txt, top, lw, ph, rw); free(txt); }
+        } else if (rw >= 20) {
             rm_act_layer a;
             int nl = rm_curve_nlayers(lv->m);
             if (lv->layer >= nl) lv->layer = 0;
@@ -117,8 +145,11 @@ static void draw(rm_live *lv) {
         }
     }
     const char *modes[] = {"ascii", "block", "braille"};
-    snprintf(buf, sizeof buf, " <-/-> block  up/down layer  [/] channels  m mode (%s)  p %s  q stop+save ",
-             modes[lv->mode], lv->paused ? "resume" : "pause");
+    if (lv->m->net)
+        snprintf(buf, sizeof buf, " up/down weight layer  m mode (%s)  p %s  q stop+save ", modes[lv->mode], lv->paused ? "resume" : "pause");
+    else
+        snprintf(buf, sizeof buf, " <-/-> block  up/down layer  [/] channels  m mode (%s)  p %s  q stop+save ",
+                 modes[lv->mode], lv->paused ? "resume" : "pause");
     attron(A_REVERSE);
     mvaddnstr(H - 1, 0, buf, W);
     attroff(A_REVERSE);
@@ -129,7 +160,9 @@ static void draw(rm_live *lv) {
 
 /* returns 1 if anything changed the view */
 static int keys(rm_live *lv) {
-    int ch, changed = 0, L = lv->m->cfg.L, nl = rm_curve_nlayers(lv->m) / L;
+    int ch, changed = 0, L, nl;
+    if (lv->m->net) { L = 1; net_weight_layer(lv->m, 0, &nl); if (nl < 1) nl = 1; }   /* nets: up/down walk the weight layers */
+    else { L = lv->m->cfg.L; nl = rm_curve_nlayers(lv->m) / L; }
     while ((ch = getch()) != ERR) {
         changed = 1;
         switch (ch) {

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "core/checkpoint.h"
+#include "core/bnn.h"
 #include "core/train.h"
 #include "core/recipe.h"
 #include "core/gemm.h"
@@ -407,6 +408,11 @@ static int cmd_info(int argc, char **argv) {
     rm_model *m = NULL;
     if (rm_checkpoint_load(&ctx, pos[0], &m)) { fprintf(stderr, "resmlp info: %s\n", ctx.msg); return 1; }
     const rm_model_cfg *c = &m->cfg;
+    if (m->net) {   /* a layer-list net (an integer net model file holds one too, plus its integer tensors) */
+        char d[4096];
+        rm_model_describe(m, d, sizeof d);
+        printf("%s: %snet %s, %d classes\n", pos[0], rm_bnet_file_is_int(pos[0]) ? "integer model of the " : "", d, c->K);
+    } else
     printf("%s: ResMLP act=%s hidden=%d embed=%d layers=%d tokens=%d patch_dim=%d classes=%d\n", pos[0],
            rm_act_name(c->act.kind), c->H, c->D, c->L, c->T, c->P, c->K);
     if (c->act.kind == RM_ACT_LERP_PSA) printf("  lerp_psa: keys E=%d eps=%g grid G=%d range R=%g\n", c->act.E, c->act.eps, c->act.G, c->act.R);
@@ -418,6 +424,9 @@ static int cmd_info(int argc, char **argv) {
     for (int i = 0; i < m->ntensors; i++) {
         const rm_ptensor *t = &m->tensors[i];
         printf("  %-48s", t->name);
+        if (t->fdim == 4)   /* conv weights as stored: (OC, IC, k, k) */
+            printf(" (%lld, %lld, %lld, %lld)\n", (long long)t->fshape[0], (long long)t->fshape[1], (long long)t->fshape[2], (long long)t->fshape[3]);
+        else
         printf(t->ndim == 2 ? " (%lld, %lld)\n" : " (%lld)\n", (long long)t->shape[0], (long long)t->shape[1]);
     }
     rm_model_free(m);

@@ -246,6 +246,35 @@ int rm_cmd_info(rm_call *c) {
         SETS("source", lm->source);
         SETS("isa", rm_isa_name(rm_gemm_isa())); SETS("precision", rm_precision_name(rm_gemm_precision()));
         if (lm->evaluated) { SETN("acc", lm->eval_acc); SETN("loss", lm->eval_loss); }
+        /* layers = {{type=, out={c,h,w}, params=, w=, grad=}...}: what the printed table shows */
+        const rm_net_spec *ns = rm_net_spec_of(m);
+        int outs[RM_NET_MAXL][3];
+        rm_net_spec tmp = *ns;
+        rm_ctx sctx = {0};
+        rm_net_shapes(&sctx, &tmp, outs);
+        lua_createtable(L, ns->n, 0);
+        for (int i = 0; i < ns->n; i++) {
+            const rm_nlayer_spec *l = &ns->l[i];
+            char pre[32], q[24];
+            size_t np = 0;
+            snprintf(pre, sizeof pre, "layers.%d.", i);
+            for (int t = 0; t < m->ntensors; t++) if (!strncmp(m->tensors[t].name, pre, strlen(pre))) np += m->tensors[t].n;
+            lua_createtable(L, 0, 5);
+            SETS("type", l->type == RM_NL_CURVE ? rm_act_name(l->act.kind) : rm_nlayer_name(l->type));
+            SETI("params", (lua_Integer)np);
+            lua_createtable(L, 3, 0);
+            for (int d = 0; d < 3; d++) { lua_pushinteger(L, outs[i][d]); lua_rawseti(L, -2, d + 1); }
+            lua_setfield(L, -2, "out");
+            if (l->type == RM_NL_LINEAR || l->type == RM_NL_CONV) {
+                if (l->wq == RM_WQ_INT) snprintf(q, sizeof q, "int%d", l->wbits);
+                else snprintf(q, sizeof q, "%s", l->wq == RM_WQ_BINARY ? "binary" : l->wq == RM_WQ_TERNARY ? "ternary" : "float");
+                SETS("w", q);
+            }
+            if (l->type == RM_NL_SIGN) SETS("grad", l->grad == RM_GRAD_RESTE ? "reste" : "ste");
+            if (l->type == RM_NL_QUANT) SETI("bits", l->bits);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_setfield(L, -2, "layers");
         return 1;
     }
     SETS("act", rm_act_name(k->act.kind)); SETI("hidden", k->H); SETI("embed", k->D);

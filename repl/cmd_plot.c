@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 char *rm_quant_plot_lut(rm_call *c, const rm_plot_opts *o, rm_ctx *ctx);   /* cmd_quant.c */
+char *rm_plot_net(rm_call *c, rm_ctx *ctx, const rm_model *m, const char *kind, const char *what, const char *layer,
+                  const rm_plot_opts *o);                                   /* plot_net.c: layer-list nets */
 
 /* the locale names UTF-8 (the first of LC_ALL, LC_CTYPE, LANG that is set decides, as setlocale does) */
 static int utf8_locale(void) {
@@ -140,6 +142,8 @@ int rm_cmd_plot(rm_call *c) {
     char *out = NULL;
     if (is_lut) {
         out = rm_quant_plot_lut(c, &o, &ctx);
+    } else if (m && m->net && strcmp(kind, "train")) {
+        out = rm_plot_net(c, &ctx, m, kind, wv->set ? wv->s : NULL, layer, &o);
     } else if (!strcmp(kind, "act")) {
         int c0, c1;
         const char *chs = rm_arg(c, "ch")->s;

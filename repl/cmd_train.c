@@ -251,7 +251,7 @@ int rm_cmd_train(rm_call *c) {
      * prints would land on the view); never without a terminal */
     rm_val *livev = rm_arg(c, "live");
     int want_live = livev->set ? (int)livev->i : !t.quiet && !t.fn_idx;
-    want_live = want_live && live_possible() && !lm->m->net;   /* the live view's curve panel is ResMLP-only for now */
+    want_live = want_live && live_possible();   /* nets: a weight histogram instead of the curve panel */
     rm_ctx ctx = {.interrupt = &rm_sigint_flag};
     rm_sigint_flag = 0;
     char name[64], cnt[32], cnt2[32];

@@ -2,7 +2,8 @@
 -- integer engine (binary XNOR-popcount, ternary / n-bit bit planes, 8-bit input codes, thresholds),
 -- `verify` checks that every logit and every hidden bit equals the float forward's on the whole test split
 -- and that the accuracy is far above chance; qsave/qload round trip (a tampered file is refused); one-line
--- errors for the ResMLP-only commands and for nets the engine cannot take.
+-- errors for the ResMLP-only commands and for nets the engine cannot take; `hls emit` of the integer nets and
+-- `hls csim` (host g++) equal to the engine on every test sample of both (SKIP without a C++ compiler).
 -- Vertebral MLP 6-32-32-3 (8-bit input, 16-bit first layer, binary weights, sign with ReSTE), MiniMNIST CNN
 -- conv 16, conv 32 + maxpool, fc 32-32-10 binary (the issue's reference shapes, short runs).
 local T = dofile((arg[0]:match("^(.*)/") or ".") .. "/lua/tutil.lua")
@@ -36,12 +37,31 @@ T.eq(info.kind, "net", "info kind"); T.near(info.int_acc, v.int_acc, 1e-6, "info
 local vp = R.verify{data = test, path = "portable", quiet = true}
 T.eq(vp.path, "portable", "portable path"); exact(vp, "portable path", 0.6)
 
+-- hls emit + csim: every one of the 62 test samples, every stage and accumulator equal to the engine's
+local function have_cxx()
+  for _, c in ipairs({os.getenv("CXX") or "", "g++", "c++"}) do
+    if c ~= "" and os.execute("command -v " .. c .. " >/dev/null 2>&1") then return true end
+  end
+  return false
+end
+local CXX = have_cxx()
+if not CXX then print("SKIP hls csim: no C++ compiler (apt-get install g++)") end
+local e = R.hls("emit", dir .. "/hls_v", {data = test, samples = 62, quiet = true})
+T.eq(e.samples, 62, "emit: every test sample"); T.eq(e.stages, 3, "emit: three stages")
+if CXX then
+  local cs = R.hls("csim", dir .. "/hls_v", {quiet = true})
+  T.eq(cs.ok, true, "csim ok"); T.eq(cs.samples, 62, "csim samples"); T.eq(cs.mismatches, 0, "csim bit-exact")
+  T.eq(cs.checked, 62 * (1 + 1 + 3 + 3), "csim: two hidden stages' words and the accumulators, alone and through the top")
+end
+
 -- the integer model file: round trip, and a file whose thresholds were edited is refused
 local f = dir .. "/v_int.safetensors"
 R.qsave(f)
 local q2 = R.qload("v2", f)
 local v2 = R.verify{data = test, qmodel = "v2", quiet = true}
 exact(v2, "after qload", 0.6); T.eq(v2.int_acc, v.int_acc, "same accuracy after qload")
+local e2 = R.hls("emit", dir .. "/hls_f", {qfile = f, data = test, samples = 10, quiet = true})
+T.eq(e2.model, f, "emit from the integer model file")
 do
   local h = io.open(f, "rb"); local s = h:read("a"); h:close()
   local n = string.unpack("<I8", s)
@@ -81,4 +101,10 @@ local rc = R.quantize{model = c, quiet = true}
 local vc = R.verify{data = mtest, quiet = true}
 T.eq(vc.n, 800, "every MiniMNIST test image")
 exact(vc, "MiniMNIST CNN", 0.3)
+R.hls("emit", dir .. "/hls_c", {data = mtest, samples = 800, quiet = true})
+if CXX then
+  local cs = R.hls("csim", dir .. "/hls_c", {quiet = true})
+  T.eq(cs.samples, 800, "MiniMNIST csim: every test image"); T.eq(cs.mismatches, 0, "MiniMNIST csim bit-exact")
+end
+T.errors(function() R.hls("emit", dir .. "/hls_x", {data = mtest, fold = "lut:1000", quiet = true}) end, "fold of a net", "not folded yet")
 T.done()
