@@ -1,13 +1,15 @@
 /* lua_tensor.c - Tensor: a lightweight read-only view of a model's parameter memory (1-D or 2-D
- * float32). It keeps its model alive through a user value and refuses access once the model is
- * closed. t[i] is a number (1-D) or a row view (2-D), 1-based; #t is the first dimension; printing
+ * float32), or a tensor owning its data (results: m:forward, m:predict logits). A view keeps its model
+ * alive through a user value and refuses access once the model is closed. t[i] is a number (1-D) or a row view (2-D), 1-based; #t is the first dimension; printing
  * summarises large tensors as head ... tail. Views see later training updates (they are not copies). */
 #include "app.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static ltensor *check(lua_State *L, int i) {
     ltensor *t = luaL_checkudata(L, i, RM_TENSOR_MT);
+    if (t->own) return t;
     if (!t->owner) luaL_error(L, "tensor %s: the view was closed", t->name);
     if (!t->owner->m) luaL_error(L, "tensor %s: its model is closed", t->name);
     return t;
@@ -29,6 +31,24 @@ void rm_tensor_push(lua_State *L, int owner_idx, const char *name, const float *
     lua_setiuservalue(L, -2, 1);                       /* keeps the model alive */
 }
 
+void rm_tensor_push_owned(lua_State *L, const char *name, float *data, int ndim, const int64_t *shape) {
+    ltensor *t = lua_newuserdatauv(L, sizeof *t, 1);
+    memset(t, 0, sizeof *t);
+    luaL_setmetatable(L, RM_TENSOR_MT);
+    t->own = data;
+    t->data = data;
+    t->ndim = ndim;
+    t->shape[0] = shape[0];
+    t->shape[1] = ndim > 1 ? shape[1] : 0;
+    snprintf(t->name, sizeof t->name, "%s", name);
+}
+
+ltensor *rm_tensor_test(lua_State *L, int idx) {
+    ltensor *t = luaL_testudata(L, idx, RM_TENSOR_MT);
+    if (!t || (!t->own && (!t->owner || !t->owner->m))) return NULL;
+    return t;
+}
+
 static int t_index(lua_State *L) {
     ltensor *t = check(L, 1);
     if (lua_type(L, 2) == LUA_TNUMBER) {
@@ -37,6 +57,13 @@ static int t_index(lua_State *L) {
         if (t->ndim == 1) { lua_pushnumber(L, t->data[i - 1]); return 1; }
         char nm[96];
         snprintf(nm, sizeof nm, "%.80s[%d]", t->name, (int)i);
+        if (t->own) {   /* a row of an owned tensor: a copy (the parent may be closed first) */
+            float *row = malloc(sizeof(float) * (size_t)t->shape[1]);
+            if (!row) return luaL_error(L, "out of memory");
+            memcpy(row, t->data + (size_t)(i - 1) * t->shape[1], sizeof(float) * (size_t)t->shape[1]);
+            rm_tensor_push_owned(L, nm, row, 1, &t->shape[1]);
+            return 1;
+        }
         lua_getiuservalue(L, 1, 1);                     /* stack: t, i, owner */
         rm_tensor_push(L, -1, nm, t->data + (size_t)(i - 1) * t->shape[1], 1, &t->shape[1]);
         return 1;
@@ -120,7 +147,7 @@ static void add_row(luaL_Buffer *b, const float *x, int n) {
 
 static int t_tostring(lua_State *L) {
     ltensor *t = luaL_checkudata(L, 1, RM_TENSOR_MT);
-    if (!t->owner || !t->owner->m) { lua_pushfstring(L, "Tensor %s (closed)", t->name); return 1; }
+    if (!t->own && (!t->owner || !t->owner->m)) { lua_pushfstring(L, "Tensor %s (closed)", t->name); return 1; }
     double mn, mx, mean, sd;
     stats(t, &mn, &mx, &mean, &sd);
     char head[256];
@@ -147,6 +174,8 @@ static int t_tostring(lua_State *L) {
 
 static int t_close(lua_State *L) {
     ltensor *t = luaL_checkudata(L, 1, RM_TENSOR_MT);
+    free(t->own);
+    t->own = NULL;
     t->owner = NULL;
     t->data = NULL;
     lua_pushnil(L);

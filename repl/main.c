@@ -15,6 +15,7 @@ static void usage(FILE *f) {
             "       resmlp -e CHUNK [-e ...]    run Lua (or a command line such as 'info'); -i: prompt after\n"
             "       resmlp train|eval|info ...  non-interactive training, evaluation, checkpoint info\n"
             "       resmlp import FILE -o OUT   convert a checkpoint of the paper's PyTorch code\n"
+            "       resmlp predict MODEL DATA --logits out.npy|out.csv   logits of a model on a data set\n"
             "                                   (`resmlp train --help` lists the options)\n"
             "       resmlp help [COMMAND]       the prompt's commands and their options\n"
             "Threads: RESMLP_THREADS=N. History: RESMLP_HISTORY, else $XDG_STATE_HOME/resmlp/history,\n"
@@ -35,7 +36,7 @@ static int start(void) {
 
 int main(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "train") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "info") ||
-                      !strcmp(argv[1], "import")))
+                      !strcmp(argv[1], "import") || !strcmp(argv[1], "predict")))
         return cli_main(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) { usage(stdout); return 0; }
     if (argc >= 2 && !strcmp(argv[1], "--version")) { printf("resmlp %s (%s)\n", RM_VERSION, LUA_RELEASE); return 0; }
@@ -69,8 +70,8 @@ int main(int argc, char **argv) {
             rm_A.interactive = 1;   /* messages without the "resmlp:" prefix */
             status = rm_run_chunk(&rm_A, argc > i + 1 ? lua_pushfstring(rm_A.L, "help %s", argv[i + 1]) : "help");
         } else {
-            const char *names[] = {"run", "train", "eval", "info", "help", "import"};
-            const char *s = rm_suggest(a, names, 6);
+            const char *names[] = {"run", "train", "eval", "info", "help", "import", "predict"};
+            const char *s = rm_suggest(a, names, 7);
             fprintf(stderr, "resmlp: unknown command '%s'%s%s%s (see resmlp --help)\n", a, s ? "; did you mean '" : "",
                     s ? s : "", s ? "'?" : "");
             status = 2;
