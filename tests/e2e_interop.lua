@@ -115,7 +115,7 @@ local x = bs:inputs(imgs, 0, 4)
 T.eq(x:shape()[1], 4, "inputs rows"); T.eq(x:shape()[2], 64 * 48, "inputs: patches 64 x 48")
 local zf = bs:forward(x)
 local d = 0
-for i = 1, 4 do for k = 1, 10 do d = math.max(d, math.abs(zf:get(i, k) - z:get(i, k))) end end
+for i = 0, 3 do for k = 0, 9 do d = math.max(d, math.abs(zf:get(i, k) - z:get(i, k))) end end
 T.check(d <= 1e-6, "m:forward on m:inputs equals m:predict (" .. d .. ")")
 local rows4 = x:totable()
 T.check(maxdiff(flat(bs:forward(rows4)), flat(zf)) == 0, "m:forward takes a table of rows too")
@@ -126,7 +126,7 @@ local _, _, bv = npy(dir .. "/bs.npy")
 T.check(maxdiff(bv, flat(zc)) == 0 and maxdiff(flat(zc), flat(z)) == 0, "predict{logits=} writes the Tensor's values")
 T.errors(function() R.predict{imgs, model = bs, logits = dir .. "/bs.bin", quiet = true} end, "logits=.bin", ".npy or .csv")
 local row = z[2]
-T.eq(#row, 10, "a row of the logits"); T.eq(row[3], z:get(2, 3), "row values")
+T.eq(#row, 10, "a row of the logits"); T.eq(row[3], z:get(2, 3), "row values (0-based)")
 z:close()
 T.eq(row[3] ~= nil, true, "a row outlives its closed parent")
 
@@ -160,9 +160,9 @@ local q = R.quantize{model = lerp, data = imgs, calib = 16, percentile = "100", 
 local zq = q:predict(imgs)
 T.eq(zq:shape()[1], 16, "QModel:predict rows")
 local agree = 0
-for i = 1, 16 do
-  local a, b = 1, 1
-  for k = 2, 10 do if zq:get(i, k) > zq:get(i, a) then a = k end; if zl[(i - 1) * 10 + k] > zl[(i - 1) * 10 + b] then b = k end end
+for i = 0, 15 do
+  local a, b = 0, 0
+  for k = 1, 9 do if zq:get(i, k) > zq:get(i, a) then a = k end; if zl[i * 10 + k + 1] > zl[i * 10 + b + 1] then b = k end end
   if a == b then agree = agree + 1 end
 end
 T.check(agree >= 8, "INT8 predictions mostly agree with fp32 (" .. agree .. "/16)")
