@@ -3,11 +3,10 @@
  * protocol-2 pickle of the OrderedDict; or the same keys as safetensors. */
 #include "export.h"
 #include "safetensors.h"
-#include <errno.h>
+#include "predict.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 typedef struct ent {
@@ -218,23 +217,6 @@ static void zip_finish(bytes *z, const zent *e, int n) {
     put4(z, cdsize); put4(z, cd); put2(z, 0);
 }
 
-static int write_atomic(rm_ctx *ctx, const char *path, const void *d, size_t n) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return rm_err(ctx, "export: cannot write %s: %s", path, strerror(errno));
-    int ok = fwrite(d, 1, n, f) == n;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return rm_err(ctx, "export: cannot write %s: %s", path, strerror(e));
-    }
-    return RM_OK;
-}
-
 static int write_pytorch(rm_ctx *ctx, const keylist *k, const char *path) {
     /* the archive name: the file name without extension, as torch.save does */
     const char *base = strrchr(path, '/');
@@ -264,7 +246,8 @@ static int write_pytorch(rm_ctx *ctx, const keylist *k, const char *path) {
     zip_finish(&z, ze, ne);
     if (z.bad) { rm_err(ctx, "export: out of memory"); goto done; }
     if (z.n > 0xffffffffu) { rm_err(ctx, "export: %s would exceed 4 GiB (zip64 is not written)", path); goto done; }
-    r = write_atomic(ctx, path, z.p, z.n);
+    r = rm_write_atomic(ctx, path, z.p, z.n);
+    if (r) rm_errprefix(ctx, "export");
 done:
     free(pk.p); free(z.p); free(ze);
     return r;

@@ -62,6 +62,7 @@ typedef struct ldata {
 typedef struct ltensor {
     lmodel *owner;                /* the model whose memory this views (kept alive by a user value) */
     const float *data;
+    float *own;                   /* non-NULL: data owned by the tensor (results such as logits), freed on close */
     int ndim;
     int64_t shape[2];
     char name[96];
@@ -73,12 +74,20 @@ void rm_open_tensor(lua_State *L);
 void rm_open_qmodel(lua_State *L);   /* cmd_quant.c */
 /* `who` line of a QModel userdata: description into what, heap bytes into *bytes; returns what */
 const char *rm_qmodel_what(void *ud, char *what, size_t n, double *bytes);
+/* the quantized model and its integer network of a QModel userdata (-1 if closed) */
+struct rm_qmodel;
+struct rm_qnet;
+int rm_qmodel_parts(void *ud, struct rm_qmodel **q, struct rm_qnet **net);
 lmodel *rm_model_push(lua_State *L);  /* push an empty Model (m == NULL) */
 ldata *rm_data_push(lua_State *L);    /* push an empty Dataset */
 lmodel *rm_model_check(lua_State *L, int idx);    /* a Model that is not closed */
 ldata *rm_data_check(lua_State *L, int idx);
 /* push a read-only view of n-d data owned by the Model at owner_idx */
 void rm_tensor_push(lua_State *L, int owner_idx, const char *name, const float *data, int ndim, const int64_t *shape);
+/* push a Tensor owning data (malloc'd; taken over, freed when the Tensor is closed or collected) */
+void rm_tensor_push_owned(lua_State *L, const char *name, float *data, int ndim, const int64_t *shape);
+/* the Tensor at idx (open), or NULL if it is not one */
+ltensor *rm_tensor_test(lua_State *L, int idx);
 size_t rm_model_bytes(const rm_model *m);        /* heap bytes held by the model */
 int rm_model_hist_add(lmodel *lm, const rm_epoch_rec *r);   /* 0 ok, -1 out of memory */
 

@@ -9,6 +9,8 @@
 #include "core/recipe.h"
 #include "core/gemm.h"
 #include "core/import.h"
+#include "core/predict.h"
+#include "core/safetensors.h"
 #include "plots/live.h"
 #include <errno.h>
 #include <math.h>
@@ -66,6 +68,14 @@ static opt eval_opts[] = {
     {"precision", O_STR, "fp32", "matmul inputs: fp32 | bf16"},
     {NULL}};
 static opt info_opts[] = {{NULL}};
+static opt predict_opts[] = {
+    {"logits", O_STR, "", "write the logits (N,classes) here: .npy (float32, np.load) or .csv"},
+    {"dataset", O_STR, "cifar10", "cifar10 | mnist | fashion"},
+    {"split", O_STR, "test", "train | test (DATA a directory)"},
+    {"batch", O_INT, "256", "batch size (fp32)"},
+    {"path", O_STR, "auto", "INT8 models: integer engine auto | reference | portable | avx2 | vnni"},
+    {"threads", O_INT, "0", "threads"},
+    {NULL}};
 static opt import_opts[] = {
     {"out", O_STR, "", "resmlp checkpoint to write (-o) [FILE with .safetensors]"},
     {"act", O_STR, "auto", "activation: auto (from the tensors) | relu | gelu | lerp_psa | bspline"},
@@ -433,6 +443,66 @@ static int cmd_info(int argc, char **argv) {
     return 0;
 }
 
+/* resmlp predict MODEL DATA --logits OUT: fp32 checkpoints and quantized models (qsave files) */
+static int cmd_predict(int argc, char **argv) {
+    const char *pos[2];
+    int r = parse("predict", argc, argv, predict_opts, pos, 2, "MODEL DATA ",
+                  "Run a model (a checkpoint, or an INT8 model from qsave) on a data set (a CIFAR-10 .bin file or\n"
+                  "directory, or an MNIST directory) and write its logits, (N, classes) float32: --logits out.npy\n"
+                  "(np.load) or out.csv. Prints the accuracy.");
+    if (r) return r == 1 ? 0 : 2;
+    const char *out = sval(predict_opts, "logits");
+    size_t ol = strlen(out);
+    if (!out[0] || !(ol > 4 && (!strcmp(out + ol - 4, ".npy") || !strcmp(out + ol - 4, ".csv")))) {
+        fprintf(stderr, "resmlp predict: give --logits FILE.npy or FILE.csv\n");
+        return 2;
+    }
+    int path = rm_ie_path_from_name(sval(predict_opts, "path"));
+    if (path < 0) { fprintf(stderr, "resmlp predict: unknown engine path '%s'\n", sval(predict_opts, "path")); return 2; }
+    rm_set_threads((int)ival(predict_opts, "threads"));
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    rm_install_sigint();
+    rm_dataset ds = {0};
+    rm_model *m = NULL;
+    rm_qmodel *q = NULL;
+    rm_qnet *net = NULL;
+    float *z = NULL;
+    int status = 1, K;
+    rm_st_file f = {0};
+    if (rm_st_load(&ctx, pos[0], &f)) goto done;
+    const char *fmt = rm_st_meta(&f, "format");
+    int int8 = fmt && !strcmp(fmt, "resmlp-int8-1");
+    rm_st_free(&f);
+    if (int8 ? rm_qmodel_load(&ctx, pos[0], &q, &net) : rm_checkpoint_load(&ctx, pos[0], &m)) goto done;
+    if (load_data(&ctx, &ds, sval(predict_opts, "dataset"), pos[1], sval(predict_opts, "split"))) goto done;
+    K = int8 ? net->K : m->cfg.K;
+    z = malloc(sizeof(float) * (size_t)ds.n * K);
+    if (!z) { rm_err(&ctx, "out of memory for %d x %d logits", ds.n, K); goto done; }
+    double t0 = rm_now();
+    if (int8 ? rm_predict_int8(&ctx, q, net, &ds, path, z) : rm_predict(&ctx, m, &ds, (int)ival(predict_opts, "batch"), z))
+        goto done;
+    double dt = rm_now() - t0;
+    long correct = 0;
+    for (int i = 0; i < ds.n; i++) {
+        int best = 0;
+        for (int k = 1; k < K; k++) if (z[(size_t)i * K + k] > z[(size_t)i * K + best]) best = k;
+        correct += best == ds.labels[i];
+    }
+    ensure_parent(out);
+    if (rm_write_logits(&ctx, out, z, ds.n, K)) goto done;
+    printf("%s (%s) on %s: %d images, accuracy %.2f%% (%.0f img/s); logits (%d, %d) float32 -> %s\n", pos[0],
+           int8 ? "INT8 integer engine" : "fp32", ds.name, ds.n, 100.0 * correct / ds.n, ds.n / dt, ds.n, K, out);
+    status = 0;
+done:
+    if (status) fprintf(stderr, "resmlp predict: %s\n", ctx.msg);
+    free(z);
+    rm_model_free(m);
+    rm_qnet_free(net);
+    rm_qmodel_free(q);
+    rm_dataset_free(&ds);
+    return status;
+}
+
 /* resmlp import FILE -o OUT: tools/import_torch.py through rm_import_torch (as the prompt's `import`) */
 static int cmd_import(int argc, char **argv) {
     for (int i = 0; i < argc; i++) if (!strcmp(argv[i], "-o")) argv[i] = "--out";
@@ -487,15 +557,17 @@ int cli_main(int argc, char **argv) {
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "import")) return cmd_import(argc - 2, argv + 2);
+    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 2, argv + 2);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         printf("usage: resmlp COMMAND [options]\n\ncommands:\n"
                "  train   train a ResMLP (ReLU/GELU/LERP-PSA/B-spline) on CIFAR-10 or MNIST\n"
                "  eval    evaluate a checkpoint\n"
                "  info    show a checkpoint's architecture and tensors\n"
-               "  import  convert a checkpoint of the paper's PyTorch code (resmlp import FILE -o OUT)\n\n"
+               "  import  convert a checkpoint of the paper's PyTorch code (resmlp import FILE -o OUT)\n"
+               "  predict write a model's logits on a data set (resmlp predict MODEL DATA --logits out.npy)\n\n"
                "`resmlp COMMAND --help` lists the options of a command.\n");
         return 0;
     }
-    fprintf(stderr, "resmlp: unknown command '%s' (train, eval, info, import; see resmlp --help)\n", cmd);
+    fprintf(stderr, "resmlp: unknown command '%s' (train, eval, info, import, predict; see resmlp --help)\n", cmd);
     return 2;
 }

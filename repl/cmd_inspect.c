@@ -165,7 +165,12 @@ int rm_cmd_param(rm_call *c) {
         rm_cmd_error(c, "no tensor named '%s'%s%s%s", nv->s, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     }
     rm_tensor_push(L, midx, info->name, data, info->ndim, info->shape);
-    if (c->line) printf("%s\n", luaL_tolstring(L, -1, NULL));
-    lua_settop(L, lua_gettop(L) - (c->line ? 1 : 0));
+    if (c->line) {   /* at the prompt: the values too (t:show()) */
+        lua_getfield(L, -1, "show");
+        lua_pushvalue(L, -2);
+        lua_call(L, 1, 1);
+        printf("%s\n", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
     return 1;
 }

@@ -119,6 +119,15 @@ static int q_verify(lua_State *L) { return shim(L, "verify"); }
 static int q_qat(lua_State *L) { return shim(L, "qat"); }
 static int q_save(lua_State *L) { return shim(L, "qsave"); }
 static int q_lut(lua_State *L) { return shim(L, "lut"); }
+static int q_predict(lua_State *L) { return shim(L, "predict"); }
+
+int rm_qmodel_parts(void *ud, rm_qmodel **q, rm_qnet **net) {
+    lqmodel *m = ud;
+    if (!m || !m->q || !m->net) return -1;
+    *q = m->q;
+    *net = m->net;
+    return 0;
+}
 static int q_plot(lua_State *L) {              /* q:plot{block=, layer=, ch=} = plot lut */
     luaL_checkudata(L, 1, RM_QMODEL_MT);
     rm_cmd_args_from_stack(L, 2, lua_gettop(L));   /* stack: self, ..., args */
@@ -144,7 +153,7 @@ static int q_info(lua_State *L) {
 
 void rm_open_qmodel(lua_State *L) {
     static const luaL_Reg meta[] = {{"__gc", q_gc}, {"__close", q_close}, {"__tostring", q_tostring}, {NULL, NULL}};
-    static const luaL_Reg methods[] = {{"verify", q_verify}, {"qat", q_qat}, {"save", q_save}, {"lut", q_lut},
+    static const luaL_Reg methods[] = {{"verify", q_verify}, {"qat", q_qat}, {"save", q_save}, {"lut", q_lut}, {"predict", q_predict},
                                        {"plot", q_plot}, {"info", q_info}, {"close", q_close}, {NULL, NULL}};
     luaL_newmetatable(L, RM_QMODEL_MT);   /* stack: mt */
     luaL_setfuncs(L, meta, 0);

@@ -288,8 +288,18 @@ static const rm_opt import_opts[] = {
     {"name", A_NAME, NULL, "also load the result as this model", NULL, NULL},
     {"quiet", A_BOOL, "false", "do not print the converter's output", NULL, NULL},
     {NULL}};
-/* export (cmd_interop.c) */
+/* export, predict (cmd_interop.c) */
 int rm_cmd_export(rm_call *c);
+int rm_cmd_predict(rm_call *c);
+static const rm_opt predict_pos[] = {{"data", A_DATA, "test", "data set", NULL, NULL}, {NULL}};
+static const rm_opt predict_opts[] = {
+    MODEL_OPT,
+    {"qmodel", A_QMODEL, NULL, "a quantized model instead: its integer engine's logits (int8 code / scale)", NULL, NULL},
+    {"logits", A_PATH, NULL, "also write them: FILE.npy (float32 (N,classes), np.load) or FILE.csv", NULL, NULL},
+    {"batch", A_INT, "256", "batch size (fp32)", NULL, NULL},
+    {"path", A_CHOICE, "auto", "integer engine (qmodel=)", "auto|reference|portable|avx2|vnni", NULL},
+    {"quiet", A_BOOL, "false", "no summary line", NULL, NULL},
+    {NULL}};
 static const rm_opt export_pos[] = {{"path", A_PATH, NULL, "file to write (atomically)", NULL, NULL}, {NULL}};
 static const rm_opt export_opts[] = {
     MODEL_OPT,
@@ -377,6 +387,12 @@ const rm_command rm_commands[] = {
      "charts and curves\n(arrows/[ ] pick block, layer, channels; m mode; p pause; q stop and save to out= or "
      "runs/NAME.safetensors)."},
     {"eval", "[DATA]", "accuracy and loss of a model on a data set [test]", eval_pos, eval_opts, rm_cmd_eval, NULL},
+    {"predict", "[DATA]", "the logits (N,classes) of a model on a data set: a Tensor, and .npy/.csv with logits=",
+     predict_pos, predict_opts, rm_cmd_predict,
+     "examples: predict test logits=runs/z.npy    predict qmodel=m_int8 logits=z8.csv\n"
+     "Lua: z = m:predict(test) or resmlp.predict{...} (a Tensor (N,10)); z = m:forward(x) on inputs x, a Tensor\n"
+     "or a table of rows in the model's input layout; q:predict(test) for a QModel. Shell: resmlp predict MODEL DATA\n"
+     "--logits out.npy."},
     {"evaluate", "", "train the model's architecture N times (seeds), early stopping, test max/mean/std", none, evaluate_opts,
      rm_cmd_evaluate,
      "example: evaluate times=10 epochs=15 lr=0.01 wd=1e-4 batch=32 val=0.1 patience=5 csv=runs/eval.csv\n"

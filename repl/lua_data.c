@@ -46,12 +46,12 @@ static int d_shape(lua_State *L) {
     return 1;
 }
 
-/* ds:label(i) -> class of image i (1-based index, 0-based class) */
+/* ds:label(i) -> class of image i (0-based index, like every index of the Lua API) */
 static int d_label(lua_State *L) {
     const rm_dataset *s = &rm_data_check(L, 1)->ds;
     lua_Integer i = luaL_checkinteger(L, 2);
-    luaL_argcheck(L, i >= 1 && i <= s->n, 2, "image index out of range");
-    lua_pushinteger(L, s->labels[i - 1]);
+    if (i < 0 || i >= s->n) return luaL_error(L, "label: image index %d out of range 0..%d (0-based)", (int)i, s->n - 1);
+    lua_pushinteger(L, s->labels[i]);
     return 1;
 }
 
@@ -65,15 +65,17 @@ static int d_counts(lua_State *L) {
     return 1;
 }
 
-/* ds:slice(start, count) -> a new Dataset of images [start, start+count) (1-based start) */
+/* ds:slice(start, count) -> a new Dataset of images [start, start+count) (0-based start, like every
+ * index of the Lua API) */
 static int d_slice(lua_State *L) {
     const rm_dataset *s = &rm_data_check(L, 1)->ds;
-    lua_Integer start = luaL_checkinteger(L, 2), count = luaL_optinteger(L, 3, s->n - start + 1);
-    luaL_argcheck(L, start >= 1 && start <= s->n, 2, "start out of range");
-    luaL_argcheck(L, count >= 1 && start - 1 + count <= s->n, 3, "count out of range");
+    lua_Integer start = luaL_checkinteger(L, 2), count = luaL_optinteger(L, 3, s->n - start);
+    if (start < 0 || start >= s->n) return luaL_error(L, "slice: start %d out of range 0..%d (0-based)", (int)start, s->n - 1);
+    if (count < 1 || start + count > s->n)
+        return luaL_error(L, "slice: count %d out of range 1..%d from start %d", (int)count, (int)(s->n - start), (int)start);
     ldata *d = rm_data_push(L);
     rm_ctx ctx = {0};
-    if (rm_dataset_slice(&ctx, &d->ds, s, (int)start - 1, (int)count)) return luaL_error(L, "slice: %s", ctx.msg);
+    if (rm_dataset_slice(&ctx, &d->ds, s, (int)start, (int)count)) return luaL_error(L, "slice: %s", ctx.msg);
     d->loaded = 1;
     return 1;
 }

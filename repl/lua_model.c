@@ -2,6 +2,7 @@
  * share one idempotent release; the userdata is created empty (m == NULL) before the model is built,
  * so a failed build leaves nothing half-made for __gc. Methods that mirror commands (train, eval,
  * save, info, layers, curve, param) run the command with model=self, so both paths behave alike. */
+#include "core/predict.h"
 #include "registry.h"
 #include "core/optim.h"
 #include <malloc.h>
@@ -87,6 +88,103 @@ static int m_info(lua_State *L) { return shim(L, "info"); }
 static int m_layers(lua_State *L) { return shim(L, "layers"); }
 static int m_curve(lua_State *L) { return shim(L, "curve"); }
 static int m_param(lua_State *L) { return shim(L, "param"); }
+static int m_export(lua_State *L) { return shim(L, "export"); }
+
+/* m:predict(data [, {logits=, batch=}]) -> Tensor (N,K); the `predict` command with model = m */
+static int m_predict(lua_State *L) {
+    rm_model_check(L, 1);
+    int top = lua_gettop(L);
+    if (top >= 2 && !lua_istable(L, 2)) {   /* m:predict(ds, {opts}) -> predict{ds, opts...} */
+        lua_newtable(L);
+        if (top >= 3 && lua_istable(L, 3)) {
+            lua_pushnil(L);
+            while (lua_next(L, 3)) { lua_pushvalue(L, -2); lua_insert(L, -2); lua_settable(L, -4); }
+        }
+        lua_pushvalue(L, 2);
+        lua_rawseti(L, -2, 1);
+        lua_replace(L, 2);
+        lua_settop(L, 2);
+    }
+    return shim(L, "predict");
+}
+
+/* m:inputs(ds [, start [, count]]) -> Tensor (count, inputs): images start.. (0-based) of ds in the
+ * model's input layout (normalised patches for the ResMLP, flat rows for a net), for m:forward */
+static int m_inputs(lua_State *L) {
+    rm_model *m = rm_model_check(L, 1)->m;
+    const rm_dataset *ds = &rm_data_check(L, 2)->ds;
+    lua_Integer start = luaL_optinteger(L, 3, 0), count = luaL_optinteger(L, 4, ds->n - start);
+    luaL_argcheck(L, start >= 0 && start < ds->n, 3, "start out of range (0-based)");
+    luaL_argcheck(L, count >= 1 && start + count <= ds->n, 4, "count out of range");
+    const rm_model_cfg *c = &m->cfg;
+    if (m->net ? (long)ds->c * ds->h * ds->w != c->P
+               : (!ds->pixels || rm_data_tokens(ds, c->patch) != c->T || rm_data_patchdim(ds, c->patch) != c->P))
+        return luaL_error(L, "inputs: data set %s (%dx%dx%d) does not fit the model's input", ds->name, ds->c, ds->h, ds->w);
+    size_t in = rm_model_input_size(m);
+    float *x = malloc(sizeof(float) * (size_t)count * in);
+    int *idx = malloc(sizeof(int) * (size_t)count), *y = malloc(sizeof(int) * (size_t)count);
+    if (!x || !idx || !y) { free(x); free(idx); free(y); return luaL_error(L, "inputs: out of memory"); }
+    for (lua_Integer i = 0; i < count; i++) idx[i] = (int)(start + i);
+    if (m->net) rm_make_batch_flat(ds, idx, (int)count, x, y);
+    else rm_make_batch(ds, idx, (int)count, c->patch, RM_AUG_NONE, 0, x, y);
+    free(idx); free(y);
+    int64_t shape[2] = {count, (int64_t)in};
+    rm_tensor_push_owned(L, "inputs", x, 2, shape);
+    return 1;
+}
+
+/* m:forward(x) -> Tensor (B,K): x is a Tensor (B, inputs) or a table of B rows of `inputs` numbers, in
+ * the model's input layout (normalised patches (T*P) for the ResMLP, flat rows for a net); eval mode */
+static int m_forward(lua_State *L) {
+    lmodel *lm = rm_model_check(L, 1);
+    if (lm->busy || rm_A.in_core) return luaL_error(L, "forward: the model is in use (training); call it afterwards");
+    rm_model *m = lm->m;
+    size_t in = rm_model_input_size(m);
+    int B;
+    float *x;
+    ltensor *t = rm_tensor_test(L, 2);
+    if (t) {
+        size_t cols = t->ndim > 1 ? (size_t)t->shape[1] : (size_t)t->shape[0];
+        B = t->ndim > 1 ? (int)t->shape[0] : 1;
+        if (cols != in) return luaL_error(L, "forward: x has %d values per row, the model takes %d", (int)cols, (int)in);
+        x = malloc(sizeof(float) * (size_t)B * in);
+        if (!x) return luaL_error(L, "forward: out of memory");
+        memcpy(x, t->data, sizeof(float) * (size_t)B * in);
+    } else if (lua_istable(L, 2)) {
+        B = (int)luaL_len(L, 2);
+        if (B < 1) return luaL_error(L, "forward: x is an empty table");
+        x = malloc(sizeof(float) * (size_t)B * in);
+        if (!x) return luaL_error(L, "forward: out of memory");
+        for (int i = 0; i < B; i++) {
+            lua_geti(L, 2, i + 1);
+            if (!lua_istable(L, -1) || (size_t)luaL_len(L, -1) != in) {
+                free(x);
+                return luaL_error(L, "forward: row %d of x is not a table of %d numbers", i + 1, (int)in);
+            }
+            for (size_t j = 0; j < in; j++) {
+                lua_geti(L, -1, (lua_Integer)j + 1);
+                int ok;
+                x[(size_t)i * in + j] = (float)lua_tonumberx(L, -1, &ok);
+                lua_pop(L, 1);
+                if (!ok) { free(x); return luaL_error(L, "forward: x[%d][%d] is not a number", i + 1, (int)j + 1); }
+            }
+            lua_pop(L, 1);
+        }
+    } else {
+        return luaL_error(L, "forward: x must be a Tensor (B, %d) or a table of rows (for a data set: m:predict(ds))", (int)in);
+    }
+    int K = m->cfg.K;
+    float *z = malloc(sizeof(float) * (size_t)B * K);
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    if (!z || rm_predict_inputs(&ctx, m, x, B, z)) {
+        free(x); free(z);
+        return luaL_error(L, "forward: %s", z ? ctx.msg : "out of memory");
+    }
+    free(x);
+    int64_t shape[2] = {B, K};
+    rm_tensor_push_owned(L, "logits", z, 2, shape);
+    return 1;
+}
 
 static int m_params(lua_State *L) {
     rm_model *m = rm_model_check(L, 1)->m;
@@ -184,7 +282,8 @@ void rm_open_model(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"train", m_train}, {"eval", m_eval}, {"save", m_save}, {"info", m_info}, {"layers", m_layers},
         {"curve", m_curve}, {"param", m_param}, {"params", m_params}, {"assign", m_assign}, {"copy", m_copy},
-        {"history", m_history}, {"close", m_close}, {NULL, NULL}};
+        {"history", m_history}, {"close", m_close}, {"forward", m_forward}, {"predict", m_predict}, {"inputs", m_inputs},
+        {"export", m_export}, {NULL, NULL}};
     luaL_newmetatable(L, RM_MODEL_MT);   /* stack: mt */
     luaL_setfuncs(L, meta, 0);
     luaL_newlib(L, methods);             /* stack: mt, methods */

@@ -16,6 +16,7 @@ static void usage(FILE *f) {
             "       resmlp train|eval|info ...  non-interactive training, evaluation, checkpoint info\n"
             "       resmlp import FILE -o OUT   convert a checkpoint of the paper's PyTorch code\n"
             "       resmlp sweep [DIR] ...      a grid of training runs, local or on Slurm (--help)\n"
+            "       resmlp predict MODEL DATA --logits out.npy|out.csv   logits of a model on a data set\n"
             "                                   (`resmlp train --help` lists the options)\n"
             "       resmlp help [COMMAND]       the prompt's commands and their options\n"
             "Threads: RESMLP_THREADS=N. History: RESMLP_HISTORY, else $XDG_STATE_HOME/resmlp/history,\n"
@@ -40,7 +41,7 @@ int rm_sweep_cell_main(int argc, char **argv);
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "sweep-cell")) return rm_sweep_cell_main(argc - 2, argv + 2);
     if (argc >= 2 && (!strcmp(argv[1], "train") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "info") ||
-                      !strcmp(argv[1], "import")))
+                      !strcmp(argv[1], "import") || !strcmp(argv[1], "predict")))
         return cli_main(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) { usage(stdout); return 0; }
     if (argc >= 2 && !strcmp(argv[1], "--version")) { printf("resmlp %s (%s)\n", RM_VERSION, LUA_RELEASE); return 0; }
@@ -76,7 +77,7 @@ int main(int argc, char **argv) {
             rm_A.interactive = 1;   /* messages without the "resmlp:" prefix */
             status = rm_run_chunk(&rm_A, argc > i + 1 ? lua_pushfstring(rm_A.L, "help %s", argv[i + 1]) : "help");
         } else {
-            const char *names[] = {"run", "train", "eval", "info", "help", "import", "sweep"};
+            const char *names[] = {"run", "train", "eval", "info", "help", "import", "sweep", "predict"};
             const char *s = rm_suggest(a, names, (int)(sizeof names / sizeof names[0]));
             fprintf(stderr, "resmlp: unknown command '%s'%s%s%s (see resmlp --help)\n", a, s ? "; did you mean '" : "",
                     s ? s : "", s ? "'?" : "");

@@ -11,11 +11,44 @@ local function num(v)
   return string.format("%.7g", v)
 end
 
+-- the name of a function of the resmlp module or a method of its objects (built on first use), so
+-- that values print as `function resmlp.plot.act` / `method Model:train`, not as addresses
+local fnames
+local function fname(f)
+  if not fnames then
+    fnames = {}
+    local function walk(t, prefix, d)
+      for k, v in pairs(t) do
+        if type(k) == "string" then
+          if type(v) == "function" then fnames[v] = fnames[v] or ("function " .. prefix .. k)
+          elseif type(v) == "table" and d < 2 and k ~= "ws" then walk(v, prefix .. k .. ".", d + 1) end
+        end
+      end
+    end
+    walk(R, "resmlp.", 0)
+    local reg = debug.getregistry()
+    for _, cls in ipairs{"Model", "Dataset", "Tensor", "QModel"} do
+      local mt = reg["resmlp." .. cls]
+      if type(mt) == "table" then
+        for _, t in ipairs{type(mt.__index) == "table" and mt.__index or mt.__methods or {}, mt} do
+          for k, v in pairs(t) do
+            if type(v) == "function" then fnames[v] = fnames[v] or ("method " .. cls .. ":" .. k) end
+          end
+        end
+      end
+    end
+  end
+  if fnames[f] then return fnames[f] end
+  local i = debug.getinfo(f, "S")
+  return i.what == "Lua" and ("function (" .. i.short_src .. ":" .. i.linedefined .. ")") or "function (builtin)"
+end
+
 -- one readable line for a value: tables shallow-sorted, long arrays cut, strings quoted inside tables
 local function repr(v, depth, seen)
   local t = type(v)
   if t == "number" then return num(v) end
   if t == "string" then return depth > 0 and string.format("%q", v) or v end
+  if t == "function" then return fname(v) end
   if t ~= "table" then return tostring(v) end
   local mt = getmetatable(v)
   if mt and mt.__tostring then return tostring(v) end
