@@ -1,5 +1,6 @@
 /* checkpoint.c - model <-> safetensors with architecture metadata; optional optimiser state. */
 #include "checkpoint.h"
+#include "prune.h"
 #include "safetensors.h"
 #include "net.h"
 #include <stdio.h>
@@ -63,7 +64,7 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
             t[k].nbytes = src[i].n * sizeof(float);
         }
     }
-    const char *keys[NMETA + 1];
+    const char *keys[NMETA + 2];
     char vals[NMETA][64];
     int nm = fill_meta(m, vals, keys);
     if (with_opt) {
@@ -73,7 +74,7 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
         keys[nm] = "train.phase"; snprintf(vals[nm++], 64, "%s", st->phase);
         keys[nm] = "optim.step"; snprintf(vals[nm++], 64, "%ld", opt->step);
     }
-    const char *vp[NMETA + 1];
+    const char *vp[NMETA + 2];
     for (int i = 0; i < nm; i++) vp[i] = vals[i];
     char netspec[4096];
     if (m->net) {
@@ -81,8 +82,10 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
         keys[nm] = "net";
         vp[nm++] = netspec;
     }
+    char *prune = rm_prune_format(m);   /* SIMD-block pruning masks (prune.h) */
+    if (prune) { keys[nm] = "prune"; vp[nm++] = prune; }
     int r = rm_st_save(ctx, path, t, nt, keys, vp, nm);
-    free(t); free(names);
+    free(t); free(names); free(prune);
     return r;
 }
 
@@ -143,6 +146,8 @@ tensors:
             memcpy(base + src[i].off, d, src[i].n * sizeof(float));
         }
     }
+    const char *pr = rm_st_meta(&f, "prune");
+    if (pr && rm_prune_parse(ctx, m, pr)) { rm_errprefix(ctx, "%s", path); goto done; }
     rm_model_params_changed(m);
     *out = m;
     m = NULL;
