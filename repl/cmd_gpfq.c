@@ -295,15 +295,15 @@ int rm_cmd_gpfq(rm_call *c) {
     rm_ws_set(L, name, qidx);
     int quiet = (int)rm_arg(c, "quiet")->i;
     if (!quiet) {
-        printf("%s of '%s': %s bits, alphabet scalar %g, %d calibration samples, %.2f s -> '%s'\n", gp ? "GPFQ" : "MSQ", src,
-               bn, o.scalar, rep.samples, rep.seconds, name);
+        printf("%s of '%s': %s bits, alphabet scalar %g, %d calibration samples, %.2f s (%.2f s CPU) -> '%s'\n",
+               gp ? "GPFQ" : "MSQ", src, bn, o.scalar, rep.samples, rep.seconds, rep.cpu_seconds, name);
         print_layers(&rep, gp);
         if (acc >= 0) printf("test accuracy on %s: %.2f%% (fp32 %.2f%%)\n", t->ds.name, 100 * acc, 100 * fpacc);
     }
     lua_createtable(L, 0, 10);
     lua_pushvalue(L, qidx); lua_setfield(L, -2, "model");
     SETS("name", name); SETS("method", gp ? "gpfq" : "msq"); SETS("bits", bn); SETN("scalar", o.scalar);
-    SETN("samples", rep.samples); SETN("seconds", rep.seconds);
+    SETN("samples", rep.samples); SETN("seconds", rep.seconds); SETN("cpu_seconds", rep.cpu_seconds);
     if (acc >= 0) { SETN("acc", acc); SETN("fp32_acc", fpacc); }
     push_layers(L, &rep);
     lua_setfield(L, -2, "layers");
