@@ -214,7 +214,7 @@ static int do_sweep(rm_call *c, lmodel *lm, ldata *d, ldata *t) {
     lua_setfield(L, -2, "rows");
     SETN("fp32_acc", fp);
     if (fpv >= 0) SETN("fp32_val_acc", fpv);
-    SETN("complete", nrow == nb * ns);
+    lua_pushboolean(L, nrow == nb * ns); lua_setfield(L, -2, "complete");
     /* plot: best test accuracy against bits */
     rm_series se[3] = {{.name = "fp32", .x = px, .y = pf, .n = np, .dash = RM_DASH_DOTTED, .colour = 7},
                        {.name = "MSQ (best scalar)", .x = px, .y = pm, .n = np, .style = RM_STYLE_LINE, .colour = 2},
