@@ -50,8 +50,8 @@ static int prune_init(rm_ctx *ctx, rm_model *m, const int *simd) {
     for (int i = 0; i < n; i++) {
         rm_prune_layer *L = &p->l[p->n++];
         memcpy(L->name, wl[i].name, sizeof L->name);
-        L->rows = wl[i].rows; L->cols = wl[i].cols; L->simd = simd[i];
-        if (L->simd < 1 || L->cols % L->simd) { rm_prune_free(m); return rm_err(ctx, "prune: SIMD %d does not divide %d inputs of %s", simd[i], L->cols, L->name); }
+        L->rows = wl[i].rows; L->cols = wl[i].cols; L->simd = simd ? simd[i] : rm_prune_auto_simd(wl[i].cols);
+        if (L->simd < 1 || L->cols % L->simd) { rm_err(ctx, "prune: SIMD %d does not divide %d inputs of %s", L->simd, L->cols, L->name); rm_prune_free(m); return RM_ERR; }
         L->nblocks = L->cols / L->simd;
         if (!(L->mask = calloc(L->nblocks, 1))) { rm_prune_free(m); return rm_err(ctx, "prune: out of memory"); }
     }

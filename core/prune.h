@@ -36,7 +36,7 @@ int rm_prune_auto_simd(int cols);
 int rm_prune_simd_list(rm_ctx *ctx, const rm_model *m, const char *list, int *simd, int max);
 /* raise every layer to `sparsity` (fraction of its blocks, rounded down): the unpruned blocks with the
  * smallest norm are added to the mask, then weights are zeroed. The first call creates the masks with simd
- * (per weight layer, rm_wlayers order); later calls must keep the same SIMD. */
+ * (per weight layer, rm_wlayers order; NULL: the auto choice); later calls must keep the same SIMD. */
 int rm_prune_step(rm_ctx *ctx, rm_model *m, const int *simd, double sparsity, int norm);
 /* zero the masked weights (rm_model_params_changed calls this) */
 void rm_prune_apply(rm_model *m);
