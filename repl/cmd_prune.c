@@ -154,7 +154,8 @@ int rm_cmd_prune(rm_call *c) {
         snprintf(shape, sizeof shape, "%dx%d", l->rows, l->cols);
         if (!quiet) printf("  %-12s %10s %5d %7d %7d %8.1f%%\n", lb, shape, l->simd, l->nblocks, l->npruned, 100.0 * l->npruned / l->nblocks);
         lua_createtable(L, 0, 6);
-        SETS("layer", lb); SETS("tensor", l->name); SETN("simd", l->simd); SETN("blocks", l->nblocks);
+        SETS("layer", lb); SETS("tensor", l->name); SETN("rows", l->rows); SETN("cols", l->cols);
+        SETN("simd", l->simd); SETN("blocks", l->nblocks);
         SETN("pruned", l->npruned); SETN("sparsity", (double)l->npruned / l->nblocks);
         lua_rawseti(L, -2, i + 1);
     }

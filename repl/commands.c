@@ -328,6 +328,20 @@ static const rm_opt prune_opts[] = {
     {"quiet", A_BOOL, "false", "no tables", NULL, NULL},
     {NULL}};
 
+/* chart (cmd_chart.c) */
+int rm_cmd_chart(rm_call *c);
+static const rm_opt chart_opts[] = {
+    {"series", A_STR, NULL, "name:x/y,x/y;name2:x/y,... (up to 12 series)", NULL, NULL},
+    {"title", A_STR, NULL, "title", NULL, NULL},
+    {"xlabel", A_STR, NULL, "x axis label", NULL, NULL},
+    {"ylabel", A_STR, NULL, "y axis label", NULL, NULL},
+    {"style", A_CHOICE, "line", "lines or unconnected markers", "line|markers", NULL},
+    {"width", A_INT, "72", "columns (SVG: x10 pixels)", NULL, NULL},
+    {"height", A_INT, "20", "rows (SVG: x22 pixels)", NULL, NULL},
+    {"out", A_PATH, NULL, "write FILE.svg or FILE.txt instead of printing", NULL, NULL},
+    {"quiet", A_BOOL, "false", "Lua: only return the text", NULL, NULL},
+    {NULL}};
+
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
@@ -361,6 +375,8 @@ const rm_command rm_commands[] = {
      "          plot lut block=1 layer=act2 ch=7 (a quantized model: fp32 curve vs 256- and 64-entry tables)\n"
      "Lua: resmlp.plot.act{...}, .hist{...}, .train{...}, .heatmap{...}, .lut{...} return the text (quiet=true: no printing)."},
     {"param", "NAME", "show a parameter tensor (Lua: a read-only Tensor view)", param_pos, model_only, rm_cmd_param, NULL},
+    {"chart", "", "an x-y chart of named series (series=\"GPFQ:2/97.9,3/98.1;MSQ:2/96,3/97\")", none, chart_opts, rm_cmd_chart,
+     "Lua: resmlp.chart{series=..., out=\"c.svg\"} returns the text (or SVG)."},
     {"prune", "", "SIMD-block structured pruning (FINN folding aware), step-wise with fine-tuning; masks persist",
      none, prune_opts, rm_cmd_prune,
      "examples: prune sparsity=0.5 simd=16    prune steps=0.5,0.6,0.7 epochs=1 simd=16,8 name=p\n"
