@@ -1,5 +1,6 @@
 /* checkpoint.c - model <-> safetensors with architecture metadata; optional optimiser state. */
 #include "checkpoint.h"
+#include "prune.h"
 #include "safetensors.h"
 #include "net.h"
 #include <stdio.h>
@@ -81,7 +82,7 @@ static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_
             t[k].nbytes = src[i].n * sizeof(float);
         }
     }
-    const char *keys[NMETA + 1];
+    const char *keys[NMETA + 2];
     char vals[NMETA][64];
     int nm = fill_meta(m, vals, keys);
     if (with_opt) {
@@ -92,7 +93,7 @@ static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_
         keys[nm] = "optim.step"; snprintf(vals[nm++], 64, "%ld", opt->step);
         if (!with_w) { keys[nm] = "weights.fnv1a64"; snprintf(vals[nm++], 64, "%016llx", (unsigned long long)weights_hash(m)); }
     }
-    const char *vp[NMETA + 1];
+    const char *vp[NMETA + 2];
     for (int i = 0; i < nm; i++) vp[i] = vals[i];
     char netspec[4096];
     if (m->net) {
@@ -100,8 +101,10 @@ static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_
         keys[nm] = "net";
         vp[nm++] = netspec;
     }
+    char *prune = rm_prune_format(m);   /* SIMD-block pruning masks (prune.h) */
+    if (prune) { keys[nm] = "prune"; vp[nm++] = prune; }
     int r = rm_st_save(ctx, path, t, nt, keys, vp, nm);
-    free(t);
+    free(t); free(prune);
     return r;
 }
 
@@ -176,6 +179,8 @@ tensors:
             memcpy(base + src[i].off, d, src[i].n * sizeof(float));
         }
     }
+    const char *pr = rm_st_meta(&f, "prune");
+    if (pr && rm_prune_parse(ctx, m, pr)) { rm_errprefix(ctx, "%s", path); goto done; }
     rm_model_params_changed(m);
     *out = m;
     m = NULL;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void rm_alphabet(float *a, int levels, float rad) {
     for (int i = 0; i < levels; i++) a[i] = (float)(rad * (-1.0 + 2.0 * i / (levels - 1)));
@@ -120,24 +121,30 @@ int rm_gpfq_gram(rm_ctx *ctx, float *Q, const float *W, int rows, int N, const d
     return fail ? rm_err(ctx, "gpfq: out of memory for the walk buffers") : RM_OK;
 }
 
-void rm_gpfq_err(double *e2, double *ref2, const float *W, const float *Q, int rows, int N, const double *G0,
-                 const double *G1, const double *G2) {
-#pragma omp parallel for schedule(dynamic, 4)
-    for (int r = 0; r < rows; r++) {
-        const float *w = W + (size_t)r * N, *q = Q + (size_t)r * N;
-        double ww = 0, wq = 0, qq = 0;
-        for (int t = 0; t < N; t++) {
-            double a = 0, b = 0, c = 0;
-            const double *g0 = G0 + (size_t)t * N, *g1 = G1 + (size_t)t * N, *g2 = G2 + (size_t)t * N;
-            for (int s = 0; s < N; s++) { a += g0[s] * w[s]; b += g1[s] * w[s]; c += g2[s] * q[s]; }
-            ww += w[t] * a;   /* w^T G0 w */
-            wq += q[t] * b;   /* q^T G1 w = <X~q, Xw> */
-            qq += q[t] * c;   /* q^T G2 q */
+int rm_gpfq_err(rm_ctx *ctx, double *e2, double *ref2, const float *W, const float *Q, int rows, int N, const double *G0,
+                const double *G1, const double *G2) {
+    size_t nn = (size_t)N * N;
+    float *g = rm_malloc(ctx, sizeof(float) * nn, "error gram"), *P = rm_malloc(ctx, sizeof(float) * rows * N, "error products");
+    if (!g || !P) { free(g); free(P); return RM_ERR; }
+    const double *Gs[3] = {G0, G1, G2};
+    const float *left[3] = {W, W, Q}, *right[3] = {W, Q, Q};
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < nn; i++) g[i] = (float)Gs[k][i];
+        // P (rows,N) = left (rows,N) * G^T: P[r,t] = sum_s G[t,s] left[r,s]
+        rm_gemm(0, 1, rows, N, N, 1.0f, left[k], N, g, N, 0.0f, P, N);
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < rows; r++) {
+            double s = 0;
+            const float *a = right[k] + (size_t)r * N, *b = P + (size_t)r * N;
+            for (int t = 0; t < N; t++) s += (double)a[t] * b[t];
+            if (k == 0) ref2[r] = s;          /* w^T G0 w = ||Xw||^2 */
+            else if (k == 1) e2[r] = -2 * s;  /* q^T G1 w = <X~q, Xw> */
+            else e2[r] += s;                  /* q^T G2 q = ||X~q||^2 */
         }
-        ref2[r] = ww;
-        double e = ww - 2 * wq + qq;
-        e2[r] = e > 0 ? e : 0;
     }
+    for (int r = 0; r < rows; r++) { e2[r] += ref2[r]; if (e2[r] < 0) e2[r] = 0; }
+    free(g); free(P);
+    return RM_OK;
 }
 
 rm_gpfq_opts rm_gpfq_defaults(void) {
@@ -156,6 +163,7 @@ static void gram_add(double *G, float *tmp, const float *A, const float *B, int 
 int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *calib, const rm_gpfq_opts *o,
                      rm_gpfq_report *rep) {
     double t0 = rm_now();
+    clock_t c0 = clock();
     memset(rep, 0, sizeof *rep);
     if (o->levels < 2 || o->levels > 256) return rm_err(ctx, "gpfq: alphabet of %d levels (2..256)", o->levels);
     if (!(o->scalar > 0)) return rm_err(ctx, "gpfq: alphabet scalar %g must be > 0", o->scalar);
@@ -227,10 +235,10 @@ int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *c
         Wq = malloc(sizeof(float) * nw);
         if (e2 && Wq) {
             double se = 0, sr = 0, sm = 0;
-            rm_gpfq_err(e2, e2 + rows, W, Wdst, rows, N, G0, G1, G2);
+            if (rm_gpfq_err(ctx, e2, e2 + rows, W, Wdst, rows, N, G0, G1, G2)) { free(e2); goto done; }
             for (int r = 0; r < rows; r++) { se += e2[r]; sr += e2[rows + r]; }
             rm_msq(Wq, W, nw, o->levels, R->rad);
-            rm_gpfq_err(e2, e2 + rows, W, Wq, rows, N, G0, G1, G2);
+            if (rm_gpfq_err(ctx, e2, e2 + rows, W, Wq, rows, N, G0, G1, G2)) { free(e2); goto done; }
             for (int r = 0; r < rows; r++) sm += e2[r];
             R->err = sr > 0 ? sqrt(se / sr) : 0;
             R->err_msq = sr > 0 ? sqrt(sm / sr) : 0;
@@ -244,5 +252,6 @@ int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *c
 done:
     free(perm); free(y); free(x); free(tmp); free(G); free(Wq);
     rep->seconds = rm_now() - t0;
+    rep->cpu_seconds = (double)(clock() - c0) / CLOCKS_PER_SEC;
     return st;
 }

@@ -41,7 +41,8 @@ int rm_gpfq_gram(rm_ctx *ctx, float *Q, const float *W, int rows, int N, const d
 // MSQ: Q = round-to-alphabet(W), n values
 void rm_msq(float *Q, const float *W, size_t n, int levels, float rad);
 // per-row calibration error e2[r] = ||X w_r - X~ q_r||^2 and ref2[r] = ||X w_r||^2 from G0 = X^T X, G1, G2
-void rm_gpfq_err(double *e2, double *ref2, const float *W, const float *Q, int rows, int N, const double *G0,
+// (three products through rm_gemm in fp32, row dots in double)
+int rm_gpfq_err(rm_ctx *ctx, double *e2, double *ref2, const float *W, const float *Q, int rows, int N, const double *G0,
                  const double *G1, const double *G2);
 
 typedef struct rm_gpfq_opts {
@@ -68,7 +69,8 @@ typedef struct rm_gpfq_layer {
 typedef struct rm_gpfq_report {
     int n, samples;
     rm_gpfq_layer l[RM_MAX_WLAYERS];
-    double seconds;   /* whole quantisation (calibration forwards, Grams, walks) */
+    double seconds;   /* whole quantisation (calibration forwards, Grams, walks), wall clock */
+    double cpu_seconds;   /* the same in process CPU time (all threads): the work, whatever the machine's load */
 } rm_gpfq_report;
 
 /* Quantise q in place: q gets fp's parameters, then each weight layer in forward order is replaced by its

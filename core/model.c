@@ -4,6 +4,7 @@
 #include "layers.h"
 #include "net.h"
 #include "prof.h"
+#include "prune.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,7 @@ void rm_model_describe(const rm_model *m, char *buf, size_t n) {
 void rm_model_free(rm_model *m) {
     if (!m) return;
     rm_net_free(m);
+    rm_prune_free(m);
     free(m->mem); free(m->gmem); free(m->bmem); free(m->cmem); free(m->scratch);
     free(m->tensors); free(m->buftensors);
     for (int l = 0; l < RM_MAXL; l++) for (int s = 0; s < 2; s++) free(m->actwork[l][s]);
@@ -234,6 +236,7 @@ int rm_model_copy_params(rm_ctx *ctx, rm_model *dst, const rm_model *src) {
         return rm_err(ctx, "copy: models have different architectures");
     memcpy(dst->mem, src->mem, dst->nparams * sizeof(float));
     memcpy(dst->bmem, src->bmem, dst->nbufs * sizeof(float));
+    if (rm_prune_copy(ctx, dst, src)) return RM_ERR;
     rm_model_params_changed(dst);
     return RM_OK;
 }
@@ -258,6 +261,7 @@ float *rm_model_tensor_data(rm_model *m, const char *name, const rm_ptensor **in
 void rm_model_zero_grad(rm_model *m) { memset(m->gmem, 0, m->nparams * sizeof(float)); }
 void rm_model_params_changed(rm_model *m) {
     m->act_ready = 0;
+    if (m->prune) rm_prune_apply(m);   /* pruned weights stay zero */
     if (m->net) rm_net_params_changed(m);
 }
 

@@ -70,6 +70,7 @@ struct rm_net;
 typedef struct rm_model {
     rm_model_cfg cfg;            /* ResMLP: the architecture; layer-list nets: K (classes), P (inputs), T = 1 */
     struct rm_net *net;          /* NULL for the ResMLP, else the layer-list network (net.h) */
+    struct rm_prune *prune;      /* SIMD-block pruning masks (prune.h), or NULL */
     size_t nparams, nbufs;
     float *mem, *gmem, *bmem;           /* params, grads, BN buffers */
     rm_params p, g;

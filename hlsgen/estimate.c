@@ -121,6 +121,15 @@ int rm_hls_design_init(rm_ctx *ctx, rm_hls_design *d, const rm_hls_dims *m, doub
     return RM_OK;
 }
 
+int rm_hls_set_pruned(rm_ctx *ctx, rm_hls_design *d, const char *stage, int pruned_in) {
+    int i = rm_hls_find_stage(d, stage);
+    if (i < 0) return rm_err(ctx, "no stage %s in the design", stage);
+    if (d->st[i].kind != RM_HLS_ST_MATMUL || pruned_in < 0 || pruned_in >= d->st[i].in)
+        return rm_err(ctx, "%s: %d pruned inputs of %d (matmuls only, at least one input kept)", stage, pruned_in, d->st[i].in);
+    d->st[i].pruned_in = pruned_in;
+    return RM_OK;
+}
+
 int rm_hls_find_stage(const rm_hls_design *d, const char *name) {
     for (int i = 0; i < d->nstages; i++) if (!strcmp(d->st[i].name, name)) return i;
     return -1;
@@ -152,7 +161,7 @@ static long cdiv(long a, long b) { return (a + b - 1) / b; }
 
 static long stage_cycles(const rm_hls_stage *s) {
     if (s->kind == RM_HLS_ST_MATMUL)
-        return (long)s->vectors * (cdiv(s->out, s->pe) * cdiv(s->in, s->simd) + 1);
+        return (long)s->vectors * (cdiv(s->out, s->pe) * cdiv(s->in - s->pruned_in, s->simd) + 1);
     return (long)s->vectors * (cdiv(s->out, s->pe) + 1);
 }
 
@@ -180,11 +189,12 @@ static void stage_res(const rm_hls_cost *c, rm_hls_stage *s) {
     double mul_lut = c->dsp_per_mac > 0 ? 0 : c->lut_fabric_mul;
     switch (s->kind) {
     case RM_HLS_ST_MATMUL: {
-        long macs = (long)s->pe * s->simd;
+        long kept = s->in - s->pruned_in;   /* pruned inputs need no multiplier lanes either */
+        long macs = (long)s->pe * (s->simd < kept ? s->simd : kept);
         dsp += macs * c->dsp_per_mac;
         lut += macs * (c->lut_per_mac + mul_lut) + s->pe * (c->lut_requant + (s->relu ? c->lut_relu : 0));
         ff += macs * c->ff_per_mac + s->pe * c->ff_requant + 2.0 * s->in * 8;
-        long depth = cdiv(s->in, s->simd) * cdiv(s->out, s->pe);
+        long depth = cdiv(s->in - s->pruned_in, s->simd) * cdiv(s->out, s->pe);
         for (int p = 0; p < s->pe; p++) mem_bank(c, 8L * s->simd, depth, 1, &lut, &bram);
         for (int p = 0; p < s->pe; p++) mem_bank(c, 13, cdiv(s->out, s->pe), 1, &lut, &bram); /* bias 8 + shift 5 */
         break;

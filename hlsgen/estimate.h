@@ -47,6 +47,7 @@ typedef struct rm_hls_stage {
     int relu;          /* matmul: ReLU fused at the output */
     int pe, simd;      /* parallelism: divisors of out and in; simd is 1 outside matmuls */
     long buf_bytes;    /* on-chip buffer the stage owns (transpose, skip FIFO), bytes */
+    int pruned_in;     /* matmul: inputs in pruned SIMD blocks (core/prune.h), never read: IN - pruned_in count */
     /* filled by rm_hls_estimate */
     long cycles, lut, ff, dsp, bram18;
 } rm_hls_stage;
@@ -89,6 +90,12 @@ int rm_hls_set_par(rm_ctx *ctx, rm_hls_design *d, const char *stage, int pe, int
 int rm_hls_find_stage(const rm_hls_design *d, const char *name);   /* index or -1 */
 /* fill cycles and resources of every stage and the totals; cost NULL = rm_hls_cost_default() */
 void rm_hls_estimate(rm_hls_design *d, const rm_hls_cost *cost);
+/* mark pruned inputs of a matmul stage (a multiple of its SIMD... or of the pruning SIMD); re-estimate after */
+int rm_hls_set_pruned(rm_ctx *ctx, rm_hls_design *d, const char *stage, int pruned_in);
+/* the pruned inputs of every Linear of a ResMLP with SIMD-block masks (prune.h) onto its stages
+ * (hlsgen/prune_est.c); a model without masks changes nothing */
+struct rm_model;
+int rm_hls_apply_prune(rm_ctx *ctx, rm_hls_design *d, const struct rm_model *m);
 /* table of stages and totals; snprintf semantics */
 int rm_hls_estimate_format(const rm_hls_design *d, char *buf, size_t n);
 

@@ -214,7 +214,7 @@ static int do_sweep(rm_call *c, lmodel *lm, ldata *d, ldata *t) {
     lua_setfield(L, -2, "rows");
     SETN("fp32_acc", fp);
     if (fpv >= 0) SETN("fp32_val_acc", fpv);
-    SETN("complete", nrow == nb * ns);
+    lua_pushboolean(L, nrow == nb * ns); lua_setfield(L, -2, "complete");
     /* plot: best test accuracy against bits */
     rm_series se[3] = {{.name = "fp32", .x = px, .y = pf, .n = np, .dash = RM_DASH_DOTTED, .colour = 7},
                        {.name = "MSQ (best scalar)", .x = px, .y = pm, .n = np, .style = RM_STYLE_LINE, .colour = 2},
@@ -295,15 +295,15 @@ int rm_cmd_gpfq(rm_call *c) {
     rm_ws_set(L, name, qidx);
     int quiet = (int)rm_arg(c, "quiet")->i;
     if (!quiet) {
-        printf("%s of '%s': %s bits, alphabet scalar %g, %d calibration samples, %.2f s -> '%s'\n", gp ? "GPFQ" : "MSQ", src,
-               bn, o.scalar, rep.samples, rep.seconds, name);
+        printf("%s of '%s': %s bits, alphabet scalar %g, %d calibration samples, %.2f s (%.2f s CPU) -> '%s'\n",
+               gp ? "GPFQ" : "MSQ", src, bn, o.scalar, rep.samples, rep.seconds, rep.cpu_seconds, name);
         print_layers(&rep, gp);
         if (acc >= 0) printf("test accuracy on %s: %.2f%% (fp32 %.2f%%)\n", t->ds.name, 100 * acc, 100 * fpacc);
     }
     lua_createtable(L, 0, 10);
     lua_pushvalue(L, qidx); lua_setfield(L, -2, "model");
     SETS("name", name); SETS("method", gp ? "gpfq" : "msq"); SETS("bits", bn); SETN("scalar", o.scalar);
-    SETN("samples", rep.samples); SETN("seconds", rep.seconds);
+    SETN("samples", rep.samples); SETN("seconds", rep.seconds); SETN("cpu_seconds", rep.cpu_seconds);
     if (acc >= 0) { SETN("acc", acc); SETN("fp32_acc", fpacc); }
     push_layers(L, &rep);
     lua_setfield(L, -2, "layers");

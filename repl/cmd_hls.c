@@ -110,6 +110,7 @@ static void design_for(rm_call *c, rm_hls_design *d, const char **dir_out) {
     rm_hls_dims dims = { .D = k->D, .T = k->T, .P = k->P, .h = k->H, .L = k->L, .classes = k->K,
                          .act = k->act.kind == RM_ACT_RELU ? RM_HLS_ACT_RELU : RM_HLS_ACT_LERP };
     if (rm_hls_design_init(&ctx, d, &dims, rm_arg(c, "clock_ns")->d)) rm_cmd_error(c, "%s", ctx.msg);
+    if (rm_hls_apply_prune(&ctx, d, lm->m)) rm_cmd_error(c, "%s", ctx.msg);   /* SIMD-block pruning masks */
 }
 
 /* ---------------------------------------------------------------- hls emit */

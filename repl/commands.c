@@ -366,6 +366,38 @@ static const rm_opt sweep_opts[] = {
     {"poll", A_NUM, "2", "slurm: seconds between looks at the queue and the result files", NULL, NULL},
     {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},
     {NULL}};
+/* prune (cmd_prune.c) */
+int rm_cmd_prune(rm_call *c);
+static const rm_opt prune_opts[] = {
+    MODEL_OPT,
+    {"sparsity", A_STR, "0.5", "fraction of each layer's SIMD blocks to zero (one step)", NULL, NULL},
+    {"steps", A_STR, NULL, "rising sparsities, e.g. 0.5,0.6,0.7,0.8 (fine-tuning between them with epochs=)", NULL, NULL},
+    {"simd", A_STR, NULL, "SIMD per weight layer, e.g. 16 or 9,16,16,12,8,6 (a short list repeats) [largest divisor <= 16]", NULL, NULL},
+    {"norm", A_CHOICE, "l1", "block norm that ranks blocks", "l1|l2", NULL},
+    {"epochs", A_INT, "0", "fine-tuning epochs after each step (the `train` command; masks hold)", NULL, NULL},
+    {"lr", A_NUM, "1e-4", "fine-tuning learning rate", NULL, NULL},
+    {"aug", A_CHOICE, "none", "fine-tuning augmentation", "none|cropflip|randaug", NULL},
+    {"data", A_DATA, "train", "fine-tuning data", NULL, NULL},
+    {"test", A_DATA, "test", "accuracy after each step", NULL, NULL},
+    {"name", A_NAME, NULL, "workspace name of the pruned copy [MODEL_pruned]", NULL, NULL},
+    {"inplace", A_BOOL, "false", "prune the model itself instead of a copy", NULL, NULL},
+    {"quiet", A_BOOL, "false", "no tables", NULL, NULL},
+    {NULL}};
+
+/* chart (cmd_chart.c) */
+int rm_cmd_chart(rm_call *c);
+static const rm_opt chart_opts[] = {
+    {"series", A_STR, NULL, "name:x/y,x/y;name2:x/y,... (up to 12 series)", NULL, NULL},
+    {"title", A_STR, NULL, "title", NULL, NULL},
+    {"xlabel", A_STR, NULL, "x axis label", NULL, NULL},
+    {"ylabel", A_STR, NULL, "y axis label", NULL, NULL},
+    {"style", A_CHOICE, "line", "lines or unconnected markers", "line|markers", NULL},
+    {"width", A_INT, "72", "columns (SVG: x10 pixels)", NULL, NULL},
+    {"height", A_INT, "20", "rows (SVG: x22 pixels)", NULL, NULL},
+    {"out", A_PATH, NULL, "write FILE.svg or FILE.txt instead of printing", NULL, NULL},
+    {"quiet", A_BOOL, "false", "Lua: only return the text", NULL, NULL},
+    {NULL}};
+
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
@@ -412,6 +444,15 @@ const rm_command rm_commands[] = {
      "          plot lut block=1 layer=act2 ch=7 (a quantized model: fp32 curve vs 256- and 64-entry tables)\n"
      "Lua: resmlp.plot.act{...}, .hist{...}, .train{...}, .heatmap{...}, .lut{...} return the text (quiet=true: no printing)."},
     {"param", "NAME", "show a parameter tensor (Lua: a read-only Tensor view)", param_pos, model_only, rm_cmd_param, NULL},
+    {"chart", "", "an x-y chart of named series (series=\"GPFQ:2/97.9,3/98.1;MSQ:2/96,3/97\")", none, chart_opts, rm_cmd_chart,
+     "Lua: resmlp.chart{series=..., out=\"c.svg\"} returns the text (or SVG)."},
+    {"prune", "", "SIMD-block structured pruning (FINN folding aware), step-wise with fine-tuning; masks persist",
+     none, prune_opts, rm_cmd_prune,
+     "examples: prune sparsity=0.5 simd=16    prune steps=0.5,0.6,0.7 epochs=1 simd=16,8 name=p\n"
+     "A block is SIMD consecutive inputs of every output of a layer; pruned weights stay zero in training, in\n"
+     "checkpoints (metadata 'prune'), in GPFQ and the integer engine; `hls estimate model=` counts only kept inputs.\n"
+     "Lua: resmlp.prune{...} -> {model=, name=, sparsity=, acc_before=, steps={{target=, sparsity=, acc_pruned=,\n"
+     "acc_finetuned=}...}, layers={{layer=, simd=, blocks=, pruned=}...}, hls={paper={ii=, ii_pruned=, ...}, folded=}}"},
     {"lump", "", "merge provably redundant neurons (ReLU: proportional, lambda > 0; else identical) into a smaller model",
      none, lump_opts, rm_cmd_lump,
      "examples: lump    lump tol=0.01 name=approx\n"

@@ -1,0 +1,52 @@
+/* prune.h - SIMD-block structured pruning (FINN-folding aware). Each weight layer's input dimension is cut
+ * into blocks of SIMD consecutive inputs; a block is the (rows x SIMD) column slab of the weight matrix,
+ * i.e. SIMD inputs for every output, which is what one folded MVAU step reads. Pruning zeroes whole blocks
+ * (smallest L1 or L2 norm first), so the pruned input count is always a multiple of SIMD and the folding
+ * stays valid: a pruned block is a fold the hardware never runs. Sparsity rises step by step; blocks
+ * pruned once stay pruned.
+ *
+ * The masks live on the model (rm_model.prune) and are honoured everywhere weights change:
+ * rm_model_params_changed zeroes masked weights (so after every optimiser step and every load they are
+ * zero again), checkpoints carry them in __metadata__ "prune", GPFQ and the integer engine see zeros, and
+ * `hls estimate` drops pruned blocks from each matmul's input count. Conv layers prune (OC, IC*k*k) columns
+ * the same way. */
+#ifndef RM_PRUNE_H
+#define RM_PRUNE_H
+#include "model.h"
+#include "wlayers.h"
+
+typedef struct rm_prune_layer {
+    char name[96];          /* weight tensor */
+    int rows, cols, simd;   /* simd divides cols */
+    int nblocks, npruned;
+    uint8_t *mask;          /* (nblocks) 1 = pruned */
+} rm_prune_layer;
+
+typedef struct rm_prune {
+    int n;
+    rm_prune_layer l[RM_MAX_WLAYERS];
+} rm_prune;
+
+enum { RM_PRUNE_L1 = 1, RM_PRUNE_L2 = 2 };
+
+/* the largest divisor of cols that is <= 16 (FINN's usual SIMD range) */
+int rm_prune_auto_simd(int cols);
+/* SIMD per weight layer from "9,16,16,12,8,6" (a short list repeats its last entry; "auto" or NULL: the
+ * auto choice per layer); errors name the layer whose input count a SIMD does not divide */
+int rm_prune_simd_list(rm_ctx *ctx, const rm_model *m, const char *list, int *simd, int max);
+/* raise every layer to `sparsity` (fraction of its blocks, rounded down): the unpruned blocks with the
+ * smallest norm are added to the mask, then weights are zeroed. The first call creates the masks with simd
+ * (per weight layer, rm_wlayers order; NULL: the auto choice); later calls must keep the same SIMD. */
+int rm_prune_step(rm_ctx *ctx, rm_model *m, const int *simd, double sparsity, int norm);
+/* zero the masked weights (rm_model_params_changed calls this) */
+void rm_prune_apply(rm_model *m);
+void rm_prune_free(rm_model *m);
+int rm_prune_copy(rm_ctx *ctx, rm_model *dst, const rm_model *src);   /* dst gets src's masks (or none) */
+/* pruned input count of the layer with this weight name (0 if none) */
+int rm_prune_pruned_inputs(const rm_model *m, const char *name);
+/* fraction of the model's prunable weights that are masked */
+double rm_prune_sparsity(const rm_model *m);
+/* "name:simd:hex;..." for checkpoints (malloc'd, NULL when the model has no masks) and back */
+char *rm_prune_format(const rm_model *m);
+int rm_prune_parse(rm_ctx *ctx, rm_model *m, const char *text);
+#endif
