@@ -53,3 +53,10 @@ $(FZ)/make_seeds: tests/fuzz/make_seeds.c $(FZ)/libfuzzme.a
 	$(FZCC) $(FZCFLAGS) $(FZSAN) -fsanitize=fuzzer-no-link -o $@ $< $(FZ)/libfuzzme.a $(FZ_LIBS)
 fuzz-seeds: $(FZ)/make_seeds
 	$(FZ)/make_seeds tests/fuzz/corpus ../shared/data tests/fixtures
+
+test-asan:
+	sh tests/asan.sh suite
+
+# the REPL end-to-end tests under valgrind (-O1 build without AVX-512, which valgrind cannot run)
+test-valgrind:
+	sh tests/valgrind.sh
