@@ -133,6 +133,28 @@ static int gz_readall(gzFile g, void *dst, size_t n) {
     return 0;
 }
 
+/* read exactly n bytes from a gz stream into a buffer grown as the data arrives (64 MB, then doubling):
+ * a header may claim up to 2^40 bytes, and a 30-byte file must not make us allocate them. 0 on success,
+ * -1 when the stream ends early (*out freed), -2 out of memory (*out freed). */
+static int gz_read_grown(gzFile g, size_t n, uint8_t **out) {
+    size_t cap = n < ((size_t)64 << 20) ? n : ((size_t)64 << 20), have = 0;
+    uint8_t *b = malloc(cap ? cap : 1);
+    while (b && have < n) {
+        if (have == cap) {
+            size_t nc = cap > n / 2 ? n : cap * 2;
+            uint8_t *g2 = realloc(b, nc);
+            if (!g2) break;
+            b = g2;
+            cap = nc;
+        }
+        if (gz_readall(g, b + have, cap - have) != 0) { free(b); *out = NULL; return -1; }
+        have = cap;
+    }
+    if (have < n) { free(b); *out = NULL; return -2; }
+    *out = b;
+    return 0;
+}
+
 static uint32_t be32(const unsigned char *b) {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
 }
@@ -181,15 +203,15 @@ int rm_idx_load(rm_ctx *ctx, rm_dataset *ds, const char *images, const char *lab
         goto fail;
     }
     size_t npix = (size_t)n * rows * cols;
-    ds->pixels = rm_malloc(ctx, npix, "IDX pixels");
-    ds->labels = rm_malloc(ctx, n, "IDX labels");
-    if (!ds->pixels || !ds->labels) goto fail;
-    if (gz_readall(gi, ds->pixels, npix) != 0) {
-        rm_err(ctx, "IDX image file '%s': expected %zu pixel bytes: %s", images, npix, gz_why(gi));
+    int r = gz_read_grown(gi, npix, &ds->pixels);
+    if (r) {
+        if (r == -2) rm_err(ctx, "IDX image file '%s': out of memory for %zu pixel bytes", images, npix);
+        else rm_err(ctx, "IDX image file '%s': expected %zu pixel bytes: %s", images, npix, gz_why(gi));
         goto fail;
     }
-    if (gz_readall(gl, ds->labels, n) != 0) {
-        rm_err(ctx, "IDX label file '%s': expected %u labels: %s", labels, (unsigned)n, gz_why(gl));
+    if ((r = gz_read_grown(gl, n, &ds->labels))) {
+        if (r == -2) rm_err(ctx, "IDX label file '%s': out of memory for %u labels", labels, (unsigned)n);
+        else rm_err(ctx, "IDX label file '%s': expected %u labels: %s", labels, (unsigned)n, gz_why(gl));
         goto fail;
     }
     for (uint32_t i = 0; i < n; i++)

@@ -101,7 +101,7 @@ static void rq_fill(rm_ie_rq *r, const rm_qlin *l) {
         r->fold &= l->k[o] <= 22;
     }
     for (int o = 0; o < l->OC; o++)
-        r->corrb[o] = r->fold ? (int32_t)(r->corr[o] + ((int64_t)r->b2[o] << r->sh[o])) : r->corr[o];
+        r->corrb[o] = r->fold ? (int32_t)(r->corr[o] + (int64_t)r->b2[o] * ((int64_t)1 << r->sh[o])) : r->corr[o];   /* b2 < 0 is common: a multiply, not a shift of a negative value (undefined) */
 }
 static void aff_fill(rm_ie_aff *r, const rm_qlin *l) {
     for (int o = 0; o < l->OC; o++) {

@@ -30,6 +30,13 @@ static int check_data(rm_ctx *ctx, const rm_model *m, const rm_dataset *ds) {
 }
 
 /* one batch in the layout the model kind reads: patches (B,T,P) for the ResMLP, flat CHW rows for a net */
+/* index of the first NaN/Inf of x[0..n), or -1: a non-finite input or gradient can leave the loss finite
+ * (ReLU maps NaN to 0 downstream) while it poisons the weights, so the loss check alone is not enough */
+static long first_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) if (!isfinite(x[i])) return (long)i;
+    return -1;
+}
+
 static void make_batch(const rm_model *m, const rm_dataset *ds, const int *idx, int B, int aug, uint64_t seed, float *x, int *y) {
     if (m->net) rm_make_batch_flat(ds, idx, B, x, y);
     else rm_make_batch(ds, idx, B, m->cfg.patch, aug, seed, x, y);
@@ -96,7 +103,8 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
     if (steps < 1) return rm_err(ctx, "training set of %d images is smaller than one batch of %d", n, B);
     int upto = kt ? o->kt_block + 1 : RM_FULL;
     size_t nd = (size_t)B * c->T * c->D;
-    float *x = rm_malloc(ctx, sizeof(float) * B * rm_model_input_size(m), "train batch");
+    size_t insize = (size_t)rm_model_input_size(m);
+    float *x = rm_malloc(ctx, sizeof(float) * B * insize, "train batch");
     int *y = rm_malloc(ctx, sizeof(int) * B, "train labels");
     int *perm = rm_malloc(ctx, sizeof(int) * n, "permutation");
     float *dkt = kt ? rm_malloc(ctx, sizeof(float) * nd, "kt gradient") : NULL;
@@ -120,6 +128,12 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
         for (int s = 0; s < steps; s++) {
             if (rm_interrupted(ctx)) { res->interrupted = 1; st = RM_OK; goto done; }
             RM_PROF(RM_PROF_DATA, make_batch(m, ds, perm + (size_t)s * B, B, o->aug, o->seed ^ ((uint64_t)e << 32) ^ (uint64_t)s * 0x100000001B3ull, x, y));
+            long bad = first_nonfinite(x, (size_t)B * insize);
+            if (bad >= 0) {
+                rm_err(ctx, "%s input at epoch %d step %d (sample %d of the training set, feature %ld)",
+                       isnan(x[bad]) ? "NaN" : "infinite", e + 1, s + 1, perm[(size_t)s * B + bad / insize], bad % insize);
+                goto blowup;
+            }
             if (rm_model_forward(ctx, m, x, B, 1, upto)) { rm_errprefix(ctx, "epoch %d step %d", e + 1, s + 1); goto blowup; }
             if (o->teacher && rm_model_forward(ctx, o->teacher, x, B, 0, upto)) { rm_errprefix(ctx, "teacher"); goto done; }
             float loss;
@@ -136,6 +150,11 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
                 goto blowup;
             }
             rm_model_backward(m, x, kt ? NULL : dz, dkt, upto, kt ? o->kt_block : -1);
+            if ((bad = first_nonfinite(m->gmem, m->nparams)) >= 0) {
+                rm_err(ctx, "gradients became %s at epoch %d step %d (loss %g)", isnan(m->gmem[bad]) ? "NaN" : "infinite",
+                       e + 1, s + 1, loss);
+                goto blowup;
+            }
             double to_ = rm_prof_begin();
             memcpy(good, m->mem, sizeof(float) * m->nparams);
             memcpy(good + m->nparams, m->bmem, sizeof(float) * m->nbufs);

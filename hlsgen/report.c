@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <libxml/parser.h>
@@ -129,11 +130,12 @@ static void text_of(const xmlNode *n, char *buf, size_t sz) {
 }
 static void str_of(const xmlNode *n, char *out, size_t sz) { text_of(n, out, sz); }
 
-/* a number; "undef", "-", "" and anything non-numeric read as -1 */
+/* a number; "undef", "-", "" and anything non-numeric read as -1, as do values no cycle count can be
+ * (NaN, infinities, beyond +-9e18: converting those to long is undefined behaviour) */
 static long num_text(const char *s) {
     char *e;
     double v = strtod(s, &e);
-    if (e == s) return -1;
+    if (e == s || !(v > -9e18 && v < 9e18)) return -1;
     return (long)(v + (v >= 0 ? 0.5 : -0.5));
 }
 static double dbl_of(const xmlNode *n) {
@@ -141,7 +143,7 @@ static double dbl_of(const xmlNode *n) {
     text_of(n, b, sizeof b);
     char *e;
     double v = strtod(b, &e);
-    return e == b ? -1.0 : v;
+    return e == b || !isfinite(v) ? -1.0 : v;
 }
 /* a value that may be a range: <range><min/><max/></range>, "a ~ b", or one number */
 static void range_of(const xmlNode *n, long *mn, long *mx) {

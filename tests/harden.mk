@@ -17,7 +17,7 @@ FZ_OBJ    = $(FZ_SRC:%.c=$(FZ)/%.o)
 FZ_BIN    = $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
 FZ_LIBS   = $(APPLIBS) $(LDLIBS)
 
-.PHONY: fuzz-build fuzz fuzz-replay fuzz-afl test-asan test-valgrind
+.PHONY: fuzz-build fuzz fuzz-replay fuzz-seeds fuzz-afl fuzz-afl-build test-asan test-valgrind
 $(FZ)/%.o: %.c $(B)/.deps $(wildcard core/*.h plots/*.h hlsgen/*.h repl/*.h)
 	@mkdir -p $(dir $@)
 	$(FZCC) $(FZCFLAGS) $(FZSAN) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -40,8 +40,9 @@ FA_BIN    = $(FUZZ_TARGETS:%=$(FA)/fuzz_%)
 $(FA)/%.o: %.c $(B)/.deps $(wildcard core/*.h plots/*.h hlsgen/*.h repl/*.h)
 	@mkdir -p $(dir $@)
 	AFL_QUIET=1 $(AFLCC) $(FZCFLAGS) $(FZSAN) -c $< -o $@
+FA_AR    ?= $(shell command -v llvm-ar-14 || command -v llvm-ar || echo ar)   # LTO objects are bitcode
 $(FA)/libfuzzme.a: $(FA_OBJ)
-	ar rcs $@ $^
+	$(FA_AR) rcs $@ $^
 $(FA)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h tests/fuzz/fuzz_repl.h $(FA)/libfuzzme.a
 	AFL_QUIET=1 $(AFLCC) $(FZCFLAGS) $(FZSAN) -fsanitize=fuzzer -o $@ $< $(FA)/libfuzzme.a $(FZ_LIBS)
 fuzz-afl-build: $(FA_BIN)
@@ -53,3 +54,10 @@ $(FZ)/make_seeds: tests/fuzz/make_seeds.c $(FZ)/libfuzzme.a
 	$(FZCC) $(FZCFLAGS) $(FZSAN) -fsanitize=fuzzer-no-link -o $@ $< $(FZ)/libfuzzme.a $(FZ_LIBS)
 fuzz-seeds: $(FZ)/make_seeds
 	$(FZ)/make_seeds tests/fuzz/corpus ../shared/data tests/fixtures
+
+test-asan:
+	sh tests/asan.sh suite
+
+# the REPL end-to-end tests under valgrind (-O1 build without AVX-512, which valgrind cannot run)
+test-valgrind:
+	sh tests/valgrind.sh

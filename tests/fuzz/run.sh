@@ -26,7 +26,7 @@ for t in "$@"; do
         bin=build/fuzz/fuzz_$t
         mkdir -p build/fuzz/work/$t build/fuzz/crash/$t
         dict=""; [ -f tests/fuzz/$t.dict ] && dict="-dict=tests/fuzz/$t.dict"
-        "$bin" -max_total_time="$secs" -jobs=1 -workers=1 -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
+        "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
             -print_final_stats=1 -artifact_prefix=build/fuzz/crash/$t/ $dict build/fuzz/work/$t "$corpus" \
             > build/fuzz/fuzz_$t.log 2>&1
         rc=$?
