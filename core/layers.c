@@ -189,18 +189,31 @@ void affine_residual_forward(float *out, const float *x, const float *v, const f
     }
 }
 
+// one pass: the column sums of dout and dout*v in col_reduce's chunks and order, and dv = dout*w
 void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
                               const float *w, int N, int C, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
-    double *s1 = scratch + RM_ROUT, *s2 = s1 + C;
-    col_reduce(s1, s2, dout, 0, v, T, NULL, N, C, R_PROD, scratch);   /* sum dout, sum dout*v */
-    add_to(db, s1, C);
-    add_to(dw, s2, C);
 #pragma omp parallel for schedule(static)
-    for (int r = 0; r < N; r++) {
-        const float *d = dout + (size_t)r * C;
-        float *o = dv + prow(r, T, B) * C;
-        for (int c = 0; c < C; c++) o[c] = d[c] * w[c];
+    for (int k = 0; k < RM_RCHUNKS; k++) {
+        double *acc1 = scratch + (size_t)k * 2 * C, *acc2 = acc1 + C;
+        for (int c = 0; c < C; c++) acc1[c] = acc2[c] = 0;
+        int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
+        float l1[RM_MAXC], l2[RM_MAXC];
+        for (int c = 0; c < C; c++) l1[c] = l2[c] = 0;
+        for (int r = r0; r < r1; r++) {
+            const float *d = dout + (size_t)r * C, *vr = v + prow(r, T, B) * C;
+            float *o = dv + prow(r, T, B) * C;
+            for (int c = 0; c < C; c++) { l1[c] += d[c]; l2[c] += d[c] * vr[c]; o[c] = d[c] * w[c]; }
+            if (((r - r0) & 31) == 31)
+                for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; l1[c] = l2[c] = 0; }
+        }
+        for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; }
+    }
+    for (int c = 0; c < C; c++) {
+        double x1 = 0, x2 = 0;
+        for (int k = 0; k < RM_RCHUNKS; k++) { x1 += scratch[(size_t)k * 2 * C + c]; x2 += scratch[(size_t)k * 2 * C + C + c]; }
+        db[c] += (float)x1;
+        dw[c] += (float)x2;
     }
 }
 
