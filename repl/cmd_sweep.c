@@ -123,7 +123,7 @@ static int run_local(rm_call *c, sw_run *w, const int *todo, int ntodo, int jobs
     int next = 0, running = 0, stopped = 0;
     rm_sigint_flag = 0;
     rm_A.in_core = 1;
-    while (next < ntodo || running) {
+    while ((!stopped && next < ntodo) || running) {
         if (rm_sigint_flag && !stopped) {
             stopped = 1;
             for (int j = 0; j < jobs; j++) if (pid[j] > 0) kill(pid[j], SIGTERM);
