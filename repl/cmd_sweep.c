@@ -462,7 +462,12 @@ int rm_sweep_cli(int argc, char **argv) {
     int npos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { rm_cmd_help(cmd, stdout); lua_pop(L, 1); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: resmlp sweep [DIR] [--option value ...]   (each option below as --name value; - for _)\n\n");
+            rm_cmd_help(cmd, stdout);
+            lua_pop(L, 1);
+            return 0;
+        }
         if (strncmp(a, "--", 2) != 0) {
             if (npos++) { fprintf(stderr, "resmlp sweep: unexpected argument '%s'\n", a); lua_pop(L, 1); return 2; }
             lua_pushstring(L, a);
