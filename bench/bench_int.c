@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
             int nt = (int)strtol(t, (char **)&t, 10);
             if (nt < 1) break;
             rm_set_threads(nt);
-            for (int path = RM_IE_VNNI; path >= RM_IE_REF; path--) {
+            for (int path = RM_IE_AMX; path >= RM_IE_REF; path--) {   /* amx only where the CPU has it */
                 if (!rm_ie_path_available(path, net)) continue;
                 int n = path == RM_IE_REF ? 400 : path == RM_IE_PORTABLE ? 2000 : images;
                 double r = rate(&ctx, net, path, pix, n, z);

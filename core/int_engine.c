@@ -245,7 +245,7 @@ int rm_qnet_prepare(rm_ctx *ctx, rm_qnet *q) {
 
 /* ---- path selection -------------------------------------------------------------------------- */
 
-static const char *path_names[RM_IE_NPATHS] = {"auto", "reference", "portable", "avx2", "vnni"};
+static const char *path_names[RM_IE_NPATHS] = {"auto", "reference", "portable", "avx2", "vnni", "amx"};
 const char *rm_ie_path_name(int path) { return path >= 0 && path < RM_IE_NPATHS ? path_names[path] : "?"; }
 int rm_ie_path_from_name(const char *name) {
     for (int i = 0; i < RM_IE_NPATHS; i++) if (!strcmp(name, path_names[i])) return i;
@@ -269,13 +269,24 @@ int rm_ie_path_available(int path, const rm_qnet *q) {
     case RM_IE_AUTO: case RM_IE_REF: case RM_IE_PORTABLE: return 1;
     case RM_IE_AVX2: return rm_ie_cpu_avx2() && (!q || !q->packed || q->packed->vec_ok);
     case RM_IE_VNNI: return rm_ie_cpu_vnni() && (!q || !q->packed || q->packed->vec_ok);
+    case RM_IE_AMX: return rm_ie_cpu_amx() && (!q || ((!q->packed || q->packed->vec_ok) && q->D % 16 == 0));
     default: return 0;
+    }
+}
+
+const char *rm_ie_path_note(int path) {
+    switch (path) {
+    case RM_IE_AVX2: return rm_ie_cpu_avx2() ? "" : "this CPU has no AVX2";
+    case RM_IE_VNNI: return rm_ie_cpu_vnni() ? "" : "this CPU has no AVX-512 VNNI + VBMI";
+    case RM_IE_AMX: return rm_ie_amx_note();
+    default: return "";
     }
 }
 
 int rm_ie_resolve(const rm_qnet *q, int path) {
     if (path == RM_IE_AUTO) path = forced();
     if (path != RM_IE_AUTO) return path;
+    if (rm_ie_path_available(RM_IE_AMX, q)) return RM_IE_AMX;
     if (rm_ie_path_available(RM_IE_VNNI, q)) return RM_IE_VNNI;
     if (rm_ie_path_available(RM_IE_AVX2, q)) return RM_IE_AVX2;
     return RM_IE_PORTABLE;
@@ -517,6 +528,7 @@ int rm_ie_run(rm_ctx *ctx, const rm_qnet *q, int path, const uint8_t *pixels, in
         return rm_err(ctx, "integer engine: path '%s' not available (CPU or network shape)", rm_ie_path_name(p));
     if (n == 0) return RM_OK;
     const size_t chw = (size_t)q->img_c * q->img_h * q->img_w, dstride = (size_t)2 * q->L * q->T * q->D;
+    if (p == RM_IE_AMX) { rm_ie_run_amx(q, pixels, n, logits, dump); return RM_OK; }
     if (p == RM_IE_VNNI) { rm_ie_run_vnni(q, pixels, n, logits, dump); return RM_OK; }
     if (p == RM_IE_AVX2) { rm_ie_run_avx2(q, pixels, n, logits, dump); return RM_OK; }
     int fail = 0;

@@ -22,6 +22,9 @@
  *   avx2      - AVX2 vpmaddubsw (|a| x sign(w,a) trick; weights of -128 corrected separately).
  *   vnni      - AVX-512 VNNI vpdpbusd (activations offset to u8, offset removed by a per-output
  *               constant) + AVX-512 VBMI byte permutes for the tables.
+ *   amx       - the vnni engine with its matrix products on AMX-INT8 tiles (TDPBSUD / TDPBUSD), chosen
+ *               first by auto where CPUID has AMX-INT8 and Linux grants the tile permission; needs
+ *               embed a multiple of 16 too.
  * The vector engines need tokens = 64 and embed, hidden, patch_dim multiples of 4 (CIFAR-10 ResMLP);
  * other shapes run on the portable engine. All engines parallelise over images with OpenMP.
  * No floating point anywhere in the engine sources (checked by tests/e2e_nofloat.sh). */
@@ -70,11 +73,13 @@ void rm_qnet_free(rm_qnet *q);
  * lut64 mode; build the packed data of the vector engines. Call after filling or changing the tensors. */
 int rm_qnet_prepare(rm_ctx *ctx, rm_qnet *q);
 
-enum { RM_IE_AUTO = 0, RM_IE_REF, RM_IE_PORTABLE, RM_IE_AVX2, RM_IE_VNNI, RM_IE_NPATHS };
-const char *rm_ie_path_name(int path);          /* "auto", "reference", "portable", "avx2", "vnni" */
+enum { RM_IE_AUTO = 0, RM_IE_REF, RM_IE_PORTABLE, RM_IE_AVX2, RM_IE_VNNI, RM_IE_AMX, RM_IE_NPATHS };
+const char *rm_ie_path_name(int path);          /* "auto", "reference", "portable", "avx2", "vnni", "amx" */
 int rm_ie_path_from_name(const char *name);     /* -1 if unknown */
 /* compiled in and supported by this CPU (and by q's shape if q != NULL) */
 int rm_ie_path_available(int path, const rm_qnet *q);
+/* why a path is not available on this CPU ("" when it is; shapes aside) */
+const char *rm_ie_path_note(int path);
 /* process-wide override of RM_IE_AUTO (0 = none); the environment variable RESMLP_INT_PATH=<name>
  * sets it too. For tests and benchmarks. */
 void rm_ie_force_path(int path);

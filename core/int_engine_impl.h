@@ -51,6 +51,10 @@ static inline int rm_ie_rho(int b) { return 16 * ((b >> 2) & 3) + 4 * (b >> 4) +
 /* x86 engines (int_engine_x86.c); each runs images [0, n) with OpenMP */
 int rm_ie_cpu_vnni(void);
 int rm_ie_cpu_avx2(void);
+/* AMX-INT8: CPUID, OS tile state and the Linux permission (requested on the first call); why not */
+int rm_ie_cpu_amx(void);
+const char *rm_ie_amx_note(void);
+void rm_ie_run_amx(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logits, int8_t *dump);
 void rm_ie_run_vnni(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logits, int8_t *dump);
 void rm_ie_run_avx2(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logits, int8_t *dump);
 

@@ -4,6 +4,7 @@
  * that produces it (one pass over each weight matrix per image, activations stay in L1).
  * Per block: token mixing (tile: 4 channels x 64 tokens, weights as the vector operand), then fc1 and
  * fc2 (tile: 4 output channels x 64 tokens, weights broadcast 4 at a time).
+ * The AMX-INT8 engine (end of the file) is the VNNI engine with its products on AMX tiles.
  * Functions carry target attributes and are chosen at run time (rm_ie_cpu_*), so this file builds
  * without -march flags. Integer instructions only: no float or double. */
 #include "int_engine_impl.h"
@@ -595,8 +596,343 @@ void rm_ie_run_avx2(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logi
     run_images(avx2_image, rm_ie_dump_transpose, q, pixels, n, logits, dump);
 }
 
+
+/* ================================================================ AMX-INT8
+ * The VNNI engine with its matrix products on AMX tiles (Sapphire Rapids and later). Every tile is
+ * 16 rows x 64 bytes (one tile configuration for all layers):
+ *   channel linear: C[o][t] (16 outputs x 16 tokens, int32) += W[o][k] (s8) . X[k][t] (u8): TDPBSUD with
+ *                   the weights as the row operand and the VNNI quad tensor as the column operand, so C
+ *                   comes out channel-major like the VNNI tile; weights are repacked per run into
+ *                   (OC rounded up to 16) x (IC rounded up to 64) with zeros, and the quad tensors are
+ *                   padded with zero quads, so every product runs in whole 64-byte steps;
+ *   token mixing:   C[d][t] += A[d][t'] (u8, rho order) . tokwv[t'][t] (s8): TDPBUSD on the VNNI layouts
+ *                   as they are (D must be a multiple of 16).
+ * Accumulators start from the same corr / corrb constants and integer sums wrap identically, so the
+ * int32 tiles equal the VNNI engine's and the epilogues are the VNNI engine's own functions: bit-exact by
+ * construction. Selected only when CPUID reports AMX-TILE and AMX-INT8, XCR0 has the tile state
+ * enabled and Linux grants this process the XTILEDATA permission (arch_prctl ARCH_REQ_XCOMP_PERM). */
+#include <cpuid.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define AMX __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,amx-tile,amx-int8")))
+#define ARCH_GET_XCOMP_PERM 0x1022
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int amx_state __attribute__((unused)) = -1;            /* -1: not probed; 0: unavailable (amx_note says why); 1: usable */
+static char amx_note[160];
+
+#ifdef RM_AMX_EMULATE
+/* Test build only (tests/test_amx_emu.c includes this file with RM_AMX_EMULATE): the tile instructions
+ * become a plain C model of their architectural definition (Intel SDM: TILELOADD, TILESTORED, TDPBSUD,
+ * TDPBUSD with wrapping int32 sums), so the tile layouts, padding and epilogues of the AMX engine are
+ * checked on any CPU with the VNNI engine. The real engine never contains this code. */
+typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } emu_cfg;
+static __thread struct { emu_cfg cfg; uint8_t t[8][16][64]; int configured; } emu;
+static void emu_loadconfig(const void *p) { memcpy(&emu.cfg, p, sizeof emu.cfg); memset(emu.t, 0, sizeof emu.t); emu.configured = 1; }
+static void emu_load(int i, const void *base, long stride) {
+    for (int r = 0; r < emu.cfg.rows[i]; r++) memcpy(emu.t[i][r], (const uint8_t *)base + r * stride, emu.cfg.colsb[i]);
+}
+static void emu_store(int i, void *base, long stride) {
+    for (int r = 0; r < emu.cfg.rows[i]; r++) memcpy((uint8_t *)base + r * stride, emu.t[i][r], emu.cfg.colsb[i]);
+}
+/* C[m][n] += sum_k sum_j A[m][4k+j] * B[k][4n+j]; a_signed / b_signed pick s8 or u8 */
+static void emu_dp(int c, int a, int b, int a_signed, int b_signed) {
+    int M = emu.cfg.rows[c], N = emu.cfg.colsb[c] / 4, K = emu.cfg.colsb[a] / 4;
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            uint32_t acc;
+            memcpy(&acc, &emu.t[c][m][4 * n], 4);
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < 4; j++) {
+                    int x = a_signed ? (int8_t)emu.t[a][m][4 * k + j] : emu.t[a][m][4 * k + j];
+                    int y = b_signed ? (int8_t)emu.t[b][k][4 * n + j] : emu.t[b][k][4 * n + j];
+                    acc += (uint32_t)(x * y);
+                }
+            memcpy(&emu.t[c][m][4 * n], &acc, 4);
+        }
+}
+#undef _tile_loadconfig
+#undef _tile_release
+#undef _tile_loadd
+#undef _tile_stored
+#undef _tile_dpbsud
+#undef _tile_dpbusd
+#define _tile_loadconfig(p) emu_loadconfig(p)
+#define _tile_release() (emu.configured = 0)
+#define _tile_loadd(i, base, stride) emu_load(i, base, stride)
+#define _tile_stored(i, base, stride) emu_store(i, base, stride)
+#define _tile_dpbsud(c, a, b) emu_dp(c, a, b, 1, 0)
+#define _tile_dpbusd(c, a, b) emu_dp(c, a, b, 0, 1)
+int rm_ie_cpu_amx(void) {
+    snprintf(amx_note, sizeof amx_note, "%s", rm_ie_cpu_vnni() ? "" : "emulated AMX needs the VNNI epilogues");
+    return rm_ie_cpu_vnni();
+}
+#else
+int rm_ie_cpu_amx(void) {
+    if (amx_state >= 0) return amx_state;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    int st = 0;
+    if (!rm_ie_cpu_vnni()) {
+        snprintf(amx_note, sizeof amx_note, "needs AVX-512 VNNI/VBMI as well (its epilogues), which this CPU lacks");
+    } else if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1) || !((d >> 25) & 1)) {
+        snprintf(amx_note, sizeof amx_note, "CPUID reports no AMX-TILE/AMX-INT8 on this CPU");
+    } else {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        unsigned long perm = 0;
+        if (((lo >> 17) & 3) != 3) {
+            snprintf(amx_note, sizeof amx_note, "the OS has not enabled the AMX tile state (XCR0 bits 17-18)");
+        } else if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0 ||
+                   syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm) != 0 || !((perm >> XFEATURE_XTILEDATA) & 1)) {
+            snprintf(amx_note, sizeof amx_note, "Linux did not grant the AMX tile data permission (arch_prctl ARCH_REQ_XCOMP_PERM)");
+        } else {
+            st = 1;
+            amx_note[0] = 0;
+        }
+    }
+    amx_state = st;
+    return st;
+}
+#endif
+const char *rm_ie_amx_note(void) { rm_ie_cpu_amx(); return amx_note; }
+
+/* tile configuration: palette 1, tiles 0-5 of 16 rows x 64 bytes (0-3 accumulators, 4 and 5 operands) */
+typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } amx_cfg;
+
+typedef struct {            /* one channel linear, repacked for the tiles */
+    int OC, IC, OCp, ICp;   /* ICp multiple of 64, OCp of 16 */
+    int8_t *w;              /* (OCp, ICp), zero padded */
+    int32_t *cinit;         /* [OCp/16][16][16]: row r of group g = the start value of output 16g+r */
+} amx_lin;
+typedef struct {
+    amx_lin embed, fc1[RM_MAXL], fc2[RM_MAXL];
+    int32_t *tokinit[RM_MAXL];   /* [4][16][16]: row of token block v = start values of tokens 16v..16v+15 */
+    void *mem[3 * RM_MAXL + 2];
+    int nmem;
+} amx_pack;
+
+static size_t up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+static void *amx_alloc(amx_pack *p, size_t n) {
+    void *m = aligned_alloc(64, up(n, 64));
+    if (m) { memset(m, 0, up(n, 64)); p->mem[p->nmem++] = m; }
+    return m;
+}
+static void amx_pack_free(amx_pack *p) { for (int i = 0; i < p->nmem; i++) free(p->mem[i]); p->nmem = 0; }
+
+static int amx_lin_pack(amx_pack *p, amx_lin *a, const rm_qlin *l, const int32_t *start) {
+    a->OC = l->OC; a->IC = l->IC; a->OCp = (int)up((size_t)l->OC, 16); a->ICp = (int)up((size_t)l->IC, 64);
+    uint8_t *m = amx_alloc(p, (size_t)a->OCp * a->ICp + (size_t)a->OCp * 16 * 4);
+    if (!m) return -1;
+    a->w = (int8_t *)m;
+    a->cinit = (int32_t *)(m + (size_t)a->OCp * a->ICp);
+    for (int o = 0; o < a->OC; o++) memcpy(a->w + (size_t)o * a->ICp, l->w + (size_t)o * l->IC, (size_t)l->IC);
+    for (int o = 0; o < a->OC; o++)
+        for (int c = 0; c < 16; c++) a->cinit[(size_t)o * 16 + c] = start[o];
+    return 0;
+}
+
+static int amx_pack_new(amx_pack *p, const rm_qnet *q) {
+    memset(p, 0, sizeof *p);
+    const struct rm_ie_packed *pk = q->packed;
+    if (amx_lin_pack(p, &p->embed, &q->embed, RQSTART(&pk->embed))) goto fail;
+    for (int l = 0; l < q->L; l++) {
+        const struct rm_ie_pblk *b = &pk->blk[l];
+        if (amx_lin_pack(p, &p->fc1[l], &q->blk[l].fc1, RQSTART(&b->fc1)) ||
+            amx_lin_pack(p, &p->fc2[l], &q->blk[l].fc2, RQSTART(&b->fc2))) goto fail;
+        int32_t *t = amx_alloc(p, 4 * 256 * sizeof(int32_t));
+        if (!t) goto fail;
+        const int32_t *st = RQSTART(&b->tok);
+        for (int v = 0; v < 4; v++)
+            for (int r = 0; r < 16; r++)
+                for (int c = 0; c < 16; c++) t[v * 256 + r * 16 + c] = st[16 * v + c];
+        p->tokinit[l] = t;
+    }
+    return 0;
+fail:
+    amx_pack_free(p);
+    return -1;
+}
+
+/* the compiler must not move stores of the operands past a tile load (the tile asm names no memory) */
+#define AMX_BARRIER() __asm__ volatile("" ::: "memory")
+
+// xq is the quad tensor (ICp/4 quads x 64 tokens, u8, zero quads beyond IC); out is [16][64] int32:
+// out[o][t] = start[o0+o] + sum_i w[o0+o][i] * xq byte (i, t), outputs o0..o0+15 of a
+AMX static void amx_tile_lin(int32_t *out, const amx_lin *a, int o0, const uint32_t *xq) {
+    const int32_t *ci = a->cinit + (size_t)o0 * 16;
+    AMX_BARRIER();
+    _tile_loadd(0, ci, 64);
+    _tile_loadd(1, ci, 64);
+    _tile_loadd(2, ci, 64);
+    _tile_loadd(3, ci, 64);
+    for (int k = 0; k < a->ICp; k += 64) {
+        const uint32_t *xk = xq + (size_t)(k / 4) * 64;
+        _tile_loadd(4, a->w + (size_t)o0 * a->ICp + k, a->ICp);
+        _tile_loadd(5, xk, 256);
+        _tile_dpbsud(0, 4, 5);
+        _tile_loadd(5, xk + 16, 256);
+        _tile_dpbsud(1, 4, 5);
+        _tile_loadd(5, xk + 32, 256);
+        _tile_dpbsud(2, 4, 5);
+        _tile_loadd(5, xk + 48, 256);
+        _tile_dpbsud(3, 4, 5);
+    }
+    _tile_stored(0, out, 256);
+    _tile_stored(1, out + 16, 256);
+    _tile_stored(2, out + 32, 256);
+    _tile_stored(3, out + 48, 256);
+}
+
+// A rows d0..d0+15 (u8, 64 tokens in rho order); out [16][64] int32 as v_tile_tok's rows
+AMX static void amx_tile_tok(int32_t *out, const uint8_t *A, const uint8_t *tokwv, const int32_t *tokinit) {
+    AMX_BARRIER();
+    _tile_loadd(4, A, 64);
+    _tile_loadd(0, tokinit, 64);
+    _tile_loadd(5, tokwv, 256);
+    _tile_dpbusd(0, 4, 5);
+    _tile_loadd(1, tokinit + 256, 64);
+    _tile_loadd(5, tokwv + 64, 256);
+    _tile_dpbusd(1, 4, 5);
+    _tile_loadd(2, tokinit + 512, 64);
+    _tile_loadd(5, tokwv + 128, 256);
+    _tile_dpbusd(2, 4, 5);
+    _tile_loadd(3, tokinit + 768, 64);
+    _tile_loadd(5, tokwv + 192, 256);
+    _tile_dpbusd(3, 4, 5);
+    _tile_stored(0, out, 256);
+    _tile_stored(1, out + 16, 256);
+    _tile_stored(2, out + 32, 256);
+    _tile_stored(3, out + 48, 256);
+}
+
+AMX static void amx_begin(void) {
+    amx_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int i = 0; i < 6; i++) { cfg.colsb[i] = 64; cfg.rows[i] = 16; }
+    _tile_loadconfig(&cfg);
+}
+AMX static void amx_end(void) { _tile_release(); }
+
+/* vnni_image with the products on tiles; T (the int32 tile, [16][64]) replaces S->tile */
+AMX static void amx_image(const rm_qnet *q, const amx_pack *ap, const uint8_t *img, int8_t *logits, vscr *S, int32_t *T) {
+    const struct rm_ie_packed *pk = q->packed;
+    const int D = q->D, H = q->H, L = q->L;
+    const uint8_t (*qidx)[2][64] = (const uint8_t (*)[2][64])S->qidx;
+    const __m512i x80 = _mm512_set1_epi8((char)0x80);
+    if (q->img_c == 3 && q->patch == 4 && q->img_h == 32 && q->img_w == 32)
+        v_build_input(pk, img, (uint8_t *)S->xin, S->itmp, (const uint8_t (*)[64])S->iidx);
+    else build_input(pk, q, img, (uint8_t *)S->xin, 1);
+    for (int g0 = 0; g0 < D; g0 += 16) {
+        amx_tile_lin(T, &ap->embed, g0, S->xin);
+        for (int d0 = g0; d0 < g0 + 16 && d0 < D; d0 += 4)
+            for (int c = 0; c < 4; c++) {
+                __m512i h0, h1;
+                v_rq16(T + 64 * (d0 - g0 + c), &pk->embed, d0 + c, &h0, &h1);
+                v_prologue(&pk->blk[0], S, d0 + c, v_clamp16(h0), v_clamp16(h1));
+            }
+    }
+    for (int l = 0; l < L; l++) {
+        const struct rm_ie_pblk *b = &pk->blk[l];
+        for (int g0 = 0; g0 < D; g0 += 16) {
+            amx_tile_tok(T, S->A + (size_t)g0 * 64, b->tokwv, ap->tokinit[l]);
+            for (int d0 = g0; d0 < g0 + 16; d0 += 4) {
+                __m512i y[4];
+                for (int c = 0; c < 4; c++) {
+                    int d = d0 + c;
+                    __m512i h0, h1, m0, m1;
+                    v_rqv16(T + 64 * (d - g0), &b->tok, &h0, &h1);
+                    h0 = v_clamp16(h0); h1 = v_clamp16(h1);
+                    __m512i u = v_pack8(v_aff16(h0, &b->a2, d), v_aff16(h1, &b->a2, d));
+                    __m512i m = _mm512_adds_epi8(u, _mm512_load_si512(S->RT + (size_t)d * 64));
+                    if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l) * D + d) * 64, m);
+                    v_unpack8(m, &m0, &m1);
+                    _mm512_store_si512(S->RM + (size_t)d * 64, v_pack8(v_aff16(m0, &b->res2, d), v_aff16(m1, &b->res2, d)));
+                    y[c] = q->has_act1 ? v_lut(b->lut1v + (size_t)d * 256, m) : _mm512_xor_si512(m, x80);
+                }
+                v_quads(qidx, y[0], y[1], y[2], y[3], S->X1 + (size_t)(d0 / 4) * 64);
+            }
+        }
+        for (int g0 = 0; g0 < H; g0 += 16) {
+            amx_tile_lin(T, &ap->fc1[l], g0, S->X1);
+            for (int j0 = g0; j0 < g0 + 16 && j0 < H; j0 += 4) {
+                __m512i y[4];
+                for (int c = 0; c < 4; c++) {
+                    int j = j0 + c;
+                    __m512i h0, h1;
+                    v_rq16(T + 64 * (j - g0), &b->fc1, j, &h0, &h1);
+                    __m512i h = v_pack8(h0, h1);
+                    y[c] = q->relu ? _mm512_xor_si512(_mm512_max_epi8(h, _mm512_setzero_si512()), x80)
+                                   : v_lut(b->lut2v + (size_t)j * 256, h);
+                }
+                v_quads(qidx, y[0], y[1], y[2], y[3], S->HP + (size_t)(j0 / 4) * 64);
+            }
+        }
+        for (int g0 = 0; g0 < D; g0 += 16) {
+            amx_tile_lin(T, &ap->fc2[l], g0, S->HP);
+            for (int d = g0; d < g0 + 16 && d < D; d++) {
+                __m512i h0, h1;
+                v_rq16(T + 64 * (d - g0), &b->fc2, d, &h0, &h1);
+                __m512i x = _mm512_adds_epi8(v_pack8(h0, h1), _mm512_load_si512(S->RM + (size_t)d * 64));
+                if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l + 1) * D + d) * 64, x);
+                if (l + 1 < L) {
+                    v_unpack8(x, &h0, &h1);
+                    v_prologue(&pk->blk[l + 1], S, d, h0, h1);
+                } else {
+                    __m512i sad = _mm512_sad_epu8(_mm512_xor_si512(x, x80), _mm512_setzero_si512());
+                    S->sums[d] = (int32_t)_mm512_reduce_add_epi64(sad) - 64 * 128;
+                }
+            }
+        }
+    }
+    rm_ie_head(q, S->sums, logits);
+}
+
+void rm_ie_run_amx(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logits, int8_t *dump) {
+    amx_pack ap;
+    if (!rm_ie_cpu_amx() || amx_pack_new(&ap, q)) { rm_ie_run_vnni(q, pixels, n, logits, dump); return; }  /* same results */
+    const size_t chw = (size_t)q->img_c * q->img_h * q->img_w, dstride = (size_t)2 * q->L * q->T * q->D;
+    /* quad tensors padded to whole 64-byte steps of the products (the padding stays zero) */
+    const size_t nxin = up((size_t)q->P, 64) * 64, nx1 = up((size_t)q->D, 64) * 64, nhp = up((size_t)q->H, 64) * 64;
+    int fail = 0;
+#pragma omp parallel
+    {
+        vscr S;
+        int ok = vscr_new(&S, q, dump != NULL) == 0;
+        uint8_t *own = ok ? aligned_alloc(64, 16 * 64 * 4 + nxin + nx1 + nhp) : NULL;
+        if (own) {
+            memset(own, 0, 16 * 64 * 4 + nxin + nx1 + nhp);
+            S.xin = (uint32_t *)(own + 16 * 64 * 4);
+            S.X1 = (uint32_t *)(own + 16 * 64 * 4 + nxin);
+            S.HP = (uint32_t *)(own + 16 * 64 * 4 + nxin + nx1);
+            amx_begin();
+        }
+#pragma omp for schedule(dynamic, 16)
+        for (int i = 0; i < n; i++) {
+            if (!own) { memset(logits + (size_t)i * q->K, 0, (size_t)q->K); continue; }
+            amx_image(q, &ap, pixels + (size_t)i * chw, logits + (size_t)i * q->K, &S, (int32_t *)own);
+            if (dump) vnni_dump(q, S.dm, dump + (size_t)i * dstride);
+        }
+        if (own) { amx_end(); free(own); }
+        else {
+#pragma omp atomic write
+            fail = 1;
+        }
+        if (ok) free(S.mem);
+    }
+    amx_pack_free(&ap);
+    /* a thread without scratch left zeros: redo the whole run on the VNNI engine (identical results) */
+    if (fail) rm_ie_run_vnni(q, pixels, n, logits, dump);
+}
+
 #else /* not x86: no vector engines */
 int rm_ie_cpu_vnni(void) { return 0; }
+int rm_ie_cpu_amx(void) { return 0; }
+const char *rm_ie_amx_note(void) { return "not an x86-64 build"; }
+void rm_ie_run_amx(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logits, int8_t *dump) { (void)q; (void)pixels; (void)n; (void)logits; (void)dump; }
 int rm_ie_cpu_avx2(void) { return 0; }
 void rm_ie_run_vnni(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logits, int8_t *dump) { (void)q; (void)pixels; (void)n; (void)logits; (void)dump; }
 void rm_ie_run_avx2(const rm_qnet *q, const uint8_t *pixels, int n, int8_t *logits, int8_t *dump) { (void)q; (void)pixels; (void)n; (void)logits; (void)dump; }

@@ -87,28 +87,30 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
 
 /* ---- BatchNorm ------------------------------------------------------------------------------- */
 
-void bn_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
-                const float *beta, float *run_mean, float *run_var, int N, int C, int train, float momentum,
-                float eps, int T, double *scratch) {
-    double *s = scratch + RM_ROUT, *s2 = s + C;
-    if (train) {
-        col_reduce(s, s2, x, 0, NULL, 0, NULL, N, C, R_SUMSQ, scratch);   /* one pass: sum and sum of squares */
-        for (int c = 0; c < C; c++) {
-            double mu = s[c] / N, var = s2[c] / N - mu * mu;
-            if (var < 0) var = 0;
-            mean[c] = (float)mu;
-            rstd[c] = (float)(1.0 / sqrt(var + eps));
-            if (run_mean) {
-                run_mean[c] = (1 - momentum) * run_mean[c] + momentum * (float)mu;
-                run_var[c] = (1 - momentum) * run_var[c] + momentum * (float)(N > 1 ? var * N / (N - 1) : var);
-            }
+/* mean/rstd (and running stats) from the column sums s (sum) and s2 (sum of squares) of N rows */
+static void bn_finish(float *mean, float *rstd, float *run_mean, float *run_var, const double *s, const double *s2,
+                      int N, int C, float momentum, float eps) {
+    for (int c = 0; c < C; c++) {
+        double mu = s[c] / N, var = s2[c] / N - mu * mu;
+        if (var < 0) var = 0;
+        mean[c] = (float)mu;
+        rstd[c] = (float)(1.0 / sqrt(var + eps));
+        if (run_mean) {
+            run_mean[c] = (1 - momentum) * run_mean[c] + momentum * (float)mu;
+            run_var[c] = (1 - momentum) * run_var[c] + momentum * (float)(N > 1 ? var * N / (N - 1) : var);
         }
-    } else {
-        for (int c = 0; c < C; c++) { mean[c] = run_mean[c]; rstd[c] = 1.0f / sqrtf(run_var[c] + eps); }
     }
-    /* y = x*a + b with a = gamma*rstd, b = beta - mean*a (xhat is recomputed in backward) */
-    float a[RM_MAXC], b[RM_MAXC];
+}
+
+/* y = x*a + b with a = gamma*rstd, b = beta - mean*a (xhat is recomputed in backward) */
+static void bn_coef(float *a, float *b, const float *mean, const float *rstd, const float *gamma, const float *beta, int C) {
     for (int c = 0; c < C; c++) { a[c] = gamma[c] * rstd[c]; b[c] = beta[c] - mean[c] * a[c]; }
+}
+
+static void bn_apply(float *y, const float *x, const float *mean, const float *rstd, const float *gamma, const float *beta,
+                     int N, int C, int T) {
+    float a[RM_MAXC], b[RM_MAXC];
+    bn_coef(a, b, mean, rstd, gamma, beta, C);
     int B = T > 0 ? N / T : 0;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
@@ -118,8 +120,28 @@ void bn_forward(float *y, float *mean, float *rstd, const float *x, const float 
     }
 }
 
-void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
-                 const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch) {
+void bn_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                const float *beta, float *run_mean, float *run_var, int N, int C, int train, float momentum,
+                float eps, int T, double *scratch) {
+    double *s = scratch + RM_ROUT, *s2 = s + C;
+    if (train) {
+        col_reduce(s, s2, x, 0, NULL, 0, NULL, N, C, R_SUMSQ, scratch);   /* one pass: sum and sum of squares */
+        bn_finish(mean, rstd, run_mean, run_var, s, s2, N, C, momentum, eps);
+    } else {
+        for (int c = 0; c < C; c++) { mean[c] = run_mean[c]; rstd[c] = 1.0f / sqrtf(run_var[c] + eps); }
+    }
+    bn_apply(y, x, mean, rstd, gamma, beta, N, C, T);
+}
+
+void bn_forward_summed(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                       float *run_mean, float *run_var, int N, int C, float momentum, float eps, int T, double *scratch) {
+    double *s = scratch + RM_ROUT, *s2 = s + C;
+    bn_finish(mean, rstd, run_mean, run_var, s, s2, N, C, momentum, eps);
+    bn_apply(y, x, mean, rstd, gamma, beta, N, C, T);
+}
+
+static void bn_backward_impl(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                             const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch, int acc) {
     int B = T > 0 ? N / T : 0;
     double *sdb = scratch + RM_ROUT, *sdg = sdb + C;
     col_reduce(sdb, sdg, dy, T, x, 0, mean, N, C, R_PROD, scratch);   /* sum dy, sum dy*(x-mean) in one pass */
@@ -136,8 +158,21 @@ void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const 
     for (int r = 0; r < N; r++) {
         const float *dr = dy + prow(r, T, B) * C, *xr = x + (size_t)r * C;
         float *o = dx + (size_t)r * C;
-        for (int c = 0; c < C; c++) o[c] = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]);
+        if (acc)
+            for (int c = 0; c < C; c++) { float v = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]); o[c] += v; }
+        else
+            for (int c = 0; c < C; c++) o[c] = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]);
     }
+}
+
+void bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                 const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch) {
+    bn_backward_impl(dx, dgamma, dbeta, dy, x, mean, gamma, rstd, N, C, train, T, scratch, 0);
+}
+
+void bn_backward_acc(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                     const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch) {
+    bn_backward_impl(dx, dgamma, dbeta, dy, x, mean, gamma, rstd, N, C, train, T, scratch, 1);
 }
 
 /* ---- LayerScale affine + residual ------------------------------------------------------------ */
@@ -154,18 +189,89 @@ void affine_residual_forward(float *out, const float *x, const float *v, const f
     }
 }
 
+// one pass: the column sums of dout and dout*v in col_reduce's chunks and order, and dv = dout*w
 void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
                               const float *w, int N, int C, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < RM_RCHUNKS; k++) {
+        double *acc1 = scratch + (size_t)k * 2 * C, *acc2 = acc1 + C;
+        for (int c = 0; c < C; c++) acc1[c] = acc2[c] = 0;
+        int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
+        float l1[RM_MAXC], l2[RM_MAXC];
+        for (int c = 0; c < C; c++) l1[c] = l2[c] = 0;
+        for (int r = r0; r < r1; r++) {
+            const float *d = dout + (size_t)r * C, *vr = v + prow(r, T, B) * C;
+            float *o = dv + prow(r, T, B) * C;
+            for (int c = 0; c < C; c++) { l1[c] += d[c]; l2[c] += d[c] * vr[c]; o[c] = d[c] * w[c]; }
+            if (((r - r0) & 31) == 31)
+                for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; l1[c] = l2[c] = 0; }
+        }
+        for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; }
+    }
+    for (int c = 0; c < C; c++) {
+        double x1 = 0, x2 = 0;
+        for (int k = 0; k < RM_RCHUNKS; k++) { x1 += scratch[(size_t)k * 2 * C + c]; x2 += scratch[(size_t)k * 2 * C + C + c]; }
+        db[c] += (float)x1;
+        dw[c] += (float)x2;
+    }
+}
+
+/* ---- fused passes (each bit-identical to the unfused sequence it replaces) ---------------------- */
+
+// x, out (N,C); v (N,C) or (T,B,C). out = x + v*w + b, and in the same pass the column sums and sums of
+// squares of out in col_reduce's chunks and order, left at scratch + RM_ROUT for bn_forward_summed.
+void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *w, const float *b,
+                                   int N, int C, int T, double *scratch) {
+    int B = T > 0 ? N / T : 0;
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < RM_RCHUNKS; k++) {
+        double *acc1 = scratch + (size_t)k * 2 * C, *acc2 = acc1 + C;
+        for (int c = 0; c < C; c++) acc1[c] = acc2[c] = 0;
+        int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
+        float l1[RM_MAXC], l2[RM_MAXC];
+        for (int c = 0; c < C; c++) l1[c] = l2[c] = 0;
+        for (int r = r0; r < r1; r++) {
+            const float *xr = x + (size_t)r * C, *vr = v + prow(r, T, B) * C;
+            float *o = out + (size_t)r * C;
+            for (int c = 0; c < C; c++) {
+                float y = xr[c] + vr[c] * w[c] + b[c];
+                o[c] = y;
+                l1[c] += y;
+                l2[c] += y * y;
+            }
+            if (((r - r0) & 31) == 31)
+                for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; l1[c] = l2[c] = 0; }
+        }
+        for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; }
+    }
     double *s1 = scratch + RM_ROUT, *s2 = s1 + C;
-    col_reduce(s1, s2, dout, 0, v, T, NULL, N, C, R_PROD, scratch);   /* sum dout, sum dout*v */
-    add_to(db, s1, C);
-    add_to(dw, s2, C);
+    for (int c = 0; c < C; c++) {
+        double a1 = 0, a2 = 0;
+        for (int k = 0; k < RM_RCHUNKS; k++) { a1 += scratch[(size_t)k * 2 * C + c]; a2 += scratch[(size_t)k * 2 * C + C + c]; }
+        s1[c] = a1;
+        s2[c] = a2;
+    }
+}
+
+// eval mode: out = x + v*w + b and y = BatchNorm(out) with the running statistics, in one pass;
+// y (N,C), or (T,B,C) when yT > 0; mean/rstd receive the running values as bn_forward leaves them.
+void affine_residual_bn_eval(float *out, float *y, float *mean, float *rstd, const float *x, const float *v,
+                             const float *w, const float *b, const float *gamma, const float *beta,
+                             const float *run_mean, const float *run_var, int N, int C, int vT, int yT, float eps) {
+    for (int c = 0; c < C; c++) { mean[c] = run_mean[c]; rstd[c] = 1.0f / sqrtf(run_var[c] + eps); }
+    float ka[RM_MAXC], kb[RM_MAXC];
+    bn_coef(ka, kb, mean, rstd, gamma, beta, C);
+    int vB = vT > 0 ? N / vT : 0, yB = yT > 0 ? N / yT : 0;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
-        const float *d = dout + (size_t)r * C;
-        float *o = dv + prow(r, T, B) * C;
-        for (int c = 0; c < C; c++) o[c] = d[c] * w[c];
+        const float *xr = x + (size_t)r * C, *vr = v + prow(r, vT, vB) * C;
+        float *o = out + (size_t)r * C, *yr = y + prow(r, yT, yB) * C;
+        for (int c = 0; c < C; c++) {
+            float t = xr[c] + vr[c] * w[c] + b[c];
+            o[c] = t;
+            yr[c] = t * ka[c] + kb[c];
+        }
     }
 }
 

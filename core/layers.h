@@ -43,6 +43,22 @@ void affine_residual_forward(float *out, const float *x, const float *v, const f
 void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
                               const float *w, int N, int C, int transpose_T, double *scratch);
 
+/* Fused passes, each bit-identical to the sequence it replaces (same operations, same reduction order):
+ * affine_residual_forward_sumsq = affine_residual_forward, then the column sums a train-mode bn_forward of
+ *   out would compute, left in scratch for bn_forward_summed (= bn_forward(train) minus its reduction);
+ * affine_residual_bn_eval = affine_residual_forward then an eval-mode bn_forward of out (y (T,B,C) when yT);
+ * bn_backward_acc = bn_backward that ADDS its dx into dx (the residual stream's gradient). */
+void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *w, const float *b,
+                                   int N, int C, int transpose_T, double *scratch);
+void bn_forward_summed(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
+                       float *run_mean, float *run_var, int N, int C, float momentum, float eps, int transpose_T,
+                       double *scratch);
+void affine_residual_bn_eval(float *out, float *y, float *mean, float *rstd, const float *x, const float *v,
+                             const float *w, const float *b, const float *gamma, const float *beta,
+                             const float *run_mean, const float *run_var, int N, int C, int vT, int yT, float eps);
+void bn_backward_acc(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                     const float *gamma, const float *rstd, int N, int C, int train, int transpose_T, double *scratch);
+
 /* ReLU with the previous linear's bias fused: h (N,C) = max(0, h + b) in place; backward from the
  * ReLU output h: dx = dy*(h>0), db += colsum(dx) */
 void relu_bias_forward(float *h, const float *b, int N, int C);

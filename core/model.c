@@ -360,17 +360,33 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
     if (upto < 0 || upto > c->L) upto = c->L;
     RM_PROF(RM_PROF_ACT, prepare_acts(m));
     RM_PROF(RM_PROF_GEMM, linear_forward(k->xs[0], x, p->embed_w, p->embed_b, N, c->P, D));
+    /* BatchNorm of each new stream state is fused into the pass that writes it (layers.h): in training
+     * that pass also sums its columns (pending = 1: the sums wait in the scratch for bn_forward_summed),
+     * in evaluation it applies the running statistics at once (pending = 2: the BN output is written). */
+    int pending = 0;
     for (int l = 0; l < upto; l++) {
         /* token mixing: x + ls(W @ bn(x)^T) */
         const float *xin = k->xs[2 * l];
-        RM_PROF(RM_PROF_BN, bn_forward(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
-                   m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, train, mom, eps, T, m->scratch));
+        if (pending == 1)
+            RM_PROF(RM_PROF_BN, bn_forward_summed(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
+                                                  m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, mom, eps, T, m->scratch));
+        else if (pending == 0)
+            RM_PROF(RM_PROF_BN, bn_forward(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
+                                           m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, train, mom, eps, T, m->scratch));
         RM_PROF(RM_PROF_GEMM, tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, p->tok[l].b, T, B * D));
-        RM_PROF(RM_PROF_LS, affine_residual_forward(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b, N, D, T));
         /* channel MLP: x + ls(fc2(act2(fc1(act1(bn(x)))))) */
-        xin = k->xs[2 * l + 1];
-        RM_PROF(RM_PROF_BN, bn_forward(k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
-                   m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, train, mom, eps, 0, m->scratch));
+        if (train) {
+            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b,
+                                                              N, D, T, m->scratch));
+            xin = k->xs[2 * l + 1];
+            RM_PROF(RM_PROF_BN, bn_forward_summed(k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
+                                                  m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, mom, eps, 0, m->scratch));
+        } else {
+            RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 1], k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin,
+                                                        k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b, p->mlp[l].bn_w,
+                                                        p->mlp[l].bn_b, m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, T, 0, eps));
+            xin = k->xs[2 * l + 1];
+        }
         const float *a1 = k->mlp[l].u;
         if (learned(m)) {
             if (m->record_stats) record(&m->stats[l][0], k->mlp[l].u, (size_t)N * D);
@@ -387,11 +403,37 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
             RM_PROF(RM_PROF_ACT, rm_act_forward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->mlp[l].hact, N));
         }
         RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, p->mlp[l].fc2_b, N, H, D));
-        RM_PROF(RM_PROF_LS, affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0));
+        /* the BN that reads the new stream state: the next block's token BN, or the head's */
+        int next = l + 1 < upto ? 1 : head ? 2 : 0;
+        float *ny = NULL, *nmean = NULL, *nrstd = NULL, *ng = NULL, *nb = NULL, *nrm = NULL, *nrv = NULL;
+        int nT = 0;
+        if (next == 1) {
+            ny = k->tok[l + 1].ut; nmean = k->tok[l + 1].mean; nrstd = k->tok[l + 1].rstd; ng = p->tok[l + 1].bn_w;
+            nb = p->tok[l + 1].bn_b; nrm = m->buf.tok_rm[l + 1]; nrv = m->buf.tok_rv[l + 1]; nT = T;
+        } else if (next == 2) {
+            ny = k->hu; nmean = k->hmean; nrstd = k->hrstd; ng = p->head_bn_w; nb = p->head_bn_b;
+            nrm = m->buf.head_rm; nrv = m->buf.head_rv;
+        }
+        if (next && train) {
+            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b,
+                                                              N, D, 0, m->scratch));
+            pending = 1;
+        } else if (next) {
+            RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 2], ny, nmean, nrstd, xin, k->mlp[l].o, p->mlp[l].ls_w,
+                                                        p->mlp[l].ls_b, ng, nb, nrm, nrv, N, D, 0, nT, eps));
+            pending = 2;
+        } else {
+            RM_PROF(RM_PROF_LS, affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0));
+            pending = 0;
+        }
     }
     if (head) {
-        RM_PROF(RM_PROF_BN, bn_forward(k->hu, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
-                   m->buf.head_rm, m->buf.head_rv, N, D, train, mom, eps, 0, m->scratch));
+        if (pending == 1)
+            RM_PROF(RM_PROF_BN, bn_forward_summed(k->hu, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
+                                                  m->buf.head_rm, m->buf.head_rv, N, D, mom, eps, 0, m->scratch));
+        else if (pending == 0)
+            RM_PROF(RM_PROF_BN, bn_forward(k->hu, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
+                                           m->buf.head_rm, m->buf.head_rv, N, D, train, mom, eps, 0, m->scratch));
         RM_PROF(RM_PROF_LOSS, meanpool_forward(k->pooled, k->hu, B, T, D));
         RM_PROF(RM_PROF_GEMM, linear_forward(k->logits, k->pooled, p->cls_w, p->cls_b, B, D, c->K));
     }
@@ -438,20 +480,12 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
             RM_PROF(RM_PROF_ACT, rm_act_backward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->d1, k->d2, g->mlp[l].act1, N));
             du = k->d2;
         }
-        RM_PROF(RM_PROF_BN, bn_backward(k->d0, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->xs[2 * l + 1], k->mlp[l].mean, p->mlp[l].bn_w, k->mlp[l].rstd, N, D, 1, 0, sc));
-        size_t nd = (size_t)N * D;
-double tr_ = rm_prof_begin();
-tr_ = rm_prof_begin();
-#pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < nd; i++) ds[i] += k->d0[i];
-        rm_prof_end(RM_PROF_LS, tr_);
-        rm_prof_end(RM_PROF_LS, tr_);
+        /* BN backward adds into the stream's gradient (the residual branch): one pass, no extra add */
+        RM_PROF(RM_PROF_BN, bn_backward_acc(ds, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->xs[2 * l + 1], k->mlp[l].mean, p->mlp[l].bn_w, k->mlp[l].rstd, N, D, 1, 0, sc));
         /* token mixing (d1 holds dvt (T,B,D), d2 dut) */
         RM_PROF(RM_PROF_LS, affine_residual_backward(k->d1, g->tok[l].ls_w, g->tok[l].ls_b, ds, k->tok[l].vt, p->tok[l].ls_w, N, D, T, sc));
         RM_PROF(RM_PROF_GEMM, tokmix_backward(k->d2, g->tok[l].w, g->tok[l].b, k->d1, k->tok[l].ut, p->tok[l].w, T, B * D));
-        RM_PROF(RM_PROF_BN, bn_backward(k->d0, g->tok[l].bn_w, g->tok[l].bn_b, k->d2, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w, k->tok[l].rstd, N, D, 1, T, sc));
-#pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < nd; i++) ds[i] += k->d0[i];
+        RM_PROF(RM_PROF_BN, bn_backward_acc(ds, g->tok[l].bn_w, g->tok[l].bn_b, k->d2, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w, k->tok[l].rstd, N, D, 1, T, sc));
     }
     if (from_block < 0)
         RM_PROF(RM_PROF_GEMM, linear_backward(NULL, g->embed_w, g->embed_b, ds, x, p->embed_w, N, c->P, D, sc));

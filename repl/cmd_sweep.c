@@ -123,7 +123,7 @@ static int run_local(rm_call *c, sw_run *w, const int *todo, int ntodo, int jobs
     int next = 0, running = 0, stopped = 0;
     rm_sigint_flag = 0;
     rm_A.in_core = 1;
-    while (next < ntodo || running) {
+    while ((!stopped && next < ntodo) || running) {
         if (rm_sigint_flag && !stopped) {
             stopped = 1;
             for (int j = 0; j < jobs; j++) if (pid[j] > 0) kill(pid[j], SIGTERM);
@@ -462,7 +462,12 @@ int rm_sweep_cli(int argc, char **argv) {
     int npos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { rm_cmd_help(cmd, stdout); lua_pop(L, 1); return 0; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            printf("usage: resmlp sweep [DIR] [--option value ...]   (each option below as --name value; - for _)\n\n");
+            rm_cmd_help(cmd, stdout);
+            lua_pop(L, 1);
+            return 0;
+        }
         if (strncmp(a, "--", 2) != 0) {
             if (npos++) { fprintf(stderr, "resmlp sweep: unexpected argument '%s'\n", a); lua_pop(L, 1); return 2; }
             lua_pushstring(L, a);

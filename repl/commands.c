@@ -221,7 +221,7 @@ int rm_cmd_qload(rm_call *c);
 int rm_cmd_lut(rm_call *c);
 int rm_cmd_import(rm_call *c);
 #define QMODEL_OPT {"qmodel", A_QMODEL, "@", "quantized model (workspace name or QModel)", NULL, NULL}
-#define PATH_OPT(what) {"path", A_CHOICE, "auto", what, "auto|reference|portable|avx2|vnni", NULL}
+#define PATH_OPT(what) {"path", A_CHOICE, "auto", what, "auto|reference|portable|avx2|vnni|amx", NULL}
 static const rm_opt quantize_opts[] = {
     MODEL_OPT,
     {"data", A_DATA, "train", "training data (no augmentation)", NULL, NULL},

@@ -58,6 +58,18 @@ $RM sweep "$TMP/x" --act relu,tanh > "$TMP/o5" 2>&1; st=$?
 [ $st -ne 0 ] && [ "$(grep -c . "$TMP/o5")" = 1 ] && grep -q "act: unknown activation 'tanh'" "$TMP/o5" && ok "bad axis value: one line" \
     || bad "bad axis value (exit $st): $(cat "$TMP/o5")"
 
+# Ctrl-C (SIGINT) stops the pool: running cells are terminated, nothing half-written, the sweep says so
+D3=$TMP/int
+$RM sweep "$D3" --hidden 8,16 --epochs 50 --limit 2048 --test-limit 100 --batch 64 --aug none --data "$DATA" --jobs 1 > "$TMP/o10" 2>&1 &
+pid=$!
+for i in $(seq 1 300); do grep -q "epoch" "$D3/cells/cell-0000.log" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid
+wait $pid; st=$?
+sleep 0.3
+left=$(ps -eo args | grep -c "[s]weep-cell $D3")
+[ $st -ne 0 ] && grep -q "0 of 2 cells finished (0 now, stopped)" "$TMP/o10" && [ "$left" = 0 ] && [ ! -f "$D3/cells/cell-0000.csv" ] \
+    && ok "SIGINT stops the sweep and its cells" || bad "SIGINT (exit $st, $left cells left): $(cat "$TMP/o10")"
+
 # a failing cell is reported with its reason and the sweep exits non-zero
 $RM sweep "$TMP/f" --dataset mnist --data "$DATA" --epochs 1 > "$TMP/o9" 2>&1; st=$?
 [ $st -eq 1 ] && grep -q "cell 0 failed (exit status 1): .*MNIST directory" "$TMP/o9" && ok "a failed cell says why" \

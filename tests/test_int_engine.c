@@ -65,7 +65,11 @@ static void all_paths(rm_ctx *ctx, const rm_qnet *q, const uint8_t *pix, int n, 
     if (want_dump) CHECK(!memcmp(d0, want_dump, ds), "%s: reference block outputs vs fake-quant", what);
     for (int p = RM_IE_PORTABLE; p < RM_IE_NPATHS; p++) {
         if (!rm_ie_path_available(p, q)) {
-            printf("%s: path %s not available here\n", what, rm_ie_path_name(p));
+            const char *why = rm_ie_path_note(p);
+            if (p == RM_IE_AMX)   /* the AMX engine can only be checked where the CPU and the OS allow it */
+                printf("SKIP: %s: path amx not run here: %s\n", what, why[0] ? why : "network shape (embed not a multiple of 16)");
+            else
+                printf("%s: path %s not available here%s%s\n", what, rm_ie_path_name(p), why[0] ? ": " : "", why);
             continue;
         }
         rm_ie_force_path(p);
