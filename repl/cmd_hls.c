@@ -211,6 +211,41 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
     return net;
 }
 
+/* fifo=auto: the concurrent csim measures each FIFO's occupancy; the project is emitted again with
+ * depth = max(2, measured), never above the emitter's, and simulated again to show it does not deadlock.
+ * Occupancies are the thread model's (one token in flight per process), not cycle-accurate: the
+ * vendor's cosim is the authority for the last cycles of slack. */
+static int fifo_auto(rm_call *c, rm_ctx *ctx, const char *dir, const rm_qnet *net, const rm_dataset *img, int ns,
+                     rm_hls_emit_opts *eo, rm_hls_emit_info *info) {
+    static rm_hls_csim_result r;
+    int q = quiet(c);
+    if (!q) { printf("fifo=auto: concurrent C simulation with the emitted depths...\n"); fflush(stdout); }
+    int outer = core_enter();
+    int rc = rm_hls_csim(ctx, dir, NULL, &r);
+    core_leave(outer);
+    if (rc) return rm_errprefix(ctx, "fifo=auto, first simulation");
+    long before = 0, after = 0;
+    eo->nfifo = 0;
+    for (int i = 0; i < r.nfifo && eo->nfifo < 128; i++) {
+        if (!strcmp(r.fifo[i].name, "in") || !strcmp(r.fifo[i].name, "out")) continue;   /* the top's ports */
+        long d = r.fifo[i].max < 2 ? 2 : r.fifo[i].max;
+        if (d > r.fifo[i].depth) d = r.fifo[i].depth;
+        snprintf(eo->fifo[eo->nfifo].name, sizeof eo->fifo[0].name, "%s", r.fifo[i].name);
+        eo->fifo[eo->nfifo].depth = (int)d;
+        eo->nfifo++;
+        before += r.fifo[i].depth; after += d;
+        if (!q && d != r.fifo[i].depth) printf("  %-24s depth %ld -> %ld\n", r.fifo[i].name, r.fifo[i].depth, d);
+    }
+    if (rm_hls_emit(ctx, dir, net, img->pixels, img->labels, ns, eo, info)) return RM_ERR;
+    outer = core_enter();
+    rc = rm_hls_csim(ctx, dir, NULL, &r);
+    core_leave(outer);
+    if (rc) return rm_errprefix(ctx, "fifo=auto: the trimmed depths fail (%s/hls_fifo.h kept for inspection)", dir);
+    if (!q) printf("fifo=auto: %d FIFOs, %ld entries in all -> %ld; the concurrent csim passes with them (%s/hls_fifo.h)\n",
+                   eo->nfifo, before, after, dir);
+    return RM_OK;
+}
+
 static int hls_emit(rm_call *c, const char *dir) {
     lua_State *L = c->L;
     rm_ctx ctx = {0};
@@ -256,6 +291,7 @@ static int hls_emit(rm_call *c, const char *dir) {
     }
     static rm_hls_emit_info info;
     int r = rm_hls_emit(&ctx, dir, net, img->pixels, img->labels, ns, &eo, &info);
+    if (!r && !strcmp(rm_arg(c, "fifo")->s, "auto")) r = fifo_auto(c, &ctx, dir, net, img, ns, &eo, &info);
     rm_qnet_free(net);
     if (r) rm_cmd_error(c, "%s", ctx.msg);
     if (!quiet(c)) {
@@ -301,9 +337,21 @@ static int hls_csim(rm_call *c, const char *dir) {
     if (!lp.quiet)
         printf("csim %s: %s%ld values of %d samples bit-exact with the integer engine%s (compile %.1f s, run %.2f s)\n",
                dir, rm_col(0, "1"), r.checked, r.samples, rm_reset(0), r.compile_s, r.run_s);
-    lua_createtable(L, 0, 6);
+    if (!lp.quiet && r.nfifo) {
+        printf("concurrent run (a thread per process, bounded FIFOs): max occupancy / depth per FIFO\n");
+        for (int i = 0; i < r.nfifo; i++)
+            printf("  %-14s %4ld / %-4ld%s", r.fifo[i].name, r.fifo[i].max, r.fifo[i].depth, i % 3 == 2 || i == r.nfifo - 1 ? "\n" : "");
+    }
+    lua_createtable(L, 0, 7);
     SETB("ok", 1); SETI("samples", r.samples); SETI("checked", r.checked); SETI("mismatches", r.mismatches);
     SETN("compile_s", r.compile_s); SETN("run_s", r.run_s);
+    lua_createtable(L, 0, r.nfifo);                  /* fifo = { name = {depth=, max=}, ... } */
+    for (int i = 0; i < r.nfifo; i++) {
+        lua_createtable(L, 0, 2);
+        SETI("depth", r.fifo[i].depth); SETI("max", r.fifo[i].max);
+        lua_setfield(L, -2, r.fifo[i].name);
+    }
+    lua_setfield(L, -2, "fifo");
     return 1;
 }
 

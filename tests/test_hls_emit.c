@@ -97,7 +97,7 @@ static void check_comment(const char *text, const char *name, const char *want_s
 /* every comparison the testbench makes: per sample, the stages (embedding, 2 per block, logits) and
  * the top's logits */
 static long expected_checks(const rm_qnet *q, int n) {
-    return (long)n * ((long)q->T * q->D * (1 + 2 * q->L) + 2L * q->K);
+    return (long)n * ((long)q->T * q->D * (1 + 2 * q->L) + 3L * q->K);   /* stages, top, concurrent run */
 }
 
 static int quantize(rm_ctx *ctx, const char *path, const rm_dataset *calib, rm_qnet **net) {
@@ -420,6 +420,40 @@ static void synthetic_edges(const rm_dataset *test) {
     }
 }
 
+/* the concurrent csim: FIFO occupancies are reported, and a token-mixer skip FIFO shallower than an
+ * image deadlocks (the transpose buffer needs all T tokens before the main path yields one): the run
+ * stops and names the blocked process, the FIFO and its depth */
+static void concurrent_fifos(const rm_dataset *test) {
+    rm_ctx ctx = {0};
+    rm_qnet *q = synthetic(&ctx, 16, 8, 2, RM_ACT_LERP_PSA, 1, 61);
+    CHECK(q != NULL, "synthetic network: %s", ctx.msg);
+    if (!q) return;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/fifo", tmp);
+    rm_hls_emit_opts eo = { .model_file = "synthetic_fifo" };
+    CHECK_OK(rm_hls_emit(&ctx, dir, q, test->pixels, NULL, 3, &eo, NULL), &ctx);
+    setenv("RESMLP_CSIM_FLAGS", "-O1", 1);
+    static rm_hls_csim_result r;
+    int rc = rm_hls_csim(&ctx, dir, NULL, &r);
+    CHECK(rc == RM_OK && r.nfifo > 10, "concurrent csim: %s (%d FIFOs reported)", ctx.msg, r.nfifo);
+    int skip = -1;
+    for (int i = 0; i < r.nfifo; i++) if (!strcmp(r.fifo[i].name, "b1_skip")) skip = i;
+    CHECK(skip >= 0 && r.fifo[skip].depth == 2 * 64 + 2 && r.fifo[skip].max >= 64 && r.fifo[skip].max <= r.fifo[skip].depth,
+          "b1_skip: depth %ld, max occupancy %ld (a whole image waits there)", skip >= 0 ? r.fifo[skip].depth : -1,
+          skip >= 0 ? r.fifo[skip].max : -1);
+    for (int i = 0; i < r.nfifo; i++) CHECK(r.fifo[i].max >= 1 && r.fifo[i].max <= r.fifo[i].depth, "FIFO %s max %ld depth %ld",
+                                            r.fifo[i].name, r.fifo[i].max, r.fifo[i].depth);
+    /* too shallow: 16 < 64 tokens */
+    setenv("RESMLP_CSIM_FLAGS", "-O1 -DRM_FIFO_b1_skip=16", 1);
+    rm_ctx c2 = {0};
+    rc = rm_hls_csim(&c2, dir, NULL, &r);
+    CHECK(rc == RM_ERR && r.deadlock && strstr(c2.msg, "deadlock") && strstr(c2.msg, "stream 'b1_skip' (depth 16) is full"),
+          "shallow FIFO: %s", c2.msg);
+    printf("b1_skip at depth 16: %s\n", c2.msg);
+    unsetenv("RESMLP_CSIM_FLAGS");
+    rm_qnet_free(q);
+}
+
 /* folded parallelism (PE > 1 and SIMD < IN everywhere it divides) computes the same: a synthetic
  * network with 64-entry tables, two blocks */
 static void synthetic_folded(const rm_dataset *test) {
@@ -520,6 +554,7 @@ int main(void) {
         real_model("tests/fixtures/resmlp_relu_h24.safetensors", &calib, &test, "relu", 1, NULL);
         synthetic_h8(&test);
         synthetic_edges(&test);
+        concurrent_fifos(&test);
         synthetic_folded(&test);
     }
     rm_dataset_free(&train);
