@@ -18,6 +18,7 @@
 #include "hlsgen/report.h"
 #include "hlsgen/synth.h"
 #include "hlsgen/tcl.h"
+#include "hlsgen/simd.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,10 +358,37 @@ static int hls_csim(rm_call *c, const char *dir) {
 
 /* ---------------------------------------------------------------- hls estimate / fold */
 
+/* design=simd: the fixed SIMD design's latency model (simd.h), terms printed */
+static int hls_estimate_simd(rm_call *c, const rm_hls_design *d) {
+    lua_State *L = c->L;
+    rm_ctx ctx = {0};
+    static rm_simd_est e;
+    if (rm_hls_simd_estimate(&ctx, &d->dims, d->clock_ns, &e)) rm_cmd_error(c, "%s", ctx.msg);
+    if (!quiet(c)) {
+        char b[8192];
+        rm_hls_simd_format(&e, b, sizeof b);
+        fputs(b, stdout);
+    }
+    lua_createtable(L, 0, 10);
+    SETS("design", "simd"); SETI("latency", e.total); SETN("fps", e.fps); SETN("clock_ns", e.clock_ns);
+    SETI("mac", e.mac); SETI("skew", e.skew); SETI("fill", e.fill); SETI("in_copy", e.in_copy);
+    SETI("first_load", e.first_load); SETI("pool", e.pool); SETI("macs", e.macs);
+    lua_createtable(L, e.ncalls, 0);
+    for (int i = 0; i < e.ncalls; i++) {
+        lua_createtable(L, 0, 6);
+        SETS("name", e.call[i].name); SETI("K", e.call[i].K); SETI("N", e.call[i].N); SETI("O", e.call[i].O);
+        SETI("mac", e.call[i].mac); SETI("cycles", e.call[i].total);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "calls");
+    return 1;
+}
+
 static int hls_estimate(rm_call *c) {
     static rm_hls_design d;
     const char *dir;
     design_for(c, &d, &dir);
+    if (!strcmp(rm_arg(c, "design")->s, "simd")) return hls_estimate_simd(c, &d);
     if (!quiet(c)) {
         if (dir) printf("project %s (%s):\n", dir, RM_HLS_PAR_FILE);
         print_design(&d);
