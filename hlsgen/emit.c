@@ -10,6 +10,7 @@
  * (-> a stream of vectors, => a ping-pong array). Skip FIFOs: the token mixer's holds up to two images
  * of token vectors (its linear stage needs a whole image before it can start), the MLP's a few. */
 #include "emit.h"
+#include "emit_simd.h"
 #include "tcl.h"
 #include "core/lut.h"
 #include <ctype.h>
@@ -876,8 +877,9 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
     rm_hls_emit_info local;
     if (!info) info = &local;
     memset(info, 0, sizeof *info);
-    if (opt->design && strcmp(opt->design, "stream"))
-        return rm_err(ctx, "hls emit: design=%s is not implemented (only design=stream so far)", opt->design);
+    int simd = opt->design && !strcmp(opt->design, "simd");
+    if (opt->design && strcmp(opt->design, "stream") && !simd)
+        return rm_err(ctx, "hls emit: design=%s is unknown (stream or simd)", opt->design);
     if (!dir || !*dir) return rm_err(ctx, "hls emit: no directory given");
     if (!q || !q->packed) return rm_err(ctx, "hls emit: the integer network is not prepared (rm_qnet_prepare)");
     if (n < 1 || n > 1024) return rm_err(ctx, "hls emit: samples=%d (1..1024)", n);
@@ -917,6 +919,15 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
     if (write_samples(ctx, dir, q, pixels, labels, n, model)) return RM_ERR;
     note_file(info, "quant_samples.h");
     info->samples = n;
+    if (simd) {   /* the fixed SIMD design: its own kernel, testbench and README (emit_simd.c) */
+        static const char *stale[] = {"rm_stream.h", "hls_fifo.h", RM_HLS_PAR_FILE, "build.tcl"};
+        char p[1100];
+        for (int i = 0; i < 4; i++) { snprintf(p, sizeof p, "%s/%s", dir, stale[i]); unlink(p); }   /* from a streaming emission */
+        if (rm_hls_emit_simd(ctx, dir, q, model, part, clk, n, info->files, &info->nfiles, 20)) return RM_ERR;
+        if (write_project(ctx, dir, q, part, clk, model, n)) return RM_ERR;
+        note_file(info, RM_HLS_PROJECT_FILE);
+        return RM_OK;
+    }
     if (rm_hls_project_write_par(ctx, dir, des)) return RM_ERR;
     note_file(info, RM_HLS_PAR_FILE);
 

@@ -253,7 +253,8 @@ static int hls_emit(rm_call *c, const char *dir) {
     int ns = (int)rm_arg(c, "samples")->i;
     if (ns < 1 || ns > 1024) rm_cmd_error(c, "samples=%d (1..1024)", ns);
     const char *design = rm_arg(c, "design")->s;
-    if (strcmp(design, "stream")) rm_cmd_error(c, "design=%s is not implemented yet (use design=stream)", design);
+    if (!strcmp(design, "simd") && (rm_arg(c, "fold")->set || !strcmp(rm_arg(c, "fifo")->s, "auto")))
+        rm_cmd_error(c, "design=simd has one fixed 16x16 tile: fold= and fifo=auto are for design=stream");
     double clk = rm_arg(c, "clock_ns")->d;
     if (!(clk > 0)) rm_cmd_error(c, "clock_ns must be positive");
     rm_val *qv = rm_arg(c, "qmodel");
@@ -296,10 +297,16 @@ static int hls_emit(rm_call *c, const char *dir) {
     rm_qnet_free(net);
     if (r) rm_cmd_error(c, "%s", ctx.msg);
     if (!quiet(c)) {
-        printf("emitted %s%s%s: %d files, %d sample images; streaming design, part %s, %g ns\n", rm_col(0, "1"), dir,
-               rm_reset(0), info.nfiles, info.samples, eo.part, clk);
+        printf("emitted %s%s%s: %d files, %d sample images; %s design, part %s, %g ns\n", rm_col(0, "1"), dir,
+               rm_reset(0), info.nfiles, info.samples, strcmp(design, "simd") ? "streaming" : "fixed SIMD", eo.part, clk);
         printf("  files:");
         for (int i = 0; i < info.nfiles; i++) printf(" %s", info.files[i]);
+        if (!strcmp(design, "simd")) {
+            static rm_simd_est se;
+            if (!rm_hls_simd_estimate(&ctx, &info.design.dims, clk, &se))
+                printf("\n  estimate: latency %ld cycles (%.0f images/s), one 16x16 MAC tile (`hls estimate design=simd` for the terms)\n",
+                       se.total, se.fps);
+        } else
         printf("\n  estimate: interval %ld cycles (%.0f images/s), LUT %ld, FF %ld, DSP %ld, BRAM_18K %ld%s\n",
                info.design.ii, info.design.fps, info.design.lut, info.design.ff, info.design.dsp, info.design.bram18,
                fv->set ? " (folded to the budget)" : " (paper design point)");

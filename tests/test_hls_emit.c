@@ -454,6 +454,54 @@ static void concurrent_fifos(const rm_dataset *test) {
     rm_qnet_free(q);
 }
 
+/* design=simd: the shared-tile design simulates bit-exact with the integer engine for a real PTQ network
+ * and synthetic ones of every table kind (ReLU, 256-entry, each lut_edge), odd sizes included (h=8,
+ * D=16: tiles padded) */
+static int simd_csim_one(const rm_dataset *test, const rm_qnet *q, const char *what, int ns) {
+    rm_ctx ctx = {0};
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/simd_%s", tmp, what);
+    rm_hls_emit_opts eo = { .model_file = what, .design = "simd" };
+    rm_hls_emit_info info;
+    CHECK_OK(rm_hls_emit(&ctx, dir, q, test->pixels, NULL, ns, &eo, &info), &ctx);
+    char p[512];
+    snprintf(p, sizeof p, "%s/resmlp.cpp", dir);
+    char *cpp = read_all(p, NULL);
+    CHECK(cpp && strstr(cpp, "allocation function instances=simd_call limit=1") && strstr(cpp, "kslice:") &&
+          strstr(cpp, "POST_TOKRES"), "%s: one shared simd_call", what);
+    free(cpp);
+    setenv("RESMLP_CSIM_FLAGS", "-O1", 1);
+    rm_hls_csim_result r;
+    int rc = rm_hls_csim(&ctx, dir, NULL, &r);
+    unsetenv("RESMLP_CSIM_FLAGS");
+    long want = (long)ns * ((long)q->T * q->D * (1 + 2 * q->L) + q->K);
+    CHECK(rc == RM_OK && r.mismatches == 0 && r.checked == want, "simd %s csim: %s (checked %ld of %ld)", what, ctx.msg,
+          r.checked, want);
+    printf("design=simd %s: csim %ld values, %ld mismatches\n", what, r.checked, r.mismatches);
+    return rc;
+}
+
+static void simd_synthetic(const rm_dataset *test) {
+    struct { int act, lut64, edge, H; const char *what; } cs[] = {
+        {RM_ACT_RELU, 0, 0, 8, "relu_h8"}, {RM_ACT_LERP_PSA, 0, 0, 8, "lut256_h8"},
+        {RM_ACT_LERP_PSA, 1, RM_LUT_EDGE_EXTEND, 24, "extend_h24"}, {RM_ACT_LERP_PSA, 1, RM_LUT_EDGE_PAPER_HLS, 8, "paper_hls_h8"},
+        {RM_ACT_LERP_PSA, 1, RM_LUT_EDGE_CLAMP, 8, "clamp_h8"}};
+    for (int i = 0; i < 5; i++) {
+        rm_ctx ctx = {0};
+        rm_qnet *q = synthetic(&ctx, 16, cs[i].H, 2, cs[i].act, cs[i].lut64, 900 + i);
+        CHECK(q != NULL, "synthetic: %s", ctx.msg);
+        if (!q) continue;
+        q->lut_edge = cs[i].edge;
+        for (int l = 0; cs[i].lut64 && l < 2; l++) {
+            if (q->blk[l].lut1_e) for (int c = 0; c < 16; c++) q->blk[l].lut1_e[c] = (int8_t)(c * 5 - 40);
+            if (q->blk[l].lut2_e) for (int c = 0; c < cs[i].H; c++) q->blk[l].lut2_e[c] = (int8_t)(c * 3);
+        }
+        CHECK_OK(rm_qnet_prepare(&ctx, q), &ctx);
+        simd_csim_one(test, q, cs[i].what, 3);
+        rm_qnet_free(q);
+    }
+}
+
 /* folded parallelism (PE > 1 and SIMD < IN everywhere it divides) computes the same: a synthetic
  * network with 64-entry tables, two blocks */
 static void synthetic_folded(const rm_dataset *test) {
@@ -550,11 +598,13 @@ int main(void) {
         real_model("tests/fixtures/resmlp_lerp_h16.safetensors", &calib, &test, "lerp", 0, &lerp);
         tcl_and_fake_synth("lerp");
         verilog_real(lerp);
+        if (lerp) simd_csim_one(&test, lerp, "lerp_ptq", NSAMP);
         rm_qnet_free(lerp);
         real_model("tests/fixtures/resmlp_relu_h24.safetensors", &calib, &test, "relu", 1, NULL);
         synthetic_h8(&test);
         synthetic_edges(&test);
         concurrent_fifos(&test);
+        simd_synthetic(&test);
         synthetic_folded(&test);
     }
     rm_dataset_free(&train);

@@ -1,6 +1,6 @@
-/* test_hls_simd.c - the fixed SIMD design: its latency model against the paper's three synthesis
- * figures (within 5 %, the h=192 one out of sample), the formula terms, and (emit_simd.c) its HLS C++
- * simulated bit-exact with the integer engine. */
+/* test_hls_simd.c - the fixed SIMD design's latency model against the paper's three synthesis figures
+ * (within 5 %, the h=192 one out of sample) and its printed formula terms. The emitted HLS C++ of the
+ * design is simulated bit-exact against the integer engine in test_hls_emit.c (simd_csim_one). */
 #include "hlsgen/simd.h"
 #include "tests/tutil.h"
 #include <stdio.h>
