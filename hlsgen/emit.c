@@ -10,6 +10,7 @@
  * (-> a stream of vectors, => a ping-pong array). Skip FIFOs: the token mixer's holds up to two images
  * of token vectors (its linear stage needs a whole image before it can start), the MLP's a few. */
 #include "emit.h"
+#include "emit_simd.h"
 #include "tcl.h"
 #include "core/lut.h"
 #include <ctype.h>
@@ -417,7 +418,7 @@ static void put_channels(FILE *f, const pipeline *pp, int tb) {
         if (c->io && !tb) continue;
         if (c->kind == CH_STREAM) {
             fprintf(f, "    hls::stream<rm_vec<%s> > %s(\"%s\");\n", c->ty, c->name, c->name);
-            if (!tb) fprintf(f, "#pragma HLS stream variable=%s depth=%d\n", c->name, c->depth);
+            if (!tb) fprintf(f, "    RM_PRAGMA(HLS stream variable=%s depth=RM_FIFO_%s)\n", c->name, c->name);
         } else {
             fprintf(f, "    %sint8_t %s[%s][%s];\n", tb ? "static " : "", c->name, c->rows, c->cols);
             if (!tb) fprintf(f, "    RM_PRAGMA(%s)\n    RM_PRAGMA(%s)\n", c->part[0], c->part[1]);
@@ -441,6 +442,105 @@ static void put_prototypes(FILE *f, const char *stages) {
         fprintf(f, "%.*s);\n", (int)(e - p), p);
         p = e;
     }
+}
+
+/* the testbench's concurrent run (RM_CONCURRENT): the channels at file scope in namespace cc, one
+ * thread per process - processes sharing a ping-pong buffer run in one thread, in order, since the
+ * buffer is handed over whole (a PIPO) - plus a feeder and a collector thread */
+static int is_buf(const pipeline *pp, const char *name) {
+    for (int i = 0; i < pp->nch; i++) if (pp->ch[i].kind == CH_BUF && !strcmp(pp->ch[i].name, name)) return 1;
+    return 0;
+}
+static int shares_buf(const pipeline *pp, const proc *a, const proc *b) {
+    for (int i = 0; i < a->nargs; i++)
+        for (int j = 0; j < b->nargs; j++)
+            if (!strcmp(a->arg[i], b->arg[j]) && is_buf(pp, a->arg[i])) return 1;
+    return 0;
+}
+static void put_concurrent(FILE *f, const pipeline *pp) {
+    fputs("#ifdef RM_CONCURRENT\n#include <pthread.h>\nnamespace cc {\n", f);
+    for (int i = 0; i < pp->nch; i++) {
+        const chan *c = &pp->ch[i];
+        if (c->kind == CH_STREAM) fprintf(f, "static hls::stream<rm_vec<%s> > %s(\"%s\");\n", c->ty, c->name, c->name);
+        else fprintf(f, "static int8_t %s[%s][%s];\n", c->name, c->rows, c->cols);
+    }
+    fputs("}\n\nstatic void cc_feed() { for (int n = 0; n < SAMPLES_N; n++) feed(cc::in, n); }\n", f);
+    fputs("static void cc_collect() {\n    for (int n = 0; n < SAMPLES_N; n++) {\n"
+          "        rm_vec<RM_K> z = cc::out.read();\n"
+          "        for (int k = 0; k < RM_K; k++) {\n            g_checked++;\n"
+          "            if (z.v[k] != samples_output[n][k]) mismatch(n, \"logits (concurrent run)\", 0, k, z.v[k], samples_output[n][k]);\n"
+          "        }\n    }\n}\n", f);
+    int ng = 0, gfirst[MAXPR + 1];
+    static char names[MAXPR][160];
+    for (int i = 0; i < pp->npr; ) {
+        int j = i + 1;
+        gfirst[ng] = i;
+        while (j < pp->npr && shares_buf(pp, &pp->pr[j - 1], &pp->pr[j])) j++;
+        snprintf(names[ng], sizeof names[ng], "%s", pp->pr[i].fn);
+        for (int k = i + 1; k < j; k++)
+            snprintf(names[ng] + strlen(names[ng]), sizeof names[ng] - strlen(names[ng]), "+%s", pp->pr[k].fn);
+        fprintf(f, "static void cc_g%d() {\n    for (int n = 0; n < SAMPLES_N; n++) {\n", ng);
+        for (int k = i; k < j; k++) {
+            const proc *p = &pp->pr[k];
+            fprintf(f, "        %s(", p->fn);
+            for (int a = 0; a < p->nargs; a++) fprintf(f, "%scc::%s", a ? ", " : "", p->arg[a]);
+            fputs(");\n", f);
+        }
+        fputs("    }\n}\n", f);
+        ng++;
+        i = j;
+    }
+    gfirst[ng] = pp->npr;
+    fputs("struct cc_task { void (*fn)(); const char *name; };\n"
+          "static void *cc_thread(void *a) {\n    cc_task *t = (cc_task *)a;\n    hls::rm_proc_name() = t->name;\n"
+          "    t->fn();\n    hls::rm_thread_done();\n    return 0;\n}\n"
+          "static void run_concurrent() {\n", f);
+    for (int i = 0; i < pp->nch; i++) {
+        const chan *c = &pp->ch[i];
+        if (c->kind != CH_STREAM) continue;
+        /* the reader: the last process (pipeline order) naming the stream; "out" is the collector's */
+        const char *rd = !strcmp(c->name, "out") ? "collect" : "";
+        for (int g = 0; g < ng; g++)
+            for (int k = gfirst[g]; k < gfirst[g + 1]; k++)
+                for (int a = 0; a < pp->pr[k].nargs; a++)
+                    if (!strcmp(pp->pr[k].arg[a], c->name)) rd = names[g];
+        fprintf(f, "    cc::%s.set_depth(RM_FIFO_%s);\n    cc::%s.set_reader(\"%s\");\n", c->name, c->name, c->name, rd);
+    }
+    fprintf(f, "    static cc_task tasks[%d] = {\n        { cc_feed, \"feed\" },\n", ng + 2);
+    for (int g = 0; g < ng; g++) fprintf(f, "        { cc_g%d, \"%s\" },\n", g, names[g]);
+    fprintf(f, "        { cc_collect, \"collect\" }\n    };\n"
+               "    const int nt = %d;\n    pthread_t th[%d];\n    hls::rm_threads_start(nt);\n"
+               "    for (int i = 0; i < nt; i++)\n"
+               "        if (pthread_create(&th[i], 0, cc_thread, &tasks[i])) { printf(\"cannot start a thread\\n\"); exit(2); }\n"
+               "    for (int i = 0; i < nt; i++) pthread_join(th[i], 0);\n", ng + 2, ng + 2);
+    for (int i = 0; i < pp->nch; i++)
+        if (pp->ch[i].kind == CH_STREAM)
+            fprintf(f, "    printf(\"FIFO %%s depth %%lu max %%lu\\n\", cc::%s.name(), cc::%s.depth(), cc::%s.max_occupancy());\n",
+                    pp->ch[i].name, pp->ch[i].name, pp->ch[i].name);
+    fputs("}\n#endif\n", f);
+}
+
+/* hls_fifo.h: the depth of every internal stream, RM_FIFO_<name> (a -D on the compiler line wins) */
+static int write_fifo(rm_ctx *ctx, const char *dir, const pipeline *pp, const rm_hls_emit_opts *o) {
+    wfile w;
+    if (wbegin(ctx, &w, dir, "hls_fifo.h")) return RM_ERR;
+    fputs("/* hls_fifo.h - generated by resmlp: the depth of every stream between dataflow processes (the\n"
+          " * #pragma HLS stream of resmlp.cpp and the concurrent C simulation read these). The emitter's depths\n"
+          " * are 2, the token mixer's skip path 2T+2 (it must hold a whole image while the transpose fills),\n"
+          " * the channel MLP's skip 8; `hls emit fifo=auto` writes the occupancies measured by the concurrent\n"
+          " * csim instead (marked). A too shallow FIFO deadlocks: `hls csim` names it. */\n"
+          "#ifndef HLS_FIFO_H\n#define HLS_FIFO_H\n", w.f);
+    for (int i = 0; i < pp->nch; i++) {
+        const chan *c = &pp->ch[i];
+        if (c->kind != CH_STREAM) continue;
+        int d = c->depth;
+        const char *how = "";
+        for (int k = 0; o && k < o->nfifo; k++)
+            if (!strcmp(o->fifo[k].name, c->name)) { d = o->fifo[k].depth; how = "   /* measured */"; }
+        fprintf(w.f, "#ifndef RM_FIFO_%s\n#define RM_FIFO_%s %d%s\n#endif\n", c->name, c->name, d, how);
+    }
+    fputs("#endif\n", w.f);
+    return wend(ctx, &w);
 }
 
 typedef struct sect_ud {
@@ -475,7 +575,8 @@ static void kernel_section(FILE *f, const char *name, void *ud) {
         for (int i = 0; i < pp->nch; i++)
             if (pp->ch[i].kind == CH_STREAM)
                 fprintf(f, "    leftover<%s>(%s, \"%s\", n);\n", pp->ch[i].ty, pp->ch[i].name, pp->ch[i].name);
-    } else fprintf(f, "#error \"resmlp emitter: unknown template section %s\"\n", name);
+    } else if (!strcmp(name, "concurrent")) put_concurrent(f, u->pp);
+    else fprintf(f, "#error \"resmlp emitter: unknown template section %s\"\n", name);
 }
 
 /* ---------------------------------------------------------------- headers */
@@ -766,7 +867,7 @@ static void clean_name(char *dst, size_t n, const char *src) {
 }
 
 static void note_file(rm_hls_emit_info *info, const char *name) {
-    if (info->nfiles < 16) snprintf(info->files[info->nfiles++], sizeof info->files[0], "%s", name);
+    if (info->nfiles < 20) snprintf(info->files[info->nfiles++], sizeof info->files[0], "%s", name);
 }
 
 int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *pixels, const uint8_t *labels, int n,
@@ -776,8 +877,9 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
     rm_hls_emit_info local;
     if (!info) info = &local;
     memset(info, 0, sizeof *info);
-    if (opt->design && strcmp(opt->design, "stream"))
-        return rm_err(ctx, "hls emit: design=%s is not implemented (only design=stream so far)", opt->design);
+    int simd = opt->design && !strcmp(opt->design, "simd");
+    if (opt->design && strcmp(opt->design, "stream") && !simd)
+        return rm_err(ctx, "hls emit: design=%s is unknown (stream or simd)", opt->design);
     if (!dir || !*dir) return rm_err(ctx, "hls emit: no directory given");
     if (!q || !q->packed) return rm_err(ctx, "hls emit: the integer network is not prepared (rm_qnet_prepare)");
     if (n < 1 || n > 1024) return rm_err(ctx, "hls emit: samples=%d (1..1024)", n);
@@ -817,6 +919,15 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
     if (write_samples(ctx, dir, q, pixels, labels, n, model)) return RM_ERR;
     note_file(info, "quant_samples.h");
     info->samples = n;
+    if (simd) {   /* the fixed SIMD design: its own kernel, testbench and README (emit_simd.c) */
+        static const char *stale[] = {"rm_stream.h", "hls_fifo.h", RM_HLS_PAR_FILE, "build.tcl"};
+        char p[1100];
+        for (int i = 0; i < 4; i++) { snprintf(p, sizeof p, "%s/%s", dir, stale[i]); unlink(p); }   /* from a streaming emission */
+        if (rm_hls_emit_simd(ctx, dir, q, model, part, clk, n, info->files, &info->nfiles, 20)) return RM_ERR;
+        if (write_project(ctx, dir, q, part, clk, model, n)) return RM_ERR;
+        note_file(info, RM_HLS_PROJECT_FILE);
+        return RM_OK;
+    }
     if (rm_hls_project_write_par(ctx, dir, des)) return RM_ERR;
     note_file(info, RM_HLS_PAR_FILE);
 
@@ -834,6 +945,8 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
     build_pipeline(q, &pp, sf, rf);
     fclose(sf);
     fclose(rf);
+    if (write_fifo(ctx, dir, &pp, opt)) { free(stages); free(rd); return RM_ERR; }
+    note_file(info, "hls_fifo.h");
     sect_ud ud = { &pp, stages, has_tables(q), q->relu };
     kvs s = { .n = 0 };
     kset(&s, "MODEL", "%s", model);
@@ -912,6 +1025,22 @@ static void csim_log(void *ud, double el, const char *line) {
     csim_watch *w = ud;
     int s;
     long a, b;
+    char nm[48];
+    if (sscanf(line, "FIFO %47s depth %ld max %ld", nm, &a, &b) == 3 && w->r->nfifo < 128) {
+        snprintf(w->r->fifo[w->r->nfifo].name, sizeof w->r->fifo[0].name, "%s", nm);
+        w->r->fifo[w->r->nfifo].depth = a;
+        w->r->fifo[w->r->nfifo].max = b;
+        w->r->nfifo++;
+    }
+    /* the full FIFOs are the cause (a blocked writer); a blocked reader only when no writer is blocked */
+    if (!strncmp(line, "DEADLOCK ", 9) && !w->r->deadlock_cause &&
+        (!w->r->deadlock_msg[0] || (strstr(line, " writing ") && !w->r->deadlock_writer))) {
+        snprintf(w->r->deadlock_msg, sizeof w->r->deadlock_msg, "%s", line + 9);
+        w->r->deadlock_writer = strstr(line, " writing ") != NULL;
+    }
+    if (!strncmp(line, "DEADLOCK", 8)) w->r->deadlock = 1;
+    if (!strncmp(line, "DEADLOCK_CAUSE ", 15) && !w->r->deadlock_cause)
+        snprintf(w->r->deadlock_msg, sizeof w->r->deadlock_msg, "%s", line + 15), w->r->deadlock_cause = 1;
     if (sscanf(line, "RESULT samples=%d checked=%ld mismatches=%ld", &s, &a, &b) == 3) {
         w->r->samples = s;
         w->r->checked = a;
@@ -947,6 +1076,8 @@ int rm_hls_csim(rm_ctx *ctx, const char *dir, const rm_hls_run_opts *opts, rm_hl
     argv[na++] = "-Wall";
     argv[na++] = "-Wno-unknown-pragmas";
     argv[na++] = "-Wno-unused-label";
+    argv[na++] = "-DRM_CONCURRENT";   /* the testbench's third part: a thread per process, bounded FIFOs */
+    argv[na++] = "-pthread";
     char extra[512] = "";
     const char *ef = getenv("RESMLP_CSIM_FLAGS");
     if (ef) snprintf(extra, sizeof extra, "%s", ef);
@@ -968,6 +1099,9 @@ int rm_hls_csim(rm_ctx *ctx, const char *dir, const rm_hls_run_opts *opts, rm_hl
     t0 = rm_now();
     int rc = rm_hls_run(ctx, dir, av2, "the testbench", &o, &r->run);
     r->run_s = rm_now() - t0;
+    if (r->deadlock)
+        return rm_err(ctx, "hls csim: deadlock in the concurrent run, every process blocked: %s (a FIFO too shallow; see hls_fifo.h)",
+                      r->deadlock_msg[0] ? r->deadlock_msg : "(no detail)");
     if (r->result_seen && r->mismatches)
         return rm_err(ctx, "hls csim: %ld of %ld values differ from the integer engine over %d samples", r->mismatches,
                       r->checked, r->samples);

@@ -50,12 +50,16 @@ typedef struct rm_hls_emit_opts {
     double clock_ns;             /* <= 0: 5.0 */
     const char *model_file;      /* where the network came from, for the comments (NULL: "(unknown)") */
     const rm_hls_design *par;    /* per-stage parallelism (dimensions must match q); NULL: the paper's point */
+    /* FIFO depths for hls_fifo.h by stream name (e.g. measured by the concurrent csim, `fifo=auto`);
+     * streams not listed keep the emitter's depth */
+    int nfifo;
+    struct { char name[48]; int depth; } fifo[128];
 } rm_hls_emit_opts;
 
 typedef struct rm_hls_emit_info {
     int samples;                 /* images written to quant_samples.h */
     int nfiles;
-    char files[16][32];          /* names written in DIR */
+    char files[20][32];          /* names written in DIR */
     rm_hls_design design;        /* the parallelism written, with its estimate */
 } rm_hls_emit_info;
 
@@ -90,6 +94,12 @@ typedef struct rm_hls_csim_result {
     int samples;                 /* from the RESULT line */
     long checked, mismatches;
     int result_seen;
+    /* the concurrent run (every process a thread on bounded FIFOs): per stream its depth and the most it held */
+    int nfifo;
+    struct { char name[48]; long depth, max; } fifo[128];
+    int deadlock;                /* the run stopped: every thread blocked */
+    char deadlock_msg[400];      /* a blocked process, its stream and depth (a writer on a full FIFO if any) */
+    int deadlock_writer, deadlock_cause;
     double compile_s, run_s;
     rm_hls_run_result run;       /* the last step run (compile or testbench): status, log tail */
 } rm_hls_csim_result;

@@ -286,6 +286,17 @@ int rm_hls_estimate_format(const rm_hls_design *d, char *buf, size_t n) {
     put(&o, "  total: LUT %ld, FF %ld, DSP %ld, BRAM_18K %ld\n", d->lut, d->ff, d->dsp, d->bram18);
     put(&o, "  interval %ld cycles (slowest stage *: %s), latency %ld cycles, %.0f images/s\n", d->ii,
         d->nstages ? d->st[d->slowest].name : "-", d->latency, d->fps);
+    if (d->nstages) {
+        const rm_hls_stage *s = &d->st[d->slowest];
+        put(&o, "  cycles per stage: V * (ceil(OUT/PE) * ceil(IN/SIMD) + 1) for matmuls, V * (ceil(C/PE) + 1) otherwise;\n"
+                "  the +1 is the cycle the outer (per-vector) loop, not pipelined, spends entering the pipelined inner loop\n");
+        if (s->kind == RM_HLS_ST_MATMUL)
+            put(&o, "  interval = %d * (ceil(%d/%d) * ceil(%d/%d) + 1) = %ld (%s); latency = the sum over the stages\n",
+                s->vectors, s->out, s->pe, s->in, s->simd, s->cycles, s->name);
+        else
+            put(&o, "  interval = %d * (ceil(%d/%d) + 1) = %ld (%s); latency = the sum over the stages\n", s->vectors,
+                s->out, s->pe, s->cycles, s->name);
+    }
     return o.total;
 }
 

@@ -18,6 +18,7 @@
 #include "hlsgen/report.h"
 #include "hlsgen/synth.h"
 #include "hlsgen/tcl.h"
+#include "hlsgen/simd.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,41 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
 int rm_hls_net_wanted(rm_call *c);                       /* cmd_hls_net.c: layer-list nets */
 int rm_hls_net_emit_cmd(rm_call *c, const char *dir);
 
+/* fifo=auto: the concurrent csim measures each FIFO's occupancy; the project is emitted again with
+ * depth = max(2, measured), never above the emitter's, and simulated again to show it does not deadlock.
+ * Occupancies are the thread model's (one token in flight per process), not cycle-accurate: the
+ * vendor's cosim is the authority for the last cycles of slack. */
+static int fifo_auto(rm_call *c, rm_ctx *ctx, const char *dir, const rm_qnet *net, const rm_dataset *img, int ns,
+                     rm_hls_emit_opts *eo, rm_hls_emit_info *info) {
+    static rm_hls_csim_result r;
+    int q = quiet(c);
+    if (!q) { printf("fifo=auto: concurrent C simulation with the emitted depths...\n"); fflush(stdout); }
+    int outer = core_enter();
+    int rc = rm_hls_csim(ctx, dir, NULL, &r);
+    core_leave(outer);
+    if (rc) return rm_errprefix(ctx, "fifo=auto, first simulation");
+    long before = 0, after = 0;
+    eo->nfifo = 0;
+    for (int i = 0; i < r.nfifo && eo->nfifo < 128; i++) {
+        if (!strcmp(r.fifo[i].name, "in") || !strcmp(r.fifo[i].name, "out")) continue;   /* the top's ports */
+        long d = r.fifo[i].max < 2 ? 2 : r.fifo[i].max;
+        if (d > r.fifo[i].depth) d = r.fifo[i].depth;
+        snprintf(eo->fifo[eo->nfifo].name, sizeof eo->fifo[0].name, "%s", r.fifo[i].name);
+        eo->fifo[eo->nfifo].depth = (int)d;
+        eo->nfifo++;
+        before += r.fifo[i].depth; after += d;
+        if (!q && d != r.fifo[i].depth) printf("  %-24s depth %ld -> %ld\n", r.fifo[i].name, r.fifo[i].depth, d);
+    }
+    if (rm_hls_emit(ctx, dir, net, img->pixels, img->labels, ns, eo, info)) return RM_ERR;
+    outer = core_enter();
+    rc = rm_hls_csim(ctx, dir, NULL, &r);
+    core_leave(outer);
+    if (rc) return rm_errprefix(ctx, "fifo=auto: the trimmed depths fail (%s/hls_fifo.h kept for inspection)", dir);
+    if (!q) printf("fifo=auto: %d FIFOs, %ld entries in all -> %ld; the concurrent csim passes with them (%s/hls_fifo.h)\n",
+                   eo->nfifo, before, after, dir);
+    return RM_OK;
+}
+
 static int hls_emit(rm_call *c, const char *dir) {
     lua_State *L = c->L;
     if (rm_hls_net_wanted(c)) return rm_hls_net_emit_cmd(c, dir);
@@ -222,7 +258,8 @@ static int hls_emit(rm_call *c, const char *dir) {
     int ns = (int)rm_arg(c, "samples")->i;
     if (ns < 1 || ns > 1024) rm_cmd_error(c, "samples=%d (1..1024)", ns);
     const char *design = rm_arg(c, "design")->s;
-    if (strcmp(design, "stream")) rm_cmd_error(c, "design=%s is not implemented yet (use design=stream)", design);
+    if (!strcmp(design, "simd") && (rm_arg(c, "fold")->set || !strcmp(rm_arg(c, "fifo")->s, "auto")))
+        rm_cmd_error(c, "design=simd has one fixed 16x16 tile: fold= and fifo=auto are for design=stream");
     double clk = rm_arg(c, "clock_ns")->d;
     if (!(clk > 0)) rm_cmd_error(c, "clock_ns must be positive");
     rm_val *qv = rm_arg(c, "qmodel");
@@ -261,13 +298,20 @@ static int hls_emit(rm_call *c, const char *dir) {
     }
     static rm_hls_emit_info info;
     int r = rm_hls_emit(&ctx, dir, net, img->pixels, img->labels, ns, &eo, &info);
+    if (!r && !strcmp(rm_arg(c, "fifo")->s, "auto")) r = fifo_auto(c, &ctx, dir, net, img, ns, &eo, &info);
     rm_qnet_free(net);
     if (r) rm_cmd_error(c, "%s", ctx.msg);
     if (!quiet(c)) {
-        printf("emitted %s%s%s: %d files, %d sample images; streaming design, part %s, %g ns\n", rm_col(0, "1"), dir,
-               rm_reset(0), info.nfiles, info.samples, eo.part, clk);
+        printf("emitted %s%s%s: %d files, %d sample images; %s design, part %s, %g ns\n", rm_col(0, "1"), dir,
+               rm_reset(0), info.nfiles, info.samples, strcmp(design, "simd") ? "streaming" : "fixed SIMD", eo.part, clk);
         printf("  files:");
         for (int i = 0; i < info.nfiles; i++) printf(" %s", info.files[i]);
+        if (!strcmp(design, "simd")) {
+            static rm_simd_est se;
+            if (!rm_hls_simd_estimate(&ctx, &info.design.dims, clk, &se))
+                printf("\n  estimate: latency %ld cycles (%.0f images/s), one 16x16 MAC tile (`hls estimate design=simd` for the terms)\n",
+                       se.total, se.fps);
+        } else
         printf("\n  estimate: interval %ld cycles (%.0f images/s), LUT %ld, FF %ld, DSP %ld, BRAM_18K %ld%s\n",
                info.design.ii, info.design.fps, info.design.lut, info.design.ff, info.design.dsp, info.design.bram18,
                fv->set ? " (folded to the budget)" : " (paper design point)");
@@ -306,18 +350,57 @@ static int hls_csim(rm_call *c, const char *dir) {
     if (!lp.quiet)
         printf("csim %s: %s%ld values of %d samples bit-exact with the integer engine%s (compile %.1f s, run %.2f s)\n",
                dir, rm_col(0, "1"), r.checked, r.samples, rm_reset(0), r.compile_s, r.run_s);
-    lua_createtable(L, 0, 6);
+    if (!lp.quiet && r.nfifo) {
+        printf("concurrent run (a thread per process, bounded FIFOs): max occupancy / depth per FIFO\n");
+        for (int i = 0; i < r.nfifo; i++)
+            printf("  %-14s %4ld / %-4ld%s", r.fifo[i].name, r.fifo[i].max, r.fifo[i].depth, i % 3 == 2 || i == r.nfifo - 1 ? "\n" : "");
+    }
+    lua_createtable(L, 0, 7);
     SETB("ok", 1); SETI("samples", r.samples); SETI("checked", r.checked); SETI("mismatches", r.mismatches);
     SETN("compile_s", r.compile_s); SETN("run_s", r.run_s);
+    lua_createtable(L, 0, r.nfifo);                  /* fifo = { name = {depth=, max=}, ... } */
+    for (int i = 0; i < r.nfifo; i++) {
+        lua_createtable(L, 0, 2);
+        SETI("depth", r.fifo[i].depth); SETI("max", r.fifo[i].max);
+        lua_setfield(L, -2, r.fifo[i].name);
+    }
+    lua_setfield(L, -2, "fifo");
     return 1;
 }
 
 /* ---------------------------------------------------------------- hls estimate / fold */
 
+/* design=simd: the fixed SIMD design's latency model (simd.h), terms printed */
+static int hls_estimate_simd(rm_call *c, const rm_hls_design *d) {
+    lua_State *L = c->L;
+    rm_ctx ctx = {0};
+    static rm_simd_est e;
+    if (rm_hls_simd_estimate(&ctx, &d->dims, d->clock_ns, &e)) rm_cmd_error(c, "%s", ctx.msg);
+    if (!quiet(c)) {
+        char b[8192];
+        rm_hls_simd_format(&e, b, sizeof b);
+        fputs(b, stdout);
+    }
+    lua_createtable(L, 0, 10);
+    SETS("design", "simd"); SETI("latency", e.total); SETN("fps", e.fps); SETN("clock_ns", e.clock_ns);
+    SETI("mac", e.mac); SETI("skew", e.skew); SETI("fill", e.fill); SETI("in_copy", e.in_copy);
+    SETI("first_load", e.first_load); SETI("pool", e.pool); SETI("macs", e.macs);
+    lua_createtable(L, e.ncalls, 0);
+    for (int i = 0; i < e.ncalls; i++) {
+        lua_createtable(L, 0, 6);
+        SETS("name", e.call[i].name); SETI("K", e.call[i].K); SETI("N", e.call[i].N); SETI("O", e.call[i].O);
+        SETI("mac", e.call[i].mac); SETI("cycles", e.call[i].total);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "calls");
+    return 1;
+}
+
 static int hls_estimate(rm_call *c) {
     static rm_hls_design d;
     const char *dir;
     design_for(c, &d, &dir);
+    if (!strcmp(rm_arg(c, "design")->s, "simd")) return hls_estimate_simd(c, &d);
     if (!quiet(c)) {
         if (dir) printf("project %s (%s):\n", dir, RM_HLS_PAR_FILE);
         print_design(&d);

@@ -192,7 +192,10 @@ static const rm_opt hls_opts[] = {
     {"lut_edge", A_CHOICE, "extend", "emit ptq=true: top segment of the 64-entry tables (see `help quantize`)", "extend|paper_hls|clamp", NULL},
     {"data", A_DATA, "test", "emit: images for quant_samples.h (train= when this one is not loaded)", NULL, NULL},
     {"samples", A_INT, "8", "emit: test images run through the integer engine into quant_samples.h", NULL, NULL},
-    {"design", A_CHOICE, "stream", "emit: the hardware design", "stream|simd", NULL},
+    {"design", A_CHOICE, "stream", "emit, estimate: the hardware design (stream: a stage per layer; simd: one 16x16 "
+                                   "MAC tile shared by all layers)", "stream|simd", NULL},
+    {"fifo", A_CHOICE, "emitted", "emit: FIFO depths: the emitter's (emitted), or the occupancies the concurrent csim "
+                                  "measures (auto: csim, trim, csim again)", "emitted|auto", NULL},
     {"part", A_STR, "xcu50-fsvh2104-2-e", "emit: FPGA part (the paper's Alveo U50)", NULL, NULL},
     {"clock_ns", A_NUM, "5", "emit, estimate: clock period in ns", NULL, NULL},
     {"fold", A_STR, NULL, "emit: fold the parallelism to a budget first (lut:N,dsp:M)", NULL, NULL},

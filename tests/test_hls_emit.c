@@ -97,7 +97,7 @@ static void check_comment(const char *text, const char *name, const char *want_s
 /* every comparison the testbench makes: per sample, the stages (embedding, 2 per block, logits) and
  * the top's logits */
 static long expected_checks(const rm_qnet *q, int n) {
-    return (long)n * ((long)q->T * q->D * (1 + 2 * q->L) + 2L * q->K);
+    return (long)n * ((long)q->T * q->D * (1 + 2 * q->L) + 3L * q->K);   /* stages, top, concurrent run */
 }
 
 static int quantize(rm_ctx *ctx, const char *path, const rm_dataset *calib, rm_qnet **net) {
@@ -420,6 +420,88 @@ static void synthetic_edges(const rm_dataset *test) {
     }
 }
 
+/* the concurrent csim: FIFO occupancies are reported, and a token-mixer skip FIFO shallower than an
+ * image deadlocks (the transpose buffer needs all T tokens before the main path yields one): the run
+ * stops and names the blocked process, the FIFO and its depth */
+static void concurrent_fifos(const rm_dataset *test) {
+    rm_ctx ctx = {0};
+    rm_qnet *q = synthetic(&ctx, 16, 8, 2, RM_ACT_LERP_PSA, 1, 61);
+    CHECK(q != NULL, "synthetic network: %s", ctx.msg);
+    if (!q) return;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/fifo", tmp);
+    rm_hls_emit_opts eo = { .model_file = "synthetic_fifo" };
+    CHECK_OK(rm_hls_emit(&ctx, dir, q, test->pixels, NULL, 3, &eo, NULL), &ctx);
+    setenv("RESMLP_CSIM_FLAGS", "-O1", 1);
+    static rm_hls_csim_result r;
+    int rc = rm_hls_csim(&ctx, dir, NULL, &r);
+    CHECK(rc == RM_OK && r.nfifo > 10, "concurrent csim: %s (%d FIFOs reported)", ctx.msg, r.nfifo);
+    int skip = -1;
+    for (int i = 0; i < r.nfifo; i++) if (!strcmp(r.fifo[i].name, "b1_skip")) skip = i;
+    CHECK(skip >= 0 && r.fifo[skip].depth == 2 * 64 + 2 && r.fifo[skip].max >= 64 && r.fifo[skip].max <= r.fifo[skip].depth,
+          "b1_skip: depth %ld, max occupancy %ld (a whole image waits there)", skip >= 0 ? r.fifo[skip].depth : -1,
+          skip >= 0 ? r.fifo[skip].max : -1);
+    for (int i = 0; i < r.nfifo; i++) CHECK(r.fifo[i].max >= 1 && r.fifo[i].max <= r.fifo[i].depth, "FIFO %s max %ld depth %ld",
+                                            r.fifo[i].name, r.fifo[i].max, r.fifo[i].depth);
+    /* too shallow: 16 < 64 tokens */
+    setenv("RESMLP_CSIM_FLAGS", "-O1 -DRM_FIFO_b1_skip=16", 1);
+    rm_ctx c2 = {0};
+    rc = rm_hls_csim(&c2, dir, NULL, &r);
+    CHECK(rc == RM_ERR && r.deadlock && strstr(c2.msg, "deadlock") && strstr(c2.msg, "stream 'b1_skip' (depth 16) is full"),
+          "shallow FIFO: %s", c2.msg);
+    printf("b1_skip at depth 16: %s\n", c2.msg);
+    unsetenv("RESMLP_CSIM_FLAGS");
+    rm_qnet_free(q);
+}
+
+/* design=simd: the shared-tile design simulates bit-exact with the integer engine for a real PTQ network
+ * and synthetic ones of every table kind (ReLU, 256-entry, each lut_edge), odd sizes included (h=8,
+ * D=16: tiles padded) */
+static int simd_csim_one(const rm_dataset *test, const rm_qnet *q, const char *what, int ns) {
+    rm_ctx ctx = {0};
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/simd_%s", tmp, what);
+    rm_hls_emit_opts eo = { .model_file = what, .design = "simd" };
+    rm_hls_emit_info info;
+    CHECK_OK(rm_hls_emit(&ctx, dir, q, test->pixels, NULL, ns, &eo, &info), &ctx);
+    char p[512];
+    snprintf(p, sizeof p, "%s/resmlp.cpp", dir);
+    char *cpp = read_all(p, NULL);
+    CHECK(cpp && strstr(cpp, "allocation function instances=simd_call limit=1") && strstr(cpp, "kslice:") &&
+          strstr(cpp, "POST_TOKRES"), "%s: one shared simd_call", what);
+    free(cpp);
+    setenv("RESMLP_CSIM_FLAGS", "-O1", 1);
+    rm_hls_csim_result r;
+    int rc = rm_hls_csim(&ctx, dir, NULL, &r);
+    unsetenv("RESMLP_CSIM_FLAGS");
+    long want = (long)ns * ((long)q->T * q->D * (1 + 2 * q->L) + q->K);
+    CHECK(rc == RM_OK && r.mismatches == 0 && r.checked == want, "simd %s csim: %s (checked %ld of %ld)", what, ctx.msg,
+          r.checked, want);
+    printf("design=simd %s: csim %ld values, %ld mismatches\n", what, r.checked, r.mismatches);
+    return rc;
+}
+
+static void simd_synthetic(const rm_dataset *test) {
+    struct { int act, lut64, edge, H; const char *what; } cs[] = {
+        {RM_ACT_RELU, 0, 0, 8, "relu_h8"}, {RM_ACT_LERP_PSA, 0, 0, 8, "lut256_h8"},
+        {RM_ACT_LERP_PSA, 1, RM_LUT_EDGE_EXTEND, 24, "extend_h24"}, {RM_ACT_LERP_PSA, 1, RM_LUT_EDGE_PAPER_HLS, 8, "paper_hls_h8"},
+        {RM_ACT_LERP_PSA, 1, RM_LUT_EDGE_CLAMP, 8, "clamp_h8"}};
+    for (int i = 0; i < 5; i++) {
+        rm_ctx ctx = {0};
+        rm_qnet *q = synthetic(&ctx, 16, cs[i].H, 2, cs[i].act, cs[i].lut64, 900 + i);
+        CHECK(q != NULL, "synthetic: %s", ctx.msg);
+        if (!q) continue;
+        q->lut_edge = cs[i].edge;
+        for (int l = 0; cs[i].lut64 && l < 2; l++) {
+            if (q->blk[l].lut1_e) for (int c = 0; c < 16; c++) q->blk[l].lut1_e[c] = (int8_t)(c * 5 - 40);
+            if (q->blk[l].lut2_e) for (int c = 0; c < cs[i].H; c++) q->blk[l].lut2_e[c] = (int8_t)(c * 3);
+        }
+        CHECK_OK(rm_qnet_prepare(&ctx, q), &ctx);
+        simd_csim_one(test, q, cs[i].what, 3);
+        rm_qnet_free(q);
+    }
+}
+
 /* folded parallelism (PE > 1 and SIMD < IN everywhere it divides) computes the same: a synthetic
  * network with 64-entry tables, two blocks */
 static void synthetic_folded(const rm_dataset *test) {
@@ -516,10 +598,13 @@ int main(void) {
         real_model("tests/fixtures/resmlp_lerp_h16.safetensors", &calib, &test, "lerp", 0, &lerp);
         tcl_and_fake_synth("lerp");
         verilog_real(lerp);
+        if (lerp) simd_csim_one(&test, lerp, "lerp_ptq", NSAMP);
         rm_qnet_free(lerp);
         real_model("tests/fixtures/resmlp_relu_h24.safetensors", &calib, &test, "relu", 1, NULL);
         synthetic_h8(&test);
         synthetic_edges(&test);
+        concurrent_fifos(&test);
+        simd_synthetic(&test);
         synthetic_folded(&test);
     }
     rm_dataset_free(&train);
