@@ -103,10 +103,27 @@ static const char *lua_help =
     "  resmlp.write(path, text)   resmlp.mkdir(dir)   resmlp.clock()   resmlp.repr(v)\n"
     "At the prompt, `=expr` or any expression prints its value; `_` holds the last result.";
 
+static const char *net_help =
+    "Layer-list nets (model new net=\"...\", resmlp.net{...}, or the command forms kind=mlp|cnn|cnv):\n"
+    "  input=F | input=CxHxW     the input: F features, or C channels of HxW images (first item)\n"
+    "  linear(OUT) | fc(OUT)     options: w=float|binary|ternary|int2..int16, round=det|stochastic, bias=on|off\n"
+    "  conv(OUT)                 3x3 by default; k=, stride=, pad=, and the weight options of linear\n"
+    "  maxpool(K) | pool(K)      K x K, stride K (stride=)      flatten (inserted before a linear after images)\n"
+    "  bn                        BatchNorm1d / BatchNorm2d by the input shape      dropout(P)\n"
+    "  relu  hardtanh            sign(grad=ste|reste, o=3, t=1.5): binary activation, STE or ReSTE gradient\n"
+    "  quant(BITS, range=R)      n-bit uniform activation / input quantiser on [-R, R] (STE)\n"
+    "  lerp_psa(G=, R=, E=, eps=) | bspline(K=, spacing=)   learned per-channel curves\n"
+    "Binary weights are sign(w) with latent float weights clipped to [-1, 1] (STE where |w| <= 1); ternary\n"
+    "weights are TWN's (delta = 0.75 mean|W| per output, alpha = mean |W| above delta).\n"
+    "Example: input=1x28x28 quant(8) conv(16,pad=1,w=int16) bn sign(grad=reste) conv(32,pad=1,w=binary) bn\n"
+    "         sign(grad=reste) maxpool(2) linear(32,w=binary) bn sign(grad=reste) linear(10,w=binary) bn\n"
+    "Layers are numbered from 0 (as `info` lists them) in every message.";
+
 int rm_cmd_help_(rm_call *c) {
     rm_val *tv = rm_posarg(c, "topic");
     if (tv->set) {
         if (!strcmp(tv->s, "lua")) { printf("%s\n", lua_help); return 0; }
+        if (!strcmp(tv->s, "net")) { printf("%s\n", net_help); return 0; }
         const rm_command *cmd = rm_cmd_find(tv->s);
         if (!cmd) {
             const char *names[64];
@@ -118,7 +135,7 @@ int rm_cmd_help_(rm_call *c) {
         rm_cmd_help(cmd, stdout);
         return 0;
     }
-    printf("%scommands%s (`help COMMAND` shows its options; `help lua` the Lua API):\n", rm_col(0, "1"), rm_reset(0));
+    printf("%scommands%s (`help COMMAND` shows its options; `help lua` the Lua API; `help net` layer lists):\n", rm_col(0, "1"), rm_reset(0));
     for (const rm_command *k = rm_commands; k->name; k++) printf("  %-8s %s\n", k->name, k->summary);
     printf("Command lines are `command [args] [key=value ...]`; anything else runs as Lua (try `resmlp.train{epochs=1}`).\n"
            "Tab completes commands, options, layer names, paths and Lua fields; Ctrl-C stops a running command\n"

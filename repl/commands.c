@@ -169,7 +169,7 @@ static const rm_opt plot_opts[] = {
     {"qmodel", A_QMODEL, "@", "lut: the quantized model (layer=act1|act2, ch=N)", NULL, NULL},
     {NULL}};
 static const rm_opt param_pos[] = {{"name", A_TENSOR, NULL, "tensor name (reference state_dict key)", NULL, NULL}, {NULL}};
-static const rm_opt help_pos[] = {{"topic", A_STR, NULL, "a command, or `lua`", NULL, NULL}, {NULL}};
+static const rm_opt help_pos[] = {{"topic", A_STR, NULL, "a command, `lua` (the Lua API) or `net` (layer lists)", NULL, NULL}, {NULL}};
 static const rm_opt quit_pos[] = {{"code", A_INT, "0", "exit status", NULL, NULL}, {NULL}};
 static const rm_opt precision_pos[] = {{"p", A_CHOICE, NULL, "fp32, or bf16 (bf16 inputs, fp32 accumulation; where the CPU has bf16 units)", "fp32|bf16", NULL}, {NULL}};
 static const rm_opt threads_pos[] = {{"n", A_INT, NULL, "threads for OpenMP and OpenBLAS (0 = RESMLP_THREADS or all cores)", NULL, NULL}, {NULL}};

@@ -204,6 +204,7 @@ static int value_candidates(const rm_command *cmd, const rm_opt *o, const char *
         if (!strcmp(cmd->name, "help")) {
             for (const rm_command *k = rm_commands; k->name; k++) cand_add(k->name);
             cand_add("lua");
+            cand_add("net");
         } else if (!strcmp(cmd->name, "data") && !strcmp(o->name, "kind")) {
             cand_add("cifar10"); cand_add("mnist"); cand_add("fashion");
         }
