@@ -90,7 +90,7 @@ static int analyse(rm_ctx *ctx, hgroup *g, const rm_lump_opts *o, int *keep, rm_
 /* ---- layer-list nets ----------------------------------------------------------------------------- */
 
 static int net_act_ok(int t) {
-    return t == RM_NL_RELU || t == RM_NL_HARDTANH || t == RM_NL_SIGN || t == RM_NL_CURVE || t == RM_NL_QUANT;
+    return t == RM_NL_RELU || t == RM_NL_HARDTANH || t == RM_NL_SIGN || t == RM_NL_CURVE || t == RM_NL_QUANT || t == RM_NL_TERNARY;
 }
 
 /* copy rows of src (rows x w) kept by keep into dst */

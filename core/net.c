@@ -479,6 +479,12 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
 #pragma omp parallel for simd schedule(static)
             for (size_t j = 0; j < n; j++) y[j] = in[j] >= 0 ? 1.0f : -1.0f;
             break;
+        case RM_NL_TERNARY: {   // y in {-1, 0, 1}: 0 where |x| <= delta
+            float d = s->delta;
+#pragma omp parallel for simd schedule(static)
+            for (size_t j = 0; j < n; j++) y[j] = in[j] > d ? 1.0f : in[j] < -d ? -1.0f : 0.0f;
+            break;
+        }
         case RM_NL_CURVE:
             if (!net->act_ready) rm_act_prepare(&s->act, C, L->ap, L->work);
             rm_act_forward(&s->act, C, L->ap, L->work, in, y, N);
@@ -551,6 +557,10 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         case RM_NL_HARDTANH:
 #pragma omp parallel for simd schedule(static)
             for (size_t j = 0; j < n; j++) din[j] = fabsf(in[j]) < 1 ? dout[j] : 0;
+            break;
+        case RM_NL_TERNARY:   /* straight-through where |x| <= 1, as sign's STE */
+#pragma omp parallel for simd schedule(static)
+            for (size_t j = 0; j < n; j++) din[j] = fabsf(in[j]) <= 1 ? dout[j] : 0;
             break;
         case RM_NL_SIGN:
             if (s->grad == RM_GRAD_RESTE) {

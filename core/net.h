@@ -17,7 +17,7 @@
 #include "act.h"
 
 enum { RM_NL_LINEAR = 0, RM_NL_CONV, RM_NL_MAXPOOL, RM_NL_FLATTEN, RM_NL_BN, RM_NL_DROPOUT, RM_NL_RELU,
-       RM_NL_HARDTANH, RM_NL_SIGN, RM_NL_CURVE, RM_NL_QUANT, RM_NL_NTYPES };
+       RM_NL_HARDTANH, RM_NL_SIGN, RM_NL_CURVE, RM_NL_QUANT, RM_NL_TERNARY, RM_NL_NTYPES };
 enum { RM_WQ_FLOAT = 0, RM_WQ_INT, RM_WQ_BINARY, RM_WQ_TERNARY };
 enum { RM_GRAD_STE = 0, RM_GRAD_RESTE };
 
@@ -30,6 +30,7 @@ typedef struct rm_nlayer_spec {
     int stochastic;     /* stochastic rounding of n-bit weights in training */
     int grad;           /* sign: RM_GRAD_STE (|x| <= 1) or RM_GRAD_RESTE */
     float o, t;         /* ReSTE power (3) and threshold (1.5) */
+    float delta;        /* ternary activation: 0 inside [-delta, delta], else sign (0.5) */
     float p;            /* dropout probability */
     int bits;           /* quant: activation bits */
     float range;        /* quant: values clamp to [-range, range) (4) */
@@ -44,7 +45,7 @@ typedef struct rm_net_spec {
 } rm_net_spec;
 
 const char *rm_nlayer_name(int type);   /* "linear", "conv", ... ("curve" layers print their act name) */
-/* parse the text form; errors name the layer (1-based) and the bad token */
+/* parse the text form; errors name the layer (0-based, as `info` lists them) and the bad token */
 int rm_net_parse(rm_ctx *ctx, const char *text, rm_net_spec *out);
 /* canonical text form (options that differ from their defaults) */
 void rm_net_format(const rm_net_spec *s, char *buf, size_t n);

@@ -8,12 +8,12 @@
 #include <string.h>
 
 static const char *names[RM_NL_NTYPES] = {"linear", "conv", "maxpool", "flatten", "bn", "dropout", "relu",
-                                          "hardtanh", "sign", "curve", "quant"};
+                                          "hardtanh", "sign", "curve", "quant", "ternary"};
 const char *rm_nlayer_name(int type) { return type >= 0 && type < RM_NL_NTYPES ? names[type] : "?"; }
 
 static rm_nlayer_spec layer_default(int type) {
     rm_nlayer_spec l = {.type = type, .k = type == RM_NL_MAXPOOL ? 2 : 3, .stride = type == RM_NL_MAXPOOL ? 0 : 1,
-                        .bias = 1, .wbits = 8, .o = 3, .t = 1.5f, .p = 0.5f, .bits = 8, .range = 4};
+                        .bias = 1, .wbits = 8, .o = 3, .t = 1.5f, .p = 0.5f, .bits = 8, .range = 4, .delta = 0.5f};
     return l;
 }
 
@@ -74,6 +74,7 @@ static int set_opt(rm_ctx *ctx, rm_nlayer_spec *l, int li, const char *key, cons
         else return rm_err(ctx, "layer %d (sign): grad=%s (ste or reste)", li, v);
     } else if (!strcmp(key, "o") && l->type == RM_NL_SIGN) { NUM(1, 100); l->o = (float)x; }
     else if (!strcmp(key, "t") && l->type == RM_NL_SIGN) { NUM(0.01, 100); l->t = (float)x; }
+    else if (!strcmp(key, "delta") && l->type == RM_NL_TERNARY) { NUM(0, 100); l->delta = (float)x; }
     else if (!strcmp(key, "p") && l->type == RM_NL_DROPOUT) { NUM(0, 0.99); l->p = (float)x; }
     else if (!strcmp(key, "bits") && l->type == RM_NL_QUANT) { NUM(2, 16); l->bits = (int)x; }
     else if (!strcmp(key, "range") && l->type == RM_NL_QUANT) { NUM(1e-3, 1e6); l->range = (float)x; }
@@ -191,6 +192,9 @@ void rm_net_format(const rm_net_spec *s, char *buf, size_t n) {
             ARG("%d", l->bits);
             if (l->range != d.range) ARG("range=%g", l->range);
             break;
+        case RM_NL_TERNARY:
+            if (l->delta != d.delta) ARG("delta=%g", l->delta);
+            break;
         case RM_NL_SIGN:
             if (l->grad == RM_GRAD_RESTE) {
                 ARG("grad=reste");
@@ -267,9 +271,10 @@ static int act_text(rm_ctx *ctx, const char *act, char *buf, size_t bn) {
     if (!act || !*act || !strcmp(act, "relu")) snprintf(buf, bn, "relu");
     else if (!strcmp(act, "sign") || !strcmp(act, "sign_ste")) snprintf(buf, bn, "sign");
     else if (!strcmp(act, "sign_reste")) snprintf(buf, bn, "sign(grad=reste)");
+    else if (!strcmp(act, "ternary")) snprintf(buf, bn, "ternary");
     else if (!strcmp(act, "hardtanh") || !strcmp(act, "lerp_psa") || !strcmp(act, "bspline")) snprintf(buf, bn, "%s", act);
     else if (!strncmp(act, "quant", 5) && atoi(act + 5) >= 2 && atoi(act + 5) <= 16) snprintf(buf, bn, "quant(%d,range=1)", atoi(act + 5));
-    else return rm_err(ctx, "unknown activation '%s' (relu, hardtanh, sign, sign_ste, sign_reste, lerp_psa, bspline, quantN)", act);
+    else return rm_err(ctx, "unknown activation '%s' (relu, hardtanh, sign, sign_ste, sign_reste, ternary, lerp_psa, bspline, quantN)", act);
     return RM_OK;
 }
 

@@ -112,6 +112,7 @@ static const char *net_help =
     "  bn                        BatchNorm1d / BatchNorm2d by the input shape      dropout(P)\n"
     "  relu  hardtanh            sign(grad=ste|reste, o=3, t=1.5): binary activation, STE or ReSTE gradient\n"
     "  quant(BITS, range=R)      n-bit uniform activation / input quantiser on [-R, R] (STE)\n"
+    "  ternary(delta=0.5)        ternary activation: 0 inside [-delta, delta], else sign (STE |x| <= 1)\n"
     "  lerp_psa(G=, R=, E=, eps=) | bspline(K=, spacing=)   learned per-channel curves\n"
     "Binary weights are sign(w) with latent float weights clipped to [-1, 1] (STE where |w| <= 1); ternary\n"
     "weights are TWN's (delta = 0.75 mean|W| per output, alpha = mean |W| above delta).\n"

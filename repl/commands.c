@@ -44,8 +44,8 @@ static const rm_opt model_pos[] = {{"action", A_NAME, NULL, "`new`, or the name 
 static const rm_opt model_opts[] = {
     {"name", A_NAME, "model", "workspace name of the new model", NULL, NULL},
     {"kind", A_CHOICE, "resmlp", "model kind: the paper's ResMLP, or a layer-list net (mlp, cnn, the FINN cnv preset)", "resmlp|mlp|cnn|cnv", NULL},
-    {"act", A_CHOICE, "relu", "activation (ResMLP: relu|gelu|lerp_psa|bspline; nets also hardtanh, sign, sign_reste, quantN)",
-     "relu|gelu|lerp_psa|bspline|hardtanh|sign|sign_ste|sign_reste|quant2|quant4|quant8", NULL},
+    {"act", A_CHOICE, "relu", "activation (ResMLP: relu|gelu|lerp_psa|bspline; nets also hardtanh, sign, sign_reste, ternary, quantN)",
+     "relu|gelu|lerp_psa|bspline|hardtanh|sign|sign_ste|sign_reste|ternary|quant2|quant4|quant8", NULL},
     {"hidden", A_INT, "96", "channel-MLP hidden width h", NULL, NULL},
     {"seed", A_INT, "2023", "initialisation seed", NULL, NULL},
     {"embed", A_INT, "96", "embedding width", NULL, NULL},

@@ -27,6 +27,12 @@ local after = m:eval(vtest)
 T.check(after.acc >= 0.65, "vertebral: test accuracy " .. after.acc .. " well above chance (majority class 0.48)")
 T.check(after.acc > before.acc or before.acc >= 0.65, "vertebral: training helped")
 
+-- ---- ternary activations and weights (TWN): compose, train, beat chance
+local tn = R.model{"new", kind = "mlp", layers = "6-32-32-3", w = "int16,ternary", act = "ternary", name = "vtern"}
+T.eq(tn:info().net, "input=6 linear(32,w=int16) bn ternary linear(32,w=ternary) bn ternary linear(3,w=ternary) bn", "act=ternary composes")
+tn:train{data = vtrain, epochs = 15, lr = 0.01, wd = 1e-4, batch = 32, schedule = "constant", quiet = true}
+T.check(tn:eval(vtest).acc >= 0.65, "ternary MLP: test accuracy well above chance")
+
 -- ---- resmlp.net{...} from a Lua table gives the same network as the text form
 local t = R.net{input = {6}, {"linear", 32, w = "int16"}, {"bn"}, {"sign", grad = "reste"},
                 {"linear", 32, w = "binary"}, {"bn"}, {"sign", grad = "reste"}, {"linear", 3, w = "binary"}, {"bn"}}

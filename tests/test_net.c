@@ -156,10 +156,14 @@ static void test_sign(void) {
     CHECK(fabsf(rm_reste_grad(0.5f, 3, 1.5f) - (1.0f / 3) * powf(0.5f, -2.0f / 3)) < 1e-6f, "ReSTE o=3 at 0.5");
 
     /* the whole chain: input=4 linear(5) sign(...) linear(3): dW1 = sum_b (r W2)_b * g'(h_b) x_b^T */
-    for (int mode = 0; mode < 2; mode++) {
+    /* mode 0: sign (STE), 1: sign (ReSTE), 2: ternary activation (delta 0.3, STE) */
+    static const char *const specs[3] = {"input=4 linear(5) sign linear(3)", "input=4 linear(5) sign(grad=reste) linear(3)",
+                                         "input=4 linear(5) ternary(delta=0.3) linear(3)"};
+    static const char *const mname[3] = {"STE", "ReSTE", "ternary"};
+    for (int mode = 0; mode < 3; mode++) {
         rm_ctx ctx = {0};
         rm_model *m = NULL;
-        CHECK_OK(rm_model_new_net(&ctx, &m, mode ? "input=4 linear(5) sign(grad=reste) linear(3)" : "input=4 linear(5) sign linear(3)", 9), &ctx);
+        CHECK_OK(rm_model_new_net(&ctx, &m, specs[mode], 9), &ctx);
         enum { B = 7 };
         float x[B * 4], r[B * 3];
         randn(x, B * 4, 1); randn(r, B * 3, 1);
@@ -179,23 +183,23 @@ static void test_sign(void) {
                 for (int i = 0; i < 4; i++) h += W1[o * 4 + i] * x[b * 4 + i];
                 float ds = 0;
                 for (int k = 0; k < 3; k++) ds += r[b * 3 + k] * W2[k * 5 + o];
-                float g = mode ? rm_reste_grad(h, 3, 1.5f) : (fabsf(h) <= 1 ? 1.0f : 0.0f);
+                float g = mode == 1 ? rm_reste_grad(h, 3, 1.5f) : (fabsf(h) <= 1 ? 1.0f : 0.0f);
                 for (int i = 0; i < 4; i++) exp_g[o * 4 + i] += ds * g * x[b * 4 + i];
             }
         for (int j = 0; j < 20; j++) err = fmax(err, fabs(exp_g[j] - g1[j]));
-        /* forward: sign(h) >= 0 -> +1 */
+        /* forward: sign(h) >= 0 -> +1; ternary: 0 inside [-0.3, 0.3] */
         for (int b = 0; b < B; b++)
             for (int k = 0; k < 3; k++) {
                 float z = b2[k];
                 for (int o = 0; o < 5; o++) {
                     float h = b1[o];
                     for (int i = 0; i < 4; i++) h += W1[o * 4 + i] * x[b * 4 + i];
-                    z += W2[k * 5 + o] * (h >= 0 ? 1 : -1);
+                    z += W2[k * 5 + o] * (mode == 2 ? (h > 0.3f ? 1 : h < -0.3f ? -1 : 0) : (h >= 0 ? 1 : -1));
                 }
                 ferr = fmax(ferr, fabs(z - m->c.logits[b * 3 + k]));
             }
-        CHECK(err < 1e-4, "%s: first-layer gradient through sign matches the surrogate (max err %g)", mode ? "ReSTE" : "STE", err);
-        CHECK(ferr < 1e-4, "%s: forward is sign (max err %g)", mode ? "ReSTE" : "STE", ferr);
+        CHECK(err < 1e-4, "%s: first-layer gradient through the activation matches the surrogate (max err %g)", mname[mode], err);
+        CHECK(ferr < 1e-4, "%s: forward (max err %g)", mname[mode], ferr);
         rm_model_free(m);
     }
 }
