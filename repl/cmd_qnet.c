@@ -102,8 +102,9 @@ int rm_qnet_verify(rm_call *c, lqmodel *m) {
     long long limit = rm_arg(c, "limit")->i;
     if (limit < 0) rm_cmd_error(c, "limit= must be >= 0");
     const char *pname = rm_arg(c, "path")->s;
-    int path = !strcmp(pname, "auto") ? RM_BNN_AUTO : !strcmp(pname, "portable") || !strcmp(pname, "reference") ? RM_BNN_PORTABLE : -1;
-    if (path < 0) rm_cmd_error(c, "path %s is for INT8 ResMLP models; the net engine has auto (AVX-512 VPOPCNTDQ when present) and portable", pname);
+    int path = !strcmp(pname, "auto") ? RM_BNN_AUTO : !strcmp(pname, "portable") ? RM_BNN_PORTABLE : !strcmp(pname, "reference") ? RM_BNN_REFERENCE : -1;
+    if (path < 0)
+        rm_cmd_error(c, "path %s is for INT8 ResMLP models; the net engine has auto (AVX-512 VPOPCNTDQ when present), portable and reference", pname);
     int quiet = rm_arg(c, "quiet")->i != 0;
     rm_dataset part = {0};
     const rm_dataset *ds = &d->ds;

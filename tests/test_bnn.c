@@ -30,9 +30,9 @@ static void check_net(const char *spec, const rm_dataset *train, const rm_datase
         char d[256];
         rm_bnet_describe(e, d, sizeof d);
         printf("%s\n  float acc %.2f%%; %s\n", spec, 100 * facc, d);
-        int paths[2] = {RM_BNN_PORTABLE, RM_BNN_VPOPCNT};
-        float *z[2] = {malloc(sizeof(float) * 10 * 200), malloc(sizeof(float) * 10 * 200)};
-        for (int p = 0; p < 2; p++) {
+        int paths[3] = {RM_BNN_PORTABLE, RM_BNN_VPOPCNT, RM_BNN_REFERENCE};
+        float *z[3] = {malloc(sizeof(float) * 10 * 200), malloc(sizeof(float) * 10 * 200), malloc(sizeof(float) * 10 * 200)};
+        for (int p = 0; p < 3; p++) {
             int got = rm_bnet_set_path(e, paths[p]);
             rm_bnn_check ck;
             CHECK_OK(rm_bnet_verify(&ctx, e, test, 200, &ck), &ctx);
@@ -52,8 +52,9 @@ static void check_net(const char *spec, const rm_dataset *train, const rm_datase
             CHECK_OK(rm_bnet_forward(&ctx, e, x, 200, z[p]), &ctx);
             free(x);
         }
-        CHECK(!memcmp(z[0], z[1], sizeof(float) * 10 * 200), "portable and popcount paths give identical logits");
-        free(z[0]); free(z[1]);
+        CHECK(!memcmp(z[0], z[1], sizeof(float) * 10 * 200) && !memcmp(z[0], z[2], sizeof(float) * 10 * 200),
+              "portable, popcount and reference paths give identical logits");
+        free(z[0]); free(z[1]); free(z[2]);
         CHECK(facc > 0.5f, "a short run learns: float acc %.3f", facc);
     }
     rm_bnet_free(e);
