@@ -94,6 +94,7 @@ T.errors(function() R.qat{qmodel = r3.qmodel, data = train, quiet = true} end, "
 T.errors(function() R.verify{data = test, path = "avx2", quiet = true} end, "INT8 path", "auto (AVX-512 VPOPCNTDQ when present), portable and reference")
 local mr = R.model{kind = "mlp", layers = "6-16-3", act = "relu", name = "r"}
 T.errors(function() R.quantize{model = mr, quiet = true} end, "a ReLU net", "needs sign activations")
+T.errors(function() R.quantize{model = m3, calib = 100, quiet = true} end, "calib= on a net", "calib= is for INT8 ResMLP models")
 
 -- MiniMNIST CNN, one short epoch (1,000 images): 8-bit input codes, 16-bit conv, binary conv/fc, maxpool
 local mtrain, mtest = R.data("minimnist", D .. "/mnist")
@@ -109,4 +110,5 @@ if CXX then
   T.eq(cs.samples, 800, "MiniMNIST csim: every test image"); T.eq(cs.mismatches, 0, "MiniMNIST csim bit-exact")
 end
 T.errors(function() R.hls("emit", dir .. "/hls_x", {data = mtest, fold = "lut:1000", quiet = true}) end, "fold of a net", "not folded yet")
+T.errors(function() R.hls("estimate", dir .. "/hls_c", {quiet = true}) end, "estimate of a net design", "holds an integer net design")
 T.done()
