@@ -522,7 +522,9 @@ void rm_bnet_describe(const rm_bnet *e, char *buf, size_t n) {
     else if (k < n) k += (size_t)snprintf(buf + k, n - k, "float front of %d layers, ", e->front);
     if (k < n) k += (size_t)snprintf(buf + k, n - k, "%d XNOR-popcount + %d bit-plane layers (%zu bytes of weights), path %s", nb, nt,
                                      bytes, rm_bnn_path_name(e->path));
-    if (e->inexact_rows && k < n) snprintf(buf + k, n - k, "; %d layers with accumulators past 2^24 (float may round)", e->inexact_rows);
+    if (e->inexact_rows && k < n)
+        snprintf(buf + k, n - k, "; %d layer%s whose worst-case accumulator passes 2^24 (the float forward may round there)", e->inexact_rows,
+                 e->inexact_rows == 1 ? "" : "s");
 }
 
 /* ---- forward ------------------------------------------------------------------------------------ */
