@@ -79,9 +79,9 @@ int main(void) {
     /* all-integer nets (8-bit input codes): ternary and n-bit hidden layers as bit planes, on flat and
      * padded spatial inputs, a ternary final layer with its scales */
     check_net("input=784 quant(8) linear(64,w=int8) bn sign linear(64,w=ternary) bn sign(grad=reste) linear(64,w=int4) bn sign linear(10,w=int4)",
-              &train, &test, 4096);
+              &train, &test, 2048);
     check_net("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,pad=1,w=ternary) bn sign maxpool(2) conv(16,pad=1,w=int3) bn sign "
-              "maxpool(2) linear(10,w=ternary) bn", &train, &test, 2048);
+              "maxpool(2) linear(10,w=ternary) bn", &train, &test, 1024);
 
     /* refused, with the layer named */
     struct { const char *spec, *msg; } bad[] = {
