@@ -22,11 +22,14 @@ static int has_vpopcnt(void) {
 #endif
 }
 
-const char *rm_bnn_path_name(int p) { return p == RM_BNN_VPOPCNT ? "avx512-vpopcntdq" : p == RM_BNN_PORTABLE ? "portable" : "auto"; }
+const char *rm_bnn_path_name(int p) {
+    return p == RM_BNN_VPOPCNT ? "avx512-vpopcntdq" : p == RM_BNN_PORTABLE ? "portable" : p == RM_BNN_REFERENCE ? "reference" : "auto";
+}
 
 int rm_bnet_set_path(rm_bnet *e, int path) {
     const char *env = getenv("RESMLP_BNN_PATH");
     if (path == RM_BNN_AUTO && env && !strcmp(env, "portable")) path = RM_BNN_PORTABLE;
+    if (path == RM_BNN_AUTO && env && !strcmp(env, "reference")) path = RM_BNN_REFERENCE;
     if (path == RM_BNN_AUTO || path == RM_BNN_VPOPCNT) path = has_vpopcnt() ? RM_BNN_VPOPCNT : RM_BNN_PORTABLE;
     e->path = path;
     return path;
@@ -78,6 +81,35 @@ static inline int popx(int path, const uint64_t *a, const uint64_t *w, int n) {
 }
 static inline int popa(int path, const uint64_t *a, const uint64_t *w, int n) {
     return path == RM_BNN_VPOPCNT && n >= 4 ? pop_and512(a, w, n) : pop_and(a, w, n);
+}
+
+/* the output word(s) of a position from its accumulators, branch free: on = lo <= acc <= hi (see fold) */
+static inline void fire_rows_port(const bstage *s, const int64_t *acc, uint64_t *y) {
+    for (int w = 0; w * 64 < s->rows; w++) {
+        uint64_t v = 0;
+        int n = s->rows - 64 * w < 64 ? s->rows - 64 * w : 64;
+        const int64_t *a = acc + 64 * w, *lo = s->tlo + 64 * w, *hi = s->thi + 64 * w;
+        for (int o = 0; o < n; o++) v |= (uint64_t)((a[o] >= lo[o]) & (a[o] <= hi[o])) << o;
+        y[w] = v;
+    }
+}
+#ifdef __x86_64__
+/* the same with AVX-512 compares: 8 rows per mask (acc, tlo, thi are padded to R8) */
+__attribute__((target("avx512f"))) static void fire_rows_512(const bstage *s, const int64_t *acc, uint64_t *y) {
+    memset(y, 0, sizeof(uint64_t) * ((s->rows + 63) / 64));
+    for (int o = 0; o < s->rows; o += 8) {
+        __m512i a = _mm512_loadu_si512(acc + o);
+        __mmask8 m = _mm512_cmpge_epi64_mask(a, _mm512_loadu_si512(s->tlo + o)) & _mm512_cmple_epi64_mask(a, _mm512_loadu_si512(s->thi + o));
+        if (o + 8 > s->rows) m &= (__mmask8)((1u << (s->rows - o)) - 1);
+        y[o >> 6] |= (uint64_t)m << (o & 63);
+    }
+}
+#else
+static void fire_rows_512(const bstage *s, const int64_t *acc, uint64_t *y) { fire_rows_port(s, acc, y); }
+#endif
+static inline void fire_rows(const bstage *s, int path, const int64_t *acc, uint64_t *y) {
+    if (path == RM_BNN_VPOPCNT) fire_rows_512(s, acc, y);
+    else fire_rows_port(s, acc, y);
 }
 
 static inline int fire(const bstage *s, int o, int64_t acc) {
@@ -150,6 +182,17 @@ static int fold_thresholds(rm_ctx *ctx, rm_model *m, bstage *s) {
         }
     }
     for (int o = 0; o < rows; o++) s->thr[o] = (int32_t)(s->dir[o] == 1 ? hi[o] : s->dir[o] == -1 ? lo[o] : 0);
+    /* the branch-free form of the fast paths, +1 when lo <= acc <= hi: dir 1 [thr, max], -1 [min, thr],
+     * 2 everything, -2 nothing; padded to a multiple of 8 rows */
+    int R8p = (rows + 7) / 8 * 8;
+    s->tlo = rm_calloc(ctx, sizeof(int64_t) * R8p * 2, "thresholds");
+    if (!s->tlo) goto done;
+    s->thi = s->tlo + R8p;
+    for (int o = 0; o < rows; o++) {
+        int d = s->dir[o];
+        s->tlo[o] = d == 1 ? s->thr[o] : d == -2 ? INT64_MAX : INT64_MIN;
+        s->thi[o] = d == -1 ? s->thr[o] : d == -2 ? INT64_MIN : INT64_MAX;
+    }
     /* check: for dir 1, on at thr and off at thr-1; for dir -1, on at thr and off at thr+1 */
     for (int pass = 0; pass < 2; pass++) {
         for (int o = 0; o < rows; o++) mid[o] = s->thr[o] + (pass ? (s->dir[o] == 1 ? -1 : 1) : 0);
@@ -196,6 +239,39 @@ static int weight_codes(rm_ctx *ctx, rm_model *m, int i, const rm_nlayer_spec *l
     return RM_OK;
 }
 
+/* the fast kernels' copies: all output rows side by side per weight word (or code), rows padded to 8 */
+static int transpose_stage(rm_ctx *ctx, bstage *s) {
+    int R8 = (s->rows + 7) / 8 * 8, rows = s->rows;
+    s->R8 = R8;
+    if (s->wk == W_INT) {
+        if (!(s->kT = rm_calloc(ctx, sizeof(int32_t) * (size_t)s->fan * R8, "transposed codes"))) return RM_ERR;
+        for (int o = 0; o < rows; o++)
+            for (int j = 0; j < s->fan; j++) s->kT[(size_t)j * R8 + o] = s->kc[(size_t)o * s->fan + j];
+        return RM_OK;
+    }
+    /* conv: the patch packed densely, bit p*ic + c for kernel pixel p and channel c (no per-pixel word
+     * padding), so a 3x3 patch of 16 channels takes 3 words, not 9; linear: the input bits as they are */
+    int kk = s->type == S_CONV ? s->k * s->k : 1;
+    s->nd = s->type == S_CONV ? (kk * s->ic + 63) / 64 : s->kw;
+    if (!(s->wT = rm_calloc(ctx, sizeof(uint64_t) * (size_t)s->np * s->nd * R8, "transposed weights"))) return RM_ERR;
+    for (int o = 0; o < rows; o++)
+        for (int j = 0; j < s->fan; j++) {
+            int32_t code = s->kc[(size_t)o * s->fan + j];   /* j = p*ic + c (conv) or the input bit (linear) */
+            for (int q = 0; q < s->np; q++) {
+                int on = s->wk == W_BIN ? code > 0 : s->np == 2 && s->coef[1] == -1 && s->wbits == 2 ? (q == 0 ? code > 0 : code < 0)
+                                                                                               : (int)(((uint32_t)code >> q) & 1);
+                if (on) s->wT[((size_t)q * s->nd + (j >> 6)) * R8 + o] |= 1ull << (j & 63);
+            }
+        }
+    if (s->wk == W_PLANES) {
+        if (!(s->pcmT = rm_calloc(ctx, sizeof(int32_t) * (size_t)s->np * kk * R8, "transposed plane counts"))) return RM_ERR;
+        for (int q = 0; q < s->np; q++)
+            for (int o = 0; o < rows; o++)
+                for (int p = 0; p < kk; p++) s->pcmT[((size_t)q * kk + p) * R8 + o] = s->pcm[((size_t)q * rows + o) * kk + p];
+    }
+    return RM_OK;
+}
+
 /* codes into the engine's input order, bit planes, per-row bounds */
 static int pack_stage(rm_ctx *ctx, rm_model *m, bstage *s, const rm_nlayer_spec *l, int perm_h, int perm_w, int perm_c, int maxin) {
     int rows, cols;
@@ -231,7 +307,7 @@ static int pack_stage(rm_ctx *ctx, rm_model *m, bstage *s, const rm_nlayer_spec 
         if (b > s->bound) s->bound = b;
     }
     if (s->bound == 0) s->bound = 1;
-    if (s->wk == W_INT) return RM_OK;
+    if (s->wk == W_INT) return transpose_stage(ctx, s);
     int kk = s->type == S_CONV ? s->k * s->k : 1, wpp = s->type == S_CONV ? s->iwpp : s->fwords;
     if (s->wbits == 1) s->wk = W_BIN, s->np = 1;
     else if (s->wbits == 2 && l->wq == RM_WQ_TERNARY) { s->wk = W_PLANES; s->np = 2; s->coef[0] = 1; s->coef[1] = -1; }
@@ -259,7 +335,7 @@ static int pack_stage(rm_ctx *ctx, rm_model *m, bstage *s, const rm_nlayer_spec 
                     s->pcm[((size_t)q * rows + o) * kk + p]++;
                 }
             }
-    return RM_OK;
+    return transpose_stage(ctx, s);
 }
 
 static int copy_floats(rm_ctx *ctx, float **dst, const float *src, int n) {
@@ -424,6 +500,7 @@ void rm_bnet_free(rm_bnet *e) {
     for (int i = 0; i < e->ns; i++) {
         bstage *s = &e->st[i];
         free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
+        free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo);
     }
     free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
     free(e);
@@ -445,10 +522,16 @@ void rm_bnet_describe(const rm_bnet *e, char *buf, size_t n) {
     else if (k < n) k += (size_t)snprintf(buf + k, n - k, "float front of %d layers, ", e->front);
     if (k < n) k += (size_t)snprintf(buf + k, n - k, "%d XNOR-popcount + %d bit-plane layers (%zu bytes of weights), path %s", nb, nt,
                                      bytes, rm_bnn_path_name(e->path));
-    if (e->inexact_rows && k < n) snprintf(buf + k, n - k, "; %d layers with accumulators past 2^24 (float may round)", e->inexact_rows);
+    if (e->inexact_rows && k < n)
+        snprintf(buf + k, n - k, "; %d layer%s whose worst-case accumulator passes 2^24 (the float forward may round there)", e->inexact_rows,
+                 e->inexact_rows == 1 ? "" : "s");
 }
 
 /* ---- forward ------------------------------------------------------------------------------------ */
+/* Two forms of each weight stage: the reference (*_ref), one output row at a time with the row-major
+ * weights, and the fast one (run_linear / run_conv below), which computes all rows of an output position
+ * at once from the transposed weights: an input word is broadcast against 8 rows' words per step
+ * (VPOPCNTDQ) or a scalar loop over the rows (portable). */
 
 /* dot product of one output row o with input x (bits, or int32 codes for W_INT); linear */
 static inline int64_t dot_linear(const bstage *s, int o, const uint64_t *x, int path) {
@@ -465,7 +548,7 @@ static inline int64_t dot_linear(const bstage *s, int o, const uint64_t *x, int 
     return acc;
 }
 
-static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64_t *acc_out, int B, int path) {
+static void run_linear_ref(const bstage *s, const uint64_t *in, uint64_t *out, int64_t *acc_out, int B, int path) {
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
         const uint64_t *x = in + (size_t)b * s->in_words;
@@ -480,7 +563,7 @@ static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64
     }
 }
 
-static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, int path) {
+static void run_conv_ref(const bstage *s, const uint64_t *in, uint64_t *out, int B, int path) {
     int wpp = s->iwpp, k = s->k;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
@@ -546,6 +629,181 @@ static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, 
         }
 }
 
+// pc (R8) += popcount((xw[j] XOR (or AND) W[j][o]) AND mk[j]) for j < n, o < R8; W is (n,R8); mk NULL: all ones
+static void pop_rows_port(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc) {
+    for (int j = 0; j < n; j++) {
+        const uint64_t x = xw[j], m = mk ? mk[j] : ~0ull, *r = W + (size_t)j * R8;
+        if (and_op) for (int o = 0; o < R8; o++) pc[o] += __builtin_popcountll(x & r[o]);
+        else for (int o = 0; o < R8; o++) pc[o] += __builtin_popcountll((x ^ r[o]) & m);
+    }
+}
+#ifdef __x86_64__
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc) {
+    for (int o0 = 0; o0 < R8; o0 += 8) {
+        __m512i acc = _mm512_loadu_si512(pc + o0);
+        for (int j = 0; j < n; j++) {
+            __m512i x = _mm512_set1_epi64((long long)xw[j]), w = _mm512_loadu_si512(W + (size_t)j * R8 + o0);
+            __m512i v = and_op ? _mm512_and_si512(x, w) : _mm512_xor_si512(x, w);
+            if (mk && !and_op) v = _mm512_and_si512(v, _mm512_set1_epi64((long long)mk[j]));
+            acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(v));
+        }
+        _mm512_storeu_si512(pc + o0, acc);
+    }
+}
+#else
+static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc) {
+    pop_rows_port(xw, mk, W, n, R8, and_op, pc);
+}
+#endif
+
+/* OR nbits bits of src (words, the bits above nbits zero) into dst at bit position pos */
+static inline void put_bits(uint64_t *dst, size_t pos, const uint64_t *src, int nbits) {
+    if (nbits < 64) {   /* one word of at most 63 bits: the common case of a pixel's channels */
+        uint64_t v = (src ? src[0] : ~0ull) & ((1ull << nbits) - 1);
+        int sh = (int)(pos & 63);
+        dst[pos >> 6] |= v << sh;
+        if (sh && sh + nbits > 64) dst[(pos >> 6) + 1] |= v >> (64 - sh);
+        return;
+    }
+    for (int j = 0; j * 64 < nbits; j++) {
+        int nb = nbits - 64 * j < 64 ? nbits - 64 * j : 64;
+        uint64_t v = src ? src[j] : ~0ull;
+        if (nb < 64) v &= (1ull << nb) - 1;
+        size_t bp = pos + 64 * (size_t)j;
+        int sh = (int)(bp & 63);
+        dst[bp >> 6] |= v << sh;
+        if (sh && sh + nb > 64) dst[(bp >> 6) + 1] |= v >> (64 - sh);
+    }
+}
+
+/* work area of one thread: the position's input words and valid-bit mask, popcounts, accumulators */
+typedef struct pos_work { uint64_t *xw, *mk; int64_t *pc, *acc; int *kp, *pix; } pos_work;
+static int work_alloc(pos_work *w, int nwords, int R8, int kk) {
+    w->xw = calloc((size_t)nwords * 2 + 2, sizeof(uint64_t));
+    w->mk = w->xw ? w->xw + nwords + 1 : NULL;
+    w->pc = malloc(sizeof(int64_t) * (size_t)R8 * 2);
+    w->acc = w->pc ? w->pc + R8 : NULL;
+    w->kp = malloc(sizeof(int) * (size_t)kk * 2);
+    w->pix = w->kp ? w->kp + kk : NULL;
+    return w->xw && w->pc && w->kp ? 0 : -1;
+}
+static void work_free(pos_work *w) { free(w->xw); free(w->pc); free(w->kp); }
+
+/* accumulators (w->acc, R8) of every row at one output position. Conv: nv valid kernel pixels, kernel pixel
+ * kp[v] reading input pixel pix[v] of x (wpp words, or ic int32 codes, per pixel), the patch packed densely
+ * (transpose_stage's order) with a mask of its valid bits when the window crosses the border. Linear: x is
+ * the sample's input words (or codes). Binary: acc = valid bits - 2 * popcount of the differing ones. */
+static void position_acc(const bstage *s, int path, const uint64_t *x, int nv, pos_work *w) {
+    int R8 = s->R8, conv = s->type == S_CONV, kk = conv ? s->k * s->k : 1, cin = conv ? s->ic : s->fan;
+    int64_t *acc = w->acc, *pc = w->pc;
+    memset(acc, 0, sizeof(int64_t) * R8);
+    if (s->wk == W_INT) {   /* int32 sums: the build refused rows whose bound reaches 2^31 */
+        const int32_t *xc = (const int32_t *)x;
+        int32_t *a32 = (int32_t *)pc;
+        memset(a32, 0, sizeof(int32_t) * R8);
+        for (int v = 0; v < nv; v++)
+            for (int c = 0; c < cin; c++) {
+                int32_t xv = xc[(size_t)w->pix[v] * cin + c];
+                const int32_t *r = s->kT + ((size_t)w->kp[v] * cin + c) * R8;
+                for (int o = 0; o < R8; o++) a32[o] += xv * r[o];
+            }
+        for (int o = 0; o < R8; o++) acc[o] = a32[o];
+        return;
+    }
+    const uint64_t *xw = x, *mk = NULL;
+    int n = s->nd;
+    long nbits = s->F;
+    if (conv) {
+        memset(w->xw, 0, sizeof(uint64_t) * n);
+        for (int v = 0; v < nv; v++) put_bits(w->xw, (size_t)w->kp[v] * s->ic, x + (size_t)w->pix[v] * s->iwpp, s->ic);
+        xw = w->xw;
+        if (nv < kk && s->wk == W_BIN) {
+            memset(w->mk, 0, sizeof(uint64_t) * n);
+            for (int v = 0; v < nv; v++) put_bits(w->mk, (size_t)w->kp[v] * s->ic, NULL, s->ic);
+            mk = w->mk;
+        }
+        nbits = (long)nv * s->ic;
+    }
+    for (int q = 0; q < s->np; q++) {
+        memset(pc, 0, sizeof(int64_t) * R8);
+        const uint64_t *W = s->wT + (size_t)q * s->nd * R8;
+        if (path == RM_BNN_VPOPCNT) pop_rows_512(xw, mk, W, n, R8, s->wk == W_PLANES, pc);
+        else pop_rows_port(xw, mk, W, n, R8, s->wk == W_PLANES, pc);
+        if (s->wk == W_BIN) {
+            for (int o = 0; o < R8; o++) acc[o] = nbits - 2 * pc[o];
+        } else {   /* sum of +-1 inputs over a plane's ones: 2 * (ones meeting a +1) - (ones at valid pixels) */
+            for (int o = 0; o < R8; o++) pc[o] *= 2;
+            for (int v = 0; v < nv; v++) {
+                const int32_t *m = s->pcmT + ((size_t)q * kk + w->kp[v]) * R8;
+                for (int o = 0; o < R8; o++) pc[o] -= m[o];
+            }
+            for (int o = 0; o < R8; o++) acc[o] += (int64_t)s->coef[q] * pc[o];
+        }
+    }
+}
+
+static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64_t *acc_out, int B, int path) {
+    if (path == RM_BNN_REFERENCE) { run_linear_ref(s, in, out, acc_out, B, RM_BNN_PORTABLE); return; }
+    int failed = 0;
+#pragma omp parallel
+    {
+        pos_work w;
+        int ok = !work_alloc(&w, 1, s->R8, 1);
+        if (ok) w.kp[0] = w.pix[0] = 0;
+        else {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (int b = 0; b < B; b++) {
+            if (!ok) continue;
+            position_acc(s, path, in + (size_t)b * s->in_words, 1, &w);
+            if (acc_out) {
+                for (int o = 0; o < s->rows; o++) acc_out[(size_t)b * s->rows + o] = w.acc[o];
+            } else {
+                fire_rows(s, path, w.acc, out + (size_t)b * s->out_words);
+            }
+        }
+        work_free(&w);
+    }
+    if (failed) run_linear_ref(s, in, out, acc_out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
+}
+
+static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, int path) {
+    if (path == RM_BNN_REFERENCE) { run_conv_ref(s, in, out, B, RM_BNN_PORTABLE); return; }
+    int k = s->k, kk = k * k, failed = 0;
+#pragma omp parallel
+    {
+        pos_work w;
+        int ok = !work_alloc(&w, s->nd > 0 ? s->nd : 1, s->R8, kk);
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for collapse(2) schedule(static)
+        for (int b = 0; b < B; b++)
+            for (int oy = 0; oy < s->oh; oy++) {
+                if (!ok) continue;
+                const uint64_t *x = in + (size_t)b * s->in_words;
+                for (int ox = 0; ox < s->ow; ox++) {
+                    int nv = 0;
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy * s->s - s->pad + ky, ix = ox * s->s - s->pad + kx;
+                            if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) continue;
+                            w.kp[nv] = ky * k + kx;
+                            w.pix[nv++] = iy * s->iw + ix;
+                        }
+                    position_acc(s, path, x, nv, &w);
+                    fire_rows(s, path, w.acc, out + (size_t)b * s->out_words + ((size_t)oy * s->ow + ox) * s->owpp);
+                }
+            }
+        work_free(&w);
+    }
+    if (failed) run_conv_ref(s, in, out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
+}
+
 static void run_pool(const bstage *s, const uint64_t *in, uint64_t *out, int B) {
     int wpp = s->iwpp;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -564,7 +822,7 @@ static void run_pool(const bstage *s, const uint64_t *in, uint64_t *out, int B) 
             }
 }
 
-/* NHWC map (H,W,C words per pixel) -> dense HWC bits */
+/* NHWC map (H,W,C words per pixel) -> dense HWC bits: each pixel's C bits copied as a block */
 static void run_flatten(const bstage *s, const uint64_t *in, uint64_t *out, int B, int H, int W, int C) {
     int wpp = (C + 63) / 64;
 #pragma omp parallel for schedule(static)
@@ -572,12 +830,7 @@ static void run_flatten(const bstage *s, const uint64_t *in, uint64_t *out, int 
         const uint64_t *x = in + (size_t)b * s->in_words;
         uint64_t *y = out + (size_t)b * s->out_words;
         memset(y, 0, sizeof(uint64_t) * s->out_words);
-        for (int p = 0; p < H * W; p++)
-            for (int c = 0; c < C; c++)
-                if (x[(size_t)p * wpp + (c >> 6)] >> (c & 63) & 1) {
-                    size_t bit = (size_t)p * C + c;
-                    y[bit >> 6] |= 1ull << (bit & 63);
-                }
+        for (int p = 0; p < H * W; p++) put_bits(y, (size_t)p * C, x + (size_t)p * wpp, C);
     }
 }
 

@@ -15,7 +15,9 @@
 #include "model.h"
 
 typedef struct rm_bnet rm_bnet;
-enum { RM_BNN_AUTO = 0, RM_BNN_PORTABLE, RM_BNN_VPOPCNT };
+/* paths: AUTO picks VPOPCNT where the CPU has it, else PORTABLE (both: all output rows of a position at once
+ * from transposed weights); REFERENCE: one row at a time, the plain loops the fast ones are checked against */
+enum { RM_BNN_AUTO = 0, RM_BNN_PORTABLE, RM_BNN_VPOPCNT, RM_BNN_REFERENCE };
 
 /* build from a net model (eval-mode BN statistics). The model must outlive the engine (its front runs in
  * it). Errors name the first layer that does not fit the binary pattern. */

@@ -30,7 +30,13 @@ typedef struct bstage {
     float *alpha, *bias;                     /* own copies: ternary scales, bias (NULL when absent) */
     int32_t *thr;                            /* (rows) hidden stages */
     int8_t *dir;                             /* 1: acc >= thr; -1: acc <= thr; 2: always +1; -2: always -1 */
+    int64_t *tlo, *thi;                      /* the same as a range: +1 when tlo <= acc <= thi (padded to 8 rows) */
     int64_t bound;                           /* largest |accumulator| of any row */
+    int R8;                                  /* rows rounded up to 8: the transposed copies the fast kernels use */
+    int nd;                                  /* words of a densely packed conv patch (k*k*ic bits); linear: kw */
+    uint64_t *wT;                            /* (np,nd,R8): weight words, all rows side by side (conv: dense patch order) */
+    int32_t *pcmT;                           /* W_PLANES (np,k*k,R8) */
+    int32_t *kT;                             /* W_INT (fan,R8) */
     size_t in_words, out_words;              /* per sample (W_INT input: int32 codes per sample) */
 } bstage;
 

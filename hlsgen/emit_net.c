@@ -156,6 +156,14 @@ static void write_header(FILE *f, const rm_bnet *e, const char *model) {
 
 /* ---------------------------------------------------------------- resmlp.cpp */
 
+/* operations an output row needs (popcount words or code MACs): small enough, the row loop is pipelined and
+ * the work inside it unrolled */
+static long inner_ops(const bstage *s) {
+    long kk = s->type == S_CONV ? (long)s->k * s->k : 1;
+    if (s->wk == W_BIN) return kk * (s->type == S_CONV ? s->iwpp : s->fwords);
+    return kk * (s->type == S_CONV ? s->ic : s->fan);
+}
+
 static void fire_code(FILE *f, int i, const char *ind) {
     fprintf(f, "%sint on = s%d_dir[o] == 1 ? acc >= s%d_thr[o] : s%d_dir[o] == -1 ? acc <= s%d_thr[o] : s%d_dir[o] == 2;\n", ind, i, i, i, i, i);
     fprintf(f, "%sif (on) y[o >> 6] |= 1ull << (o & 63);\n", ind);
@@ -210,7 +218,10 @@ static void write_stage(FILE *f, const rm_bnet *e, int i) {
     if (conv) {
         fprintf(f, "s%d_pix:\n    for (int p = 0; p < %d * %d; p++) {\n        int oy = p / %d, ox = p %% %d;\n", i, s->oh, s->ow, s->ow, s->ow);
         fprintf(f, "        uint64_t y[%d];\n        for (int j = 0; j < %d; j++) y[j] = 0;\n", s->owpp, s->owpp);
-        fprintf(f, "    s%d_out:\n        for (int o = 0; o < %d; o++) {\n            int32_t acc = 0;\n", i, s->rows);
+        fprintf(f, "    s%d_out:\n        for (int o = 0; o < %d; o++) {\n", i, s->rows);
+        /* one output channel per cycle when the window's work unrolls into a modest circuit */
+        if (inner_ops(s) <= 1024) fprintf(f, "#pragma HLS PIPELINE II=1\n");
+        fprintf(f, "            int32_t acc = 0;\n");
         if (s->wk == W_BIN) fprintf(f, "            int32_t valid = 0, pc = 0;\n");
         fprintf(f, "            for (int ky = 0; ky < %d; ky++)\n                for (int kx = 0; kx < %d; kx++) {\n", s->k, s->k);
         fprintf(f, "                    int iy = oy * %d - %d + ky, ix = ox * %d - %d + kx;\n", s->s, s->pad, s->s, s->pad);
@@ -234,7 +245,9 @@ static void write_stage(FILE *f, const rm_bnet *e, int i) {
         return;
     }
     if (!s->final) fprintf(f, "    uint64_t y[%zu];\n    for (int j = 0; j < %zu; j++) y[j] = 0;\n", s->out_words, s->out_words);
-    fprintf(f, "s%d_out:\n    for (int o = 0; o < %d; o++) {\n        int32_t acc = 0;\n", i, s->rows);
+    fprintf(f, "s%d_out:\n    for (int o = 0; o < %d; o++) {\n", i, s->rows);
+    if (inner_ops(s) <= 1024) fprintf(f, "#pragma HLS PIPELINE II=1\n");
+    fprintf(f, "        int32_t acc = 0;\n");
     if (s->wk == W_BIN) {
         fprintf(f, "        int32_t pc = 0;\n        for (int w = 0; w < %d; w++) pc += rm_pop64(x[w] ^ s%d_w[o][w]);\n", wpp, i);
         fprintf(f, "        acc = %d - 2 * pc;\n", s->fan);

@@ -215,6 +215,7 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
 
 int rm_hls_net_wanted(rm_call *c);                       /* cmd_hls_net.c: layer-list nets */
 int rm_hls_net_emit_cmd(rm_call *c, const char *dir);
+int rm_hls_net_project(const char *dir);                 /* DIR holds an emitted net design */
 
 /* fifo=auto: the concurrent csim measures each FIFO's occupancy; the project is emitted again with
  * depth = max(2, measured), never above the emitter's, and simulated again to show it does not deadlock.
@@ -443,6 +444,8 @@ int rm_cmd_hls(rm_call *c) {
     const char *a = rm_posarg(c, "action")->s;
     rm_val *dv = rm_posarg(c, "dir");
     if (!a) rm_cmd_error(c, "what to do? hls emit DIR | hls csim DIR | hls estimate [DIR] | hls fold [DIR] budget=...");
+    if ((!strcmp(a, "estimate") || !strcmp(a, "fold")) && dv->set && rm_hls_net_project(dv->s))
+        rm_cmd_error(c, "%s holds an integer net design; estimates and folding are for ResMLP designs so far (`hls csim %s` checks it)", dv->s, dv->s);
     if (!strcmp(a, "estimate")) return hls_estimate(c);
     if (!strcmp(a, "fold")) return hls_fold(c);
     if (!dv->set) rm_cmd_error(c, "missing DIR (usage: hls %s DIR)", a);

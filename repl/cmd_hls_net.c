@@ -7,6 +7,7 @@
 #include "hlsgen/emit_net.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SETI(k, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, k))
 #define SETS(k, v) (lua_pushstring(L, (v)), lua_setfield(L, -2, k))
@@ -17,6 +18,12 @@ int rm_hls_net_wanted(rm_call *c) {
     if (fv->set) return rm_bnet_file_is_int(fv->s);
     if (rm_arg(c, "ptq")->i) return mv->set && mv->ud && ((lmodel *)mv->ud)->m && ((lmodel *)mv->ud)->m->net;
     return qv->set && qv->ud && rm_qmodel_bnet(qv->ud) != NULL;
+}
+
+int rm_hls_net_project(const char *dir) {
+    char p[1100];
+    snprintf(p, sizeof p, "%s/net_params.h", dir);
+    return access(p, R_OK) == 0;
 }
 
 int rm_hls_net_emit_cmd(rm_call *c, const char *dir) {

@@ -40,7 +40,7 @@ static int new_net(rm_call *c) {
     else {
         rm_net_form f = {.kind = rm_arg(c, "kind")->s, .layers = rm_arg(c, "layers")->set ? rm_arg(c, "layers")->s : NULL,
                          .conv = rm_arg(c, "conv")->s, .fc = rm_arg(c, "fc")->s, .w = rm_arg(c, "w")->s,
-                         .act = rm_arg(c, "act")->s, .in_bits = (int)rm_arg(c, "in_bits")->i, .bn = (int)rm_arg(c, "bn")->i,
+                         .act = rm_arg(c, "act")->set == 1 ? rm_arg(c, "act")->s : NULL, .in_bits = (int)rm_arg(c, "in_bits")->i, .bn = (int)rm_arg(c, "bn")->i,
                          .bits = (int)rm_arg(c, "bits")->i, .dropout = (float)rm_arg(c, "dropout")->d,
                          .classes = (int)rm_arg(c, "classes")->i};
         const char *ob = rm_arg(c, "out_bn")->s;

@@ -57,6 +57,11 @@ int rm_qnet_quantize(rm_call *c) {
     lmodel *lm = rm_call_model(c, NULL);
     if (lm->busy) rm_cmd_error(c, "the model is in use by a running command");
     int quiet = rm_arg(c, "quiet")->i != 0;
+    static const char *const resmlp_only[] = {"calib", "percentile", "lut", "path", NULL};
+    for (int i = 0; resmlp_only[i]; i++)
+        if (rm_arg(c, resmlp_only[i])->set == 1)
+            rm_cmd_error(c, "%s= is for INT8 ResMLP models; a net's integer form needs no calibration (its weights and BN are used as trained)",
+                         resmlp_only[i]);
     char mname[64], name[64];
     if (!rm_ws_name(L, lm, mname, sizeof mname)) snprintf(mname, sizeof mname, "model");
     rm_val *nv = rm_arg(c, "name");
@@ -102,8 +107,9 @@ int rm_qnet_verify(rm_call *c, lqmodel *m) {
     long long limit = rm_arg(c, "limit")->i;
     if (limit < 0) rm_cmd_error(c, "limit= must be >= 0");
     const char *pname = rm_arg(c, "path")->s;
-    int path = !strcmp(pname, "auto") ? RM_BNN_AUTO : !strcmp(pname, "portable") || !strcmp(pname, "reference") ? RM_BNN_PORTABLE : -1;
-    if (path < 0) rm_cmd_error(c, "path %s is for INT8 ResMLP models; the net engine has auto (AVX-512 VPOPCNTDQ when present) and portable", pname);
+    int path = !strcmp(pname, "auto") ? RM_BNN_AUTO : !strcmp(pname, "portable") ? RM_BNN_PORTABLE : !strcmp(pname, "reference") ? RM_BNN_REFERENCE : -1;
+    if (path < 0)
+        rm_cmd_error(c, "path %s is for INT8 ResMLP models; the net engine has auto (AVX-512 VPOPCNTDQ when present), portable and reference", pname);
     int quiet = rm_arg(c, "quiet")->i != 0;
     rm_dataset part = {0};
     const rm_dataset *ds = &d->ds;

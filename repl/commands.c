@@ -468,9 +468,11 @@ const rm_command rm_commands[] = {
      "          gpfq sweep bits=ternary,2,3,4 scalar=1:6 csv=runs/gpfq.csv plot=runs/gpfq.svg\n"
      "Lua: resmlp.gpfq{...} -> {model=, name=, acc=, fp32_acc=, seconds=, layers={{layer=, rad=, err=, err_msq=}...}};\n"
      "sweep -> {rows={{bits=, scalar=, samples=, fp32_acc=, gpfq_acc=, msq_acc=, seconds=}...}, best={...}, plot=}"},
-    {"quantize", "", "post-training INT8 quantization of a model (fold, 80/20 split, percentile search)", none,
+    {"quantize", "", "post-training INT8 quantization of a model (fold, 80/20 split, percentile search); a net: its integer engine", none,
      quantize_opts, rm_cmd_quantize,
      "examples: quantize model=m calib=5000    quantize lut=256 percentile=99 name=q out=runs/m_int8.safetensors\n"
+     "A layer-list net (binary/ternary/intN weights, sign activations) becomes its integer engine (name=, out= apply;\n"
+     "no calibration): `verify` then checks every logit against the float forward, `hls emit` writes its design.\n"
      "The result is a quantized model (QModel) in the workspace, the current one for qat, verify, lut, qsave and\n"
      "plot lut. Lua: r = resmlp.quantize{...} -> {qmodel=, name=, percentile=, val_acc=, calib={{pct=, acc=}...}}."},
     {"qat", "", "quantization-aware training of a quantized model (LSQ, KD from teacher=)", none, qat_opts, rm_cmd_qat,
@@ -499,6 +501,7 @@ const rm_command rm_commands[] = {
      "          hls emit out/hls model=m ptq=true samples=8\n"
      "          hls csim out/hls (host g++, bit-exact with the integer engine)    hls estimate out/hls\n"
      "          hls estimate model=m    hls fold out/hls budget=lut:200k,dsp:1000 [target_fps=20000]\n"
+     "          hls emit out/hls_net samples=800 (a quantized layer-list net: net_params.h, one stage per layer)\n"
      "emit writes quant_params.h, lerp_psa_params.h, quant_samples.h, the streaming HLS C++, its testbench,\n"
      "build.tcl and README.md; fold rewrites DIR/hls_parallelism.h. Lua returns tables."},
     {"synth", "DIR", "run Vitis HLS (or Vivado HLS) on an emitted project; Ctrl-C stops it", dir_pos, synth_opts,

@@ -36,6 +36,8 @@ T.eq(info.kind, "net", "info kind"); T.near(info.int_acc, v.int_acc, 1e-6, "info
 -- both engine paths
 local vp = R.verify{data = test, path = "portable", quiet = true}
 T.eq(vp.path, "portable", "portable path"); exact(vp, "portable path", 0.6)
+local vr = R.verify{data = test, path = "reference", quiet = true}
+T.eq(vr.path, "reference", "reference path (one row at a time)"); exact(vr, "reference path", 0.6)
 
 -- hls emit + csim: every one of the 62 test samples, every stage and accumulator equal to the engine's
 local function have_cxx()
@@ -89,9 +91,10 @@ exact(R.verify{data = test, quiet = true}, "ternary / int4 MLP", 0.5)
 
 -- errors: ResMLP-only commands, paths of the INT8 engine, nets the engine cannot take
 T.errors(function() R.qat{qmodel = r3.qmodel, data = train, quiet = true} end, "qat on a net", "integer layer-list net")
-T.errors(function() R.verify{data = test, path = "avx2", quiet = true} end, "INT8 path", "auto (AVX-512 VPOPCNTDQ when present) and portable")
+T.errors(function() R.verify{data = test, path = "avx2", quiet = true} end, "INT8 path", "auto (AVX-512 VPOPCNTDQ when present), portable and reference")
 local mr = R.model{kind = "mlp", layers = "6-16-3", act = "relu", name = "r"}
 T.errors(function() R.quantize{model = mr, quiet = true} end, "a ReLU net", "needs sign activations")
+T.errors(function() R.quantize{model = m3, calib = 100, quiet = true} end, "calib= on a net", "calib= is for INT8 ResMLP models")
 
 -- MiniMNIST CNN, one short epoch (1,000 images): 8-bit input codes, 16-bit conv, binary conv/fc, maxpool
 local mtrain, mtest = R.data("minimnist", D .. "/mnist")
@@ -107,4 +110,5 @@ if CXX then
   T.eq(cs.samples, 800, "MiniMNIST csim: every test image"); T.eq(cs.mismatches, 0, "MiniMNIST csim bit-exact")
 end
 T.errors(function() R.hls("emit", dir .. "/hls_x", {data = mtest, fold = "lut:1000", quiet = true}) end, "fold of a net", "not folded yet")
+T.errors(function() R.hls("estimate", dir .. "/hls_c", {quiet = true}) end, "estimate of a net design", "holds an integer net design")
 T.done()
