@@ -73,3 +73,6 @@ bench: all
 
 clean:
 	rm -rf $(B) resmlp
+
+# fuzzing, sanitizer and valgrind targets (fuzz, fuzz-afl, test-asan, test-valgrind)
+include tests/harden.mk

@@ -2,8 +2,12 @@
  * (augmentation included), batch 128, for the teacher (ReLU h=384), ReLU h=96 and the KD steps of the
  * LERP-PSA and B-spline h=96 students (teacher forward included); plus OpenBLAS's own sgemm rate on
  * the model's biggest product and the effective GEMM rate of a training step.
- * usage: build/bench/bench_train [images_per_config (default 3840)] */
+ * usage: build/bench/bench_train [--profile] [--precision fp32|bf16] [--only LABEL] [images_per_config (default 3840)]
+ * --profile adds, per configuration, the share of the training step's wall time spent in each kind of
+ * operation (core/prof.h), so the next bottleneck is visible. */
 #include "core/train.h"
+#include "core/prof.h"
+#include "core/gemm.h"
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +32,21 @@ static double sgemm_rate(int M, int N, int K) {
     return 2.0 * M * N * K * reps / dt / 1e9;
 }
 
+static int profile;
+static const char *only;
+
+static void print_profile(double wall) {
+    double sum = 0;
+    for (int k = 0; k < RM_PROF_N; k++) sum += rm_prof_t[k];
+    printf("    profile of %.2f s of training steps:\n", wall);
+    for (int k = 0; k < RM_PROF_N; k++)
+        printf("      %-26s %6.1f%%  %8.0f ms  (%ld calls)\n", rm_prof_name(k), 100 * rm_prof_t[k] / wall,
+               1e3 * rm_prof_t[k], rm_prof_calls[k]);
+    printf("      %-26s %6.1f%%\n", "other (loop, bookkeeping)", sum < wall ? 100 * (wall - sum) / wall : 0.0);
+}
+
 static void run(const char *label, int kind, int h, rm_model *teacher, const rm_dataset *ds, int images) {
+    if (only && !strstr(label, only)) return;
     rm_ctx ctx = {0};
     rm_model_cfg cfg = rm_model_default_cfg(kind, h);
     rm_model *m = NULL;
@@ -41,7 +59,15 @@ static void run(const char *label, int kind, int h, rm_model *teacher, const rm_
     rm_train_result res;
     rm_train(&ctx, m, &opt, ds, &o, &res);
     o.limit = images;
+    rm_prof_enable(profile);
+    double tw = rm_now();
     if (rm_train(&ctx, m, &opt, ds, &o, &res)) { fprintf(stderr, "%s\n", ctx.msg); exit(1); }
+    tw = rm_now() - tw;
+    double prof_t[RM_PROF_N];
+    long prof_c[RM_PROF_N];
+    memcpy(prof_t, rm_prof_t, sizeof prof_t);
+    memcpy(prof_c, rm_prof_calls, sizeof prof_c);
+    rm_prof_enable(0);
     double train = res.imgs_per_s;
     rm_dataset ev = {0};
     rm_dataset_slice(&ctx, &ev, ds, 0, images);
@@ -53,6 +79,11 @@ static void run(const char *label, int kind, int h, rm_model *teacher, const rm_
     double gf = gemm_flops_per_image(&cfg) * 3 * train / 1e9;   /* forward + 2x backward */
     printf("resmlp %-22s %s %7.0f img/s   eval %7.0f img/s   (GEMM work in training: %.0f GFLOP/s)\n", label,
            teacher ? "kd   " : "train", train, eval, gf);
+    if (profile) {
+        memcpy(rm_prof_t, prof_t, sizeof prof_t);
+        memcpy(rm_prof_calls, prof_c, sizeof prof_c);
+        print_profile(tw);
+    }
     fflush(stdout);
     rm_dataset_free(&ev);
     rm_optim_free(&opt);
@@ -60,12 +91,26 @@ static void run(const char *label, int kind, int h, rm_model *teacher, const rm_
 }
 
 int main(int argc, char **argv) {
-    int images = argc > 1 ? atoi(argv[1]) : 3840;
+    int images = 3840;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--profile")) profile = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            char note[200] = "";
+            int p = rm_precision_parse(argv[++i]);
+            if (p < 0) { fprintf(stderr, "bench_train: unknown precision '%s' (fp32, bf16)\n", argv[i]); return 2; }
+            rm_gemm_set_precision((rm_precision)p, note, sizeof note);
+            if (note[0]) printf("%s\n", note);
+        } else if (atoi(argv[i]) > 0) images = atoi(argv[i]);
+        else { fprintf(stderr, "usage: bench_train [--profile] [--precision fp32|bf16] [--only LABEL] [images]\n"); return 2; }
+    }
     int th = rm_set_threads(0);
     rm_ctx ctx = {0};
     rm_dataset ds = {0};
     if (rm_cifar10_load(&ctx, &ds, "../shared/data/cifar-10-batches-bin/data_batch_1.bin", NULL)) { fprintf(stderr, "%s\n", ctx.msg); return 1; }
-    printf("threads %d, batch 128, %d images per measurement\n", th, images);
+    char gd[300];
+    rm_gemm_describe(gd, sizeof gd);
+    printf("threads %d, batch 128, %d images per measurement; %s\n", th, images, gd);
     printf("openblas sgemm (8192x96)x(96x384): %.0f GFLOP/s; (64x64)x(64x12288): %.0f GFLOP/s\n",
            sgemm_rate(8192, 384, 96), sgemm_rate(64, 12288, 64));
     run("relu h=384 (teacher)", RM_ACT_RELU, 384, NULL, &ds, images);

@@ -1,8 +1,8 @@
-/* bnn.c - XNOR-popcount engine for binarised layer-list nets (see bnn.h): packing, threshold folding of
- * bias + BN + sign, binary linear / conv / maxpool stages, the final layer's logits, and verification
+/* bnn.c - integer engine of low-bit layer-list nets (see bnn.h): weight codes and bit packing, threshold
+ * folding of (scale +) bias + BN + sign, binary (XNOR-popcount), ternary / n-bit (bit-plane AND-popcount)
+ * and integer-input linear / conv stages, maxpool as OR, the final layer's logits, and verification
  * against the float forward. Bit 1 means +1 (sign(x) = +1 for x >= 0, as the float forward). */
-#include "bnn.h"
-#include "net.h"
+#include "bnn_impl.h"
 #include "layers.h"
 #include "data.h"
 #include <math.h>
@@ -12,36 +12,6 @@
 #ifdef __x86_64__
 #include <immintrin.h>
 #endif
-
-enum { S_LINEAR = 0, S_CONV, S_POOL, S_FLATTEN };
-
-typedef struct bstage {
-    int type, layer, sign_layer, bn_layer;   /* net layer indices (-1 when absent) */
-    int spatial_in;                          /* input NHWC bits (else flat) */
-    int ih, iw, ic, iwpp, oh, ow, oc, owpp;  /* spatial geometry; wpp = 64-bit words per pixel */
-    int F, fwords;                           /* flat input bits and words */
-    int k, s, pad;
-    int rows, kw;                            /* output channels/features; weight words per row */
-    uint64_t *w;                             /* (rows, kw) */
-    int32_t *thr;                            /* (rows) */
-    int8_t *dir;                             /* 1: acc >= thr; -1: acc <= thr; 2: always +1; -2: always -1 */
-    const float *bias;                       /* final layer */
-    size_t in_words, out_words;              /* per sample */
-} bstage;
-
-struct rm_bnet {
-    rm_model *m;
-    int front;                  /* layers [0, front) run in float; layer front-1 is a sign */
-    int fr_sp, fr_c, fr_h, fr_w;
-    int ns;
-    bstage st[RM_NET_MAXL];
-    int path;
-    size_t maxwords;
-    int B;                      /* capacity of the work buffers */
-    uint64_t *buf0, *buf1;
-    float *bnm, *bnr, *bny;     /* final BN scratch */
-    int K;
-};
 
 static int has_vpopcnt(void) {
 #ifdef __x86_64__
@@ -70,6 +40,11 @@ static inline int pop_xor(const uint64_t *a, const uint64_t *w, int n) {
     for (int i = 0; i < n; i++) s += __builtin_popcountll(a[i] ^ w[i]);
     return s;
 }
+static inline int pop_and(const uint64_t *a, const uint64_t *w, int n) {
+    int s = 0;
+    for (int i = 0; i < n; i++) s += __builtin_popcountll(a[i] & w[i]);
+    return s;
+}
 #ifdef __x86_64__
 __attribute__((target("avx512f,avx512vpopcntdq"))) static int pop_xor512(const uint64_t *a, const uint64_t *w, int n) {
     __m512i acc = _mm512_setzero_si512();
@@ -82,15 +57,30 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) static int pop_xor512(const u
     }
     return (int)_mm512_reduce_add_epi64(acc);
 }
+__attribute__((target("avx512f,avx512vpopcntdq"))) static int pop_and512(const uint64_t *a, const uint64_t *w, int n) {
+    __m512i acc = _mm512_setzero_si512();
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(_mm512_loadu_si512(a + i), _mm512_loadu_si512(w + i))));
+    if (i < n) {
+        __mmask8 k = (__mmask8)((1u << (n - i)) - 1);
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(_mm512_maskz_loadu_epi64(k, a + i), _mm512_maskz_loadu_epi64(k, w + i))));
+    }
+    return (int)_mm512_reduce_add_epi64(acc);
+}
 #else
 static int pop_xor512(const uint64_t *a, const uint64_t *w, int n) { return pop_xor(a, w, n); }
+static int pop_and512(const uint64_t *a, const uint64_t *w, int n) { return pop_and(a, w, n); }
 #endif
 
 static inline int popx(int path, const uint64_t *a, const uint64_t *w, int n) {
     return path == RM_BNN_VPOPCNT && n >= 4 ? pop_xor512(a, w, n) : pop_xor(a, w, n);
 }
+static inline int popa(int path, const uint64_t *a, const uint64_t *w, int n) {
+    return path == RM_BNN_VPOPCNT && n >= 4 ? pop_and512(a, w, n) : pop_and(a, w, n);
+}
 
-static inline int fire(const bstage *s, int o, int acc) {
+static inline int fire(const bstage *s, int o, int64_t acc) {
     switch (s->dir[o]) {
     case 1: return acc >= s->thr[o];
     case -1: return acc <= s->thr[o];
@@ -101,96 +91,229 @@ static inline int fire(const bstage *s, int o, int acc) {
 
 /* ---- building ----------------------------------------------------------------------------------- */
 
-/* thresholds: run the model's own bias add + BN kernel on every accumulator value -F..F and read off
- * where sign() switches */
-static int fold_thresholds(rm_ctx *ctx, rm_model *m, bstage *s, int F, const float *bias, int bn_layer) {
-    int rows = s->rows, N = 2 * F + 1;
-    float *x = rm_malloc(ctx, sizeof(float) * (size_t)N * rows, "threshold candidates");
-    float *y = rm_malloc(ctx, sizeof(float) * (size_t)N * rows, "threshold candidates");
-    float *mean = rm_malloc(ctx, sizeof(float) * rows * 2, "threshold BN");
+typedef struct bnref { float *g, *b, *rm, *rv; } bnref;
+static bnref bn_of(rm_model *m, int layer) {
+    bnref r = {0};
+    if (layer < 0) return r;
+    char nm[64];
+    snprintf(nm, sizeof nm, "layers.%d.weight", layer); r.g = rm_model_tensor_data(m, nm, NULL);
+    snprintf(nm, sizeof nm, "layers.%d.bias", layer); r.b = rm_model_tensor_data(m, nm, NULL);
+    snprintf(nm, sizeof nm, "layers.%d.running_mean", layer); r.rm = rm_model_tensor_data(m, nm, NULL);
+    snprintf(nm, sizeof nm, "layers.%d.running_var", layer); r.rv = rm_model_tensor_data(m, nm, NULL);
+    return r;
+}
+
+/* the float forward's value of accumulator acc in row o after scale, bias and BN (the model's own kernels) */
+static void stage_values(const bstage *s, rm_model *m, const int64_t *acc, float *x, float *y, float *scr) {
+    for (int o = 0; o < s->rows; o++) x[o] = rm_net_post((float)acc[o] * s->unit, s->alpha, s->bias, o);
+    if (s->bn_layer >= 0) {
+        bnref r = bn_of(m, s->bn_layer);
+        bn_forward(y, scr, scr + s->rows, x, r.g, r.b, r.rm, r.rv, 1, s->rows, 0, 0.1f, 1e-5f, 0, m->scratch);
+    } else memcpy(y, x, sizeof(float) * s->rows);
+}
+
+/* thresholds: sign(BN(post(acc))) is monotone in the integer accumulator (every float step is), so a
+ * bisection per row over [-bound, bound] with the model's own kernels finds where it switches; the two
+ * neighbours of each threshold are checked again. */
+static int fold_thresholds(rm_ctx *ctx, rm_model *m, bstage *s) {
+    int rows = s->rows;
+    int64_t *lo = rm_malloc(ctx, sizeof(int64_t) * rows * 3, "threshold search"), *hi = lo ? lo + rows : NULL, *mid = lo ? lo + 2 * rows : NULL;
+    float *x = rm_malloc(ctx, sizeof(float) * rows * 4, "threshold search"), *y = x ? x + rows : NULL, *scr = x ? x + 2 * rows : NULL;
     s->thr = rm_malloc(ctx, sizeof(int32_t) * rows, "thresholds");
     s->dir = rm_malloc(ctx, sizeof(int8_t) * rows, "thresholds");
     int st = RM_ERR;
-    if (!x || !y || !mean || !s->thr || !s->dir) goto done;
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < rows; o++) x[(size_t)n * rows + o] = bias ? (float)(n - F) + bias[o] : (float)(n - F);
-    const float *v = x;
-    if (bn_layer >= 0) {
-        char pre[48], nm[64];
-        snprintf(pre, sizeof pre, "layers.%d.", bn_layer);
-        snprintf(nm, sizeof nm, "%sweight", pre); float *g = rm_model_tensor_data(m, nm, NULL);
-        snprintf(nm, sizeof nm, "%sbias", pre); float *b = rm_model_tensor_data(m, nm, NULL);
-        snprintf(nm, sizeof nm, "%srunning_mean", pre); float *rmean = rm_model_tensor_data(m, nm, NULL);
-        snprintf(nm, sizeof nm, "%srunning_var", pre); float *rvar = rm_model_tensor_data(m, nm, NULL);
-        bn_forward(y, mean, mean + rows, x, g, b, rmean, rvar, N, rows, 0, 0.1f, 1e-5f, 0, m->scratch);
-        v = y;
-    }
+    if (!lo || !x || !s->thr || !s->dir) goto done;
+    int64_t B = s->bound;
+    for (int o = 0; o < rows; o++) mid[o] = -B;
+    stage_values(s, m, mid, x, y, scr);
+    for (int o = 0; o < rows; o++) lo[o] = y[o] >= 0;               /* on at -bound */
+    for (int o = 0; o < rows; o++) mid[o] = B;
+    stage_values(s, m, mid, x, y, scr);
     for (int o = 0; o < rows; o++) {
-        int first_on = -1, last_on = -1, changes = 0, prev = -1;
-        for (int n = 0; n < N; n++) {
-            int on = v[(size_t)n * rows + o] >= 0;
-            if (on) { if (first_on < 0) first_on = n; last_on = n; }
-            if (prev >= 0 && on != prev) changes++;
-            prev = on;
+        int on_hi = y[o] >= 0, on_lo = (int)lo[o];
+        if (on_hi == on_lo) s->dir[o] = on_hi ? 2 : -2;
+        else s->dir[o] = on_hi ? 1 : -1;
+        lo[o] = -B; hi[o] = B;                                       /* dir 1: off at lo, on at hi; -1: on at lo, off at hi */
+    }
+    for (int it = 0; it < 70; it++) {
+        int active = 0;
+        for (int o = 0; o < rows; o++) {
+            if ((s->dir[o] == 1 || s->dir[o] == -1) && hi[o] - lo[o] > 1) { mid[o] = lo[o] + (hi[o] - lo[o]) / 2; active = 1; }
+            else mid[o] = lo[o];
         }
-        if (first_on < 0) s->dir[o] = -2;
-        else if (changes == 0) s->dir[o] = 2;
-        else if (changes == 1 && last_on == N - 1) { s->dir[o] = 1; s->thr[o] = first_on - F; }
-        else if (changes == 1 && first_on == 0) { s->dir[o] = -1; s->thr[o] = last_on - F; }
-        else { rm_err(ctx, "layer %d channel %d: bias + BN + sign is not monotone in the accumulator", s->layer, o); goto done; }
+        if (!active) break;
+        stage_values(s, m, mid, x, y, scr);
+        for (int o = 0; o < rows; o++) {
+            if (!(s->dir[o] == 1 || s->dir[o] == -1) || hi[o] - lo[o] <= 1) continue;
+            int on = y[o] >= 0;
+            if (on == (s->dir[o] == 1)) hi[o] = mid[o]; else lo[o] = mid[o];
+        }
+    }
+    for (int o = 0; o < rows; o++) s->thr[o] = (int32_t)(s->dir[o] == 1 ? hi[o] : s->dir[o] == -1 ? lo[o] : 0);
+    /* check: for dir 1, on at thr and off at thr-1; for dir -1, on at thr and off at thr+1 */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int o = 0; o < rows; o++) mid[o] = s->thr[o] + (pass ? (s->dir[o] == 1 ? -1 : 1) : 0);
+        stage_values(s, m, mid, x, y, scr);
+        for (int o = 0; o < rows; o++)
+            if ((s->dir[o] == 1 || s->dir[o] == -1) && (y[o] >= 0) != !pass) {
+                rm_err(ctx, "layer %d channel %d: scale + bias + BN + sign is not monotone in the accumulator", s->layer, o);
+                goto done;
+            }
     }
     st = RM_OK;
 done:
-    free(x); free(y); free(mean);
+    free(lo); free(x);
     return st;
 }
 
-static int pack_weights(rm_ctx *ctx, rm_model *m, bstage *s, const rm_nlayer_spec *ls, int perm_h, int perm_w, int perm_c) {
+/* the integer codes of layer i's weights (rows x cols, the model's order), the float step of one code
+ * unit and the ternary scales; the model's forward uses exactly code * unit (* alpha) */
+static int weight_codes(rm_ctx *ctx, rm_model *m, int i, const rm_nlayer_spec *l, int32_t *k, float *unit, int *bits) {
     int rows, cols;
-    const float *wq = rm_net_weights_used(m, s->layer, &rows, &cols);
-    s->w = rm_calloc(ctx, sizeof(uint64_t) * (size_t)rows * s->kw, "packed weights");
-    if (!s->w) return RM_ERR;
+    const float *wq = rm_net_weights_used(m, i, &rows, &cols);
+    size_t n = (size_t)rows * cols;
+    if (l->wq == RM_WQ_BINARY) {
+        for (size_t j = 0; j < n; j++) k[j] = wq[j] >= 0 ? 1 : -1;
+        *unit = 1; *bits = 1;
+    } else if (l->wq == RM_WQ_TERNARY) {
+        for (size_t j = 0; j < n; j++) k[j] = wq[j] > 0 ? 1 : wq[j] < 0 ? -1 : 0;
+        *unit = 1; *bits = 2;
+    } else if (l->wq == RM_WQ_INT) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "layers.%d.weight", i);
+        const float *w = rm_model_tensor_data(m, nm, NULL);
+        float *q = rm_malloc(ctx, sizeof(float) * n, "weight codes");
+        if (!q) return RM_ERR;
+        int f = rm_quant_fixed(q, w, n, l->wbits, NULL);
+        for (size_t j = 0; j < n; j++) {
+            float c = ldexpf(q[j], f);
+            if (q[j] != wq[j] || c != floorf(c)) { free(q); return rm_err(ctx, "layer %d: weights are not the fixed-point codes the forward uses", i); }
+            k[j] = (int32_t)c;
+        }
+        free(q);
+        *unit = ldexpf(1, -f); *bits = l->wbits;
+    } else return rm_err(ctx, "layer %d (%s): float weights have no integer form (w=binary|ternary|intN)", i, rm_nlayer_name(l->type));
+    return RM_OK;
+}
+
+/* codes into the engine's input order, bit planes, per-row bounds */
+static int pack_stage(rm_ctx *ctx, rm_model *m, bstage *s, const rm_nlayer_spec *l, int perm_h, int perm_w, int perm_c, int maxin) {
+    int rows, cols;
+    rm_net_weights_used(m, s->layer, &rows, &cols);
+    int32_t *src = rm_malloc(ctx, sizeof(int32_t) * (size_t)rows * cols, "weight codes");
+    s->kc = rm_malloc(ctx, sizeof(int32_t) * (size_t)rows * cols, "weight codes");
+    if (!src || !s->kc) { free(src); return RM_ERR; }
+    float wunit = 1;
+    if (weight_codes(ctx, m, s->layer, l, src, &wunit, &s->wbits)) { free(src); return RM_ERR; }
+    s->fan = cols;
+    s->unit *= wunit;
     for (int o = 0; o < rows; o++) {
-        uint64_t *wr = s->w + (size_t)o * s->kw;
-        const float *src = wq + (size_t)o * cols;
+        const int32_t *sr = src + (size_t)o * cols;
+        int32_t *dr = s->kc + (size_t)o * cols;
         if (s->type == S_CONV) {
-            /* PyTorch order (c, ky, kx) -> words per kernel pixel (ky, kx), channel bits inside */
+            /* PyTorch order (c, ky, kx) -> (ky, kx, c) */
             for (int c = 0; c < s->ic; c++)
-                for (int ky = 0; ky < s->k; ky++)
-                    for (int kx = 0; kx < s->k; kx++)
-                        if (src[(c * s->k + ky) * s->k + kx] >= 0) {
-                            size_t bit = (size_t)(ky * s->k + kx) * s->iwpp * 64 + c;
-                            wr[bit >> 6] |= 1ull << (bit & 63);
-                        }
+                for (int p = 0; p < s->k * s->k; p++) dr[p * s->ic + c] = sr[c * s->k * s->k + p];
         } else {
+            /* after a flatten of an NHWC map the inputs come in HWC order: weights are in CHW */
             for (int j = 0; j < cols; j++) {
-                /* after a flatten of an NHWC map the input bits are in HWC order: weights are in CHW */
                 int src_j = j;
                 if (perm_c > 0) { int p = j / perm_c, c = j % perm_c; src_j = c * perm_h * perm_w + p; }
-                if (src[src_j] >= 0) wr[j >> 6] |= 1ull << (j & 63);
+                dr[j] = sr[src_j];
             }
         }
     }
-    (void)ls;
+    free(src);
+    s->bound = 0;
+    for (int o = 0; o < rows; o++) {
+        int64_t b = 0;
+        for (int j = 0; j < cols; j++) b += llabs((long long)s->kc[(size_t)o * cols + j]) * maxin;
+        if (b > s->bound) s->bound = b;
+    }
+    if (s->bound == 0) s->bound = 1;
+    if (s->wk == W_INT) return RM_OK;
+    int kk = s->type == S_CONV ? s->k * s->k : 1, wpp = s->type == S_CONV ? s->iwpp : s->fwords;
+    if (s->wbits == 1) s->wk = W_BIN, s->np = 1;
+    else if (s->wbits == 2 && l->wq == RM_WQ_TERNARY) { s->wk = W_PLANES; s->np = 2; s->coef[0] = 1; s->coef[1] = -1; }
+    else {
+        s->wk = W_PLANES; s->np = s->wbits;
+        for (int p = 0; p < s->np; p++) s->coef[p] = p == s->np - 1 ? -(1 << p) : 1 << p;   /* two's complement */
+    }
+    s->w = rm_calloc(ctx, sizeof(uint64_t) * (size_t)s->np * rows * s->kw, "packed weights");
+    if (s->wk == W_PLANES) s->pcm = rm_calloc(ctx, sizeof(int32_t) * (size_t)s->np * rows * kk, "plane counts");
+    if (!s->w || (s->wk == W_PLANES && !s->pcm)) return RM_ERR;
+    int cin = s->type == S_CONV ? s->ic : cols;
+    for (int o = 0; o < rows; o++)
+        for (int p = 0; p < kk; p++)
+            for (int c = 0; c < cin; c++) {
+                int32_t code = s->kc[(size_t)o * cols + (size_t)p * cin + c];
+                size_t bit = (size_t)p * wpp * 64 + c;
+                if (s->wk == W_BIN) {
+                    if (code > 0) s->w[(size_t)o * s->kw + (bit >> 6)] |= 1ull << (bit & 63);
+                    continue;
+                }
+                for (int q = 0; q < s->np; q++) {
+                    int on = s->np == 2 && l->wq == RM_WQ_TERNARY ? (q == 0 ? code > 0 : code < 0) : (int)(((uint32_t)code >> q) & 1);
+                    if (!on) continue;
+                    s->w[((size_t)q * rows + o) * s->kw + (bit >> 6)] |= 1ull << (bit & 63);
+                    s->pcm[((size_t)q * rows + o) * kk + p]++;
+                }
+            }
     return RM_OK;
 }
+
+static int copy_floats(rm_ctx *ctx, float **dst, const float *src, int n) {
+    *dst = NULL;
+    if (!src) return RM_OK;
+    if (!(*dst = rm_malloc(ctx, sizeof(float) * n, "engine scales"))) return RM_ERR;
+    memcpy(*dst, src, sizeof(float) * n);
+    return RM_OK;
+}
+
+static int fail(rm_bnet *e) { rm_bnet_free(e); return RM_ERR; }
 
 int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
     *out = NULL;
     const rm_net_spec *sp = rm_net_spec_of(m);
-    if (!sp) return rm_err(ctx, "the binary engine takes layer-list nets (this is a ResMLP)");
+    if (!sp) return rm_err(ctx, "the integer engine takes layer-list nets (this is a ResMLP)");
     rm_bnet *e = calloc(1, sizeof *e);
     if (!e) return rm_err(ctx, "out of memory");
     e->m = m;
     e->K = m->cfg.K;
+    e->in_c = sp->in_c; e->in_h = sp->in_h; e->in_w = sp->in_w;
+    /* one eval forward so the quantised weights and ternary scales are the eval ones */
+    size_t in = rm_model_input_size(m);
+    float *zero = rm_calloc(ctx, sizeof(float) * in, "engine probe");
+    if (!zero) return fail(e);
+    int r = rm_net_forward_upto(ctx, m, zero, 1, 0, sp->n);
+    free(zero);
+    if (r) return fail(e);
     int i = 0;
     while (i < sp->n && sp->l[i].type != RM_NL_SIGN) i++;
-    if (i >= sp->n) { free(e); return rm_err(ctx, "the binary engine needs sign activations (this net has none)"); }
-    e->front = i + 1;
-    rm_net_output(m, i, &e->fr_c, &e->fr_h, &e->fr_w, &e->fr_sp);
-    int sp_in = e->fr_sp, H = e->fr_h, W = e->fr_w, C = e->fr_c;
+    if (i >= sp->n) { free(e); return rm_err(ctx, "the integer engine needs sign activations (this net has none)"); }
+    /* an integer front: quant(bits) then a quantised linear/conv, [bn], [dropout], sign */
+    if (sp->l[0].type == RM_NL_QUANT && sp->n > 1 && (sp->l[1].type == RM_NL_LINEAR || sp->l[1].type == RM_NL_CONV) &&
+        sp->l[1].wq != RM_WQ_FLOAT) {
+        int j = 2;
+        if (j < sp->n && sp->l[j].type == RM_NL_BN) j++;
+        while (j < sp->n && sp->l[j].type == RM_NL_DROPOUT) j++;
+        if (j == i) e->int_front = 1;
+    }
+    int sp_in, H, W, C;
+    if (e->int_front) {
+        const rm_nlayer_spec *q = &sp->l[0];
+        e->in_bits = q->bits;
+        e->in_fbits = q->bits - 1 - (int)ceilf(log2f(q->range));
+        e->in_sp = sp->in_h * sp->in_w > 1;
+        e->front = 1;
+        sp_in = e->in_sp; H = sp->in_h; W = sp->in_w; C = sp->in_c;
+    } else {
+        e->front = i + 1;
+        rm_net_output(m, i, &e->fr_c, &e->fr_h, &e->fr_w, &e->fr_sp);
+        sp_in = e->fr_sp; H = e->fr_h; W = e->fr_w; C = e->fr_c;
+    }
     int perm_h = 0, perm_w = 0, perm_c = 0;   /* a flatten of an NHWC map happened */
-    size_t words = sp_in ? (size_t)H * W * ((C + 63) / 64) : (size_t)(C * H * W + 63) / 64;
+    size_t words = e->int_front ? (size_t)C * H * W / 2 + 1 : sp_in ? (size_t)H * W * ((C + 63) / 64) : (size_t)(C * H * W + 63) / 64;
     e->maxwords = words;
     int last_weight = -1;
     for (int j = 0; j < sp->n; j++) if (sp->l[j].type == RM_NL_LINEAR || sp->l[j].type == RM_NL_CONV) last_weight = j;
@@ -202,13 +325,15 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         memset(s, 0, sizeof *s);
         s->layer = i; s->sign_layer = s->bn_layer = -1;
         s->in_words = words;
+        int first = e->ns == 0 && e->int_front;
         if (l->type == RM_NL_DROPOUT) { i++; continue; }
         if (l->type == RM_NL_FLATTEN) {
             if (sp_in) { perm_h = H; perm_w = W; perm_c = C; C = C * H * W; H = W = 1; sp_in = 0; }
             s->type = S_FLATTEN;
-            s->ih = e->fr_h; s->ic = C;
+            s->ih = perm_h; s->iw = perm_w; s->ic = perm_c; s->oc = C;
             words = (size_t)(C + 63) / 64;
             s->out_words = words;
+            if (words > e->maxwords) e->maxwords = words;
             e->ns++;
             i++;
             continue;
@@ -227,31 +352,40 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         }
         if (l->type != RM_NL_LINEAR && l->type != RM_NL_CONV) {
             rm_bnet_free(e);
-            return rm_err(ctx, "layer %d (%s): the binary engine expects binary linear/conv, bn, sign, maxpool after the first sign", i, nm);
+            return rm_err(ctx, "layer %d (%s): the integer engine expects linear/conv, bn, sign, maxpool after the first sign", i, nm);
         }
-        if (l->wq != RM_WQ_BINARY) {
+        if (l->wq == RM_WQ_FLOAT) {
             rm_bnet_free(e);
-            return rm_err(ctx, "layer %d (%s): weights must be binary after the first sign (w=binary); only the front may be n-bit", i, nm);
+            return rm_err(ctx, "layer %d (%s): weights must be binary, ternary or intN after the first sign; only the front may be float", i, nm);
         }
         int rows, cols;
         rm_net_weights_used(m, i, &rows, &cols);
         s->rows = rows;
-        char bn_name[48];
-        snprintf(bn_name, sizeof bn_name, "layers.%d.bias", i);
-        const float *bias = l->bias ? rm_model_tensor_data(m, bn_name, NULL) : NULL;
+        e->ns++;   /* counted from here on, so rm_bnet_free releases what it holds */
+        char bname[48];
+        snprintf(bname, sizeof bname, "layers.%d.bias", i);
+        if (copy_floats(ctx, &s->bias, l->bias ? rm_model_tensor_data(m, bname, NULL) : NULL, rows) ||
+            copy_floats(ctx, &s->alpha, rm_net_weight_alpha(m, i), rows)) { rm_bnet_free(e); return RM_ERR; }
         int j = i + 1;
         if (j < sp->n && sp->l[j].type == RM_NL_BN) s->bn_layer = j++;
         while (j < sp->n && sp->l[j].type == RM_NL_DROPOUT) j++;
-        int final = i == last_weight;
-        if (!final) {
+        s->final = i == last_weight;
+        if (!s->final) {
             if (j >= sp->n || sp->l[j].type != RM_NL_SIGN) {
                 rm_bnet_free(e);
-                return rm_err(ctx, "layer %d (%s): a hidden binary layer must be followed by [bn] sign", i, nm);
+                return rm_err(ctx, "layer %d (%s): a hidden quantised layer must be followed by [bn] sign", i, nm);
             }
             s->sign_layer = j++;
         } else if (j != sp->n) {
             rm_bnet_free(e);
             return rm_err(ctx, "layer %d (%s): the last weight layer may only be followed by bn", i, nm);
+        }
+        int maxin = 1;
+        s->unit = 1;
+        if (first) {
+            s->wk = W_INT;
+            maxin = 1 << (e->in_bits - 1);
+            s->unit = ldexpf(1, -e->in_fbits);
         }
         if (l->type == RM_NL_CONV) {
             if (!sp_in) { rm_bnet_free(e); return rm_err(ctx, "layer %d (conv) on a flat input", i); }
@@ -261,23 +395,23 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
             H = (H + 2 * l->pad - l->k) / l->stride + 1; W = (W + 2 * l->pad - l->k) / l->stride + 1; C = rows;
             s->oh = H; s->ow = W; s->oc = C; s->owpp = (C + 63) / 64;
             words = (size_t)H * W * s->owpp;
-            if (final) { rm_bnet_free(e); return rm_err(ctx, "layer %d (conv): the last weight layer must be linear", i); }
+            if (s->final) { rm_bnet_free(e); return rm_err(ctx, "layer %d (conv): the last weight layer must be linear", i); }
         } else {
             if (sp_in) { rm_bnet_free(e); return rm_err(ctx, "layer %d (linear) on an image (a flatten is missing)", i); }
             s->type = S_LINEAR;
             s->F = C; s->fwords = (C + 63) / 64; s->kw = s->fwords;
+            s->ih = s->iw = 1; s->ic = C; s->oh = s->ow = 1; s->oc = rows;
             C = rows;
             words = (size_t)(C + 63) / 64;
         }
         s->out_words = words;
         if (words > e->maxwords) e->maxwords = words;
         if (s->in_words > e->maxwords) e->maxwords = s->in_words;
-        if (pack_weights(ctx, m, s, l, perm_h, perm_w, perm_c)) { rm_bnet_free(e); return RM_ERR; }
+        if (pack_stage(ctx, m, s, l, perm_h, perm_w, perm_c, maxin)) { rm_bnet_free(e); return RM_ERR; }
         perm_c = 0;
-        int F = s->type == S_CONV ? s->k * s->k * s->ic : s->F;
-        if (final) s->bias = bias;
-        else if (fold_thresholds(ctx, m, s, F, bias, s->bn_layer)) { rm_bnet_free(e); return RM_ERR; }
-        e->ns++;
+        if (s->bound >= (1 << 24)) e->inexact_rows++;
+        if (s->bound >= INT32_MAX) { rm_bnet_free(e); return rm_err(ctx, "layer %d (%s): accumulators exceed 32 bits", i, nm); }
+        if (!s->final && fold_thresholds(ctx, m, s)) { rm_bnet_free(e); return RM_ERR; }
         i = j;
     }
     rm_bnet_set_path(e, RM_BNN_AUTO);
@@ -287,38 +421,61 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
 
 void rm_bnet_free(rm_bnet *e) {
     if (!e) return;
-    for (int i = 0; i < e->ns; i++) { free(e->st[i].w); free(e->st[i].thr); free(e->st[i].dir); }
-    free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny);
+    for (int i = 0; i < e->ns; i++) {
+        bstage *s = &e->st[i];
+        free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
+    }
+    free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
     free(e);
 }
 
 void rm_bnet_describe(const rm_bnet *e, char *buf, size_t n) {
     size_t bytes = 0;
-    int nb = 0;
-    for (int i = 0; i < e->ns; i++) if (e->st[i].w) { bytes += (size_t)e->st[i].rows * e->st[i].kw * 8; nb++; }
-    snprintf(buf, n, "binary engine: float front of %d layers, %d XNOR-popcount layers (%zu bytes of packed weights), path %s",
-             e->front, nb, bytes, rm_bnn_path_name(e->path));
+    int nb = 0, nt = 0, nn = 0;
+    for (int i = 0; i < e->ns; i++) {
+        const bstage *s = &e->st[i];
+        if (s->type != S_LINEAR && s->type != S_CONV) continue;
+        if (s->wk == W_BIN) nb++;
+        else if (s->wk == W_PLANES) nt++;
+        else nn++;
+        bytes += s->w ? (size_t)s->np * s->rows * s->kw * 8 : (size_t)s->rows * s->fan * ((s->wbits + 7) / 8);
+    }
+    size_t k = (size_t)snprintf(buf, n, "integer engine: ");
+    if (e->int_front && k < n) k += (size_t)snprintf(buf + k, n - k, "%d-bit input, %d integer-input layer, ", e->in_bits, nn);
+    else if (k < n) k += (size_t)snprintf(buf + k, n - k, "float front of %d layers, ", e->front);
+    if (k < n) k += (size_t)snprintf(buf + k, n - k, "%d XNOR-popcount + %d bit-plane layers (%zu bytes of weights), path %s", nb, nt,
+                                     bytes, rm_bnn_path_name(e->path));
+    if (e->inexact_rows && k < n) snprintf(buf + k, n - k, "; %d layers with accumulators past 2^24 (float may round)", e->inexact_rows);
 }
 
 /* ---- forward ------------------------------------------------------------------------------------ */
 
-static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, float *logits, int B, int path) {
+/* dot product of one output row o with input x (bits, or int32 codes for W_INT); linear */
+static inline int64_t dot_linear(const bstage *s, int o, const uint64_t *x, int path) {
+    if (s->wk == W_BIN) return s->F - 2 * popx(path, x, s->w + (size_t)o * s->kw, s->kw);
+    if (s->wk == W_PLANES) {
+        int64_t acc = 0;
+        for (int q = 0; q < s->np; q++)
+            acc += (int64_t)s->coef[q] * (2 * popa(path, x, s->w + ((size_t)q * s->rows + o) * s->kw, s->kw) - s->pcm[(size_t)q * s->rows + o]);
+        return acc;
+    }
+    const int32_t *c = (const int32_t *)x, *k = s->kc + (size_t)o * s->fan;
+    int64_t acc = 0;
+    for (int j = 0; j < s->fan; j++) acc += (int64_t)c[j] * k[j];
+    return acc;
+}
+
+static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64_t *acc_out, int B, int path) {
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
         const uint64_t *x = in + (size_t)b * s->in_words;
-        if (logits) {
-            float *z = logits + (size_t)b * s->rows;
-            for (int o = 0; o < s->rows; o++) {
-                int acc = s->F - 2 * popx(path, x, s->w + (size_t)o * s->kw, s->kw);
-                z[o] = s->bias ? (float)acc + s->bias[o] : (float)acc;
-            }
+        if (acc_out) {
+            for (int o = 0; o < s->rows; o++) acc_out[(size_t)b * s->rows + o] = dot_linear(s, o, x, path);
         } else {
             uint64_t *y = out + (size_t)b * s->out_words;
             memset(y, 0, sizeof(uint64_t) * s->out_words);
-            for (int o = 0; o < s->rows; o++) {
-                int acc = s->F - 2 * popx(path, x, s->w + (size_t)o * s->kw, s->kw);
-                if (fire(s, o, acc)) y[o >> 6] |= 1ull << (o & 63);
-            }
+            for (int o = 0; o < s->rows; o++)
+                if (fire(s, o, dot_linear(s, o, x, path))) y[o >> 6] |= 1ull << (o & 63);
         }
     }
 }
@@ -340,7 +497,21 @@ static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, 
                         if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) { full = 0; continue; }
                         valid++;
                     }
-                if (full && wpp <= 4) {
+                if (s->wk == W_INT) {
+                    const int32_t *xc = (const int32_t *)x;
+                    for (int o = 0; o < s->rows; o++) {
+                        const int32_t *kr = s->kc + (size_t)o * s->fan;
+                        int64_t acc = 0;
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int iy = oy * s->s - s->pad + ky, ix = ox * s->s - s->pad + kx;
+                                if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) continue;
+                                const int32_t *xp = xc + ((size_t)iy * s->iw + ix) * s->ic, *kp = kr + (size_t)(ky * k + kx) * s->ic;
+                                for (int c = 0; c < s->ic; c++) acc += (int64_t)xp[c] * kp[c];
+                            }
+                        if (fire(s, o, acc)) y[o >> 6] |= 1ull << (o & 63);
+                    }
+                } else if (full && wpp <= 4 && s->wk == W_BIN) {
                     /* interior: gather the patch once, one dot per filter */
                     for (int ky = 0; ky < k; ky++)
                         for (int kx = 0; kx < k; kx++) {
@@ -353,15 +524,21 @@ static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, 
                     }
                 } else {
                     for (int o = 0; o < s->rows; o++) {
-                        const uint64_t *wr = s->w + (size_t)o * s->kw;
+                        int64_t acc = 0;
                         int pc = 0;
                         for (int ky = 0; ky < k; ky++)
                             for (int kx = 0; kx < k; kx++) {
                                 int iy = oy * s->s - s->pad + ky, ix = ox * s->s - s->pad + kx;
                                 if (iy < 0 || iy >= s->ih || ix < 0 || ix >= s->iw) continue;
-                                pc += popx(path, x + ((size_t)iy * s->iw + ix) * wpp, wr + (size_t)(ky * k + kx) * wpp, wpp);
+                                const uint64_t *xp = x + ((size_t)iy * s->iw + ix) * wpp;
+                                int p = ky * k + kx;
+                                if (s->wk == W_BIN) pc += popx(path, xp, s->w + (size_t)o * s->kw + (size_t)p * wpp, wpp);
+                                else
+                                    for (int q = 0; q < s->np; q++)
+                                        acc += (int64_t)s->coef[q] * (2 * popa(path, xp, s->w + ((size_t)q * s->rows + o) * s->kw + (size_t)p * wpp, wpp) -
+                                                                      s->pcm[((size_t)q * s->rows + o) * k * k + p]);
                             }
-                        int acc = valid * s->ic - 2 * pc;
+                        if (s->wk == W_BIN) acc = valid * s->ic - 2 * pc;
                         if (fire(s, o, acc)) y[o >> 6] |= 1ull << (o & 63);
                     }
                 }
@@ -388,8 +565,7 @@ static void run_pool(const bstage *s, const uint64_t *in, uint64_t *out, int B) 
 }
 
 /* NHWC map (H,W,C words per pixel) -> dense HWC bits */
-static void run_flatten(const rm_bnet *e, const bstage *s, const bstage *prev_geom, const uint64_t *in, uint64_t *out, int B,
-                        int H, int W, int C) {
+static void run_flatten(const bstage *s, const uint64_t *in, uint64_t *out, int B, int H, int W, int C) {
     int wpp = (C + 63) / 64;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
@@ -403,7 +579,6 @@ static void run_flatten(const rm_bnet *e, const bstage *s, const bstage *prev_ge
                     y[bit >> 6] |= 1ull << (bit & 63);
                 }
     }
-    (void)e; (void)prev_geom;
 }
 
 static int ensure(rm_ctx *ctx, rm_bnet *e, int B) {
@@ -419,7 +594,7 @@ static int ensure(rm_ctx *ctx, rm_bnet *e, int B) {
 }
 
 /* count bits of a stage's output that differ from the float forward's sign output (still in the model's
- * layer caches: the engine only reruns the front) */
+ * layer caches: the engine reruns at most the front) */
 static void compare_bits(const rm_bnet *e, const bstage *s, const uint64_t *bits, int B, rm_bnn_check *chk) {
     int c, h, w, sp;
     const float *fy = rm_net_output(e->m, s->sign_layer, &c, &h, &w, &sp);
@@ -439,51 +614,76 @@ static void compare_bits(const rm_bnet *e, const bstage *s, const uint64_t *bits
     chk->bit_mismatch += bad;
 }
 
-static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits, rm_bnn_check *chk);
-int rm_bnet_forward(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits) { return engine_run(ctx, e, x, B, logits, NULL); }
+void rm_bnet_input_codes(const rm_bnet *e, const float *x, int B, int32_t *codes) {
+    int C = e->in_c, HW = e->in_h * e->in_w;
+    size_t n = (size_t)C * HW;
+    float sc = ldexpf(1, e->in_fbits), lo = -ldexpf(1, e->in_bits - 1), hi = ldexpf(1, e->in_bits - 1) - 1;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int p = 0; p < HW; p++) {
+                /* the expression of net.c's quant layer, then NHWC order for an image */
+                float v = fminf(fmaxf(nearbyintf(x[(size_t)b * n + (size_t)c * HW + p] * sc), lo), hi);
+                codes[(size_t)b * n + (e->in_sp ? (size_t)p * C + c : (size_t)c * HW + p)] = (int32_t)v;
+            }
+}
 
-static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits, rm_bnn_check *chk) {
+static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits, int64_t *accs, rm_bnn_check *chk,
+                      rm_bnn_tap tap, void *tap_ud) {
     if (ensure(ctx, e, B)) return RM_ERR;
-    if (rm_net_forward_upto(ctx, e->m, x, B, 0, e->front)) return RM_ERR;
-    int c, h, w, sp;
-    const float *fy = rm_net_output(e->m, e->front - 1, &c, &h, &w, &sp);
-    /* pack the front's +-1 output */
-    size_t in_words = e->st[0].in_words;
-    int wpp = (c + 63) / 64;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) {
-        uint64_t *y = e->buf0 + (size_t)b * in_words;
-        memset(y, 0, sizeof(uint64_t) * in_words);
-        const float *v = fy + (size_t)b * c * h * w;
-        if (sp) {
-            for (int p = 0; p < h * w; p++)
-                for (int ch = 0; ch < c; ch++)
-                    if (v[(size_t)p * c + ch] >= 0) y[(size_t)p * wpp + (ch >> 6)] |= 1ull << (ch & 63);
-        } else {
-            for (int j = 0; j < c * h * w; j++) if (v[j] >= 0) y[j >> 6] |= 1ull << (j & 63);
-        }
-    }
     uint64_t *cur = e->buf0, *nxt = e->buf1;
-    int H = h, W = w, C = c;
+    int H, W, C;
+    if (e->int_front) {
+        /* int32 codes per sample fit in in_words = n/2 + 1 words */
+        for (int b = 0; b < B; b++) rm_bnet_input_codes(e, x + (size_t)b * e->in_c * e->in_h * e->in_w, 1, (int32_t *)(cur + (size_t)b * e->st[0].in_words));
+        H = e->in_h; W = e->in_w; C = e->in_c;
+    } else {
+        if (rm_net_forward_upto(ctx, e->m, x, B, 0, e->front)) return RM_ERR;
+        int c, h, w, sp;
+        const float *fy = rm_net_output(e->m, e->front - 1, &c, &h, &w, &sp);
+        /* pack the front's +-1 output */
+        size_t in_words = e->st[0].in_words;
+        int wpp = (c + 63) / 64;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < B; b++) {
+            uint64_t *y = cur + (size_t)b * in_words;
+            memset(y, 0, sizeof(uint64_t) * in_words);
+            const float *v = fy + (size_t)b * c * h * w;
+            if (sp) {
+                for (int p = 0; p < h * w; p++)
+                    for (int ch = 0; ch < c; ch++)
+                        if (v[(size_t)p * c + ch] >= 0) y[(size_t)p * wpp + (ch >> 6)] |= 1ull << (ch & 63);
+            } else {
+                for (int j = 0; j < c * h * w; j++) if (v[j] >= 0) y[j >> 6] |= 1ull << (j & 63);
+            }
+        }
+        H = h; W = w; C = c;
+    }
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
         switch (s->type) {
-        case S_FLATTEN: run_flatten(e, s, NULL, cur, nxt, B, H, W, C); C = C * H * W; H = W = 1; break;
+        case S_FLATTEN: run_flatten(s, cur, nxt, B, H, W, C); C = C * H * W; H = W = 1; break;
         case S_POOL: run_pool(s, cur, nxt, B); H = s->oh; W = s->ow; break;
         case S_CONV: run_conv(s, cur, nxt, B, e->path); H = s->oh; W = s->ow; C = s->oc; break;
         case S_LINEAR:
-            if (i == e->ns - 1) {
-                float *z = s->bn_layer >= 0 ? e->bny : logits;
-                run_linear(s, cur, NULL, z, B, e->path);
-                if (s->bn_layer >= 0) {
-                    char nm[64];
-                    float *g, *bb, *rmn, *rv;
-                    snprintf(nm, sizeof nm, "layers.%d.weight", s->bn_layer); g = rm_model_tensor_data(e->m, nm, NULL);
-                    snprintf(nm, sizeof nm, "layers.%d.bias", s->bn_layer); bb = rm_model_tensor_data(e->m, nm, NULL);
-                    snprintf(nm, sizeof nm, "layers.%d.running_mean", s->bn_layer); rmn = rm_model_tensor_data(e->m, nm, NULL);
-                    snprintf(nm, sizeof nm, "layers.%d.running_var", s->bn_layer); rv = rm_model_tensor_data(e->m, nm, NULL);
-                    bn_forward(logits, e->bnm, e->bnm + e->K, z, g, bb, rmn, rv, B, e->K, 0, 0.1f, 1e-5f, 0, e->m->scratch);
+            if (s->final) {
+                int64_t *acc = accs ? accs : (int64_t *)nxt;   /* nxt holds B*K int64 (maxwords >= K/64+1 is not enough) */
+                int64_t *tmp = NULL;
+                if (!accs && (size_t)B * e->K > (size_t)B * e->maxwords) {
+                    if (!(tmp = rm_malloc(ctx, sizeof(int64_t) * B * e->K, "engine logits"))) return RM_ERR;
+                    acc = tmp;
                 }
+                run_linear(s, cur, NULL, acc, B, e->path);
+                if (logits) {
+                    float *z = s->bn_layer >= 0 ? e->bny : logits;
+                    for (int b = 0; b < B; b++)
+                        for (int o = 0; o < e->K; o++)
+                            z[(size_t)b * e->K + o] = rm_net_post((float)acc[(size_t)b * e->K + o] * s->unit, s->alpha, s->bias, o);
+                    if (s->bn_layer >= 0) {
+                        bnref r = bn_of(e->m, s->bn_layer);
+                        bn_forward(logits, e->bnm, e->bnm + e->K, z, r.g, r.b, r.rm, r.rv, B, e->K, 0, 0.1f, 1e-5f, 0, e->m->scratch);
+                    }
+                }
+                free(tmp);
                 return RM_OK;
             }
             run_linear(s, cur, nxt, NULL, B, e->path);
@@ -491,15 +691,23 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
             break;
         }
         if (chk && s->sign_layer >= 0) compare_bits(e, s, nxt, B, chk);
+        if (tap) tap(tap_ud, i, nxt, s->out_words, B);
         uint64_t *t = cur; cur = nxt; nxt = t;
     }
-    return rm_err(ctx, "binary engine: no final linear layer");
+    return rm_err(ctx, "integer engine: no final linear layer");
+}
+
+int rm_bnet_forward(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits) { return engine_run(ctx, e, x, B, logits, NULL, NULL, NULL, NULL); }
+int rm_bnet_forward_acc(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc) { return engine_run(ctx, e, x, B, NULL, acc, NULL, NULL, NULL); }
+int rm_bnet_trace(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc, rm_bnn_tap tap, void *ud) {
+    return engine_run(ctx, e, x, B, NULL, acc, NULL, tap, ud);
 }
 
 /* ---- verification against the float forward -------------------------------------------------------- */
 
 int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const rm_dataset *ds, int batch, rm_bnn_check *out) {
     memset(out, 0, sizeof *out);
+    out->first_mismatch = -1;
     rm_model *m = e->m;
     size_t in = rm_model_input_size(m);
     if ((size_t)ds->c * ds->h * ds->w != in) return rm_err(ctx, "data set %s does not fit the network's input of %zu", ds->name, in);
@@ -515,13 +723,13 @@ int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const rm_dataset *ds, int batch, rm_
         int B = ds->n - s0 < batch ? ds->n - s0 : batch;
         for (int i = 0; i < B; i++) idx[i] = s0 + i;
         rm_make_batch_flat(ds, idx, B, x, y);
-        /* the float forward first: the engine reruns only the front, so the float sign outputs of the
+        /* the float forward first: the engine reruns at most the front, so the float sign outputs of the
          * later layers stay in the caches for compare_bits */
         if (rm_model_forward(ctx, m, x, B, 0, RM_FULL)) goto done;
         memcpy(zf, m->c.logits, sizeof(float) * B * e->K);
-        if (engine_run(ctx, e, x, B, ze, out)) goto done;
+        if (engine_run(ctx, e, x, B, ze, NULL, out, NULL, NULL)) goto done;
         for (int b = 0; b < B; b++) {
-            int bf = 0, be = 0;
+            int bf = 0, be = 0, same = 1;
             for (int k = 1; k < e->K; k++) {
                 if (zf[b * e->K + k] > zf[b * e->K + bf]) bf = k;
                 if (ze[b * e->K + k] > ze[b * e->K + be]) be = k;
@@ -529,9 +737,12 @@ int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const rm_dataset *ds, int batch, rm_
             for (int k = 0; k < e->K; k++) {
                 float d = fabsf(zf[b * e->K + k] - ze[b * e->K + k]);
                 if (d > out->max_logit_err) out->max_logit_err = d;
+                if (memcmp(&zf[b * e->K + k], &ze[b * e->K + k], sizeof(float))) same = 0;
             }
+            if (!same) { out->logit_mismatch++; if (out->first_mismatch < 0) out->first_mismatch = s0 + b; }
             out->agree += bf == be;
             out->correct += be == y[b];
+            out->float_correct += bf == y[b];
         }
         out->n += B;
     }
@@ -540,3 +751,5 @@ done:
     free(x); free(zf); free(ze); free(y); free(idx);
     return st;
 }
+
+rm_model *rm_bnet_model(const rm_bnet *e) { return e->m; }

@@ -1,10 +1,13 @@
-/* bnn.h - the integer engine of binarised layer-list nets: binary layers as bit-packed weights with
- * XNOR-popcount arithmetic, BatchNorm + sign folded into per-channel integer thresholds (FINN style), maxpool
- * of binary maps as OR. The network's front (its layers up to the first sign, e.g. a 16-bit first layer on
- * real-valued inputs) runs in float through the model's own kernels; from there on everything is integer
- * until the last layer's logits fl(acc + bias) (and its BN, if any). Thresholds are found by running the
- * model's own bias + BN kernels on every possible accumulator value, so the engine's bits equal the float
- * forward's on every input: `verify` on real data checks it.
+/* bnn.h - the integer engine of low-bit layer-list nets: binary layers as bit-packed weights with
+ * XNOR-popcount arithmetic, ternary and n-bit layers as bit planes of their codes (AND-popcount per plane),
+ * (scale +) bias + BatchNorm + sign folded into per-channel integer thresholds (FINN style), maxpool of
+ * binary maps as OR. With an input quantiser first (quant(bits), in_bits=N) and a quantised first layer the
+ * whole net is integer: input codes times weight codes, thresholds. Otherwise the front (the layers up to
+ * the first sign, e.g. a 16-bit first layer on real-valued inputs) runs in float through the model's own
+ * kernels. The last layer gives logits post(acc * unit) (and its BN, if any). Thresholds come from the
+ * model's own scale, bias and BN kernels (a bisection over the accumulator), and the float forward of a
+ * quantised layer sums exact multiples of a power of two (net.c), so the engine's bits equal the float
+ * forward's on every input while accumulators stay below 2^24: `verify` on real data checks it.
  * Paths: AVX-512 VPOPCNTDQ where the CPU has it (chosen at run time), a portable one otherwise;
  * RESMLP_BNN_PATH=portable or rm_bnn_set_path forces one. */
 #ifndef RM_BNN_H
@@ -20,6 +23,10 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out);
 void rm_bnet_free(rm_bnet *e);
 // x (B, C*H*W) CHW as rm_make_batch_flat gives; logits (B,K)
 int rm_bnet_forward(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits);
+/* the final layer's integer accumulators (B,K) (what the HLS design outputs) */
+int rm_bnet_forward_acc(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc);
+/* integer front only: the input codes the first stage reads, (B, C*H*W), NHWC for images */
+void rm_bnet_input_codes(const rm_bnet *e, const float *x, int B, int32_t *codes);
 int rm_bnet_set_path(rm_bnet *e, int path);     /* returns the path in effect (VPOPCNT falls back) */
 int rm_bnet_path(const rm_bnet *e);
 const char *rm_bnn_path_name(int path);
@@ -27,7 +34,19 @@ const char *rm_bnn_path_name(int path);
 void rm_bnet_describe(const rm_bnet *e, char *buf, size_t n);
 /* accuracy of the engine on ds and agreement with the float forward: predictions equal and the binary
  * activations of every integer layer equal to the float forward's (mismatching bits counted) */
-typedef struct rm_bnn_check { int n, correct, agree; long bits, bit_mismatch; float max_logit_err; } rm_bnn_check;
+typedef struct rm_bnn_check {
+    int n, correct, float_correct, agree;   /* images, engine / float correct, equal predictions */
+    int logit_mismatch, first_mismatch;      /* images whose logits differ in any bit; the first (-1: none) */
+    long bits, bit_mismatch;                 /* hidden activation bits compared, differing */
+    float max_logit_err;
+} rm_bnn_check;
 struct rm_dataset;
 int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const struct rm_dataset *ds, int batch, rm_bnn_check *out);
+/* the integer model file (bnn_io.c): parameters + codes, thresholds, directions; format resmlp-net-int-1.
+ * Load rebuilds the model (*m, owned by the caller, freed after the engine) and the engine, and refuses a
+ * file whose codes or thresholds differ from the ones its parameters give. */
+int rm_bnet_save(rm_ctx *ctx, const char *path, const rm_bnet *e);
+int rm_bnet_load(rm_ctx *ctx, const char *path, rm_model **m, rm_bnet **e);
+int rm_bnet_file_is_int(const char *path);   /* 1 if path is such a file */
+rm_model *rm_bnet_model(const rm_bnet *e);
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NMETA 20
+#define NMETA 24
 
 static int fill_meta(const rm_model *m, char vals[NMETA][64], const char **keys) {
     const rm_model_cfg *c = &m->cfg;
@@ -37,14 +37,32 @@ static int fill_meta(const rm_model *m, char vals[NMETA][64], const char **keys)
     return k;
 }
 
-int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st) {
-    int with_opt = opt && st;
-    int nt = m->ntensors + m->nbuftensors + (with_opt ? 2 * m->ntensors : 0);
-    rm_st_tensor *t = calloc(nt, sizeof *t);
-    char (*names)[160] = with_opt ? calloc(2 * m->ntensors, 160) : NULL;
-    if (!t || (with_opt && !names)) { free(t); free(names); return rm_err(ctx, "%s: out of memory", path); }
+void rm_checkpoint_optim_path(const char *path, char *out, size_t n) {
+    size_t len = strlen(path), sl = strlen(".safetensors");
+    if (len > sl && !strcmp(path + len - sl, ".safetensors")) len -= sl;
+    snprintf(out, n, "%.*s.optim.safetensors", (int)len, path);
+}
+
+/* FNV-1a 64 over the parameter and buffer bytes: ties an optimiser sibling to its weights */
+static uint64_t weights_hash(const rm_model *m) {
+    uint64_t h = 1469598103934665603ull;
+    for (int k = 0; k < 2; k++)
+        for (int t = 0; t < (k ? m->nbuftensors : m->ntensors); t++) {
+            const rm_ptensor *pt = k ? &m->buftensors[t] : &m->tensors[t];
+            const unsigned char *p = (const unsigned char *)((k ? m->bmem : m->mem) + pt->off);
+            for (size_t i = 0; i < pt->n * sizeof(float); i++) h = (h ^ p[i]) * 1099511628211ull;
+        }
+    return h;
+}
+
+/* what: 1 weights, 2 optimiser state, 3 both */
+static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st, int what) {
+    int with_opt = (what & 2) && opt && st, with_w = what & 1;
+    int nt = (with_w ? m->ntensors + m->nbuftensors : 0) + (with_opt ? 2 * m->ntensors : 0);
+    rm_st_tensor *t = calloc(nt ? nt : 1, sizeof *t);
+    if (!t) return rm_err(ctx, "%s: out of memory", path);
     int k = 0;
-    for (int pass = 0; pass < (with_opt ? 4 : 2); pass++) {
+    for (int pass = with_w ? 0 : 2; pass < (with_opt ? 4 : 2); pass++) {
         int isbuf = pass == 1;
         int cnt = isbuf ? m->nbuftensors : m->ntensors;
         const rm_ptensor *src = isbuf ? m->buftensors : m->tensors;
@@ -73,6 +91,7 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
         keys[nm] = "train.seed"; snprintf(vals[nm++], 64, "%llu", (unsigned long long)st->seed);
         keys[nm] = "train.phase"; snprintf(vals[nm++], 64, "%s", st->phase);
         keys[nm] = "optim.step"; snprintf(vals[nm++], 64, "%ld", opt->step);
+        if (!with_w) { keys[nm] = "weights.fnv1a64"; snprintf(vals[nm++], 64, "%016llx", (unsigned long long)weights_hash(m)); }
     }
     const char *vp[NMETA + 2];
     for (int i = 0; i < nm; i++) vp[i] = vals[i];
@@ -85,8 +104,22 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
     char *prune = rm_prune_format(m);   /* SIMD-block pruning masks (prune.h) */
     if (prune) { keys[nm] = "prune"; vp[nm++] = prune; }
     int r = rm_st_save(ctx, path, t, nt, keys, vp, nm);
-    free(t); free(names); free(prune);
+    free(t); free(prune);
     return r;
+}
+
+int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st) {
+    if (opt && st) {
+        char side[1024];
+        rm_checkpoint_optim_path(path, side, sizeof side);
+        if (save_impl(ctx, side, m, opt, st, 2)) return RM_ERR;
+    }
+    return save_impl(ctx, path, m, NULL, NULL, 1);
+}
+
+int rm_checkpoint_save_with_optimizer(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt,
+                                      const rm_train_state *st) {
+    return save_impl(ctx, path, m, opt, st, 3);
 }
 
 static int meta_int(rm_ctx *ctx, const rm_st_file *f, const char *path, const char *key, int def, int *out) {
@@ -162,11 +195,29 @@ int rm_checkpoint_load_state(rm_ctx *ctx, const char *path, const rm_model *m, r
     rm_st_file f = {0};
     if (rm_st_load(ctx, path, &f)) return RM_ERR;
     int r = RM_ERR;
+    char side[1024];
+    const char *from = path;
+    if (!rm_st_meta(&f, "train.epoch")) {   /* weights only: the state is in the sibling file */
+        rm_checkpoint_optim_path(path, side, sizeof side);
+        rm_st_free(&f);
+        FILE *probe = fopen(side, "rb");
+        if (!probe) return rm_err(ctx, "%s: no training state (no %s beside it; saved without optimiser)", path, side);
+        fclose(probe);
+        if (rm_st_load(ctx, side, &f)) return RM_ERR;
+        from = side;
+        const char *h = rm_st_meta(&f, "weights.fnv1a64");
+        char mine[32];
+        snprintf(mine, sizeof mine, "%016llx", (unsigned long long)weights_hash(m));
+        if (!h || strcmp(h, mine)) {
+            rm_err(ctx, "%s does not belong to the weights in %s (saved at another time); cannot resume", side, path);
+            goto done;
+        }
+    }
     const char *ep = rm_st_meta(&f, "train.epoch");
-    if (!ep) { rm_err(ctx, "%s: no training state in this checkpoint (saved without optimiser)", path); goto done; }
+    if (!ep) { rm_err(ctx, "%s: no training state in this checkpoint (saved without optimiser)", from); goto done; }
     int e = 0, tot = 0, step = 0;
-    if (meta_int(ctx, &f, path, "train.epoch", 0, &e) || meta_int(ctx, &f, path, "train.total_epochs", 0, &tot) ||
-        meta_int(ctx, &f, path, "optim.step", 0, &step))
+    if (meta_int(ctx, &f, from, "train.epoch", 0, &e) || meta_int(ctx, &f, from, "train.total_epochs", 0, &tot) ||
+        meta_int(ctx, &f, from, "optim.step", 0, &step))
         goto done;
     const char *sd = rm_st_meta(&f, "train.seed"), *ph = rm_st_meta(&f, "train.phase");
     for (int pass = 0; pass < 2; pass++)

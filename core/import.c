@@ -13,12 +13,22 @@ int rm_import_torch(rm_ctx *ctx, const char *python, const char *script, const c
                     const char *const *args, char *out, size_t cap) {
     char spath[4096];
     if (!python) python = getenv("RESMLP_PYTHON") ? getenv("RESMLP_PYTHON") : "/usr/bin/python3";
+    struct stat st;
     if (!script) {
         const char *t = getenv("RESMLP_TOOLS");
         snprintf(spath, sizeof spath, "%s/import_torch.py", t ? t : "tools");
+        if (!t && stat(spath, &st) != 0) {   /* not in the source tree: tools/ beside the executable */
+            char exe[3000];
+            ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+            if (n > 0) {
+                exe[n] = 0;
+                char *sl = strrchr(exe, '/');
+                if (sl) *sl = 0;
+                snprintf(spath, sizeof spath, "%s/tools/import_torch.py", exe);
+            }
+        }
         script = spath;
     }
-    struct stat st;
     if (stat(script, &st) != 0) return rm_err(ctx, "import: converter %s not found (set RESMLP_TOOLS)", script);
     if (stat(src, &st) != 0) return rm_err(ctx, "import: %s: %s", src, strerror(errno));
     const char *argv[64];

@@ -35,6 +35,8 @@ static void layout(arena *a, rm_qnet *q) {
         b->lut2 = !q->relu ? take(a, (size_t)H * 256) : NULL;
         b->lut1_64 = q->has_act1 && q->lut64 ? take(a, (size_t)D * 64) : NULL;
         b->lut2_64 = !q->relu && q->lut64 ? take(a, (size_t)H * 64) : NULL;
+        b->lut1_e = q->has_act1 && q->lut64 ? take(a, (size_t)D) : NULL;
+        b->lut2_e = !q->relu && q->lut64 ? take(a, (size_t)H) : NULL;
     }
     lin_take(a, &q->cls, q->K, D);
 }
@@ -223,8 +225,18 @@ int rm_qnet_prepare(rm_ctx *ctx, rm_qnet *q) {
             check_lin(ctx, &b->fc2, "mlp.linear_2", l))
             return RM_ERR;
         if (q->lut64) {
-            for (int c = 0; q->has_act1 && c < q->D; c++) rm_lut64_expand(b->lut1_64 + (size_t)c * 64, b->lut1 + (size_t)c * 256);
-            for (int c = 0; !q->relu && c < q->H; c++) rm_lut64_expand(b->lut2_64 + (size_t)c * 64, b->lut2 + (size_t)c * 256);
+            if (q->lut_edge < 0 || q->lut_edge >= RM_LUT_EDGE_N) return rm_err(ctx, "integer network: lut_edge %d unknown", q->lut_edge);
+            for (int s = 0; s < 2; s++) {
+                int8_t *t64 = s ? b->lut2_64 : b->lut1_64, *e = s ? b->lut2_e : b->lut1_e, *t = s ? b->lut2 : b->lut1;
+                int C = s ? q->H : q->D;
+                if (!t64) continue;
+                for (int c = 0; c < C; c++) {
+                    const int8_t *l = t64 + (size_t)c * 64;
+                    /* extend and clamp read no edge entry (0); paper_hls keeps the stored L256[254] */
+                    if (q->lut_edge != RM_LUT_EDGE_PAPER_HLS) e[c] = rm_lut_edge_entry(NULL, l, q->lut_edge);
+                    rm_lut64_expand(l, e[c], q->lut_edge, t + (size_t)c * 256);
+                }
+            }
         }
     }
     if (q->pool_shift < 1 || q->pool_shift > 30) return rm_err(ctx, "integer network: pool shift %d outside 1..30", q->pool_shift);
@@ -330,8 +342,8 @@ static int32_t ref_add(int32_t a, int32_t b, rm_ie_stat *s) {
     }
     return y;
 }
-static int32_t ref_lut(const rm_qnet *q, const int8_t *l256, const int8_t *l64, int c, int32_t x) {
-    if (q->lut64) return rm_lut64_eval(l64 + (size_t)c * 64, x);
+static int32_t ref_lut(const rm_qnet *q, const int8_t *l256, const int8_t *l64, const int8_t *e, int c, int32_t x) {
+    if (q->lut64) return rm_lut64_eval(l64 + (size_t)c * 64, e[c], q->lut_edge, x);
     return l256[(size_t)c * 256 + x + 128];
 }
 
@@ -373,7 +385,7 @@ static void ref_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8
             int32_t r = ref_rq((int64_t)B->s[i] * b->res.w[d], b->res.k[d], b->res.b[d], ST(base + S_RES));
             B->m[i] = (int8_t)ref_add(u, r, ST(base + S_ADD1));
             B->t[i] = (int8_t)ref_rq((int64_t)B->m[i] * b->res2.w[d], b->res2.k[d], b->res2.b[d], ST(base + S_RES2));
-            B->y1[i] = q->has_act1 ? (int8_t)ref_lut(q, b->lut1, b->lut1_64, d, B->m[i]) : B->m[i];
+            B->y1[i] = q->has_act1 ? (int8_t)ref_lut(q, b->lut1, b->lut1_64, b->lut1_e, d, B->m[i]) : B->m[i];
         }
         if (dump) memcpy(dump + (size_t)(2 * l) * T * D, B->m, (size_t)T * D);
         for (int t = 0; t < T; t++)
@@ -381,7 +393,7 @@ static void ref_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8
                 int64_t acc = 0;
                 for (int d = 0; d < D; d++) acc += (int64_t)b->fc1.w[(size_t)j * D + d] * B->y1[(size_t)t * D + d];
                 int32_t h = ref_rq(acc, b->fc1.k[j], b->fc1.b[j], ST(base + S_FC1));
-                B->y2[(size_t)t * H + j] = (int8_t)(q->relu ? (h > 0 ? h : 0) : ref_lut(q, b->lut2, b->lut2_64, j, h));
+                B->y2[(size_t)t * H + j] = (int8_t)(q->relu ? (h > 0 ? h : 0) : ref_lut(q, b->lut2, b->lut2_64, b->lut2_e, j, h));
             }
         for (int t = 0; t < T; t++)
             for (int d = 0; d < D; d++) {

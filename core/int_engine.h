@@ -12,7 +12,8 @@
  *           x' = sat8(rq(sum_j fc2.w[d][j] y2[t][j], ..) + rq(m*res2.w[d], ..))
  *   head    p[d] = sat8(rm_rshift_round(sum_t x_L[t][d], pool_shift));  logits = rq(cls.w p, ..)
  * In lut64 mode the activation tables are the 64-entry hardware form (lut1_64/lut2_64, read with the
- * interpolation of lut.h); lut1/lut2 then hold the same function expanded to 256 entries.
+ * interpolation of lut.h, top segment per lut_edge with the edge entries lut1_e/lut2_e); lut1/lut2 then
+ * hold the same function expanded to 256 entries.
  *
  * Engines (bit-identical results, selectable per call or process-wide for tests):
  *   reference - slow, per element, int64 sums checked against the int32 range, reads the 64-entry
@@ -42,6 +43,7 @@ typedef struct rm_qblock {
     rm_qlin res2, fc1, fc2;        /* channel MLP: res_affine (D), linear_1 (H,D), linear_2 (D,H) */
     int8_t *lut1, *lut2;           /* (D,256) [has_act1], (H,256) [!relu]: index code+128 */
     int8_t *lut1_64, *lut2_64;     /* (D,64), (H,64) in lut64 mode, else NULL */
+    int8_t *lut1_e, *lut2_e;       /* (D), (H) edge entries of the 64-entry form (lut.h) in lut64 mode */
 } rm_qblock;
 
 typedef struct rm_qnet {
@@ -51,6 +53,7 @@ typedef struct rm_qnet {
     int relu;                      /* integer ReLU between fc1 and fc2 */
     int has_act1;                  /* table before fc1 */
     int lut64;                     /* tables are the 64-entry hardware form */
+    int lut_edge;                  /* RM_LUT_EDGE_* of the 64-entry form (default extend) */
     int pool_shift;                /* round(log2 T) */
     int8_t pix_lut[4][256];        /* pixel value -> input code, per image channel */
     rm_qlin embed, cls;            /* (D,P), (K,D) */

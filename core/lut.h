@@ -5,9 +5,23 @@
  * are indexed by u = x + 128 (0..255).
  *  - 256-entry form: L256[u] = clamp(round(f((u-128)/s_in) * s_out)), f = the fp32 curve (with any
  *    folded BatchNorm and the residual), round = half up.
- *  - 64-entry hardware form: L64[i] = L256[4i], read back with the paper's interpolation
- *        m = min(u >> 2, 62); l = u & 3; t = ((L64[m+1] - L64[m]) * l) >> 1; y = L64[m] + (t >> 1) + (t & 1)
- *    (the clamp to 62 matters: without it u >= 252 would read L64[64], past the table).
+ *  - 64-entry hardware form: L64[i] = L256[4i] (the samples at u = 0, 4, .., 252), read back with the
+ *    paper's interpolation
+ *        m = u >> 2; l = u & 3; t = ((L[m+1] - L[m]) * l) >> 1; y = L[m] + (t >> 1) + (t & 1)
+ *    The top segment u = 252..255 (m = 63) lies past the last sample; the edge mode (lut_edge) says
+ *    what is read there:
+ *      extend    (default) the last segment extended: t = ((L[63] - L[62]) * l) >> 1 from L[63], result
+ *                saturated to int8. The same rule as the float LERP ("outside the grid the end segment
+ *                extrapolates"); u = 252 reads L[63] exactly, as every multiple of 4 reads its own sample.
+ *                Hardware: the second read goes to L[62] instead of L[64] and the difference is negated;
+ *                no extra entry.
+ *      paper_hls one edge entry E per channel as L[64] = L256[254]: the paper's HLS reads entry 64 of a
+ *                65-entry table, which its numpy (lerp_compress, append=True) fills with lut[-2:-1],
+ *                the code at u = 254, not a sample 4 on. u = 253..255 then follow a flattened slope.
+ *      clamp     m = min(m, 62), so u = 252..255 interpolate the segment 248..252 again with l = 0..3
+ *                and read the values of u - 4 (resmlp before lut_edge; the paper's numpy with
+ *                append=False). Off by one segment: u = 252 gives L[62] instead of L[63].
+ *    The code error of each mode against L256 on real activations is what `verify` reports.
  * Right shifts of negative values are arithmetic (gcc's documented behaviour for signed >>).
  * Nothing here allocates, prints or uses floating point except rm_lut_quantize. */
 #ifndef RM_LUT_H
@@ -40,12 +54,21 @@ static inline int rm_pool_shift(int T) {
     return p < 1 ? 1 : p;
 }
 
-/* the hardware 64-entry interpolation for input code x */
-static inline int32_t rm_lut64_eval(const int8_t *l64, int32_t x) {
-    int32_t u = x + 128, m = u >> 2, l = u & 3;
-    if (m > RM_LUT64_N - 2) m = RM_LUT64_N - 2;
-    int32_t y0 = l64[m], y1 = l64[m + 1], t = ((y1 - y0) * l) >> 1;
-    return y0 + (t >> 1) + (t & 1);
+/* edge modes of the 64-entry form (see the top of this file) */
+enum { RM_LUT_EDGE_EXTEND = 0, RM_LUT_EDGE_PAPER_HLS, RM_LUT_EDGE_CLAMP, RM_LUT_EDGE_N };
+const char *rm_lut_edge_name(int edge);          /* "extend", "paper_hls", "clamp" */
+int rm_lut_edge_from_name(const char *name);     /* -1 if unknown */
+
+/* the hardware 64-entry interpolation for input code x: l64 the 64 samples, e the edge entry (read
+ * in paper_hls mode only) */
+static inline int32_t rm_lut64_eval(const int8_t *l64, int32_t e, int edge, int32_t x) {
+    int32_t u = x + 128, m = u >> 2, l = u & 3, y0, d;
+    if (m < RM_LUT64_N - 1) { y0 = l64[m]; d = l64[m + 1] - y0; }
+    else if (edge == RM_LUT_EDGE_CLAMP) { y0 = l64[m - 1]; d = l64[m] - y0; }
+    else if (edge == RM_LUT_EDGE_PAPER_HLS) { y0 = l64[m]; d = e - y0; }
+    else { y0 = l64[m]; d = y0 - l64[m - 1]; }
+    int32_t t = (d * l) >> 1;
+    return rm_sat8(y0 + (t >> 1) + (t & 1));
 }
 
 /* ---- tables (one channel each) --------------------------------------------------------------- */
@@ -55,8 +78,10 @@ static inline int32_t rm_lut64_eval(const int8_t *l64, int32_t x) {
 void rm_lut_quantize(const float *y, float s_out, int8_t *l256);
 /* L64[i] = L256[4i] */
 void rm_lut_subsample64(const int8_t *l256, int8_t *l64);
-/* out[u] = rm_lut64_eval(l64, u - 128) for all 256 codes (the table the fast engine reads) */
-void rm_lut64_expand(const int8_t *l64, int8_t *out256);
-/* max over the 256 codes of |64-entry interpolation - L256| (in output codes) */
-int rm_lut64_max_err(const int8_t *l256);
+/* the edge entry of a channel in mode edge: L256[254] for paper_hls, 0 otherwise (not read) */
+int8_t rm_lut_edge_entry(const int8_t *l256, const int8_t *l64, int edge);
+/* out[u] = rm_lut64_eval(l64, e, edge, u - 128) for all 256 codes (the table the fast engine reads) */
+void rm_lut64_expand(const int8_t *l64, int8_t e, int edge, int8_t *out256);
+/* max over the 256 codes of |64-entry interpolation - L256| (in output codes) in mode edge */
+int rm_lut64_max_err(const int8_t *l256, int edge);
 #endif

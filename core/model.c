@@ -4,6 +4,7 @@
 #include "layers.h"
 #include "net.h"
 #include "prune.h"
+#include "prof.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,42 +358,42 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
     const float mom = 0.1f, eps = 1e-5f;
     int head = upto < 0;
     if (upto < 0 || upto > c->L) upto = c->L;
-    prepare_acts(m);
-    linear_forward(k->xs[0], x, p->embed_w, p->embed_b, N, c->P, D);
+    RM_PROF(RM_PROF_ACT, prepare_acts(m));
+    RM_PROF(RM_PROF_GEMM, linear_forward(k->xs[0], x, p->embed_w, p->embed_b, N, c->P, D));
     for (int l = 0; l < upto; l++) {
         /* token mixing: x + ls(W @ bn(x)^T) */
         const float *xin = k->xs[2 * l];
-        bn_forward(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
-                   m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, train, mom, eps, T, m->scratch);
-        tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, p->tok[l].b, T, B * D);
-        affine_residual_forward(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b, N, D, T);
+        RM_PROF(RM_PROF_BN, bn_forward(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
+                   m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, train, mom, eps, T, m->scratch));
+        RM_PROF(RM_PROF_GEMM, tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, p->tok[l].b, T, B * D));
+        RM_PROF(RM_PROF_LS, affine_residual_forward(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b, N, D, T));
         /* channel MLP: x + ls(fc2(act2(fc1(act1(bn(x)))))) */
         xin = k->xs[2 * l + 1];
-        bn_forward(k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
-                   m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, train, mom, eps, 0, m->scratch);
+        RM_PROF(RM_PROF_BN, bn_forward(k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
+                   m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, train, mom, eps, 0, m->scratch));
         const float *a1 = k->mlp[l].u;
         if (learned(m)) {
             if (m->record_stats) record(&m->stats[l][0], k->mlp[l].u, (size_t)N * D);
-            rm_act_forward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->mlp[l].a1, N);
+            RM_PROF(RM_PROF_ACT, rm_act_forward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->mlp[l].a1, N));
             a1 = k->mlp[l].a1;
         }
         if (c->act.kind == RM_ACT_RELU && !m->record_stats) {
             /* fused: hact = relu(a1 W1^T + b1); the ReLU backward only needs hact */
-            linear_forward(k->mlp[l].hact, a1, p->mlp[l].fc1_w, NULL, N, D, H);
-            relu_bias_forward(k->mlp[l].hact, p->mlp[l].fc1_b, N, H);
+            RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].hact, a1, p->mlp[l].fc1_w, NULL, N, D, H));
+            RM_PROF(RM_PROF_ACT, relu_bias_forward(k->mlp[l].hact, p->mlp[l].fc1_b, N, H));
         } else {
-            linear_forward(k->mlp[l].hpre, a1, p->mlp[l].fc1_w, p->mlp[l].fc1_b, N, D, H);
+            RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].hpre, a1, p->mlp[l].fc1_w, p->mlp[l].fc1_b, N, D, H));
             if (m->record_stats) record(&m->stats[l][1], k->mlp[l].hpre, (size_t)N * H);
-            rm_act_forward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->mlp[l].hact, N);
+            RM_PROF(RM_PROF_ACT, rm_act_forward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->mlp[l].hact, N));
         }
-        linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, p->mlp[l].fc2_b, N, H, D);
-        affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0);
+        RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, p->mlp[l].fc2_b, N, H, D));
+        RM_PROF(RM_PROF_LS, affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0));
     }
     if (head) {
-        bn_forward(k->hu, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
-                   m->buf.head_rm, m->buf.head_rv, N, D, train, mom, eps, 0, m->scratch);
-        meanpool_forward(k->pooled, k->hu, B, T, D);
-        linear_forward(k->logits, k->pooled, p->cls_w, p->cls_b, B, D, c->K);
+        RM_PROF(RM_PROF_BN, bn_forward(k->hu, k->hmean, k->hrstd, k->xs[2 * c->L], p->head_bn_w, p->head_bn_b,
+                   m->buf.head_rm, m->buf.head_rv, N, D, train, mom, eps, 0, m->scratch));
+        RM_PROF(RM_PROF_LOSS, meanpool_forward(k->pooled, k->hu, B, T, D));
+        RM_PROF(RM_PROF_GEMM, linear_forward(k->logits, k->pooled, p->cls_w, p->cls_b, B, D, c->K));
     }
     for (size_t i = 0; i < (size_t)B * c->K && head; i++)
         if (!isfinite(k->logits[i])) return rm_err(ctx, "forward: non-finite logit at sample %zu", i / c->K);
@@ -412,44 +413,48 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
     if (upto < 0 || upto > c->L) upto = c->L;
     float *ds = k->dstream;   /* gradient w.r.t. the current stream state (N,D) */
     if (head) {
-        linear_backward(k->dpooled, g->cls_w, g->cls_b, dlogits, k->pooled, p->cls_w, B, D, c->K, sc);
-        meanpool_backward(k->d0, k->dpooled, B, T, D);
-        bn_backward(ds, g->head_bn_w, g->head_bn_b, k->d0, k->xs[2 * c->L], k->hmean, p->head_bn_w, k->hrstd, N, D, 1, 0, sc);
+        RM_PROF(RM_PROF_GEMM, linear_backward(k->dpooled, g->cls_w, g->cls_b, dlogits, k->pooled, p->cls_w, B, D, c->K, sc));
+        RM_PROF(RM_PROF_LOSS, meanpool_backward(k->d0, k->dpooled, B, T, D));
+        RM_PROF(RM_PROF_BN, bn_backward(ds, g->head_bn_w, g->head_bn_b, k->d0, k->xs[2 * c->L], k->hmean, p->head_bn_w, k->hrstd, N, D, 1, 0, sc));
     } else {
         memcpy(ds, dstream, sizeof(float) * N * D);
     }
     int lo = from_block < 0 ? 0 : from_block;
     for (int l = upto - 1; l >= lo; l--) {
         /* channel MLP */
-        affine_residual_backward(k->d0, g->mlp[l].ls_w, g->mlp[l].ls_b, ds, k->mlp[l].o, p->mlp[l].ls_w, N, D, 0, sc);
-        linear_backward(k->dh0, g->mlp[l].fc2_w, g->mlp[l].fc2_b, k->d0, k->mlp[l].hact, p->mlp[l].fc2_w, N, H, D, sc);
+        RM_PROF(RM_PROF_LS, affine_residual_backward(k->d0, g->mlp[l].ls_w, g->mlp[l].ls_b, ds, k->mlp[l].o, p->mlp[l].ls_w, N, D, 0, sc));
+        RM_PROF(RM_PROF_GEMM, linear_backward(k->dh0, g->mlp[l].fc2_w, g->mlp[l].fc2_b, k->d0, k->mlp[l].hact, p->mlp[l].fc2_w, N, H, D, sc));
         float *db1 = g->mlp[l].fc1_b;
         if (c->act.kind == RM_ACT_RELU) {
-            relu_bias_backward(k->dh1, db1, k->dh0, k->mlp[l].hact, N, H, sc);
+            RM_PROF(RM_PROF_ACT, relu_bias_backward(k->dh1, db1, k->dh0, k->mlp[l].hact, N, H, sc));
             db1 = NULL;
         } else {
-            rm_act_backward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->dh0, k->dh1, g->mlp[l].act2, N);
+            RM_PROF(RM_PROF_ACT, rm_act_backward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->dh0, k->dh1, g->mlp[l].act2, N));
         }
         const float *a1 = learned(m) ? k->mlp[l].a1 : k->mlp[l].u;
-        linear_backward(k->d1, g->mlp[l].fc1_w, db1, k->dh1, a1, p->mlp[l].fc1_w, N, D, H, sc);
+        RM_PROF(RM_PROF_GEMM, linear_backward(k->d1, g->mlp[l].fc1_w, db1, k->dh1, a1, p->mlp[l].fc1_w, N, D, H, sc));
         float *du = k->d1;
         if (learned(m)) {
-            rm_act_backward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->d1, k->d2, g->mlp[l].act1, N);
+            RM_PROF(RM_PROF_ACT, rm_act_backward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->d1, k->d2, g->mlp[l].act1, N));
             du = k->d2;
         }
-        bn_backward(k->d0, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->xs[2 * l + 1], k->mlp[l].mean, p->mlp[l].bn_w, k->mlp[l].rstd, N, D, 1, 0, sc);
+        RM_PROF(RM_PROF_BN, bn_backward(k->d0, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->xs[2 * l + 1], k->mlp[l].mean, p->mlp[l].bn_w, k->mlp[l].rstd, N, D, 1, 0, sc));
         size_t nd = (size_t)N * D;
+double tr_ = rm_prof_begin();
+tr_ = rm_prof_begin();
 #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < nd; i++) ds[i] += k->d0[i];
+        rm_prof_end(RM_PROF_LS, tr_);
+        rm_prof_end(RM_PROF_LS, tr_);
         /* token mixing (d1 holds dvt (T,B,D), d2 dut) */
-        affine_residual_backward(k->d1, g->tok[l].ls_w, g->tok[l].ls_b, ds, k->tok[l].vt, p->tok[l].ls_w, N, D, T, sc);
-        tokmix_backward(k->d2, g->tok[l].w, g->tok[l].b, k->d1, k->tok[l].ut, p->tok[l].w, T, B * D);
-        bn_backward(k->d0, g->tok[l].bn_w, g->tok[l].bn_b, k->d2, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w, k->tok[l].rstd, N, D, 1, T, sc);
+        RM_PROF(RM_PROF_LS, affine_residual_backward(k->d1, g->tok[l].ls_w, g->tok[l].ls_b, ds, k->tok[l].vt, p->tok[l].ls_w, N, D, T, sc));
+        RM_PROF(RM_PROF_GEMM, tokmix_backward(k->d2, g->tok[l].w, g->tok[l].b, k->d1, k->tok[l].ut, p->tok[l].w, T, B * D));
+        RM_PROF(RM_PROF_BN, bn_backward(k->d0, g->tok[l].bn_w, g->tok[l].bn_b, k->d2, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w, k->tok[l].rstd, N, D, 1, T, sc));
 #pragma omp parallel for simd schedule(static)
         for (size_t i = 0; i < nd; i++) ds[i] += k->d0[i];
     }
     if (from_block < 0)
-        linear_backward(NULL, g->embed_w, g->embed_b, ds, x, p->embed_w, N, c->P, D, sc);
+        RM_PROF(RM_PROF_GEMM, linear_backward(NULL, g->embed_w, g->embed_b, ds, x, p->embed_w, N, c->P, D, sc));
 }
 
 float rm_model_regular(rm_model *m, float lambda, int grad) {

@@ -5,6 +5,7 @@
 #include "net.h"
 #include "model.h"
 #include "layers.h"
+#include "gemm.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ typedef struct nl_rt {
     float *rm, *rv;               /* BN running stats */
     float *ap, *gap, *work;       /* curve parameters, their grads, work area */
     float *wq, *alpha;            /* quantised weights (own), TWN scales */
+    float *wt;                    /* ternary: the codes -1/0/+1 the forward's product uses (wq = alpha*wt) */
     float *y, *mean, *rstd, *mask;/* cache: output (B,out_n), BN stats, dropout mask */
     int *arg;                     /* maxpool argmax (B,out_n) */
 } nl_rt;
@@ -118,7 +120,7 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
             if (cs > net->maxcol) net->maxcol = cs;
         }
         if ((s->type == RM_NL_LINEAR || s->type == RM_NL_CONV) && s->wq != RM_WQ_FLOAT) {
-            nq += (size_t)L->rows * L->fan;
+            nq += (size_t)L->rows * L->fan * (s->wq == RM_WQ_TERNARY ? 2 : 1);
             nrow += (size_t)L->rows;
             if (s->stochastic && (size_t)L->rows * L->fan > nu) nu = (size_t)L->rows * L->fan;
         }
@@ -159,6 +161,7 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
             if (s->wq != RM_WQ_FLOAT) {
                 L->wq = q; q += (size_t)L->rows * L->fan;
                 L->alpha = q; q += L->rows;
+                if (s->wq == RM_WQ_TERNARY) { L->wt = q; q += (size_t)L->rows * L->fan; }
             }
         } else if (s->type == RM_NL_BN) {
             int C = L->in_sp ? L->ic : (int)L->in_n;
@@ -352,6 +355,8 @@ static const float *weights_fwd(struct rm_net *net, int i, int train) {
         return L->wq;
     case RM_WQ_TERNARY:
         rm_quant_ternary(L->wq, L->alpha, L->w, L->rows, L->fan);
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+        for (size_t j = 0; j < n; j++) L->wt[j] = L->wq[j] > 0 ? 1.0f : L->wq[j] < 0 ? -1.0f : 0.0f;
         return L->wq;
     case RM_WQ_INT: {
         const float *u = NULL;
@@ -376,6 +381,19 @@ const float *rm_net_weights_used(const rm_model *m, int i, int *rows, int *cols)
     if (rows) *rows = L->rows;
     if (cols) *cols = L->fan;
     return L->wq ? L->wq : L->w;
+}
+
+/* quantised weight layers: the product first (binary / ternary codes / fixed point times +-1 or fixed-point
+ * inputs: every partial sum is an exact multiple of a power of two while it stays below 2^24 units, so
+ * the order of the sum does not matter), then the ternary scale and the bias one by one (rm_net_post), so
+ * the integer engine (bnn.c) reproduces every output bit from the integer accumulator. */
+// x is (N,IC), w is (OC,IC) codes, alpha (OC) or NULL, b (OC) or NULL; y is (N,OC)
+static void qlinear_forward(float *y, const float *x, const float *w, const float *alpha, const float *b, int N, int IC, int OC) {
+    rm_gemm(0, 1, N, OC, IC, 1.0f, x, IC, w, IC, 0.0f, y, OC);
+    if (!alpha && !b) return;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++)
+        for (int o = 0; o < OC; o++) y[(size_t)r * OC + o] = rm_net_post(y[(size_t)r * OC + o], alpha, b, o);
 }
 
 /* fixed-point activation quantiser: f = bits-1-ceil(log2 range) fractional bits */
@@ -419,12 +437,18 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
         int C = L->in_sp ? L->ic : (int)L->in_n, N = L->in_sp ? B * L->ih * L->iw : B;
         switch (s->type) {
         case RM_NL_LINEAR:
-            linear_forward(y, in, weights_fwd(net, i, train), L->b, B, L->fan, L->rows);
+        case RM_NL_CONV: {
+            const float *wf = weights_fwd(net, i, train), *xin = in;
+            int rows = B;
+            if (s->type == RM_NL_CONV) {
+                im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
+                xin = net->col;
+                rows = B * L->oh * L->ow;
+            }
+            if (s->wq == RM_WQ_FLOAT) linear_forward(y, xin, wf, L->b, rows, L->fan, L->rows);
+            else qlinear_forward(y, xin, s->wq == RM_WQ_TERNARY ? L->wt : wf, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows);
             break;
-        case RM_NL_CONV:
-            im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
-            linear_forward(y, net->col, weights_fwd(net, i, train), L->b, B * L->oh * L->ow, L->fan, L->rows);
-            break;
+        }
         case RM_NL_MAXPOOL:
             maxpool_fwd(y, L->arg, in, B, L->ih, L->iw, L->ic, s->k, s->stride, L->oh, L->ow);
             break;
@@ -555,4 +579,10 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         dout = din;
     }
     net->step++;   /* dropout masks and stochastic rounding draw anew for the next training step */
+}
+
+const float *rm_net_weight_alpha(const rm_model *m, int i) {
+    const struct rm_net *net = m->net;
+    if (!net || i < 0 || i >= net->s.n || net->s.l[i].wq != RM_WQ_TERNARY) return NULL;
+    return net->l[i].alpha;
 }

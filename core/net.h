@@ -61,10 +61,13 @@ int rm_net_shapes(rm_ctx *ctx, rm_net_spec *s, int (*outs)[3]);
  * Each hidden weight layer is followed by bn (if bn) and the activation act: relu | hardtanh | sign |
  * sign_ste | sign_reste | lerp_psa | bspline | quantN (N-bit, range 1). w lists weight quantisers in layer
  * order (float, binary, ternary, intN); a short list repeats its last entry. in_bits > 0 quantises the
- * input. dropout > 0 adds dropout after each hidden activation. */
+ * input. dropout > 0 adds dropout after each hidden activation. out_bn: a BatchNorm after the last
+ * (classifier) layer: 0 auto = when that layer's weights are binary or ternary (their logits are sums of
+ * +-1 products, far too large for a softmax; BinaryNet ends with a BN, FINN's CNV with a TensorNorm) and
+ * always for cnv; 1 always; -1 never. */
 typedef struct rm_net_form {
     const char *kind, *layers, *conv, *fc, *w, *act;
-    int in_c, in_h, in_w, classes, in_bits, bn, bits;
+    int in_c, in_h, in_w, classes, in_bits, bn, bits, out_bn;
     float dropout;
 } rm_net_form;
 int rm_net_compose(rm_ctx *ctx, const rm_net_form *f, char *out, size_t n);
@@ -96,6 +99,15 @@ float rm_net_regular(struct rm_model *m, float lambda, int grad);
 int rm_net_forward_upto(rm_ctx *ctx, struct rm_model *m, const float *x, int B, int train, int nlayers);
 // output of layer i of the last forward: (B, c*h*w), NHWC when *spatial
 const float *rm_net_output(const struct rm_model *m, int i, int *c, int *h, int *w, int *spatial);
+/* after the product of a quantised weight layer: v*alpha[o] (ternary) then + b[o], one rounding each; the
+ * integer engine calls this too, so its outputs match the float forward bit for bit */
+static inline float rm_net_post(float v, const float *alpha, const float *b, int o) {
+    if (alpha) v = v * alpha[o];
+    if (b) v = v + b[o];
+    return v;
+}
+/* ternary layers: the per-row scales alpha of the last forward (wq = alpha * codes); NULL otherwise */
+const float *rm_net_weight_alpha(const struct rm_model *m, int i);
 /* the weights the forward uses for layer i (quantised when the layer quantises), or NULL if the layer has
  * no weights; rows x cols = (out, fan_in). Valid after a forward. */
 const float *rm_net_weights_used(const struct rm_model *m, int i, int *rows, int *cols);

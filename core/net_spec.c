@@ -117,7 +117,7 @@ int rm_net_parse(rm_ctx *ctx, const char *text, rm_net_spec *out) {
             have_input = 1;
             continue;
         }
-        li++;
+        li = out->n;   /* layers are numbered from 0, as `info` lists them */
         if (out->n >= RM_NET_MAXL) return rm_err(ctx, "net: more than %d layers", RM_NET_MAXL);
         char *open = strchr(tok, '(');
         char *args = NULL;
@@ -273,6 +273,13 @@ static int act_text(rm_ctx *ctx, const char *act, char *buf, size_t bn) {
     return RM_OK;
 }
 
+/* a BN after the classifier layer whose weight quantiser is wq (see out_bn in net.h) */
+static int out_bn_on(const rm_net_form *g, const char *wq, int always) {
+    if (g->out_bn) return g->out_bn > 0;
+    if (!g->bn) return 0;             /* bn=off: no BatchNorm anywhere unless out_bn=on */
+    return always || !strcmp(wq, "binary") || !strcmp(wq, "ternary");
+}
+
 int rm_net_compose(rm_ctx *ctx, const rm_net_form *f, char *out, size_t n) {
     size_t o = 0;
     char act[64], wq[32];
@@ -314,6 +321,7 @@ int rm_net_compose(rm_ctx *ctx, const rm_net_form *f, char *out, size_t n) {
         for (int i = 1; i < k; i++) {
             if (wq_item(ctx, g.w, wi++, nw, wq, sizeof wq)) return RM_ERR;
             APP(" linear(%d,w=%s)", w[i], wq);
+            if (i == k - 1 && out_bn_on(&g, wq, 0)) APP(" bn");
             if (i < k - 1) {
                 if (g.bn) APP(" bn");
                 APP(" %s", act);
@@ -362,6 +370,7 @@ int rm_net_compose(rm_ctx *ctx, const rm_net_form *f, char *out, size_t n) {
         }
         if (wq_item(ctx, g.w, wi++, nw, wq, sizeof wq)) return RM_ERR;
         APP(" linear(%d,w=%s)", g.classes, wq);
+        if (out_bn_on(&g, wq, !strcmp(kind, "cnv"))) APP(" bn");
     } else return rm_err(ctx, "unknown kind '%s' (resmlp, mlp, cnn, cnv)", kind);
     if (o >= n) return rm_err(ctx, "network description too long");
     return RM_OK;
@@ -391,33 +400,33 @@ int rm_net_shapes(rm_ctx *ctx, rm_net_spec *s, int (*outs)[3]) {
         }
         switch (l->type) {
         case RM_NL_LINEAR:
-            if ((long)c > (1 << 22)) return rm_err(ctx, "net: layer %d (linear): input of %d features is too large", i + 1, c);
+            if ((long)c > (1 << 22)) return rm_err(ctx, "net: layer %d (linear): input of %d features is too large", i, c);
             c = l->out;
             break;
         case RM_NL_CONV: {
-            if (!spatial) return rm_err(ctx, "net: layer %d (conv) needs an image input (CxHxW), got %s features", i + 1, sh);
+            if (!spatial) return rm_err(ctx, "net: layer %d (conv) needs an image input (CxHxW), got %s features", i, sh);
             int oh = (h + 2 * l->pad - l->k) / l->stride + 1, ow = (w + 2 * l->pad - l->k) / l->stride + 1;
             if (h + 2 * l->pad < l->k || w + 2 * l->pad < l->k)
-                return rm_err(ctx, "net: layer %d (conv k=%d pad=%d) does not fit its input %s", i + 1, l->k, l->pad, sh);
+                return rm_err(ctx, "net: layer %d (conv k=%d pad=%d) does not fit its input %s", i, l->k, l->pad, sh);
             c = l->out; h = oh; w = ow;
             break;
         }
         case RM_NL_MAXPOOL:
-            if (!spatial) return rm_err(ctx, "net: layer %d (maxpool) needs an image input (CxHxW), got %s features", i + 1, sh);
-            if (h < l->k || w < l->k) return rm_err(ctx, "net: layer %d (maxpool %d) does not fit its input %s", i + 1, l->k, sh);
+            if (!spatial) return rm_err(ctx, "net: layer %d (maxpool) needs an image input (CxHxW), got %s features", i, sh);
+            if (h < l->k || w < l->k) return rm_err(ctx, "net: layer %d (maxpool %d) does not fit its input %s", i, l->k, sh);
             h = (h - l->k) / l->stride + 1; w = (w - l->k) / l->stride + 1;
             break;
         case RM_NL_FLATTEN:
             c = c * h * w; h = w = 1; spatial = 0;
             break;
         case RM_NL_BN: case RM_NL_CURVE:
-            if (c > 2048) return rm_err(ctx, "net: layer %d (%s): %d channels (at most 2048)", i + 1, nm, c);
-            if (!spatial && h * w != 1) return rm_err(ctx, "net: layer %d (%s): internal shape error", i + 1, nm);
+            if (c > 2048) return rm_err(ctx, "net: layer %d (%s): %d channels (at most 2048)", i, nm, c);
+            if (!spatial && h * w != 1) return rm_err(ctx, "net: layer %d (%s): internal shape error", i, nm);
             break;
         default: break;
         }
-        if (l->type == RM_NL_LINEAR && c > 2048) return rm_err(ctx, "net: layer %d (linear): %d outputs (at most 2048)", i + 1, c);
-        if (l->type == RM_NL_CONV && c > 2048) return rm_err(ctx, "net: layer %d (conv): %d channels (at most 2048)", i + 1, c);
+        if (l->type == RM_NL_LINEAR && c > 2048) return rm_err(ctx, "net: layer %d (linear): %d outputs (at most 2048)", i, c);
+        if (l->type == RM_NL_CONV && c > 2048) return rm_err(ctx, "net: layer %d (conv): %d channels (at most 2048)", i, c);
         if (outs) { outs[i][0] = c; outs[i][1] = spatial ? h : 1; outs[i][2] = spatial ? w : 1; }
     }
     shape_str(sh, sizeof sh, c, h, w, spatial);

@@ -155,9 +155,9 @@ void rm_qmodel_derive_shifts(rm_qmodel *q, int mode) {
 
 /* Tables of activation slot (0: act1 with its input affine, 1: act2) of block l for the current
  * parameters and scales: lut (C,256) the codes the network uses (the 64-entry interpolation in lut64
- * mode), l64 (C,64) if non-NULL, tq (C,256) the unrounded output q = f*s_out if non-NULL, z (256,C)
+ * mode, top segment per q->lut_edge), l64 (C,64) and e (C) its samples and edge entries if non-NULL, tq (C,256) the unrounded output q = f*s_out if non-NULL, z (256,C)
  * the activation inputs at the 256 codes if non-NULL. work: (256*C) floats scratch x2. */
-void rm_q_tables(rm_qmodel *q, int l, int slot, int8_t *lut, int8_t *l64, float *tq, float *z, float *work) {
+void rm_q_tables(rm_qmodel *q, int l, int slot, int8_t *lut, int8_t *l64, int8_t *e, float *tq, float *z, float *work) {
     rm_folded *f = q->f;
     const rm_model_cfg *c = &f->cfg;
     const int L = c->L, C = slot == 0 ? c->D : c->H;
@@ -182,8 +182,10 @@ void rm_q_tables(rm_qmodel *q, int l, int slot, int8_t *lut, int8_t *l64, float 
         }
         rm_lut_quantize(y, s_out, t256);
         rm_lut_subsample64(t256, t64);
+        int8_t ee = rm_lut_edge_entry(t256, t64, q->lut_edge);
         if (l64) memcpy(l64 + (size_t)ch * 64, t64, 64);
-        if (q->lut64) rm_lut64_expand(t64, lut + (size_t)ch * 256);
+        if (e) e[ch] = ee;
+        if (q->lut64) rm_lut64_expand(t64, ee, q->lut_edge, lut + (size_t)ch * 256);
         else memcpy(lut + (size_t)ch * 256, t256, 256);
     }
 }
@@ -374,7 +376,7 @@ static void build_batch(rm_qmodel *q, const rm_dataset *ds, const int *idx, int 
 static void fq_act_fwd(rm_qmodel *q, int l, int s, const float *X, float *Y, int N) {
     struct rm_fq_cache *k = q->fq;
     const int C = s == 0 ? q->f->cfg.D : q->f->cfg.H;
-    rm_q_tables(q, l, s, k->b[l].lut[s], k->b[l].l64[s], k->b[l].tq[s], k->b[l].z[s], k->work);
+    rm_q_tables(q, l, s, k->b[l].lut[s], k->b[l].l64[s], NULL, k->b[l].tq[s], k->b[l].z[s], k->work);
     const int8_t *lut = k->b[l].lut[s];
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++)
@@ -1000,6 +1002,7 @@ int rm_quant_ptq(rm_ctx *ctx, const rm_model *m, const rm_dataset *train, int lu
     if (rm_fold(ctx, m, &f)) return RM_ERR;
     rm_qmodel *q;
     if (rm_qmodel_new(ctx, &q, f, lut64, train)) return RM_ERR;
+    if (o) q->lut_edge = o->lut_edge;
     rm_dataset a = {0}, b = {0};
     if (rm_quant_split(ctx, train, &a, &b)) { rm_qmodel_free(q); return RM_ERR; }
     int st = rm_quant_calibrate(ctx, q, &a, &b, o, res);
@@ -1030,6 +1033,7 @@ int rm_quant_export(rm_ctx *ctx, rm_qmodel *q, rm_qnet **out) {
     rm_qnet *n;
     if (rm_qnet_new(ctx, &n, c->T, c->P, c->D, c->H, c->L, c->K, q->img_c, q->img_h, q->img_w, c->patch, c->act.kind, q->lut64))
         return RM_ERR;
+    n->lut_edge = q->lut_edge;
     float nf[4][256];
     input_tables(q, nf, n->pix_lut);
     n->pool_shift = q->pool_shift;
@@ -1047,8 +1051,8 @@ int rm_quant_export(rm_ctx *ctx, rm_qmodel *q, rm_qnet **out) {
         layer_codes(q, rm_ql_block(l, RM_QL_MLP_RES), &b->res2);
         layer_codes(q, rm_ql_block(l, RM_QL_FC1), &b->fc1);
         layer_codes(q, rm_ql_block(l, RM_QL_FC2), &b->fc2);
-        if (n->has_act1) rm_q_tables(q, l, 0, b->lut1, b->lut1_64, NULL, NULL, work);
-        if (!n->relu) rm_q_tables(q, l, 1, b->lut2, b->lut2_64, NULL, NULL, work);
+        if (n->has_act1) rm_q_tables(q, l, 0, b->lut1, b->lut1_64, b->lut1_e, NULL, NULL, work);
+        if (!n->relu) rm_q_tables(q, l, 1, b->lut2, b->lut2_64, b->lut2_e, NULL, NULL, work);
     }
     free(work);
     if (rm_qnet_prepare(ctx, n)) { rm_qnet_free(n); return RM_ERR; }

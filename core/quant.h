@@ -64,6 +64,7 @@ struct rm_fq_cache;
 typedef struct rm_qmodel {
     rm_folded *f;                 /* owned: the float parameters QAT trains */
     int lut64;                    /* 1: 64-entry hardware tables (default), 0: 256-entry */
+    int lut_edge;                 /* RM_LUT_EDGE_* top segment of the 64-entry form (lut.h; default extend) */
     int nq;
     float A[RM_QP_MAX];           /* abs-max per quant point (learnable) */
     float gA[RM_QP_MAX];
@@ -111,6 +112,7 @@ typedef struct rm_calib_opts {
     int npct;                /* percentiles to try (default the paper's 13: 10,20,..,90,92,95,97,100) */
     float pct[32];
     int path;                /* engine for the validation runs (RM_IE_AUTO) */
+    int lut_edge;            /* RM_LUT_EDGE_* of the 64-entry tables (default extend) */
 } rm_calib_opts;
 rm_calib_opts rm_calib_defaults(void);
 
@@ -206,6 +208,12 @@ typedef struct rm_verify_report {
     int stat_images;
     rm_ie_stat stat[RM_IE_MAXSTAT];
     int lut_err_max;             /* max |64-entry - 256-entry| table difference over all channels */
+    int lut_edge;                /* the network's RM_LUT_EDGE_* */
+    int edge_images;             /* images of the lut_edge comparison (the stats images, at least 1) */
+    long edge_lookups, edge_top; /* table reads, of them in the top segment u >= 252 */
+    long edge_wrong[RM_LUT_EDGE_N];
+    double edge_mean[RM_LUT_EDGE_N], edge_top_mean[RM_LUT_EDGE_N];
+    int edge_max[RM_LUT_EDGE_N]; /* code error of each lut_edge mode on these images (lut_edge.h) */
 } rm_verify_report;
 
 /* integer engine vs fake-quant (every sublayer output compared) vs fp32 on ds (first `limit` images,

@@ -32,5 +32,5 @@ struct rm_fq_cache {
 };
 
 void rm_fq_free(rm_qmodel *q);
-void rm_q_tables(rm_qmodel *q, int l, int slot, int8_t *lut, int8_t *l64, float *tq, float *z, float *work);
+void rm_q_tables(rm_qmodel *q, int l, int slot, int8_t *lut, int8_t *l64, int8_t *e, float *tq, float *z, float *work);
 #endif

@@ -2,6 +2,7 @@
  * `verify` (integer engine vs fake-quant vs fp32, every sublayer output compared) and the activation
  * curves for plots. See quant.h. */
 #include "quant.h"
+#include "lut_edge.h"
 #include "quant_impl.h"
 #include "safetensors.h"
 #include "layers.h"
@@ -64,6 +65,8 @@ static int net_tensors(tlist *L, rm_qnet *n) {
             if (t64) {
                 snprintf(nm, sizeof nm, "int.layers.%d.mlp.act_%d.lut64", l, s + 1);
                 if (tl_add(L, nm, RM_I8, 2, C, 64, t64)) return -1;
+                snprintf(nm, sizeof nm, "int.layers.%d.mlp.act_%d.lut64_edge", l, s + 1);
+                if (tl_add(L, nm, RM_I8, 1, C, 0, s ? b->lut2_e : b->lut1_e)) return -1;
             }
         }
     }
@@ -115,6 +118,7 @@ int rm_qmodel_save(rm_ctx *ctx, const char *path, rm_qmodel *q, const rm_qnet *n
         META("patch_dim", "%d", c->P); META("classes", "%d", c->K); META("patch", "%d", c->patch);
         META("image_c", "%d", q->img_c); META("image_h", "%d", q->img_h); META("image_w", "%d", q->img_w);
         META("lut", "%d", q->lut64 ? 64 : 256); META("pool_shift", "%d", q->pool_shift);
+        META("lut_edge", "%s", rm_lut_edge_name(q->lut_edge));
         META("psa_keys", "%d", c->act.E); META("psa_eps", "%.9g", c->act.eps); META("lerp_grid", "%d", c->act.G);
         META("lerp_range", "%.9g", c->act.R); META("spline_size", "%d", c->act.K); META("spline_spacing", "%.9g", c->act.spacing);
         META("mean", "%.9g,%.9g,%.9g,%.9g", q->mean[0], q->mean[1], q->mean[2], q->mean[3]);
@@ -190,11 +194,21 @@ int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **ne
     if (lut != 64 && lut != 256) { rm_err(ctx, "%s: metadata lut=%d (must be 64 or 256)", path, lut); goto done; }
     if (rm_qnet_new(ctx, &net, c.T, c.P, c.D, c.H, c.L, c.K, ic, ih, iw, c.patch, kind, lut == 64)) { rm_errprefix(ctx, "%s", path); goto done; }
     if (ps >= 0 && ps != net->pool_shift) { rm_err(ctx, "%s: pool_shift %d, expected %d", path, ps, net->pool_shift); goto done; }
+    {
+        const char *ev = rm_st_meta(&f, "lut_edge");   /* files from before lut_edge: clamp */
+        net->lut_edge = ev ? rm_lut_edge_from_name(ev) : RM_LUT_EDGE_CLAMP;
+        if (net->lut_edge < 0) { rm_err(ctx, "%s: metadata lut_edge='%s' (extend, paper_hls or clamp)", path, ev); goto done; }
+    }
     if (net_tensors(&L, net)) { rm_err(ctx, "%s: out of memory", path); goto done; }
     for (int i = 0; i < L.n; i++) {
         const void *d;
         /* the 256-entry tables are derived from the 64-entry ones in lut64 mode */
         if (net->lut64 && strstr(L.t[i].name, ".lut") && !strstr(L.t[i].name, ".lut64") && !rm_st_find(&f, L.t[i].name)) continue;
+        /* files from before lut_edge have no edge entries (their mode, clamp, reads none) */
+        if (strstr(L.t[i].name, ".lut64_edge") && !rm_st_find(&f, L.t[i].name)) {
+            if (net->lut_edge == RM_LUT_EDGE_PAPER_HLS) { rm_err(ctx, "%s: lut_edge=paper_hls but no %s", path, L.t[i].name); goto done; }
+            continue;
+        }
         if (rm_st_get(ctx, &f, L.t[i].name, RM_I8, L.t[i].ndim, L.t[i].shape, &d)) goto done;
         memcpy((void *)L.t[i].data, d, L.t[i].nbytes);
     }
@@ -216,6 +230,7 @@ int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **ne
         rm_folded *fown = fo;
         fo = NULL;
         if (rm_qmodel_new(ctx, &q, fown, lut == 64, &shape)) { rm_errprefix(ctx, "%s", path); goto done; }
+        q->lut_edge = net->lut_edge;
         float m4[4] = {q->mean[0], q->mean[1], q->mean[2], q->mean[3]}, s4[4] = {q->std[0], q->std[1], q->std[2], q->std[3]};
         meta_list(&f, "mean", m4, 4);
         meta_list(&f, "std", s4, 4);
@@ -341,6 +356,17 @@ int rm_quant_verify(rm_ctx *ctx, rm_qmodel *q, const rm_qnet *net, const rm_data
     rep->stat_images = stat_images < 0 ? 0 : stat_images > n ? n : stat_images;
     if (rep->stat_images && rm_ie_stats(ctx, net, ds->pixels, rep->stat_images, rep->stat, &rep->nstat)) goto done;
     rep->lut_err_max = lut_err_all(q);
+    rep->lut_edge = net->lut_edge;
+    if (net->lut64) {
+        rm_lut_edge_report er;
+        int ne = rep->stat_images > 0 ? rep->stat_images : n < 100 ? n : 100;
+        if (rm_lut_edge_errors(ctx, q, net, ds->pixels, ne, &er)) goto done;
+        rep->edge_images = er.images; rep->edge_lookups = er.lookups; rep->edge_top = er.top;
+        for (int e = 0; e < RM_LUT_EDGE_N; e++) {
+            rep->edge_wrong[e] = er.wrong[e]; rep->edge_mean[e] = er.mean[e];
+            rep->edge_top_mean[e] = er.top_mean[e]; rep->edge_max[e] = er.max[e];
+        }
+    }
     st = RM_OK;
 done:
     free(idx); free(zf); free(zi); free(df); free(di); free(zall); free(zv); free(xf);
@@ -360,6 +386,16 @@ int rm_quant_verify_text(const rm_verify_report *r, char *buf, size_t cap) {
     PUT("  |logit error| integer vs fake-quant: mean %.4g std %.4g max %.4g\n", r->err_mean, r->err_std, r->err_max);
     PUT("  |logit error| fake-quant vs fp32:    mean %.4g std %.4g max %.4g\n", r->fp_err_mean, r->fp_err_std, r->fp_err_max);
     PUT("  64-entry tables: max error %d codes against the 256-entry form\n", r->lut_err_max);
+    if (r->edge_images) {
+        PUT("  64-entry top segment (u >= 252), code error against the 256-entry tables on the activations of %d images:\n"
+            "    %ld table reads, %ld (%.3f%%) in the top segment; the network uses lut_edge=%s\n", r->edge_images,
+            r->edge_lookups, r->edge_top, r->edge_lookups ? 100.0 * r->edge_top / r->edge_lookups : 0.0,
+            rm_lut_edge_name(r->lut_edge));
+        for (int e = 0; e < RM_LUT_EDGE_N; e++)
+            PUT("    %-9s mean |error| %.4f codes (top segment %.3f), max %d, %ld reads off the 256-entry code%s\n",
+                rm_lut_edge_name(e), r->edge_mean[e], r->edge_top_mean[e], r->edge_max[e], r->edge_wrong[e],
+                e == r->lut_edge ? "  <- used" : "");
+    }
     if (r->nstat) {
         PUT("  per layer on %d images (reference engine): accumulator range, static bound, output range, saturated, overflow\n",
             r->stat_images);
@@ -388,7 +424,7 @@ static float *slot_tables(rm_qmodel *q, int l, int slot, int C) {
     float *work = malloc(sizeof(float) * 2 * 256 * C);
     int8_t *lut = malloc((size_t)256 * C);
     int ok = tq && work && lut;
-    if (ok) rm_q_tables(q, l, slot, lut, NULL, tq, NULL, work);
+    if (ok) rm_q_tables(q, l, slot, lut, NULL, NULL, tq, NULL, work);
     free(work);
     free(lut);
     if (!ok) { free(tq); return NULL; }
@@ -417,10 +453,10 @@ int rm_quant_curve(rm_qmodel *q, int l, int slot, int ch, float *x, float *y_fp,
         if (x) x[u] = (float)(u - 128) / s_in;
         if (y_fp) y_fp[u] = y[u];
         if (y256) y256[u] = t256[u] / s_out;
-        if (y64) y64[u] = rm_lut64_eval(t64, u - 128) / s_out;
+        if (y64) y64[u] = rm_lut64_eval(t64, rm_lut_edge_entry(t256, t64, q->lut_edge), q->lut_edge, u - 128) / s_out;
     }
     free(tq);
-    return rm_lut64_max_err(t256);
+    return rm_lut64_max_err(t256, q->lut_edge);
 }
 
 int rm_quant_lut_errors(rm_qmodel *q, int l, int slot, int *err) {
@@ -435,7 +471,7 @@ int rm_quant_lut_errors(rm_qmodel *q, int l, int slot, int *err) {
             double r = isnan(tq[(size_t)ch * 256 + u]) ? 0 : floor((double)tq[(size_t)ch * 256 + u] + 0.5);
             t256[u] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
         }
-        err[ch] = rm_lut64_max_err(t256);
+        err[ch] = rm_lut64_max_err(t256, q->lut_edge);
     }
     free(tq);
     return C;

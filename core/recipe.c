@@ -81,7 +81,7 @@ int rm_recipe_student(rm_ctx *ctx, rm_model *s, rm_model *t, const rm_dataset *t
             to.kt_block = kd ? -1 : ph;
             to.test = kd ? o->test : NULL;
             to.cb = o->cb; to.ud = o->ud; to.report_s = o->report_s;
-            to.ckpt_path = o->ckpt_path; to.phase = name;
+            to.ckpt_path = o->ckpt_path; to.ckpt_with_optimizer = o->ckpt_with_optimizer; to.phase = name;
             rm_model_set_frozen(s, 0, 0, L);
             rm_train_result tr;
             if (rm_train(ctx, s, &opt, train, &to, &tr)) { code = RM_ERR; break; }
@@ -94,7 +94,7 @@ int rm_recipe_student(rm_ctx *ctx, rm_model *s, rm_model *t, const rm_dataset *t
             rm_optim_cfg nc = phase_cfg(o, s, ph + 1 == L);
             rm_train_state ns = {.epoch = 0, .total_epochs = ph + 1 == L ? o->kd_epochs : o->kt_epochs, .seed = o->seed};
             phase_name(ns.phase, sizeof ns.phase, ph + 1, L);
-            int r = rm_optim_init(ctx, &next, s, &nc) || rm_checkpoint_save(ctx, o->ckpt_path, s, &next, &ns);
+            int r = rm_optim_init(ctx, &next, s, &nc) || (o->ckpt_with_optimizer ? rm_checkpoint_save_with_optimizer : rm_checkpoint_save)(ctx, o->ckpt_path, s, &next, &ns);
             rm_optim_free(&next);
             if (r) { code = RM_ERR; break; }
         }

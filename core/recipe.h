@@ -26,6 +26,7 @@ typedef struct rm_recipe_opts {
     double report_s;
     const char *ckpt_path;           /* per-epoch checkpoint (resumable) or NULL */
     int resume;                      /* continue from ckpt_path's saved phase/epoch */
+    int ckpt_with_optimizer;         /* optimiser state inside ckpt_path (else its .optim sibling) */
 } rm_recipe_opts;
 
 rm_recipe_opts rm_recipe_defaults(void);   /* the paper's values */

@@ -1,6 +1,7 @@
 /* train.c - the epoch/step loops for CE, KD and KT training, and evaluation. Buffers are allocated
  * once before the loop; the step itself allocates nothing. */
 #include "train.h"
+#include "prof.h"
 #include "layers.h"
 #include <math.h>
 #include <stdlib.h>
@@ -118,25 +119,29 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
         long correct = 0, seen = 0;
         for (int s = 0; s < steps; s++) {
             if (rm_interrupted(ctx)) { res->interrupted = 1; st = RM_OK; goto done; }
-            make_batch(m, ds, perm + (size_t)s * B, B, o->aug, o->seed ^ ((uint64_t)e << 32) ^ (uint64_t)s * 0x100000001B3ull, x, y);
+            RM_PROF(RM_PROF_DATA, make_batch(m, ds, perm + (size_t)s * B, B, o->aug, o->seed ^ ((uint64_t)e << 32) ^ (uint64_t)s * 0x100000001B3ull, x, y));
             if (rm_model_forward(ctx, m, x, B, 1, upto)) { rm_errprefix(ctx, "epoch %d step %d", e + 1, s + 1); goto blowup; }
             if (o->teacher && rm_model_forward(ctx, o->teacher, x, B, 0, upto)) { rm_errprefix(ctx, "teacher"); goto done; }
             float loss;
             float *dz = m->c.dlogits;
+            double tl = rm_prof_begin();
             if (kt) loss = mse_loss(dkt, m->c.xs[2 * upto], o->teacher->c.xs[2 * upto], nd);
             else if (o->teacher) loss = kd_loss(dz, m->c.logits, o->teacher->c.logits, y, B, c->K, o->alpha, o->T);
             else loss = cross_entropy(dz, m->c.logits, y, B, c->K);
-            rm_model_zero_grad(m);
+            rm_prof_end(RM_PROF_LOSS, tl);
+            RM_PROF(RM_PROF_OPT, rm_model_zero_grad(m));
             loss += rm_model_regular(m, o->tv2, 1);
             if (!isfinite(loss)) {
                 rm_err(ctx, "loss became %s at epoch %d step %d", isnan(loss) ? "NaN" : "infinite", e + 1, s + 1);
                 goto blowup;
             }
             rm_model_backward(m, x, kt ? NULL : dz, dkt, upto, kt ? o->kt_block : -1);
+            double to_ = rm_prof_begin();
             memcpy(good, m->mem, sizeof(float) * m->nparams);
             memcpy(good + m->nparams, m->bmem, sizeof(float) * m->nbufs);
             have_good = 1;
             rm_optim_step(opt, m);
+            rm_prof_end(RM_PROF_OPT, to_);
             lsum += loss; images += B; seen += B;
             if (!kt)
                 for (int i = 0; i < B; i++) {
@@ -163,7 +168,8 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
         if (o->ckpt_path) {
             rm_train_state ts = {.epoch = e + 1, .total_epochs = o->epochs, .seed = o->seed};
             snprintf(ts.phase, sizeof ts.phase, "%s", o->phase ? o->phase : "train");
-            if (rm_checkpoint_save(ctx, o->ckpt_path, m, opt, &ts)) goto done;
+            if ((o->ckpt_with_optimizer ? rm_checkpoint_save_with_optimizer : rm_checkpoint_save)(ctx, o->ckpt_path, m, opt, &ts))
+                goto done;
         }
         if (o->cb) {
             double now = rm_now();

@@ -39,7 +39,9 @@ typedef struct rm_train_opts {
     const rm_dataset *test; /* evaluated at each epoch end when non-NULL */
     rm_train_cb cb; void *ud;
     double report_s;        /* callback period for progress (seconds); 0 = every step */
-    const char *ckpt_path;  /* if set: after every epoch save model + optimiser + state here (atomic) */
+    const char *ckpt_path;  /* if set: after every epoch save the model here and optimiser + state in its
+                             * .optim sibling (atomic; see checkpoint.h) */
+    int ckpt_with_optimizer; /* 1: the optimiser state inside ckpt_path instead (--with-optimizer) */
     const char *phase;      /* phase name stored with that checkpoint ("train", "kt0".."kt3", "kd") */
 } rm_train_opts;
 

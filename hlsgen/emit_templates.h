@@ -348,11 +348,10 @@ static const char T_TOKRES[] =
 /* learned activation, 64-entry table with the 2-bit interpolation */
 static const char T_LUT64[] =
 "/* @NAME@: learned activation (LERP-PSA, lerp_psa_params.h), per channel at II=1 per element with\n"
-" * @U@_PE lanes. x is (T,@C@); L is (@C@,64) (every 4th entry of the 256-entry table):\n"
-" *   u = x + 128; m = min(u >> 2, 62); l = u & 3\n"
-" *   t = ((L[c][m+1] - L[c][m]) * l) >> 1; y = L[c][m] + (t >> 1) + (t & 1)\n"
-" * (without the clamp to 62, u >= 252 would read past the table). Two reads per lane and cycle: a\n"
-" * dual-port ROM per bank. */\n"
+" * @U@_PE lanes. x is (T,@C@); L is (@C@,@LN@): the 256-entry table at codes 4i-128, i < 64@EDGEDOC@\n"
+" *   u = x + 128; m = u >> 2; l = u & 3; t = ((L[c][m+1] - L[c][m]) * l) >> 1; y = L[c][m] + (t >> 1) + (t & 1)\n"
+" * with the top segment m = 63 per lut_edge=@EDGE@ (lerp_psa_params.h): @EDGEHOW@.\n"
+" * Two reads per lane and cycle: a dual-port ROM per bank. */\n"
 "void @NAME@(hls::stream<rm_vec<@C@> > &in, hls::stream<rm_vec<@C@> > &out) {\n"
 "    RM_PRAGMA(HLS array_partition variable=@L@ cyclic factor=@U@_PE dim=1)\n"
 "@NAME@_tok:\n"
@@ -372,10 +371,10 @@ static const char T_LUT64[] =
 "            for (int p = 0; p < @U@_PE; p++) {\n"
 "#pragma HLS unroll\n"
 "                int32_t u = (int32_t)x[c + p] + 128, m = u >> 2, l = u & 3;\n"
-"                if (m > 62) m = 62;\n"
-"                int32_t y0 = @L@[c + p][m], y1 = @L@[c + p][m + 1];\n"
-"                int32_t d = ((y1 - y0) * l) >> 1;\n"
-"                y[c + p] = (int8_t)(y0 + (d >> 1) + (d & 1));\n"
+"                int32_t @MSEL@;\n"
+"                int32_t y0 = @L@[c + p][m0], yo = @L@[c + p][m1];\n"
+"                int32_t d = ((@DEXPR@) * l) >> 1, v = y0 + (d >> 1) + (d & 1);\n"
+"                y[c + p] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);\n"
 "            }\n"
 "        }\n"
 "    @NAME@_pack:\n"
@@ -724,6 +723,8 @@ static const char T_README[] =
 "(the transposes are ping-pong arrays between `<stage>_load` and the stage). Arithmetic (identical\n"
 "to resmlp's integer engine): `rq(acc, k, b)`: `acc >>= k-1; acc = (acc >> 1) + (acc & 1); acc += b;`\n"
 "clamp to [-128, 127]; residual adds saturate; pool = `rq(sum of @T@ tokens, @POOL@, 0)`; learned\n"
-"activations read the 64-entry table with `m = min(u >> 2, 62)` and a 2-bit interpolation.\n";
+"activations read the 64-entry table (the samples at u = 0, 4, .., 252) with `m = u >> 2` and a\n"
+"2-bit interpolation.\n"
+"@README_EDGE@";
 
 #endif

@@ -6,8 +6,10 @@
  * The unit: C channels, each with a 64-entry int8 table L[c][0..63] (every 4th entry of the INT8
  * engine's 256-entry table), one int8 element in per cycle with its channel index, int8 out two
  * cycles later (registered). The arithmetic is exactly the INT8 engine's:
- *   u = x + 128;  m = min(u >> 2, 62);  l = u & 3;
- *   t = ((L[m+1] - L[m]) * l) >> 1;  y = L[m] + (t >> 1) + (t & 1)      (arithmetic shifts)
+ *   u = x + 128;  m = u >> 2;  l = u & 3;
+ *   t = ((L[m+1] - L[m]) * l) >> 1;  y = sat8(L[m] + (t >> 1) + (t & 1))      (arithmetic shifts)
+ * with the top segment m = 63 per lut_edge (lut.h): extend reads L[62] for L[m+1] and negates the
+ * difference, paper_hls reads a per-channel edge entry, clamp uses m = 62.
  * The table is stored once, split into an even bank (L[2k]) and an odd bank (L[2k+1]) of 32 entries
  * per channel, so both L[m] and L[m+1] come out of single-port ROMs in the same cycle: the even bank
  * is read at (m+1)>>1, the odd bank at m>>1, and m's parity says which of the two is L[m].
@@ -19,19 +21,22 @@
 #define RM_HLS_VERILOG_H
 #include "ctx.h"
 #include "synth.h"
+#include "lut.h"
 #include <stdint.h>
 
-/* the formula above for one channel's 64-entry table (the C reference of the hardware) */
-int8_t rm_hls_lerp64(const int8_t L[64], int8_t x);
+/* the formula above for one channel's 64-entry table in lut_edge mode edge, e its edge entry (the
+ * C reference of the hardware: rm_lut64_eval) */
+int8_t rm_hls_lerp64(const int8_t L[64], int8_t e, int edge, int8_t x);
 
 /* Write dir/<module>.v (the unit), dir/<module>_tb.v (testbench) and dir/<module>_expected.hex
  * (C*256 expected outputs, channel-major, x = -128..127). expected: [C][256] int8, e.g. from the
- * INT8 engine; NULL means rm_hls_lerp64 on `lut`. lut: [C][64]. 1 <= C <= 4096.
+ * INT8 engine; NULL means rm_hls_lerp64 on `lut`. lut: [C][64]; e: [C] edge entries (read in paper_hls
+ * mode only, may be NULL otherwise); edge: RM_LUT_EDGE_* (lut.h). 1 <= C <= 4096.
  * The testbench feeds all 256 inputs of every channel (with a bubble every few cycles), compares each
  * output with the expected one, prints up to 10 "MISMATCH ch=.. x=.. got=.. expected=.." lines and
  * ends with "RESULT checked=N mismatches=M". */
-int rm_hls_verilog_lerp(rm_ctx *ctx, const char *dir, const char *module, const int8_t *lut, int C,
-                        const int8_t *expected);
+int rm_hls_verilog_lerp(rm_ctx *ctx, const char *dir, const char *module, const int8_t *lut, const int8_t *e,
+                        int edge, int C, const int8_t *expected);
 
 /* iverilog + vvp in dir on the files above. RM_OK only when every one of C*256 outputs was checked
  * and matched; otherwise RM_ERR with the count of mismatches (or the tool failure) in ctx.

@@ -7,6 +7,7 @@
 #include "core/train.h"
 #include "core/recipe.h"
 #include "core/gemm.h"
+#include "core/import.h"
 #include "plots/live.h"
 #include <errno.h>
 #include <math.h>
@@ -43,8 +44,9 @@ static opt train_opts[] = {
     {"teacher", O_STR, "", "teacher checkpoint for knowledge distillation"},
     {"alpha", O_FLOAT, "0.8", "KD weight of the teacher term"},
     {"temp", O_FLOAT, "1", "KD temperature"},
-    {"out", O_STR, "runs/model.safetensors", "checkpoint to write (model + optimiser after each epoch, and on Ctrl-C)"},
+    {"out", O_STR, "runs/model.safetensors", "checkpoint to write after each epoch and on Ctrl-C (weights; optimiser state beside it)"},
     {"resume", O_FLAG, "", "continue the run saved in --out (same options) from its last epoch"},
+    {"with-optimizer", O_FLAG, "", "keep the optimiser state inside --out (default: weights only in --out, the state in OUT.optim.safetensors)"},
     {"kt-epochs", O_INT, "0", "paper recipe (needs --teacher): knowledge-transfer epochs per block (paper 50)"},
     {"kd-epochs", O_INT, "0", "paper recipe: knowledge-distillation epochs after KT (paper 300)"},
     {"spline-lr", O_FLOAT, "1e-3", "paper recipe: B-spline coefficients' own Adam learning rate"},
@@ -63,6 +65,16 @@ static opt eval_opts[] = {
     {"precision", O_STR, "fp32", "matmul inputs: fp32 | bf16"},
     {NULL}};
 static opt info_opts[] = {{NULL}};
+static opt import_opts[] = {
+    {"out", O_STR, "", "resmlp checkpoint to write (-o) [FILE with .safetensors]"},
+    {"act", O_STR, "auto", "activation: auto (from the tensors) | relu | gelu | lerp_psa | bspline"},
+    {"pythonpath", O_STR, "", "whole pickled models: directories of the paper's source tree (added to PYTHONPATH)"},
+    {"lerp-grid", O_INT, "", "LERP grid points when the file has no psa.grid (else 64, with a notice)"},
+    {"lerp-range", O_FLOAT, "", "LERP grid range R when the file has no psa.grid (else 4, with a notice)"},
+    {"psa-eps", O_FLOAT, "", "PSA epsilon when the file has no psa.epsilon (else 1, with a notice)"},
+    {"spline-range", O_FLOAT, "", "B-spline range (DeepSplines' range_, spacing 2R/(K-1)) [4]"},
+    {"quiet", O_FLAG, "", "print only errors"},
+    {NULL}};
 
 static opt *find_opt(opt *t, const char *name) {
     for (; t->name; t++) if (!strcmp(t->name, name)) return t;
@@ -283,6 +295,7 @@ static int cmd_train(int argc, char **argv) {
     int tr, recipe = ival(train_opts, "kt-epochs") > 0 || ival(train_opts, "kd-epochs") > 0;
     to.tv2 = (float)fval(train_opts, "tv2");
     to.ckpt_path = out;
+    to.ckpt_with_optimizer = flag(train_opts, "with-optimizer");
     to.phase = "train";
     rm_recipe_result rr = {0};
     if (recipe) {
@@ -295,6 +308,7 @@ static int cmd_train(int argc, char **argv) {
         ro.alpha = to.alpha; ro.T = to.T; ro.batch = to.batch; ro.aug = to.aug; ro.limit = to.limit; ro.seed = to.seed;
         ro.test = to.test; ro.cb = to.cb; ro.ud = to.ud; ro.report_s = to.report_s;
         ro.ckpt_path = out; ro.resume = flag(train_opts, "resume");
+        ro.ckpt_with_optimizer = flag(train_opts, "with-optimizer");
         tr = rm_recipe_student(&ctx, m, teacher, &train, &ro, &rr);
         res.interrupted = rr.interrupted;
         res.epochs_done = rr.epochs_done;
@@ -342,7 +356,7 @@ trained:
     }
     rm_train_state ts = {.epoch = res.epochs_done, .total_epochs = to.epochs, .seed = to.seed};
     snprintf(ts.phase, sizeof ts.phase, "train");
-    if (rm_checkpoint_save(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
+    if ((to.ckpt_with_optimizer ? rm_checkpoint_save_with_optimizer : rm_checkpoint_save)(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
     if (lcb.qstop) printf("stopped (q) after %d epochs; model saved to %s\n", res.epochs_done, out);
     else if (res.interrupted) printf("\ninterrupted after %d epochs; model saved to %s\n", res.epochs_done, out);
     else printf("saved %s (%.0f img/s)\n", out, res.imgs_per_s);
@@ -410,19 +424,69 @@ static int cmd_info(int argc, char **argv) {
     return 0;
 }
 
+/* resmlp import FILE -o OUT: tools/import_torch.py through rm_import_torch (as the prompt's `import`) */
+static int cmd_import(int argc, char **argv) {
+    for (int i = 0; i < argc; i++) if (!strcmp(argv[i], "-o")) argv[i] = "--out";
+    const char *pos[1];
+    int r = parse("import", argc, argv, import_opts, pos, 1, "FILE ",
+                  "Convert a checkpoint of the paper's PyTorch code (torch.save .bin/.pt/.pth, or a .safetensors\n"
+                  "state_dict) into a resmlp checkpoint. Zip-format torch.save files need only numpy; legacy files and\n"
+                  "whole pickled models need torch, and whole models the paper's source tree on PYTHONPATH.");
+    if (r) return r == 1 ? 0 : 2;
+    char out[1024];
+    const char *o = sval(import_opts, "out");
+    if (o[0]) snprintf(out, sizeof out, "%s", o);
+    else {
+        snprintf(out, sizeof out, "%s", pos[0]);
+        char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+        if (dot && (!slash || dot > slash)) *dot = 0;
+        snprintf(out + strlen(out), sizeof out - strlen(out), ".safetensors");
+    }
+    if (!strcmp(out, pos[0])) { fprintf(stderr, "resmlp import: the output is the input file (give -o OUT)\n"); return 2; }
+    const char *act = sval(import_opts, "act");
+    if (strcmp(act, "auto") && rm_act_kind_from_name(act) < 0) {
+        fprintf(stderr, "resmlp import: unknown activation '%s' (auto, relu, gelu, lerp_psa, bspline)\n", act);
+        return 2;
+    }
+    const char *args[20];
+    int na = 0;
+    static const char *const pass[][2] = {{"act", "--act"}, {"pythonpath", "--pythonpath"}, {"lerp-grid", "--lerp-grid"},
+                                          {"lerp-range", "--lerp-range"}, {"psa-eps", "--psa-eps"},
+                                          {"spline-range", "--spline-range"}};
+    for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
+        if (find_opt(import_opts, pass[i][0])->set) { args[na++] = pass[i][1]; args[na++] = sval(import_opts, pass[i][0]); }
+    args[na] = NULL;
+    ensure_parent(out);
+    char log[16384] = "";
+    rm_ctx ctx = {0};
+    if (rm_import_torch(&ctx, NULL, NULL, pos[0], out, args, log, sizeof log)) {
+        for (char *p = ctx.msg; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
+        fprintf(stderr, "resmlp %s\n", ctx.msg);
+        return 1;
+    }
+    if (!flag(import_opts, "quiet")) {
+        fputs(log, stdout);
+        if (log[0] && log[strlen(log) - 1] != '\n') putchar('\n');
+        printf("wrote %s\n", out);
+    }
+    return 0;
+}
+
 int cli_main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "import")) return cmd_import(argc - 2, argv + 2);
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         printf("usage: resmlp COMMAND [options]\n\ncommands:\n"
                "  train   train a ResMLP (ReLU/GELU/LERP-PSA/B-spline) on CIFAR-10 or MNIST\n"
                "  eval    evaluate a checkpoint\n"
-               "  info    show a checkpoint's architecture and tensors\n\n"
+               "  info    show a checkpoint's architecture and tensors\n"
+               "  import  convert a checkpoint of the paper's PyTorch code (resmlp import FILE -o OUT)\n\n"
                "`resmlp COMMAND --help` lists the options of a command.\n");
         return 0;
     }
-    fprintf(stderr, "resmlp: unknown command '%s' (train, eval, info; see resmlp --help)\n", cmd);
+    fprintf(stderr, "resmlp: unknown command '%s' (train, eval, info, import; see resmlp --help)\n", cmd);
     return 2;
 }

@@ -179,6 +179,7 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
     rm_dataset part = {0};
     if (rm_dataset_slice(&ctx, &part, train, 0, ncal)) rm_cmd_error(c, "%s", ctx.msg);
     rm_calib_opts co = rm_calib_defaults();
+    co.lut_edge = rm_lut_edge_from_name(rm_arg(c, "lut_edge")->s);
     rm_calib_result cr;
     rm_qmodel *qm = NULL;
     double t0 = rm_now();
@@ -211,8 +212,12 @@ static rm_qnet *emit_network(rm_call *c, char *src, size_t nsrc) {
     return net;
 }
 
+int rm_hls_net_wanted(rm_call *c);                       /* cmd_hls_net.c: layer-list nets */
+int rm_hls_net_emit_cmd(rm_call *c, const char *dir);
+
 static int hls_emit(rm_call *c, const char *dir) {
     lua_State *L = c->L;
+    if (rm_hls_net_wanted(c)) return rm_hls_net_emit_cmd(c, dir);
     rm_ctx ctx = {0};
     int ns = (int)rm_arg(c, "samples")->i;
     if (ns < 1 || ns > 1024) rm_cmd_error(c, "samples=%d (1..1024)", ns);

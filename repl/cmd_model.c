@@ -33,6 +33,9 @@ static int new_net(rm_call *c) {
     rm_ctx ctx = {0};
     rm_val *nv = rm_arg(c, "net"), *dv = rm_arg(c, "data"), *iv = rm_arg(c, "input");
     const rm_dataset *ds = dv->set && dv->ud && ((ldata *)dv->ud)->loaded ? &((ldata *)dv->ud)->ds : NULL;
+    /* the default data set (`train`) shapes the net only when nothing else does: input= or net= text
+     * with its own input= describe a net for other data, unless data= is given explicitly */
+    if (dv->set != 1 && (iv->set || nv->set)) ds = NULL;
     if (nv->set) snprintf(spec, sizeof spec, "%s", nv->s);
     else {
         rm_net_form f = {.kind = rm_arg(c, "kind")->s, .layers = rm_arg(c, "layers")->set ? rm_arg(c, "layers")->s : NULL,
@@ -40,6 +43,8 @@ static int new_net(rm_call *c) {
                          .act = rm_arg(c, "act")->s, .in_bits = (int)rm_arg(c, "in_bits")->i, .bn = (int)rm_arg(c, "bn")->i,
                          .bits = (int)rm_arg(c, "bits")->i, .dropout = (float)rm_arg(c, "dropout")->d,
                          .classes = (int)rm_arg(c, "classes")->i};
+        const char *ob = rm_arg(c, "out_bn")->s;
+        f.out_bn = !strcmp(ob, "on") ? 1 : !strcmp(ob, "off") ? -1 : 0;
         if (ds) { f.in_c = ds->c; f.in_h = ds->h; f.in_w = ds->w; if (!f.classes) f.classes = ds->nclass; }
         if (iv->set) {
             f.in_h = f.in_w = 1;
@@ -64,7 +69,7 @@ static int new_net(rm_call *c) {
 static int new_model(rm_call *c) {
     lua_State *L = c->L;
     if (rm_arg(c, "net")->set || strcmp(rm_arg(c, "kind")->s, "resmlp")) return new_net(c);
-    static const char *const net_only[] = {"conv", "fc", "w", "in_bits", "bn", "dropout", "bits", "input", "classes", NULL};
+    static const char *const net_only[] = {"conv", "fc", "w", "in_bits", "bn", "dropout", "bits", "input", "classes", "out_bn", NULL};
     for (int i = 0; net_only[i]; i++)
         if (rm_arg(c, net_only[i])->set == 1) rm_cmd_error(c, "%s= is an option of layer-list nets (kind=mlp|cnn|cnv)", net_only[i]);
     int kind = rm_act_kind_from_name(rm_arg(c, "act")->s);

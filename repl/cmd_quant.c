@@ -12,6 +12,7 @@
  * batches of 100+ images, are dropped after each command, so an idle QModel holds only its parameters.
  * This file prints (the core never does); Lua calls get tables back. */
 #include "registry.h"
+#include "qmodel.h"
 #include "core/quant.h"
 #include "core/quant_impl.h"   /* rm_fq_free and the cache size: no public trim/size API yet */
 #include "core/import.h"
@@ -30,16 +31,7 @@
 
 enum { PLAIN_PERIOD_S = 10 };
 
-typedef struct lqmodel {
-    rm_qmodel *q;                 /* NULL until made, and after close */
-    rm_qnet *net;                 /* exported from q (kept in step with it) */
-    char source[256];             /* where it came from */
-    int qat_epochs;               /* QAT epochs run in this session */
-    int verified;                 /* last verify below is valid (cleared when q changes) */
-    float int_acc, fq_acc;
-    char verified_on[64];
-    int busy;                     /* a core loop uses it */
-} lqmodel;
+/* lqmodel (the QModel userdata) is in qmodel.h, shared with cmd_qnet.c (integer layer-list nets) */
 
 /* ---- the QModel userdata --------------------------------------------------------------------- */
 
@@ -48,6 +40,7 @@ static void release(lqmodel *m) {
     rm_qmodel_free(m->q);
     m->net = NULL;
     m->q = NULL;
+    rm_qnet_release(m);
 }
 
 static lqmodel *qpush(lua_State *L) {
@@ -56,6 +49,8 @@ static lqmodel *qpush(lua_State *L) {
     luaL_setmetatable(L, RM_QMODEL_MT);
     return m;
 }
+lqmodel *rm_qmodel_push(lua_State *L) { return qpush(L); }
+void rm_qmodel_bind(lua_State *L, const char *name, int idx);
 
 /* heap bytes: folded parameters, gradients and forward cache, shifts, fake-quant cache, integer network
  * (the vector engines' packed copy counted as the size of the network's arrays: it holds the same data) */
@@ -76,10 +71,13 @@ static double qbytes(const lqmodel *m) {
 }
 
 static void describe(const lqmodel *m, char *buf, size_t n) {
+    if (m->nm) { rm_qnet_describe(m, buf, n); return; }
     if (!m->q) { snprintf(buf, n, "(closed)"); return; }
     const rm_model_cfg *c = &m->q->f->cfg;
-    size_t k = (size_t)snprintf(buf, n, "int8 %s h=%d, %s", rm_act_name(c->act.kind), c->H,
-                                c->act.kind == RM_ACT_RELU ? "relu" : m->q->lut64 ? "lut64" : "lut256");
+    size_t k = (size_t)snprintf(buf, n, "int8 %s h=%d, %s%s%s", rm_act_name(c->act.kind), c->H,
+                                c->act.kind == RM_ACT_RELU ? "relu" : m->q->lut64 ? "lut64" : "lut256",
+                                c->act.kind != RM_ACT_RELU && m->q->lut64 ? " edge " : "",
+                                c->act.kind != RM_ACT_RELU && m->q->lut64 ? rm_lut_edge_name(m->q->lut_edge) : "");
     if (m->qat_epochs && k < n) k += (size_t)snprintf(buf + k, n - k, ", QAT %d ep", m->qat_epochs);
     if (m->verified && k < n) snprintf(buf + k, n - k, ", %.2f%% on %s", 100 * m->int_acc, m->verified_on);
 }
@@ -87,7 +85,7 @@ static void describe(const lqmodel *m, char *buf, size_t n) {
 const char *rm_qmodel_what(void *ud, char *what, size_t n, double *bytes) {
     lqmodel *m = ud;
     describe(m, what, n);
-    *bytes = m->q ? qbytes(m) : 0;
+    *bytes = m->nm ? rm_qnet_bytes(m) : m->q ? qbytes(m) : 0;
     return what;
 }
 
@@ -104,8 +102,8 @@ static int q_tostring(lua_State *L) {
     lqmodel *m = luaL_checkudata(L, 1, RM_QMODEL_MT);
     char what[200], b[32];
     describe(m, what, sizeof what);
-    if (!m->q) lua_pushstring(L, "QModel (closed)");
-    else lua_pushfstring(L, "QModel(%s, %s)", what, rm_fmt_bytes(b, sizeof b, qbytes(m)));
+    if (!m->q && !m->nm) lua_pushstring(L, "QModel (closed)");
+    else lua_pushfstring(L, "QModel(%s, %s)", what, rm_fmt_bytes(b, sizeof b, m->nm ? rm_qnet_bytes(m) : qbytes(m)));
     return 1;
 }
 
@@ -133,6 +131,7 @@ static int q_plot(lua_State *L) {              /* q:plot{block=, layer=, ch=} = 
 
 static int q_info(lua_State *L) {
     lqmodel *m = luaL_checkudata(L, 1, RM_QMODEL_MT);
+    if (m->nm) return rm_qnet_info(L, m);
     if (!m->q) return luaL_error(L, "the quantized model is closed");
     const rm_model_cfg *c = &m->q->f->cfg;
     lua_createtable(L, 0, 12);
@@ -158,13 +157,19 @@ void rm_open_qmodel(lua_State *L) {
 
 static int quiet_of(rm_call *c) { rm_val *v = rm_arg(c, "quiet"); return v && v->set && v->i; }
 
-/* the quantized model a command works on (qmodel=, else the current one) */
-static lqmodel *qmodel_arg(rm_call *c) {
+/* the quantized model a command works on (qmodel=, else the current one); either kind */
+static lqmodel *qmodel_any(rm_call *c) {
     rm_val *v = rm_arg(c, "qmodel");
     if (!v || !v->set || !v->ud)
         rm_cmd_error(c, "no quantized model: make one with `quantize` or load one with `qload NAME PATH`");
     lqmodel *m = v->ud;
-    if (!m->q) rm_cmd_error(c, "the quantized model is closed");
+    if (!m->q && !m->nm) rm_cmd_error(c, "the quantized model is closed");
+    return m;
+}
+/* the same, for the ResMLP-only commands */
+static lqmodel *qmodel_arg(rm_call *c) {
+    lqmodel *m = qmodel_any(c);
+    if (m->nm) rm_cmd_error(c, "`%s` works on INT8 ResMLP models; this quantized model is an integer layer-list net", c->cmd->name);
     return m;
 }
 
@@ -205,6 +210,8 @@ static void bind(lua_State *L, const char *name, int idx) {
     rm_ws_set(L, name, idx);
     snprintf(rm_A.cur_qmodel, sizeof rm_A.cur_qmodel, "%s", name);
 }
+void rm_qmodel_bind(lua_State *L, const char *name, int idx) { bind(L, name, idx); }
+void rm_qmodel_name_free(rm_call *c, const char *name) { name_free_for_qmodel(c, name); }
 
 /* a core message without its own "command: " prefix (rm_cmd_error adds one) */
 static const char *core_msg(rm_call *c, const char *msg) {
@@ -262,6 +269,7 @@ static const char *slot_name(int slot) { return slot ? "act2" : "act1"; }
 
 int rm_cmd_quantize(rm_call *c) {
     lua_State *L = c->L;
+    if (rm_call_model(c, NULL)->m->net) return rm_qnet_quantize(c);
     lmodel *lm = rm_call_resmlp(c, NULL);
     ldata *d = data_arg(c, "data", 1, "no training data for calibration: load it with `data cifar10 DIR` (or pass data=)");
     if (lm->busy) rm_cmd_error(c, "the model is in use by a running command");
@@ -279,6 +287,7 @@ int rm_cmd_quantize(rm_call *c) {
     if (calib < 0) rm_cmd_error(c, "calib= must be >= 0");
     o.path = rm_ie_path_from_name(rm_arg(c, "path")->s);
     int lut64 = !strcmp(rm_arg(c, "lut")->s, "64");
+    o.lut_edge = rm_lut_edge_from_name(rm_arg(c, "lut_edge")->s);
     char mname[64], name[64];
     if (!rm_ws_name(L, lm, mname, sizeof mname)) snprintf(mname, sizeof mname, "model");
     rm_val *nv = rm_arg(c, "name");
@@ -470,7 +479,8 @@ int rm_cmd_qat(rm_call *c) {
 
 int rm_cmd_verify(rm_call *c) {
     lua_State *L = c->L;
-    lqmodel *m = qmodel_arg(c);
+    lqmodel *m = qmodel_any(c);
+    if (m->nm) return rm_qnet_verify(c, m);
     rm_val *dv = rm_posarg(c, "data");
     if (!dv->set || !dv->ud) rm_cmd_error(c, "no test data: load it with `data cifar10 DIR` (or name a data set)");
     ldata *d = dv->ud;
@@ -519,6 +529,18 @@ int rm_cmd_verify(rm_call *c) {
     SETN("err_mean", rep->err_mean); SETN("err_std", rep->err_std); SETN("err_max", rep->err_max);
     SETN("fp_err_mean", rep->fp_err_mean); SETN("fp_err_std", rep->fp_err_std); SETN("fp_err_max", rep->fp_err_max);
     SETN("imgs_per_s", rep->int_imgs_per_s); SETI("lut_err_max", rep->lut_err_max); SETI("stat_images", rep->stat_images);
+    if (rep->edge_images) {   /* lut_edge = {used=, images=, lookups=, top=, extend={mean=,top_mean=,max=,wrong=}, ..} */
+        lua_createtable(L, 0, 8);
+        SETS("used", rm_lut_edge_name(rep->lut_edge)); SETI("images", rep->edge_images);
+        SETI("lookups", rep->edge_lookups); SETI("top", rep->edge_top);
+        for (int e = 0; e < RM_LUT_EDGE_N; e++) {
+            lua_createtable(L, 0, 4);
+            SETN("mean", rep->edge_mean[e]); SETN("top_mean", rep->edge_top_mean[e]);
+            SETI("max", rep->edge_max[e]); SETI("wrong", rep->edge_wrong[e]);
+            lua_setfield(L, -2, rm_lut_edge_name(e));
+        }
+        lua_setfield(L, -2, "lut_edge");
+    }
     lua_createtable(L, rep->nstat, 0);
     long long overflow = 0;
     for (int i = 0; i < rep->nstat; i++) {
@@ -541,12 +563,12 @@ int rm_cmd_verify(rm_call *c) {
 /* ---- qsave / qload --------------------------------------------------------------------------- */
 
 int rm_cmd_qsave(rm_call *c) {
-    lqmodel *m = qmodel_arg(c);
+    lqmodel *m = qmodel_any(c);
     rm_val *pv = rm_posarg(c, "path");
     if (!pv->set) rm_cmd_error(c, "missing PATH (usage: qsave PATH [qmodel=NAME])");
     if (rm_mkparent(pv->s)) rm_cmd_error(c, "cannot create the directory of %s", pv->s);
     rm_ctx ctx = {0};
-    if (rm_qmodel_save(&ctx, pv->s, m->q, m->net)) rm_cmd_error(c, "%s", core_msg(c, ctx.msg));
+    if (m->nm ? rm_bnet_save(&ctx, pv->s, m->bn) : rm_qmodel_save(&ctx, pv->s, m->q, m->net)) rm_cmd_error(c, "%s", core_msg(c, ctx.msg));
     if (c->line) printf("saved %s\n", pv->s);
     lua_pushstring(c->L, pv->s);
     return 1;
@@ -563,13 +585,16 @@ int rm_cmd_qload(rm_call *c) {
     lqmodel *m = qpush(L);
     int idx = lua_gettop(L);
     rm_ctx ctx = {0};
-    if (rm_qmodel_load(&ctx, path, &m->q, &m->net)) { release(m); rm_cmd_error(c, "%s", core_msg(c, ctx.msg)); }
+    if (rm_bnet_file_is_int(path) ? rm_bnet_load(&ctx, path, &m->nm, &m->bn) : rm_qmodel_load(&ctx, path, &m->q, &m->net)) {
+        release(m);
+        rm_cmd_error(c, "%s", core_msg(c, ctx.msg));
+    }
     snprintf(m->source, sizeof m->source, "%s", path);
     bind(L, name, idx);
     if (c->line) {
         char what[200], b[32];
         describe(m, what, sizeof what);
-        printf("loaded %s'%s'%s: %s, %s\n", rm_col(0, "1"), name, rm_reset(0), what, rm_fmt_bytes(b, sizeof b, qbytes(m)));
+        printf("loaded %s'%s'%s: %s, %s\n", rm_col(0, "1"), name, rm_reset(0), what, rm_fmt_bytes(b, sizeof b, m->nm ? rm_qnet_bytes(m) : qbytes(m)));
     }
     return 1;
 }
@@ -689,8 +714,15 @@ int rm_cmd_import(rm_call *c) {
     if (!strcmp(out, src)) rm_cmd_error(c, "out= is the input file");
     if (rm_mkparent(out)) rm_cmd_error(c, "cannot create the directory of %s", out);
     const char *act = rm_arg(c, "act")->s;
-    const char *args[4] = {NULL};
-    if (strcmp(act, "auto")) { args[0] = "--act"; args[1] = act; }
+    const char *args[12] = {NULL};
+    int na = 0;
+    char gbuf[32], rbuf[32], ebuf[32];
+    if (strcmp(act, "auto")) { args[na++] = "--act"; args[na++] = act; }
+    rm_val *pp = rm_arg(c, "pythonpath"), *gv = rm_arg(c, "grid"), *rv = rm_arg(c, "range"), *ev = rm_arg(c, "eps");
+    if (pp->set) { args[na++] = "--pythonpath"; args[na++] = pp->s; }
+    if (gv->set) { snprintf(gbuf, sizeof gbuf, "%lld", (long long)gv->i); args[na++] = "--lerp-grid"; args[na++] = gbuf; }
+    if (rv->set) { snprintf(rbuf, sizeof rbuf, "%.9g", rv->d); args[na++] = "--lerp-range"; args[na++] = rbuf; }
+    if (ev->set) { snprintf(ebuf, sizeof ebuf, "%.9g", ev->d); args[na++] = "--psa-eps"; args[na++] = ebuf; }
     int quiet = quiet_of(c);
     char *log = malloc(16384);
     if (!log) rm_cmd_error(c, "out of memory");

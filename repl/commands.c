@@ -62,6 +62,7 @@ static const rm_opt model_opts[] = {
     {"fc", A_STR, NULL, "kind=cnn: hidden fully connected widths (e.g. 32,32)", NULL, NULL},
     {"w", A_STR, NULL, "nets: weight quantiser per weight layer: float|binary|ternary|intN (a short list repeats its last)", NULL, NULL},
     {"in_bits", A_INT, "0", "nets: quantise the input to N bits (0 = off)", NULL, NULL},
+    {"out_bn", A_CHOICE, "auto", "nets: BatchNorm after the classifier layer (auto: when its weights are binary/ternary and bn=on, and for cnv)", "auto|on|off", NULL},
     {"bn", A_BOOL, "on", "nets: BatchNorm after each hidden weight layer", NULL, NULL},
     {"dropout", A_NUM, "0", "nets: dropout after each hidden activation", NULL, NULL},
     {"bits", A_INT, "1", "kind=cnv: weight and activation bits (1, 2, 4, 8)", NULL, NULL},
@@ -188,6 +189,7 @@ static const rm_opt hls_opts[] = {
     {"calib", A_INT, "500", "emit ptq=true: training images for calibration (split 80/20)", NULL, NULL},
     {"train", A_DATA, "train", "emit ptq=true: the data set to calibrate on", NULL, NULL},
     {"qsave", A_PATH, NULL, "emit ptq=true: also save the quantized model here", NULL, NULL},
+    {"lut_edge", A_CHOICE, "extend", "emit ptq=true: top segment of the 64-entry tables (see `help quantize`)", "extend|paper_hls|clamp", NULL},
     {"data", A_DATA, "test", "emit: images for quant_samples.h (train= when this one is not loaded)", NULL, NULL},
     {"samples", A_INT, "8", "emit: test images run through the integer engine into quant_samples.h", NULL, NULL},
     {"design", A_CHOICE, "stream", "emit: the hardware design", "stream|simd", NULL},
@@ -227,6 +229,9 @@ static const rm_opt quantize_opts[] = {
                           "percentile chosen on the 20%", NULL, NULL},
     {"mode", A_CHOICE, "ptq", "post-training quantization (then `qat` for quantization-aware training)", "ptq", NULL},
     {"lut", A_CHOICE, "64", "activation tables: the 64-entry hardware form or all 256 codes", "64|256", NULL},
+    {"lut_edge", A_CHOICE, "extend", "64-entry tables, top segment u >= 252: extend (last segment extended, "
+                                     "mathematically correct), paper_hls (entry 64 = code 126, the paper's HLS), "
+                                     "clamp (segment 62 reused: reads u-4; resmlp before lut_edge)", "extend|paper_hls|clamp", NULL},
     {"percentile", A_STR, "auto", "auto: best of 10,20,..,90,92,95,97,100 (integer accuracy on the 20%); or a fixed NN", NULL, NULL},
     PATH_OPT("integer engine for the validation runs"),
     {"name", A_NAME, NULL, "workspace name of the quantized model [MODEL_int8]", NULL, NULL},
@@ -276,8 +281,20 @@ static const rm_opt import_pos[] = {{"file", A_PATH, NULL, "PyTorch checkpoint o
 static const rm_opt import_opts[] = {
     {"out", A_PATH, NULL, "resmlp checkpoint to write [FILE with .safetensors]", NULL, NULL},
     {"act", A_CHOICE, "auto", "activation of the checkpoint (auto: from its tensors)", "auto|relu|gelu|lerp_psa|bspline", NULL},
+    {"pythonpath", A_PATH, NULL, "whole pickled models: the paper's source tree (added to PYTHONPATH)", NULL, NULL},
+    {"grid", A_INT, NULL, "LERP grid points when the file has no psa.grid [64, with a notice]", NULL, NULL},
+    {"range", A_NUM, NULL, "LERP grid range R when the file has no psa.grid [4, with a notice]", NULL, NULL},
+    {"eps", A_NUM, NULL, "PSA epsilon when the file has no psa.epsilon [1, with a notice]", NULL, NULL},
     {"name", A_NAME, NULL, "also load the result as this model", NULL, NULL},
     {"quiet", A_BOOL, "false", "do not print the converter's output", NULL, NULL},
+    {NULL}};
+/* export (cmd_interop.c) */
+int rm_cmd_export(rm_call *c);
+static const rm_opt export_pos[] = {{"path", A_PATH, NULL, "file to write (atomically)", NULL, NULL}, {NULL}};
+static const rm_opt export_opts[] = {
+    MODEL_OPT,
+    {"format", A_CHOICE, "auto", "torch.save zip (torch.load) or safetensors [from the extension: .pt/.pth/.bin, .safetensors]",
+     "auto|pytorch|safetensors", NULL},
     {NULL}};
 /* gpfq (cmd_gpfq.c) */
 int rm_cmd_gpfq(rm_call *c);
@@ -342,6 +359,35 @@ static const rm_opt chart_opts[] = {
     {"quiet", A_BOOL, "false", "Lua: only return the text", NULL, NULL},
     {NULL}};
 
+/* sweep (cmd_sweep.c) */
+int rm_cmd_sweep(rm_call *c);
+static const rm_opt sweep_pos[] = {{"dir", A_PATH, "runs/sweep", "directory of the sweep: sweep.cfg, cells/, results.csv", NULL, NULL}, {NULL}};
+static const rm_opt sweep_opts[] = {
+    {"act", A_STR, NULL, "grid axis: activations, comma separated (relu,gelu,lerp_psa,bspline) [relu]", NULL, NULL},
+    {"hidden", A_STR, NULL, "grid axis: channel-MLP widths, e.g. 96,384 [96]", NULL, NULL},
+    {"lr", A_STR, NULL, "grid axis: learning rates, e.g. 1e-3,3e-3 [1e-3]", NULL, NULL},
+    {"seed", A_STR, NULL, "grid axis: seeds, e.g. 1,2,3 [2023]", NULL, NULL},
+    {"quant", A_STR, NULL, "grid axis: none | ptq (INT8 PTQ, 64-entry tables) | ptq256; adds the integer engine's test accuracy [none]", NULL, NULL},
+    {"dataset", A_CHOICE, NULL, "data set of every cell [cifar10]", "cifar10|mnist|fashion", NULL},
+    {"data", A_PATH, NULL, "data directory [$RESMLP_DATA or ../shared/data/cifar-10-batches-bin]", NULL, NULL},
+    {"epochs", A_INT, NULL, "epochs per cell [10]", NULL, NULL},
+    {"batch", A_INT, NULL, "batch size [128]", NULL, NULL},
+    {"limit", A_INT, NULL, "first N training images (0 = all) [0]", NULL, NULL},
+    {"test_limit", A_INT, NULL, "first N test images (0 = all) [0]", NULL, NULL},
+    {"calib", A_INT, NULL, "quant cells: training images for calibration [2000]", NULL, NULL},
+    {"aug", A_CHOICE, NULL, "augmentation [cropflip]", "none|cropflip|randaug", NULL},
+    {"precision", A_CHOICE, NULL, "matmul precision of every cell [fp32]", "fp32|bf16", NULL},
+    {"wd", A_NUM, NULL, "decoupled weight decay [0]", NULL, NULL},
+    {"backend", A_CHOICE, "local", "run cells as local processes, or as a Slurm job array", "local|slurm", NULL},
+    {"jobs", A_INT, "0", "local: processes at once (0 = cores / threads); slurm: array tasks at once (0 = no limit)", NULL, NULL},
+    {"threads", A_INT, "1", "threads per cell", NULL, NULL},
+    {"partition", A_STR, NULL, "slurm: partition", NULL, NULL},
+    {"time", A_STR, NULL, "slurm: time limit per cell (e.g. 2:00:00)", NULL, NULL},
+    {"sbatch", A_STR, NULL, "slurm: extra sbatch arguments (e.g. \"--account=x --qos=y\")", NULL, NULL},
+    {"wait", A_BOOL, "true", "slurm: wait for the cells and gather them (false: submit and return)", NULL, NULL},
+    {"poll", A_NUM, "2", "slurm: seconds between looks at the queue and the result files", NULL, NULL},
+    {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},
+    {NULL}};
 static const rm_opt none[] = {{NULL}};
 
 const rm_command rm_commands[] = {
@@ -350,7 +396,14 @@ const rm_command rm_commands[] = {
     {"model", "[new|NAME]", "create a model (`model new act=lerp_psa hidden=96`), or pick the current one", model_pos,
      model_opts, rm_cmd_model, "`model` alone shows the current model; Lua: resmlp.model{...} creates one."},
     {"load", "[NAME] PATH", "load a checkpoint as NAME and make it the current model", load_pos, none, rm_cmd_load, NULL},
-    {"save", "PATH", "save a model as safetensors (reference PyTorch names)", save_pos, model_only, rm_cmd_save, NULL},
+    {"save", "PATH", "save a model's weights as safetensors (reference PyTorch names, resmlp metadata)", save_pos,
+     model_only, rm_cmd_save, NULL},
+    {"export", "PATH", "write a model as the paper's PyTorch state_dict: exactly its keys (load_state_dict takes it)",
+     export_pos, export_opts, rm_cmd_export,
+     "example: export runs/lerp.pt    export runs/bs.safetensors    export out.bin format=pytorch\n"
+     "Keys: the reference names plus BatchNorm num_batches_tracked; B-spline coefficients as DeepSplines'\n"
+     "flat _coefficients_vect; LERP-PSA with its psa.grid, psa.epsilon and psa.grid_ifeat_offset buffers.\n"
+     "format=pytorch is torch.save's zip format (written without torch). `import` reads both back."},
     {"train", "", "train a model (cross-entropy, KD with teacher=, or KT with kt_block=)", none, train_opts, rm_cmd_train,
      "Ctrl-C stops after the current batch and keeps the model. On a terminal the live view shows progress, "
      "charts and curves\n(arrows/[ ] pick block, layer, channels; m mode; p pause; q stop and save to out= or "
@@ -415,10 +468,12 @@ const rm_command rm_commands[] = {
      rm_cmd_qload, NULL},
     {"lut", "[errors]", "max error of the 64-entry activation tables per channel (lut errors block=0 layer=act1)",
      lut_pos, lut_opts, rm_cmd_lut, "Without block= one summary line per block and table; `plot lut` draws a channel."},
-    {"import", "FILE", "convert a PyTorch checkpoint of the paper's code (tools/import_torch.py, needs torch)",
+    {"import", "FILE", "convert a PyTorch checkpoint of the paper's code (torch.save .bin/.pt or .safetensors)",
      import_pos, import_opts, rm_cmd_import,
      "example: import ref/lerp_psa_64/h_mul_1_model.bin out=runs/lerp.safetensors name=lerp\n"
-     "Runs /usr/bin/python3 (or $RESMLP_PYTHON) with Debian's python3-torch."},
+     "Runs tools/import_torch.py with /usr/bin/python3 (or $RESMLP_PYTHON): numpy reads zip-format torch.save files\n"
+     "and safetensors; torch (python3-torch) is needed only for legacy files and whole pickled models, which\n"
+     "also need the paper's source tree on PYTHONPATH (pythonpath=DIR). Also: resmlp import FILE -o OUT."},
     {"hls", "emit|csim|estimate|fold [DIR]", "HLS project from a quantized model; C simulation; estimates and folding",
      hls_pos, hls_opts, rm_cmd_hls,
      "examples: hls emit out/hls (the current quantized model)    hls emit out/hls qfile=runs/m_int8.safetensors\n"
@@ -432,6 +487,14 @@ const rm_command rm_commands[] = {
      "(Lua: {ok=, report=, summary={lut=, dsp=, ...}})."},
     {"report", "DIR", "latency, interval and resources of a synthesis report (Lua: a table)", dir_pos, report_opts,
      rm_cmd_report, NULL},
+    {"sweep", "[DIR]", "grid of training runs (act, hidden, lr, seed, quant) on local processes or a Slurm job array; resumable",
+     sweep_pos, sweep_opts, rm_cmd_sweep,
+     "example: sweep runs/s1 act=relu,lerp_psa hidden=48,96 lr=1e-3,3e-3 seed=1,2 epochs=5 limit=10000\n"
+     "         sweep runs/s1 (resume: finished cells are kept, the rest run)    sweep runs/s2 backend=slurm ...\n"
+     "Each cell is a `resmlp sweep-cell DIR N` process writing DIR/cells/cell-N.csv (atomically) and its log;\n"
+     "rows print as cells finish and DIR/results.csv gathers them. CLI: resmlp sweep DIR --act relu,gelu ...\n"
+     "Lua: r = resmlp.sweep{dir=, act=\"relu,gelu\", ...} -> {cells=, finished=, failed=, complete=, csv=,\n"
+     "rows={{cell=, act=, hidden=, lr=, seed=, quant=, test_acc=, int8_acc=, seconds=, ...}...}}"},
     {"who", "", "what is loaded: models, quantized models and data sets with sizes and memory", none, none, rm_cmd_who, NULL},
     {"threads", "[N]", "show or set the number of threads", threads_pos, none, rm_cmd_threads, NULL},
     {"precision", "[fp32|bf16]", "show or set the matmul precision and the CPU path in use", precision_pos, none,

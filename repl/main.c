@@ -14,6 +14,8 @@ static void usage(FILE *f) {
             "       resmlp run FILE.lua [ARGS]  run a Lua script (ARGS in `arg`); also: resmlp FILE.lua\n"
             "       resmlp -e CHUNK [-e ...]    run Lua (or a command line such as 'info'); -i: prompt after\n"
             "       resmlp train|eval|info ...  non-interactive training, evaluation, checkpoint info\n"
+            "       resmlp import FILE -o OUT   convert a checkpoint of the paper's PyTorch code\n"
+            "       resmlp sweep [DIR] ...      a grid of training runs, local or on Slurm (--help)\n"
             "                                   (`resmlp train --help` lists the options)\n"
             "       resmlp help [COMMAND]       the prompt's commands and their options\n"
             "Threads: RESMLP_THREADS=N. History: RESMLP_HISTORY, else $XDG_STATE_HOME/resmlp/history,\n"
@@ -32,8 +34,13 @@ static int start(void) {
     return rm_lua_new(&rm_A) ? 0 : 1;
 }
 
+int rm_sweep_cli(int argc, char **argv);        /* cmd_sweep.c */
+int rm_sweep_cell_main(int argc, char **argv);
+
 int main(int argc, char **argv) {
-    if (argc >= 2 && (!strcmp(argv[1], "train") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "info")))
+    if (argc >= 2 && !strcmp(argv[1], "sweep-cell")) return rm_sweep_cell_main(argc - 2, argv + 2);
+    if (argc >= 2 && (!strcmp(argv[1], "train") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "info") ||
+                      !strcmp(argv[1], "import")))
         return cli_main(argc, argv);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) { usage(stdout); return 0; }
     if (argc >= 2 && !strcmp(argv[1], "--version")) { printf("resmlp %s (%s)\n", RM_VERSION, LUA_RELEASE); return 0; }
@@ -63,12 +70,14 @@ int main(int argc, char **argv) {
             status = rm_run_file(&rm_A, argv[i + 1], argc - i - 2, argv + i + 2);
         } else if (ends_with(a, ".lua") || !strcmp(a, "-")) {
             status = rm_run_file(&rm_A, a, argc - i - 1, argv + i + 1);
+        } else if (!strcmp(a, "sweep")) {
+            status = rm_sweep_cli(argc - i - 1, argv + i + 1);
         } else if (!strcmp(a, "help")) {
             rm_A.interactive = 1;   /* messages without the "resmlp:" prefix */
             status = rm_run_chunk(&rm_A, argc > i + 1 ? lua_pushfstring(rm_A.L, "help %s", argv[i + 1]) : "help");
         } else {
-            const char *names[] = {"run", "train", "eval", "info", "help"};
-            const char *s = rm_suggest(a, names, 5);
+            const char *names[] = {"run", "train", "eval", "info", "help", "import", "sweep"};
+            const char *s = rm_suggest(a, names, (int)(sizeof names / sizeof names[0]));
             fprintf(stderr, "resmlp: unknown command '%s'%s%s%s (see resmlp --help)\n", a, s ? "; did you mean '" : "",
                     s ? s : "", s ? "'?" : "");
             status = 2;

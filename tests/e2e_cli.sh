@@ -35,6 +35,19 @@ $RM train --hidden 16 --epochs 1 --limit 512 --batch 64 --out "$TMP/r.safetensor
 $RM train --hidden 16 --epochs 2 --limit 512 --batch 64 --out "$TMP/r.safetensors" --resume > "$TMP/o" 2> "$TMP/e"; st=$?
 [ $st -eq 0 ] && grep -q "resuming .* at epoch 2 of 2" "$TMP/o" && grep -q "epoch 2/2" "$TMP/o" && ! grep -q "epoch 1/2" "$TMP/o" \
     && ok "--resume continues at the next epoch" || bad "--resume (exit $st): $(cat "$TMP/o" "$TMP/e" | tail -3)"
+# the checkpoint holds the weights only (a plain load_state_dict takes it); the optimiser state is in
+# the sibling r.optim.safetensors, and resuming from the pair is bit-identical to an uninterrupted run
+! grep -aq '"optim\.' "$TMP/r.safetensors" && grep -aq '"optim\.m\.classifier\.weight"' "$TMP/r.optim.safetensors" \
+    && ok "save: weights only, optimiser state in OUT.optim.safetensors" || bad "weights/optimiser split: $(ls "$TMP")"
+$RM train --hidden 16 --epochs 2 --limit 512 --batch 64 --out "$TMP/u.safetensors" > "$TMP/o" 2> "$TMP/e"
+cmp -s "$TMP/u.safetensors" "$TMP/r.safetensors" && ok "resume from weights + sibling is bit-identical" || bad "resumed run differs from an uninterrupted one"
+$RM train --hidden 16 --epochs 1 --limit 512 --batch 64 --out "$TMP/w.safetensors" --with-optimizer > "$TMP/o" 2> "$TMP/e"
+$RM train --hidden 16 --epochs 2 --limit 512 --batch 64 --out "$TMP/w.safetensors" --with-optimizer --resume > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -eq 0 ] && grep -aq '"optim\.v\.classifier\.weight"' "$TMP/w.safetensors" && [ ! -e "$TMP/w.optim.safetensors" ] \
+    && ok "--with-optimizer: one file, resumable" || bad "--with-optimizer (exit $st): $(cat "$TMP/e")"
+echo junk > "$TMP/r.optim.safetensors"
+$RM train --hidden 16 --epochs 3 --limit 512 --batch 64 --out "$TMP/r.safetensors" --resume > "$TMP/o" 2> "$TMP/e"; st=$?
+[ $st -ne 0 ] && grep -q "r.optim.safetensors" "$TMP/e" && ok "a broken sibling stops resume with its name" || bad "broken sibling (exit $st): $(cat "$TMP/e")"
 # the paper's recipe from the CLI: KT per block then KD; stopped with SIGINT, then resumed to the end
 T24=tests/fixtures/resmlp_relu_h24.safetensors
 RESMLP_THREADS=1 $RM train --act lerp_psa --hidden 16 --teacher $T24 --kt-epochs 1 --kd-epochs 6 --limit 512 --batch 64 \

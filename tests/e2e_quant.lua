@@ -32,6 +32,17 @@ T.eq(v.err_mean, 0, "err_mean"); T.eq(v.err_std, 0, "err_std"); T.eq(v.err_max, 
 T.eq(v.overflow, 0, "no int32 overflow")
 T.check(v.fp_acc >= 0 and v.fp_acc <= 1 and v.fp_err_max >= 0, "fp32 comparison")
 T.check(#v.layers > 30 and v.layers[1].name == "embed" and v.layers[#v.layers].name == "classifier", "per-layer report")
+-- lut_edge: the default is extend; verify compares the three modes on the real activations
+local e = v.lut_edge
+T.check(e and e.used == "extend" and e.lookups > 0 and e.top > 0 and e.top < e.lookups, "lut_edge report")
+T.check(e.extend.max >= 0 and e.clamp.top_mean >= e.extend.top_mean, "clamp's top segment is no better than extend's: "
+        .. tostring(e.clamp.top_mean) .. " vs " .. tostring(e.extend.top_mean))
+T.check(tostring(q):find("edge extend", 1, true), "tostring names the edge mode: " .. tostring(q))
+do  -- a paper_hls quantization: bit-exact as well, and its file keeps the mode
+  local qp = R.quantize{model = m, calib = 300, lut_edge = "paper_hls", name = "q_paper", quiet = true}
+  local vp = R.verify{qmodel = "q_paper", data = test, limit = 50, stats = 20, quiet = true}
+  T.eq(vp.bit_exact, true, "paper_hls bit-exact"); T.eq(vp.lut_edge.used, "paper_hls", "paper_hls used")
+end
 local l1 = v.layers[1]
 T.check(l1.acc_min <= l1.acc_max and l1.out_min >= -128 and l1.out_max <= 127 and l1.acc_bound >= l1.acc_max, "layer stats sane")
 T.check(v.text:find("bit-exact", 1, true) and v.text:find("per layer", 1, true), "report text")

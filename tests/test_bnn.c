@@ -1,7 +1,8 @@
-/* test_bnn.c - the XNOR-popcount engine on real MNIST: a binarised MLP and a binarised CNN (16-bit first
- * layer, binary conv / fc, sign activations with ReSTE, BN folded into thresholds) trained briefly, then
- * run by the engine on 1,000 test images: every hidden bit equals the float forward's sign output, the
- * logits are identical, the portable and AVX-512 VPOPCNTDQ paths agree, and unsupported nets are refused. */
+/* test_bnn.c - the integer engine on real MNIST: binarised MLPs and CNNs (16-bit first layer, binary conv /
+ * fc, sign activations with ReSTE, BN folded into thresholds), all-integer nets with 8-bit input codes and
+ * ternary / n-bit hidden layers (bit planes), trained briefly, then run by the engine on 1,000 test images:
+ * every hidden bit equals the float forward's sign output, the logits are identical, the portable and
+ * AVX-512 VPOPCNTDQ paths agree, and unsupported nets are refused. */
 #include "tests/tutil.h"
 #include "core/bnn.h"
 #include "core/net.h"
@@ -40,7 +41,8 @@ static void check_net(const char *spec, const rm_dataset *train, const rm_datase
             CHECK(ck.n == test->n && ck.agree == ck.n, "%s: engine predictions equal the float forward's (%d/%d)", rm_bnn_path_name(got), ck.agree, ck.n);
             CHECK(ck.bits > 0 && ck.bit_mismatch == 0, "%s: every hidden bit equals the float sign output (%ld of %ld differ)",
                   rm_bnn_path_name(got), ck.bit_mismatch, ck.bits);
-            CHECK(ck.max_logit_err == 0, "%s: logits identical (max diff %g)", rm_bnn_path_name(got), ck.max_logit_err);
+            CHECK(ck.max_logit_err == 0 && ck.logit_mismatch == 0, "%s: logits identical (max diff %g, %d images differ)", rm_bnn_path_name(got),
+                  ck.max_logit_err, ck.logit_mismatch);
             CHECK(fabsf((float)ck.correct / ck.n - facc) < 1e-6f, "engine accuracy equals the float accuracy");
             /* the same logits from both paths on one batch */
             int idx[200], y[200];
@@ -73,11 +75,18 @@ int main(void) {
     /* conv with padding 0 and stride 2, a binary conv straight into a final linear, no bias */
     check_net("input=1x28x28 conv(8,k=3,stride=2,w=ternary) bn sign conv(16,k=3,w=binary,bias=off) bn sign maxpool(2) linear(10,w=binary)", &train, &test, 2048);
 
+    /* all-integer nets (8-bit input codes): ternary and n-bit hidden layers as bit planes, on flat and
+     * padded spatial inputs, a ternary final layer with its scales */
+    check_net("input=784 quant(8) linear(64,w=int8) bn sign linear(64,w=ternary) bn sign(grad=reste) linear(64,w=int4) bn sign linear(10,w=int4)",
+              &train, &test, 4096);
+    check_net("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,pad=1,w=ternary) bn sign maxpool(2) conv(16,pad=1,w=int3) bn sign "
+              "maxpool(2) linear(10,w=ternary) bn", &train, &test, 2048);
+
     /* refused, with the layer named */
     struct { const char *spec, *msg; } bad[] = {
         {"input=6 linear(8) relu linear(3)", "needs sign activations"},
-        {"input=6 linear(8) bn sign linear(8) bn sign linear(3)", "layer 3 (linear): weights must be binary"},
-        {"input=6 linear(8) bn sign linear(8,w=binary) relu linear(3,w=binary)", "layer 3 (linear): a hidden binary layer must be followed by [bn] sign"},
+        {"input=6 linear(8) bn sign linear(8) bn sign linear(3)", "layer 3 (linear): weights must be binary, ternary or intN"},
+        {"input=6 linear(8) bn sign linear(8,w=binary) relu linear(3,w=binary)", "layer 3 (linear): a hidden quantised layer must be followed by [bn] sign"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rm_model *m = NULL;

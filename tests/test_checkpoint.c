@@ -58,6 +58,34 @@ int main(void) {
         CHECK(st2.epoch == 3 && st2.total_epochs == 10 && st2.seed == 42 && !strcmp(st2.phase, "kd"), "train state");
         rm_model_free(m2); m2 = NULL;
     }
+    /* the weights file holds exactly the model's tensors (a plain load_state_dict accepts it); the
+     * optimiser state is in the sibling a.optim.safetensors */
+    {
+        rm_st_file f = {0};
+        CHECK_OK(rm_st_load(&ctx, path("a.safetensors"), &f), &ctx);
+        CHECK(f.n == m->ntensors + m->nbuftensors && !rm_st_find(&f, "optim.m.embed_linear.weight"),
+              "weights only: %d tensors for %d", f.n, m->ntensors + m->nbuftensors);
+        rm_st_free(&f);
+        char side[256];
+        rm_checkpoint_optim_path(path("a.safetensors"), side, sizeof side);
+        CHECK(strstr(side, "a.optim.safetensors") != NULL, "sibling name %s", side);
+        CHECK_OK(rm_st_load(&ctx, side, &f), &ctx);
+        CHECK(f.n == 2 * m->ntensors && rm_st_find(&f, "optim.v.classifier.weight"), "sibling holds m and v (%d)", f.n);
+        rm_st_free(&f);
+    }
+    /* --with-optimizer: one file, loads the same state */
+    CHECK_OK(rm_checkpoint_save_with_optimizer(&ctx, path("w.safetensors"), m, &opt, &st), &ctx);
+    memset(opt2.m, 0, opt2.n * 4);
+    CHECK_OK(rm_checkpoint_load_state(&ctx, path("w.safetensors"), m, &opt2, &st2), &ctx);
+    CHECK(!memcmp(opt.m, opt2.m, opt.n * 4) && opt2.step == 77 && st2.epoch == 3, "one-file optimiser state bit-exact");
+    /* a sibling from another save is refused: weights rewritten without it */
+    CHECK_OK(rm_checkpoint_save(&ctx, path("c.safetensors"), m, &opt, &st), &ctx);
+    float keep = m->mem[0];
+    m->mem[0] += 1.0f;
+    CHECK_OK(rm_checkpoint_save(&ctx, path("c.safetensors"), m, NULL, NULL), &ctx);
+    CHECK(rm_checkpoint_load_state(&ctx, path("c.safetensors"), m, &opt2, &st2) == RM_ERR && strstr(ctx.msg, "does not belong"),
+          "stale sibling refused: %s", ctx.msg);
+    m->mem[0] = keep;
     /* a checkpoint without optimiser state: load_state says so */
     CHECK_OK(rm_checkpoint_save(&ctx, path("b.safetensors"), m, NULL, NULL), &ctx);
     CHECK(rm_checkpoint_load_state(&ctx, path("b.safetensors"), m, &opt2, &st2) == RM_ERR && strstr(ctx.msg, "no training state"),

@@ -650,13 +650,18 @@ static void test_fold(void) {
 
 /* ---------------------------------------------------------------- Verilog */
 
-/* the hardware formula written out once more, independently of rm_hls_lerp64 */
-static int ref_lerp(const int8_t *L, int x) {
-    int u = x + 128, m = u / 4 < 62 ? u / 4 : 62, l = u % 4;
-    int d = L[m + 1] - L[m];
+/* the hardware formula written out once more, independently of rm_hls_lerp64, for each lut_edge:
+ * L[64] is e (paper_hls), 2 L[63] - L[62] (extend, unsaturated), or unused with m <= 62 (clamp) */
+static int ref_lerp_e(const int8_t *L, int e, int edge, int x) {
+    int u = x + 128, m = u / 4, l = u % 4;
+    if (edge == RM_LUT_EDGE_CLAMP && m > 62) m = 62;
+    int next = m < 63 ? L[m + 1] : edge == RM_LUT_EDGE_PAPER_HLS ? e : 2 * L[63] - L[62];
+    int d = next - L[m];
     int t = (int)floor(d * l / 2.0);
-    return L[m] + (int)floor(t / 2.0) + (((t % 2) + 2) % 2);
+    int y = L[m] + (int)floor(t / 2.0) + (((t % 2) + 2) % 2);
+    return y < -128 ? -128 : y > 127 ? 127 : y;
 }
+static int ref_lerp(const int8_t *L, int x) { return ref_lerp_e(L, 0, RM_LUT_EDGE_CLAMP, x); }
 
 static void make_lut(int8_t *lut, int C) {
     for (int c = 0; c < C; c++)
@@ -675,7 +680,9 @@ static void test_formula(void) {
     for (int rep = 0; rep < 200; rep++) {
         for (int k = 0; k < 64; k++) L[k] = (int8_t)(rm_rng_next(&s) & 0xff);
         for (int x = -128; x < 128; x++) {
-            int y = rm_hls_lerp64(L, (int8_t)x);
+            int y = rm_hls_lerp64(L, 0, RM_LUT_EDGE_CLAMP, (int8_t)x);
+            for (int edge = 0; edge < RM_LUT_EDGE_N; edge++)
+                bad += rm_hls_lerp64(L, L[5], edge, (int8_t)x) != ref_lerp_e(L, L[5], edge, x);
             int u = x + 128, m = u / 4 < 62 ? u / 4 : 62;
             int lo = L[m] < L[m + 1] ? L[m] : L[m + 1], hi = L[m] < L[m + 1] ? L[m + 1] : L[m];
             if (y != ref_lerp(L, x) || y < lo || y > hi) bad++;
@@ -684,8 +691,10 @@ static void test_formula(void) {
     CHECK(bad == 0, "%d mismatches between the formula and its restatement (or out of [L[m], L[m+1]])", bad);
     /* the end segment: u >= 252 stays between L[62] and L[63] with l = u & 3 */
     for (int k = 0; k < 64; k++) L[k] = (int8_t)(2 * k - 64);
-    CHECK(rm_hls_lerp64(L, 127) == 60 + 2 && rm_hls_lerp64(L, 124) == 60 && rm_hls_lerp64(L, -128) == -64, "ends %d",
-          rm_hls_lerp64(L, 127));
+    CHECK(rm_hls_lerp64(L, 0, RM_LUT_EDGE_CLAMP, 127) == 60 + 2 && rm_hls_lerp64(L, 0, RM_LUT_EDGE_CLAMP, 124) == 60 &&
+          rm_hls_lerp64(L, 0, RM_LUT_EDGE_CLAMP, -128) == -64, "ends %d", rm_hls_lerp64(L, 0, RM_LUT_EDGE_CLAMP, 127));
+    /* extend continues the slope: 124 -> L[63] = 62, 127 -> 62 + 1.5 rounded up = 64 */
+    CHECK(rm_hls_lerp64(L, 0, RM_LUT_EDGE_EXTEND, 124) == 62 && rm_hls_lerp64(L, 0, RM_LUT_EDGE_EXTEND, 127) == 64, "extend ends");
 }
 
 static void test_verilog(void) {
@@ -699,8 +708,8 @@ static void test_verilog(void) {
     for (int c = 0; c < C; c++)
         for (int x = -128; x < 128; x++) expected[c * 256 + x + 128] = (int8_t)ref_lerp(lut + c * 64, x);
     sh("mkdir -p %s/vl%s", tmp, "");
-    CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, C, expected), &ctx);
-    CHECK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "bad name", lut, C, NULL) == RM_ERR, "module name checked");
+    CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, NULL, RM_LUT_EDGE_CLAMP, C, expected), &ctx);
+    CHECK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "bad name", lut, NULL, RM_LUT_EDGE_CLAMP, C, NULL) == RM_ERR, "module name checked");
     static rm_hls_run_result res;
     if (!have_iv) printf("SKIP: Icarus Verilog not installed (apt-get install iverilog): simulation not run\n");
     else {
@@ -710,7 +719,7 @@ static void test_verilog(void) {
         printf("iverilog: %ld outputs of %d channels bit-exact\n", checked, C);
         /* the check can fail: one wrong expected value is caught and named */
         expected[5 * 256 + 200] ^= 1;
-        CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, C, expected), &ctx);
+        CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, NULL, RM_LUT_EDGE_CLAMP, C, expected), &ctx);
         CHECK(rm_hls_iverilog_sim(&ctx, P("vl", 0), "lerp_psa_c12", C, NULL, &checked, &mism, &res) == RM_ERR &&
               mism == 1 && !strcmp(ctx.msg, "simulation of lerp_psa_c12: 3072 of 3072 outputs checked, 1 mismatches"),
               "%s", ctx.msg);
@@ -719,8 +728,21 @@ static void test_verilog(void) {
             if (starts(rm_hls_tail_line(&res, k), "MISMATCH ch=5 x=72 got=")) saw = 1;
         CHECK(saw, "mismatch line");
         expected[5 * 256 + 200] ^= 1;
-        CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, C, NULL), &ctx);  /* expected from the formula */
+        CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, NULL, RM_LUT_EDGE_CLAMP, C, NULL), &ctx);  /* expected from the formula */
         CHECK_OK(rm_hls_iverilog_sim(&ctx, P("vl", 0), "lerp_psa_c12", C, NULL, &checked, &mism, &res), &ctx);
+        /* the other edge modes against the independent formula, a steep top so they differ */
+        int8_t e[C];
+        for (int c = 0; c < C; c++) { lut[c * 64 + 62] = (int8_t)(100 - 60 * (c & 1)); lut[c * 64 + 63] = (int8_t)(120 - 100 * (c & 1)); e[c] = (int8_t)(c * 9 - 50); }
+        for (int edge = RM_LUT_EDGE_EXTEND; edge <= RM_LUT_EDGE_PAPER_HLS; edge++) {
+            for (int c = 0; c < C; c++)
+                for (int x = -128; x < 128; x++) expected[c * 256 + x + 128] = (int8_t)ref_lerp_e(lut + c * 64, e[c], edge, x);
+            CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, e, edge, C, expected), &ctx);
+            checked = mism = -1;
+            CHECK_OK(rm_hls_iverilog_sim(&ctx, P("vl", 0), "lerp_psa_c12", C, NULL, &checked, &mism, &res), &ctx);
+            CHECK(checked == C * 256 && mism == 0, "lut_edge=%s simulation: %ld checked, %ld mismatches", rm_lut_edge_name(edge), checked, mism);
+            printf("iverilog lut_edge=%s: %ld outputs bit-exact\n", rm_lut_edge_name(edge), checked);
+        }
+        CHECK_OK(rm_hls_verilog_lerp(&ctx, P("vl", 0), "lerp_psa_c12", lut, NULL, RM_LUT_EDGE_CLAMP, C, NULL), &ctx);
     }
     if (!have_ys) printf("SKIP: Yosys not installed (apt-get install yosys): no cell report\n");
     else {

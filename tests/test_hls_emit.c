@@ -386,6 +386,40 @@ static void synthetic_h8(const rm_dataset *test) {
     rm_qnet_free(q);
 }
 
+/* every lut_edge mode: the emitted tables and lookup simulate bit-exact with the integer engine, and
+ * the table shapes say which mode (65 entries only for paper_hls). Tables chosen with steep tops so the
+ * modes differ, and inputs reach the top segment (the synthetic weights are wide). */
+static void synthetic_edges(const rm_dataset *test) {
+    for (int edge = 0; edge < RM_LUT_EDGE_N; edge++) {
+        rm_ctx ctx = {0};
+        rm_qnet *q = synthetic(&ctx, 16, 8, 1, RM_ACT_LERP_PSA, 1, 500 + edge);
+        CHECK(q != NULL, "synthetic network: %s", ctx.msg);
+        if (!q) return;
+        q->lut_edge = edge;
+        for (int c = 0; c < 16; c++) { q->blk[0].lut1_64[c * 64 + 63] = 127; q->blk[0].lut1_64[c * 64 + 62] = -20; q->blk[0].lut1_e[c] = (int8_t)(c * 7 - 60); }
+        for (int c = 0; c < 8; c++) { q->blk[0].lut2_64[c * 64 + 63] = -128; q->blk[0].lut2_e[c] = (int8_t)(c * 11); }
+        CHECK_OK(rm_qnet_prepare(&ctx, q), &ctx);
+        char dir[256];
+        snprintf(dir, sizeof dir, "%s/edge_%s", tmp, rm_lut_edge_name(edge));
+        rm_hls_emit_opts eo = { .model_file = "synthetic_edges" };
+        CHECK_OK(rm_hls_emit(&ctx, dir, q, test->pixels, NULL, 3, &eo, NULL), &ctx);
+        char p[512], want[96];
+        snprintf(p, sizeof p, "%s/lerp_psa_params.h", dir);
+        char *l = read_all(p, NULL);
+        snprintf(want, sizeof want, "const int8_t blocks_0_mlp_psa_1_lerp_lut[8][%d] = {", edge == RM_LUT_EDGE_PAPER_HLS ? 65 : 64);
+        CHECK(l && strstr(l, want) && strstr(l, rm_lut_edge_name(edge)), "lut_edge=%s: %s", rm_lut_edge_name(edge), want);
+        free(l);
+        setenv("RESMLP_CSIM_FLAGS", "-O1", 1);
+        rm_hls_csim_result r;
+        int rc = rm_hls_csim(&ctx, dir, NULL, &r);
+        unsetenv("RESMLP_CSIM_FLAGS");
+        CHECK(rc == RM_OK && r.mismatches == 0 && r.checked == expected_checks(q, 3), "lut_edge=%s csim: %s (checked %ld)",
+              rm_lut_edge_name(edge), ctx.msg, r.checked);
+        printf("synthetic h=8, lut_edge=%s: csim %ld values, %ld mismatches\n", rm_lut_edge_name(edge), r.checked, r.mismatches);
+        rm_qnet_free(q);
+    }
+}
+
 /* folded parallelism (PE > 1 and SIMD < IN everywhere it divides) computes the same: a synthetic
  * network with 64-entry tables, two blocks */
 static void synthetic_folded(const rm_dataset *test) {
@@ -440,7 +474,7 @@ static void verilog_real(const rm_qnet *q) {
     snprintf(dir, sizeof dir, "%s/verilog", tmp);
     mkdir(dir, 0777);
     /* the engine's tables: lut1 (256 entries per channel) is what every engine reads */
-    CHECK_OK(rm_hls_verilog_lerp(&ctx, dir, "psa_b0_0", q->blk[0].lut1_64, q->D, q->blk[0].lut1), &ctx);
+    CHECK_OK(rm_hls_verilog_lerp(&ctx, dir, "psa_b0_0", q->blk[0].lut1_64, q->blk[0].lut1_e, q->lut_edge, q->D, q->blk[0].lut1), &ctx);
     long checked = 0, bad = -1;
     double t0 = rm_now();
     rm_hls_run_opts ro = { .timeout_s = 60 };
@@ -452,7 +486,7 @@ static void verilog_real(const rm_qnet *q) {
     /* Yosys on the narrower layer of the same block (psa_1, H channels; its time grows with the ROM), generic 6-LUT
      * mapping (synth_xilinx of the unit is in test_hls),
      * after checking that one in Icarus as well */
-    CHECK_OK(rm_hls_verilog_lerp(&ctx, dir, "psa_b0_1", q->blk[0].lut2_64, q->H, q->blk[0].lut2), &ctx);
+    CHECK_OK(rm_hls_verilog_lerp(&ctx, dir, "psa_b0_1", q->blk[0].lut2_64, q->blk[0].lut2_e, q->lut_edge, q->H, q->blk[0].lut2), &ctx);
     CHECK_OK(rm_hls_iverilog_sim(&ctx, dir, "psa_b0_1", q->H, &ro, &checked, &bad, NULL), &ctx);
     CHECK(checked == 256L * q->H && bad == 0, "icarus psa_1: %ld checked, %ld mismatches", checked, bad);
     rm_hls_cells cells;
@@ -485,6 +519,7 @@ int main(void) {
         rm_qnet_free(lerp);
         real_model("tests/fixtures/resmlp_relu_h24.safetensors", &calib, &test, "relu", 1, NULL);
         synthetic_h8(&test);
+        synthetic_edges(&test);
         synthetic_folded(&test);
     }
     rm_dataset_free(&train);

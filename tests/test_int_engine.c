@@ -29,10 +29,13 @@ static void fill(rm_qlin *l, int kmin, int kspan) {
     }
 }
 
+static int edge_mode = RM_LUT_EDGE_EXTEND;   /* lut_edge of the synthetic networks */
+
 static rm_qnet *synthetic(rm_ctx *ctx, int act, int H, int lut64, int img_c, int img_hw) {
     rm_qnet *q = NULL;
     int T = (img_hw / 4) * (img_hw / 4), P = 16 * img_c;
     if (rm_qnet_new(ctx, &q, T, P, 96, H, 4, 10, img_c, img_hw, img_hw, 4, act, lut64)) return NULL;
+    q->lut_edge = edge_mode;
     for (int c = 0; c < img_c; c++)
         for (int v = 0; v < 256; v++) q->pix_lut[c][v] = (int8_t)((v - 128) * (c + 1) / 3);
     fill(&q->embed, 7, 4);
@@ -45,6 +48,8 @@ static rm_qnet *synthetic(rm_ctx *ctx, int act, int H, int lut64, int img_c, int
         if (b->lut2) for (int i = 0; i < H * 256; i++) b->lut2[i] = (int8_t)r8();
         if (b->lut1_64) for (int i = 0; i < 96 * 64; i++) b->lut1_64[i] = (int8_t)(i % 64 == 63 ? 127 : r8());
         if (b->lut2_64) for (int i = 0; i < H * 64; i++) b->lut2_64[i] = (int8_t)(i % 64 == 0 ? -128 : r8());
+        if (b->lut1_e) for (int i = 0; i < 96; i++) b->lut1_e[i] = (int8_t)r8();    /* paper_hls keeps these */
+        if (b->lut2_e) for (int i = 0; i < H; i++) b->lut2_e[i] = (int8_t)r8();
     }
     if (rm_qnet_prepare(ctx, q)) { rm_qnet_free(q); return NULL; }
     return q;
@@ -89,9 +94,11 @@ static void test_synthetic(void) {
     for (int i = 0; i < n * 3072; i++) pix[i] = (uint8_t)(i < 3072 ? (i & 1 ? 255 : 0) : r8() + 128);
     struct { int act, H, lut64, kbig; const char *name; } cases[] = {
         {RM_ACT_LERP_PSA, 96, 1, 0, "lerp_psa h96 lut64"}, {RM_ACT_LERP_PSA, 32, 0, 0, "lerp_psa h32 lut256"},
-        {RM_ACT_RELU, 192, 0, 0, "relu h192"}, {RM_ACT_GELU, 24, 1, 12, "gelu h24 lut64, shifts 17..25"}};
-    for (int c = 0; c < 4; c++) {
+        {RM_ACT_RELU, 192, 0, 0, "relu h192"}, {RM_ACT_GELU, 24, 1, 12, "gelu h24 lut64, shifts 17..25"},
+        {RM_ACT_LERP_PSA, 96, 1, 0, "lerp_psa h96 lut64 edge paper_hls"}, {RM_ACT_LERP_PSA, 96, 1, 0, "lerp_psa h96 lut64 edge clamp"}};
+    for (int c = 0; c < 6; c++) {
         kbig = cases[c].kbig;
+        edge_mode = c == 4 ? RM_LUT_EDGE_PAPER_HLS : c == 5 ? RM_LUT_EDGE_CLAMP : RM_LUT_EDGE_EXTEND;
         rm_qnet *q = synthetic(&ctx, cases[c].act, cases[c].H, cases[c].lut64, 3, 32);
         kbig = 0;
         CHECK(q != NULL, "synthetic %s: %s", cases[c].name, ctx.msg);
@@ -100,6 +107,16 @@ static void test_synthetic(void) {
         for (int l = 0; l < 4; l++) fixes += q->packed->blk[l].fix_tok.n + q->packed->blk[l].fix_fc1.n + q->packed->blk[l].fix_fc2.n;
         CHECK(fixes > 0, "synthetic weights include -128 (%ld)", fixes);
         all_paths(&ctx, q, pix, n, cases[c].name, NULL, NULL);
+        if (cases[c].lut64 && q->blk[0].lut1_64) {   /* the expanded 256-entry tables the fast engines read follow the edge mode */
+            int bad = 0;
+            for (int l = 0; l < 4; l++)
+                for (int ch = 0; ch < 96; ch++)
+                    for (int u = 0; u < 256; u++)
+                        bad += q->blk[l].lut1[ch * 256 + u] != rm_lut64_eval(q->blk[l].lut1_64 + ch * 64, q->blk[l].lut1_e[ch], edge_mode, u - 128);
+            CHECK(bad == 0 && (edge_mode == RM_LUT_EDGE_PAPER_HLS || q->blk[0].lut1_e[0] == 0),
+                  "%s: expanded tables follow lut_edge (%d differ)", cases[c].name, bad);
+        }
+        edge_mode = RM_LUT_EDGE_EXTEND;
         rm_qnet_free(q);
     }
     /* MNIST shape: 49 tokens -> portable engine only */

@@ -101,15 +101,15 @@ static void test_parse(void) {
     int outs[RM_NET_MAXL][3];
     CHECK_OK(rm_net_shapes(&ctx, &s2, outs), &ctx);
     CHECK(outs[1][0] == 16 && outs[1][1] == 28 && outs[5][1] == 14 && outs[8][0] == 32 * 14 * 14, "shapes: conv keeps 28x28 with pad 1, pool halves, flatten %d", outs[8][0]);
-    /* errors name the layer and the shapes */
+    /* errors name the layer (numbered from 0, as `info` lists them) and the shapes */
     struct { const char *spec, *msg; } bad[] = {
-        {"input=6 linear(32) conv(4) linear(3)", "layer 2 (conv) needs an image input"},
-        {"input=1x4x4 conv(4,k=5) linear(3)", "layer 1 (conv k=5 pad=0) does not fit its input 1x4x4"},
-        {"input=1x4x4 maxpool(8) linear(3)", "layer 1 (maxpool 8) does not fit its input 1x4x4"},
+        {"input=6 linear(32) conv(4) linear(3)", "layer 1 (conv) needs an image input"},
+        {"input=1x4x4 conv(4,k=5) linear(3)", "layer 0 (conv k=5 pad=0) does not fit its input 1x4x4"},
+        {"input=1x4x4 maxpool(8) linear(3)", "layer 0 (maxpool 8) does not fit its input 1x4x4"},
         {"input=1x8x8 conv(4)", "the last layer gives 4x6x6 (an image)"},
         {"input=6 linear(1)", "the last layer gives 1 class scores"},
-        {"input=6 lineer(3)", "layer 1: unknown layer 'lineer'"},
-        {"input=6 linear linear(3)", "layer 1 (linear): needs its output size"},
+        {"input=6 lineer(3)", "layer 0: unknown layer 'lineer'"},
+        {"input=6 linear linear(3)", "layer 0 (linear): needs its output size"},
         {"input=6 linear(3,w=int1)", "w=int1"},
         {"input=6 linear(3,q=2)", "unknown option 'q'"},
         {"linear(3)", "no input shape"},

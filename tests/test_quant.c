@@ -73,23 +73,74 @@ static void test_lut64(void) {
         for (int u = 0; u < 256; u++) l256[u] = (int8_t)((int)(rm_rng_next(&rng) % 256) - 128);
         if (it == 0) for (int u = 0; u < 256; u++) l256[u] = (int8_t)(u & 1 ? 127 : -128);  /* extreme slopes */
         rm_lut_subsample64(l256, l64);
-        rm_lut64_expand(l64, e);
-        for (int u = 0; u < 256; u++) {
-            /* independent form: y = L[m] + floor((d*l + 2)/4), m = min(u/4, 62), l = u - 4m (3 past 251) */
-            int m = u / 4 > 62 ? 62 : u / 4, l = u & 3, d = l64[m + 1] - l64[m], n = d * l + 2;
-            int y = l64[m] + (n >= 0 ? n / 4 : -((-n + 3) / 4));
-            bad += e[u] != y || rm_lut64_eval(l64, u - 128) != y;
-            badx += (u % 4 == 0 && u < 252) && e[u] != l256[u];   /* the kept points are exact */
+        for (int edge = 0; edge < RM_LUT_EDGE_N; edge++) {
+            int8_t ee = rm_lut_edge_entry(l256, l64, edge);
+            rm_lut64_expand(l64, ee, edge, e);
+            /* the 65-entry table of the mode (entry 64 = edge entry), read by an independent formula */
+            int l65[65];
+            for (int i = 0; i < 64; i++) l65[i] = l64[i];
+            /* extend: the last segment continued, unsaturated (9 bits); the result is saturated */
+            l65[64] = edge == RM_LUT_EDGE_EXTEND ? 2 * l64[63] - l64[62] : edge == RM_LUT_EDGE_PAPER_HLS ? l256[254] : 0;
+            for (int u = 0; u < 256; u++) {
+                /* y = L[m] + floor((d*l + 2)/4), m = u/4 (clamp: min(u/4, 62)), l = u & 3 */
+                int m = u / 4, l = u & 3;
+                if (edge == RM_LUT_EDGE_CLAMP && m > 62) m = 62;
+                int d = l65[m + 1] - l65[m], n = d * l + 2;
+                int y = rm_sat8(l65[m] + (n >= 0 ? n / 4 : -((-n + 3) / 4)));
+                bad += e[u] != y || rm_lut64_eval(l64, ee, edge, u - 128) != y;
+                /* the kept points are exact (u = 252 too, except in clamp mode) */
+                badx += u % 4 == 0 && (u < 252 || edge != RM_LUT_EDGE_CLAMP) && e[u] != l256[u];
+            }
+            /* clamp: u = 252..255 interpolate from L[62] */
+            for (int u = 252; edge == RM_LUT_EDGE_CLAMP && u < 256; u++)
+                badx += rm_lut64_eval(l64, ee, edge, u - 128) != l64[62] + (((((l64[63] - l64[62]) * (u & 3)) >> 1) + 1) >> 1);
         }
-        /* the clamp to 62: u = 252..255 interpolate from L[62] */
-        for (int u = 252; u < 256; u++) badx += rm_lut64_eval(l64, u - 128) != l64[62] + (((((l64[63] - l64[62]) * (u & 3)) >> 1) + 1) >> 1);
     }
-    CHECK(bad == 0, "64-entry interpolation vs independent formula, all codes: %d failures", bad);
+    CHECK(bad == 0, "64-entry interpolation vs independent formula, all codes, all lut_edge modes: %d failures", bad);
     CHECK(badx == 0, "kept points exact and clamp-to-62 end segment: %d failures", badx);
-    int8_t ramp[256];
+
+    /* a hand-made curve with a knee: y = x/2 up to u = 240, then flat at 56 (a saturating activation);
+     * in the top segment every mode reads the flat 56 except clamp (which reads u - 4: also 56 here) */
+    int8_t knee[256], k64[64], ke[256];
+    for (int u = 0; u < 256; u++) { int x = u - 128; knee[u] = (int8_t)(u < 240 ? x / 2 : 56); }
+    rm_lut_subsample64(knee, k64);
+    for (int edge = 0; edge < RM_LUT_EDGE_N; edge++) {
+        rm_lut64_expand(k64, rm_lut_edge_entry(knee, k64, edge), edge, ke);
+        CHECK(ke[252] == 56 && ke[253] == 56 && ke[255] == 56, "knee, %s: flat top (252: %d, 255: %d)", rm_lut_edge_name(edge), ke[252], ke[255]);
+    }
+    /* a curve steep at the top: y = 4(u - 224) for u >= 224 (0 below), saturating at 127 only past u = 255:
+     * L256[248..255] = 96..124 step 4; extend continues the slope 4 per code: exact; paper_hls flattens
+     * (entry 64 = L256[254] = 120: 112, 114, 116, 118); clamp reads u - 4 (96, 100, 104, 108) */
+    int8_t steep[256], s64[64], se[256];
+    for (int u = 0; u < 256; u++) steep[u] = (int8_t)(u < 224 ? 0 : 4 * (u - 224) > 127 ? 127 : 4 * (u - 224));
+    rm_lut_subsample64(steep, s64);
+    int want[3][4] = {{112, 116, 120, 124}, {112, 114, 116, 118}, {96, 100, 104, 108}};
+    for (int edge = 0; edge < RM_LUT_EDGE_N; edge++) {
+        rm_lut64_expand(s64, rm_lut_edge_entry(steep, s64, edge), edge, se);
+        int ok = 1;
+        for (int k = 0; k < 4; k++) ok &= se[252 + k] == want[edge][k];
+        CHECK(ok, "steep top, %s: u = 252..255 read %d %d %d %d (want %d %d %d %d)", rm_lut_edge_name(edge), se[252], se[253],
+              se[254], se[255], want[edge][0], want[edge][1], want[edge][2], want[edge][3]);
+    }
+    CHECK(rm_lut64_max_err(steep, RM_LUT_EDGE_EXTEND) == 0 && rm_lut64_max_err(steep, RM_LUT_EDGE_PAPER_HLS) == 6 &&
+          rm_lut64_max_err(steep, RM_LUT_EDGE_CLAMP) == 16, "steep top: max error extend 0, paper_hls 6, clamp 16 (%d %d %d)",
+          rm_lut64_max_err(steep, RM_LUT_EDGE_EXTEND), rm_lut64_max_err(steep, RM_LUT_EDGE_PAPER_HLS), rm_lut64_max_err(steep, RM_LUT_EDGE_CLAMP));
+    /* a ramp: the modes differ on the top segment */
+    int8_t ramp[256], r64[64], re[256];
     for (int u = 0; u < 256; u++) ramp[u] = (int8_t)(u - 128);
-    /* an identity curve is exact except past the last kept point (u >= 252 reads the L[62]..L[63] segment) */
-    CHECK(rm_lut64_max_err(ramp) == 4, "identity curve through the 64-entry form (err %d)", rm_lut64_max_err(ramp));
+    rm_lut_subsample64(ramp, r64);
+    /* extend: the identity is exact everywhere (the last segment extended is the identity, 127 at 255) */
+    CHECK(rm_lut64_max_err(ramp, RM_LUT_EDGE_EXTEND) == 0, "identity, extend: exact (err %d)", rm_lut64_max_err(ramp, RM_LUT_EDGE_EXTEND));
+    /* paper_hls: entry 64 = L256[254] = 126, so u = 252..255 read 124, 125, 125, 126: error 0,0,1,1 */
+    rm_lut64_expand(r64, rm_lut_edge_entry(ramp, r64, RM_LUT_EDGE_PAPER_HLS), RM_LUT_EDGE_PAPER_HLS, re);
+    CHECK(re[252] == 124 && re[253] == 125 && re[254] == 125 && re[255] == 126 && rm_lut64_max_err(ramp, RM_LUT_EDGE_PAPER_HLS) == 1,
+          "identity, paper_hls: top segment 124 125 125 126 (got %d %d %d %d)", re[252], re[253], re[254], re[255]);
+    /* clamp: u >= 252 read the values of u - 4 (error 4) */
+    rm_lut64_expand(r64, 0, RM_LUT_EDGE_CLAMP, re);
+    CHECK(re[252] == 120 && re[255] == 123 && rm_lut64_max_err(ramp, RM_LUT_EDGE_CLAMP) == 4,
+          "identity, clamp: u >= 252 off by one segment (252: %d, err %d)", re[252], rm_lut64_max_err(ramp, RM_LUT_EDGE_CLAMP));
+    CHECK(rm_lut_edge_from_name("paper_hls") == RM_LUT_EDGE_PAPER_HLS && rm_lut_edge_from_name("x") < 0 &&
+          !strcmp(rm_lut_edge_name(RM_LUT_EDGE_EXTEND), "extend"), "lut_edge names");
 }
 
 /* a model with non-trivial BN statistics and LayerScales, so folding has something to do */
@@ -181,7 +232,7 @@ static void test_tables_and_file(const rm_dataset *train, const rm_dataset *test
             float *work = malloc(sizeof(float) * 512 * C);
             int lut64 = q->lut64;
             q->lut64 = 0;
-            rm_q_tables(q, l, slot, lut, l64, NULL, NULL, work);
+            rm_q_tables(q, l, slot, lut, l64, NULL, NULL, NULL, work);
             q->lut64 = lut64;
             float sin = rm_qmodel_scale(q, rm_qp_block(c->L, l, slot ? RM_QP_H : RM_QP_MID));
             float sout = rm_qmodel_scale(q, rm_qp_block(c->L, l, slot ? RM_QP_P2 : RM_QP_P1));

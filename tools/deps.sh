@@ -1,8 +1,9 @@
 #!/bin/sh
-# deps.sh - install the Debian packages resmlp needs, only those that are missing.
+# deps.sh - install the Debian packages resmlp needs, only those that are missing (slurm-wlm: the
+# sweep backend=slurm test starts its own single-node Slurm; nothing is configured system-wide).
 # Called by the Makefile (once; it leaves build/.deps behind). Safe to run by hand.
 set -e
-PKGS="gcc g++ make pkg-config yosys iverilog liblua5.4-dev libreadline-dev libncurses-dev libopenblas-openmp-dev libdnnl-dev libcjson-dev zlib1g-dev libxml2-dev libxml2-utils tmux tcl dataset-fashion-mnist"
+PKGS="gcc g++ make pkg-config yosys iverilog liblua5.4-dev libreadline-dev libncurses-dev libopenblas-openmp-dev libdnnl-dev libcjson-dev zlib1g-dev libxml2-dev libxml2-utils tmux tcl dataset-fashion-mnist clang afl++ libclang-rt-14-dev valgrind slurm-wlm"
 [ -n "$RESMLP_EXTRA_PKGS" ] && PKGS="$PKGS $RESMLP_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,59 @@
+/* bnn_impl.h - the stages of the integer engine of layer-list nets (bnn.c), shared with the HLS emitter
+ * (hlsgen/emit_net.c), which writes the same stages as headers and streaming HLS C++. */
+#ifndef RM_BNN_IMPL_H
+#define RM_BNN_IMPL_H
+#include "bnn.h"
+#include "net.h"
+#include <stdint.h>
+
+enum { S_LINEAR = 0, S_CONV, S_POOL, S_FLATTEN };
+/* how a weight stage multiplies: XNOR-popcount of sign bits (binary weights on +-1 inputs); bit planes of
+ * ternary / n-bit codes on +-1 inputs (AND-popcount per plane); integer input codes times integer weight
+ * codes (the first layer after an input quantiser) */
+enum { W_BIN = 0, W_PLANES, W_INT };
+#define RM_BNN_MAXPLANES 17
+
+typedef struct bstage {
+    int type, wk, layer, sign_layer, bn_layer;   /* net layer indices (-1 when absent) */
+    int final;                               /* the last weight layer: logits, no threshold */
+    int ih, iw, ic, iwpp, oh, ow, oc, owpp;  /* spatial geometry; wpp = 64-bit words per pixel */
+    int F, fwords;                           /* linear: input features and words */
+    int k, s, pad;
+    int rows, kw, fan;                       /* output channels/features; weight words per row; inputs per output */
+    int wbits;                               /* code bits: 1 binary, 2 ternary, n for intN */
+    int32_t *kc;                             /* (rows, fan) integer weight codes in the engine's input order:
+                                              * conv (ky,kx,c); linear after a flatten of a map (h,w,c) */
+    uint64_t *w;                             /* W_BIN (rows,kw) sign bits; W_PLANES (np,rows,kw) plane bits */
+    int np, coef[RM_BNN_MAXPLANES];          /* W_PLANES: code = sum_p coef[p] * bit_p */
+    int32_t *pcm;                            /* W_PLANES (np,rows,k*k): ones of each plane per kernel pixel */
+    float unit;                              /* float value of one accumulator step (a power of two) */
+    float *alpha, *bias;                     /* own copies: ternary scales, bias (NULL when absent) */
+    int32_t *thr;                            /* (rows) hidden stages */
+    int8_t *dir;                             /* 1: acc >= thr; -1: acc <= thr; 2: always +1; -2: always -1 */
+    int64_t bound;                           /* largest |accumulator| of any row */
+    size_t in_words, out_words;              /* per sample (W_INT input: int32 codes per sample) */
+} bstage;
+
+struct rm_bnet {
+    rm_model *m;
+    int front;                  /* layers [0, front) run before the first stage: float (model) or the input quantiser */
+    int int_front;              /* 1: layer 0 is quant(bits) and the engine quantises the input itself */
+    int in_bits, in_fbits;      /* input codes: bits and fractional bits (value = code * 2^-in_fbits) */
+    int in_c, in_h, in_w, in_sp;/* input shape; in_sp: codes are NHWC */
+    int fr_sp, fr_c, fr_h, fr_w;
+    int ns;
+    bstage st[RM_NET_MAXL];
+    int path;
+    int inexact_rows;           /* rows whose bound reaches 2^24 (the float product may round) */
+    size_t maxwords;
+    int B;                      /* capacity of the work buffers */
+    uint64_t *buf0, *buf1;
+    int32_t *codes;             /* (B, in) input codes of an integer front */
+    float *bnm, *bny;           /* final BN scratch */
+    int K;
+};
+/* every hidden stage's output words (words per sample, B samples) of a forward, then the final
+ * accumulators (B,K) into acc: what the HLS testbench compares stage by stage */
+typedef void (*rm_bnn_tap)(void *ud, int stage, const uint64_t *words, size_t per_sample, int B);
+int rm_bnet_trace(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc, rm_bnn_tap tap, void *ud);
+#endif

@@ -1,0 +1,118 @@
+/* bnn_io.c - the integer model file of a layer-list net: the net's parameters and BN statistics (float, the
+ * checkpoint names, so rm_checkpoint_load reads them too) plus, per weight stage of the integer engine, the
+ * integer weight codes, thresholds and directions, and metadata format=resmlp-net-int-1 with the net's text
+ * form. Loading rebuilds the model and the engine and checks every code and threshold against the file: a
+ * file whose integer tensors do not match its parameters is refused. Writes are atomic (safetensors.c). */
+#include "bnn_impl.h"
+#include "checkpoint.h"
+#include "safetensors.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INT_FORMAT "resmlp-net-int-1"
+
+int rm_bnet_save(rm_ctx *ctx, const char *path, const rm_bnet *e) {
+    const rm_model *m = e->m;
+    int nt = m->ntensors + m->nbuftensors + 3 * e->ns;
+    rm_st_tensor *t = calloc(nt, sizeof *t);
+    if (!t) return rm_err(ctx, "%s: out of memory", path);
+    int k = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int cnt = pass ? m->nbuftensors : m->ntensors;
+        const rm_ptensor *src = pass ? m->buftensors : m->tensors;
+        const float *base = pass ? m->bmem : m->mem;
+        for (int i = 0; i < cnt; i++, k++) {
+            snprintf(t[k].name, sizeof t[k].name, "%s", src[i].name);
+            t[k].dtype = RM_F32;
+            t[k].ndim = src[i].fdim ? src[i].fdim : src[i].ndim;
+            for (int d = 0; d < t[k].ndim; d++) t[k].shape[d] = src[i].fdim ? src[i].fshape[d] : src[i].shape[d];
+            t[k].data = base + src[i].off;
+            t[k].nbytes = src[i].n * sizeof(float);
+        }
+    }
+    for (int i = 0; i < e->ns; i++) {
+        const bstage *s = &e->st[i];
+        if (!s->kc) continue;
+        snprintf(t[k].name, sizeof t[k].name, "int.layers.%d.codes", s->layer);
+        t[k].dtype = RM_I32; t[k].ndim = 2; t[k].shape[0] = s->rows; t[k].shape[1] = s->fan;
+        t[k].data = s->kc; t[k].nbytes = sizeof(int32_t) * (size_t)s->rows * s->fan;
+        k++;
+        if (!s->thr) continue;
+        snprintf(t[k].name, sizeof t[k].name, "int.layers.%d.thresholds", s->layer);
+        t[k].dtype = RM_I32; t[k].ndim = 1; t[k].shape[0] = s->rows;
+        t[k].data = s->thr; t[k].nbytes = sizeof(int32_t) * s->rows;
+        k++;
+        snprintf(t[k].name, sizeof t[k].name, "int.layers.%d.directions", s->layer);
+        t[k].dtype = RM_I8; t[k].ndim = 1; t[k].shape[0] = s->rows;
+        t[k].data = s->dir; t[k].nbytes = s->rows;
+        k++;
+    }
+    char net[4096], classes[16], desc[512];
+    rm_model_describe(m, net, sizeof net);
+    snprintf(classes, sizeof classes, "%d", m->cfg.K);
+    rm_bnet_describe(e, desc, sizeof desc);
+    const char *keys[] = {"format", "classes", "net", "engine"}, *vals[] = {INT_FORMAT, classes, net, desc};
+    int r = rm_st_save(ctx, path, t, k, keys, vals, 4);
+    free(t);
+    return r;
+}
+
+int rm_bnet_load(rm_ctx *ctx, const char *path, rm_model **mout, rm_bnet **eout) {
+    *mout = NULL; *eout = NULL;
+    rm_st_file f = {0};
+    if (rm_st_load(ctx, path, &f)) return RM_ERR;
+    const char *fmt = rm_st_meta(&f, "format");
+    if (!fmt || strcmp(fmt, INT_FORMAT)) {
+        rm_err(ctx, "%s: not an integer net model (format %s; `quantize` a net and `qsave` it)", path, fmt ? fmt : "missing");
+        rm_st_free(&f);
+        return RM_ERR;
+    }
+    rm_model *m = NULL;
+    rm_bnet *e = NULL;
+    int st = RM_ERR;
+    if (rm_checkpoint_load(ctx, path, &m) || rm_bnet_build(ctx, m, &e)) goto done;
+    for (int i = 0; i < e->ns; i++) {
+        const bstage *s = &e->st[i];
+        if (!s->kc) continue;
+        char nm[96];
+        const void *d;
+        snprintf(nm, sizeof nm, "int.layers.%d.codes", s->layer);
+        if (rm_st_get(ctx, &f, nm, RM_I32, 2, (int64_t[]){s->rows, s->fan}, &d)) goto done;
+        if (memcmp(d, s->kc, sizeof(int32_t) * (size_t)s->rows * s->fan)) {
+            rm_err(ctx, "%s: %s differ from the codes of the file's weights", path, nm);
+            goto done;
+        }
+        if (!s->thr) continue;
+        snprintf(nm, sizeof nm, "int.layers.%d.thresholds", s->layer);
+        if (rm_st_get(ctx, &f, nm, RM_I32, 1, (int64_t[]){s->rows}, &d)) goto done;
+        const int32_t *thr = d;
+        snprintf(nm, sizeof nm, "int.layers.%d.directions", s->layer);
+        if (rm_st_get(ctx, &f, nm, RM_I8, 1, (int64_t[]){s->rows}, &d)) goto done;
+        const int8_t *dir = d;
+        for (int o = 0; o < s->rows; o++)
+            if (dir[o] != s->dir[o] || ((dir[o] == 1 || dir[o] == -1) && thr[o] != s->thr[o])) {
+                rm_err(ctx, "%s: layer %d channel %d: threshold %d (direction %d) in the file, %d (%d) folded from its parameters",
+                       path, s->layer, o, thr[o], dir[o], s->thr[o], s->dir[o]);
+                goto done;
+            }
+    }
+    *mout = m; *eout = e;
+    m = NULL; e = NULL;
+    st = RM_OK;
+done:
+    rm_bnet_free(e);
+    rm_model_free(m);
+    rm_st_free(&f);
+    return st;
+}
+
+int rm_bnet_file_is_int(const char *path) {
+    rm_ctx ctx = {0};
+    rm_st_file f = {0};
+    if (rm_st_load(&ctx, path, &f)) return 0;
+    const char *fmt = rm_st_meta(&f, "format");
+    int r = fmt && !strcmp(fmt, INT_FORMAT);
+    rm_st_free(&f);
+    return r;
+}

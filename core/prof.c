@@ -1,0 +1,14 @@
+/* prof.c - the counters behind prof.h (coarse per-operation profile of training steps). */
+#include "prof.h"
+#include <string.h>
+
+int rm_prof_on = 0;
+double rm_prof_t[RM_PROF_N];
+long rm_prof_calls[RM_PROF_N];
+
+static const char *names[RM_PROF_N] = {"GEMM (linear, token mix)", "BatchNorm", "LayerScale + residual",
+                                       "activation curves", "softmax / loss / pool", "optimiser", "data (batches)"};
+
+void rm_prof_reset(void) { memset(rm_prof_t, 0, sizeof rm_prof_t); memset(rm_prof_calls, 0, sizeof rm_prof_calls); }
+void rm_prof_enable(int on) { rm_prof_reset(); rm_prof_on = on; }
+const char *rm_prof_name(int cat) { return cat >= 0 && cat < RM_PROF_N ? names[cat] : "?"; }

@@ -1,0 +1,26 @@
+/* prof.h - a coarse profile of training steps: wall time per kind of operation (GEMM, BatchNorm,
+ * LayerScale + residual, activation curves, softmax/loss, optimiser, data), accumulated by the model and
+ * the training loop around each operation when profiling is on (bench_train --profile). Off, a probe is
+ * one predictable branch. Probes sit on the calling thread outside parallel regions, so the shares add up
+ * to the step's wall time minus loop overhead. Process-wide, not for concurrent trainings. */
+#ifndef RM_PROF_H
+#define RM_PROF_H
+#include "ctx.h"
+
+enum { RM_PROF_GEMM = 0, RM_PROF_BN, RM_PROF_LS, RM_PROF_ACT, RM_PROF_LOSS, RM_PROF_OPT, RM_PROF_DATA, RM_PROF_N };
+
+extern int rm_prof_on;
+extern double rm_prof_t[RM_PROF_N];   /* seconds per category since the last reset */
+extern long rm_prof_calls[RM_PROF_N];
+
+void rm_prof_enable(int on);          /* also resets */
+void rm_prof_reset(void);
+const char *rm_prof_name(int cat);    /* "GEMM", "BatchNorm", ... */
+
+static inline double rm_prof_begin(void) { return rm_prof_on ? rm_now() : 0.0; }
+static inline void rm_prof_end(int cat, double t0) {
+    if (rm_prof_on) { rm_prof_t[cat] += rm_now() - t0; rm_prof_calls[cat]++; }
+}
+/* RM_PROF(RM_PROF_BN, bn_forward(...)); */
+#define RM_PROF(cat, ...) do { double rm_pt_ = rm_prof_begin(); __VA_ARGS__; rm_prof_end(cat, rm_pt_); } while (0)
+#endif

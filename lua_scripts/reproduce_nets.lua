@@ -1,0 +1,71 @@
+-- reproduce_nets.lua - the reference points of the low-bit layer-list nets on real data:
+--   vertebral  UCI Vertebral 3C, MLP 6-32-32-3, 16-bit first layer, binary weights, binary ReSTE
+--              activations, lr 0.01, wd 1e-4, batch 32, 15 epochs, 10 seeds (reference notebook: 79.0 %)
+--   minimnist  first 4,000 MNIST images (3,200 / 800), binary CNN conv16-conv32(pool2)-fc32-32-10, 8-bit
+--              input, one epoch, 10 seeds (reference: 81.75 %)
+--   mnist      MLP 784-500-300-10, ReLU, fp32 (about 98 %; the start of the GPFQ work)
+--   cnv        FINN's CNV on CIFAR-10 at w1a1, w2a2 and w8a8 on a budget (--cnv-epochs x --cnv-limit images)
+-- Prints one table and writes OUT/results.md and OUT/results.csv.
+-- usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only vertebral,minimnist,mnist,cnv]
+--        [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N] [--data DIR]
+--        (--quick: a tiny run of each for the test suite)
+local R = resmlp
+local o = R.args(arg, {quick = false, help = false, out = "runs/nets", only = "vertebral,minimnist,mnist,cnv", times = 10,
+                       mnist_epochs = 10, cnv_epochs = 4, cnv_limit = 50000, data = "../shared/data"})
+if o.help then
+  print("usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only LIST] [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N]")
+  return
+end
+if o.quick then o.times, o.mnist_epochs, o.cnv_epochs, o.cnv_limit = 1, 1, 1, 128 end
+local want = {}
+for k in o.only:gmatch("[^,]+") do want[k] = true end
+R.mkdir(o.out)
+local rows, csv = {}, {"task,model,runs,max_acc,mean_acc,std,seconds,reference"}
+local function add(task, model, runs, max, mean, std, secs, ref)
+  rows[#rows + 1] = {task, model, ("%d"):format(runs), ("%.2f %%"):format(100 * max), mean and ("%.2f %%"):format(100 * mean) or "-",
+                     std and ("%.2f"):format(100 * std) or "-", ("%.0f s"):format(secs), ref}
+  csv[#csv + 1] = ("%s,%s,%d,%.4f,%s,%s,%.1f,%s"):format(task, model, runs, max, mean and ("%.4f"):format(mean) or "",
+                   std and ("%.4f"):format(std) or "", secs, ref)
+  print(("%-10s %-40s max %.2f %%  (%.0f s)"):format(task, model, 100 * max, secs))
+end
+
+if want.vertebral then
+  local tr, te = R.data("vertebral", o.data .. "/vertebral/column_3C.dat", {seed = 1})
+  local m = R.model{"new", kind = "mlp", layers = "6-32-32-3", w = "int16,binary", act = "sign_reste", name = "vertebral"}
+  local t0 = R.clock()
+  local r = R.evaluate{model = m, data = tr, test = te, times = o.times, epochs = 15, lr = 0.01, wd = 1e-4, batch = 32, quiet = true}
+  add("vertebral", "6-32-32-3 w16/1/1 a1 ReSTE", r.n, r.max, r.mean, r.std, R.clock() - t0, "79.0 %")
+end
+if want.minimnist then
+  local tr, te = R.data("minimnist", o.data .. "/mnist")
+  local m = R.model{"new", kind = "cnn", conv = "16,32p2", fc = "32,32", w = "int16,binary", act = "sign_reste", in_bits = 8,
+                    data = tr, name = "minimnist"}
+  local t0 = R.clock()
+  local r = R.evaluate{model = m, data = tr, test = te, times = o.times, epochs = 1, lr = 0.01, wd = 1e-4, batch = 32, quiet = true}
+  add("minimnist", "conv16-conv32p2-fc32-32-10 w16/1 a1 in8", r.n, r.max, r.mean, r.std, R.clock() - t0, "81.75 %")
+end
+if want.mnist then
+  local tr, te = R.data("mnist", o.data .. "/mnist", o.quick and {limit = 2000, test_limit = 500} or nil)
+  local m = R.model{"new", kind = "mlp", layers = "784-500-300-10", act = "relu", data = tr, name = "mnist_mlp"}
+  local t0 = R.clock()
+  m:train{data = tr, epochs = o.mnist_epochs, lr = 1e-3, batch = 128, quiet = true}
+  local e = m:eval(te)
+  add("mnist", "784-500-300-10 ReLU fp32, " .. o.mnist_epochs .. " epochs", 1, e.acc, nil, nil, R.clock() - t0, "about 98 %")
+  m:save(o.out .. "/mnist_mlp.safetensors")
+end
+if want.cnv then
+  local tr, te = R.data("cifar10", o.data .. "/cifar-10-batches-bin", {limit = o.cnv_limit, test_limit = o.quick and 200 or 0})
+  for _, bits in ipairs({1, 2, 8}) do
+    local m = R.model{"new", kind = "cnv", bits = bits, data = tr, name = "cnv_w" .. bits .. "a" .. bits}
+    local t0 = R.clock()
+    m:train{data = tr, epochs = o.cnv_epochs, lr = 1e-3, batch = 128, aug = "cropflip", quiet = true}
+    local e = m:eval(te)
+    add("cnv", ("w%da%d, %d epochs x %d images"):format(bits, bits, o.cnv_epochs, #tr), 1, e.acc, nil, nil, R.clock() - t0, "-")
+    m:save(o.out .. "/cnv_w" .. bits .. "a" .. bits .. ".safetensors")
+  end
+end
+local hdr = {"task", "model", "runs", "max", "mean", "std (points)", "time", "reference"}
+R.write(o.out .. "/results.md", R.markdown(hdr, rows))
+R.write(o.out .. "/results.csv", table.concat(csv, "\n") .. "\n")
+print(R.markdown(hdr, rows))
+print("wrote " .. o.out .. "/results.md and results.csv")
