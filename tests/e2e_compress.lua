@@ -76,4 +76,12 @@ T.eq(#rl.layers, 2, "one channel MLP per block"); T.eq(rl.max_logit_diff, 0, "fr
 local rp = R.prune{model = rm, sparsity = 0.5, quiet = true}
 T.check(rp.hls and rp.hls.folded.ii_pruned < rp.hls.folded.ii, "folded interval drops")
 T.check(rp.hls.paper.dsp_pruned < rp.hls.paper.dsp, "paper point: fewer DSPs")
+
+-- a GPFQ-quantised ResMLP flows on into INT8 PTQ and the integer engine like any other model
+local ctr, cte = R.data("cifar10", T.data, {limit = 300, test_limit = 50, name = nil})
+local cm = R.model{hidden = 8, layers = "1", data = ctr, name = "cm"}
+local cg = R.gpfq{model = cm, data = ctr, test = cte, bits = "ternary", scalar = 3, samples = 100, quiet = true}
+local cq = R.quantize{model = cg.model, data = ctr, calib = 300, quiet = true}
+local cv = R.verify{qmodel = cq.qmodel, data = cte, quiet = true}
+T.eq(cv.bit_exact, true, "GPFQ model -> INT8: integer engine bit-exact with fake-quant")
 T.done()
