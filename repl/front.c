@@ -85,6 +85,7 @@ int rm_repl(rm_app *A) {
     int more = 0;
     while (!A->quit) {
         g_have_line = 0;
+        rm_page_end();                  /* a paged command that failed left stdout on the pager */
         rl_callback_handler_install(more ? cont : prompt, on_line);
         while (!g_have_line) {
             fd_set fds;
