@@ -11,6 +11,7 @@
 
 static FILE *pipe_;
 static int saved_fd = -1;
+static void (*saved_pipe)(int);
 
 void rm_page_begin(void) {
     if (pipe_ || !rm_A.interactive || !isatty(1)) return;
@@ -18,15 +19,15 @@ void rm_page_begin(void) {
     if (!pager || !*pager) pager = "less -FRX";
     if (!strcmp(pager, "cat")) return;
     fflush(stdout);
-    void (*old)(int) = signal(SIGPIPE, SIG_IGN);   /* quitting the pager early must not kill us */
-    (void)old;
     FILE *p = popen(pager, "w");
     if (!p) return;
+    saved_pipe = signal(SIGPIPE, SIG_IGN);   /* quitting the pager early must not kill us (restored after) */
     saved_fd = dup(1);
     if (saved_fd < 0 || dup2(fileno(p), 1) < 0) {
         if (saved_fd >= 0) close(saved_fd);
         saved_fd = -1;
         pclose(p);
+        signal(SIGPIPE, saved_pipe);
         return;
     }
     pipe_ = p;
@@ -40,5 +41,6 @@ void rm_page_end(void) {
     saved_fd = -1;
     pclose(pipe_);   /* waits for the reader to quit */
     pipe_ = NULL;
+    signal(SIGPIPE, saved_pipe);
     clearerr(stdout);
 }
