@@ -119,6 +119,7 @@ int rm_line_command(const char *line);      /* index of the command this line in
 void rm_raise_quit(lua_State *L, int code) __attribute__((noreturn)); /* unwind Lua, then exit */
 
 /* ---- pager (pager.c): stdout through $PAGER (less -FRX) at the interactive prompt on a terminal ---- */
+extern int rm_page_prompt;            /* 1 while the resmlp> prompt runs (front.c) */
 void rm_page_begin(void);
 void rm_page_end(void);
 
