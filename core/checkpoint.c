@@ -56,7 +56,8 @@ static uint64_t weights_hash(const rm_model *m) {
 }
 
 /* what: 1 weights, 2 optimiser state, 3 both */
-static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st, int what) {
+static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st, int what,
+                     const char *xkey, const char *xval) {
     int with_opt = (what & 2) && opt && st, with_w = what & 1;
     int nt = (with_w ? m->ntensors + m->nbuftensors : 0) + (with_opt ? 2 * m->ntensors : 0);
     rm_st_tensor *t = calloc(nt ? nt : 1, sizeof *t);
@@ -95,6 +96,7 @@ static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_
     }
     const char *vp[NMETA + 2];
     for (int i = 0; i < nm; i++) vp[i] = vals[i];
+    if (xkey && xval && (what & 1)) { keys[nm] = xkey; vp[nm++] = xval; }
     char netspec[4096];
     if (m->net) {
         rm_model_describe(m, netspec, sizeof netspec);
@@ -108,18 +110,34 @@ static int save_impl(rm_ctx *ctx, const char *path, const rm_model *m, const rm_
     return r;
 }
 
-int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st) {
+int rm_checkpoint_save_extra(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt,
+                             const rm_train_state *st, const char *key, const char *val) {
     if (opt && st) {
         char side[1024];
         rm_checkpoint_optim_path(path, side, sizeof side);
-        if (save_impl(ctx, side, m, opt, st, 2)) return RM_ERR;
+        if (save_impl(ctx, side, m, opt, st, 2, NULL, NULL)) return RM_ERR;
     }
-    return save_impl(ctx, path, m, NULL, NULL, 1);
+    return save_impl(ctx, path, m, NULL, NULL, 1, key, val);
+}
+
+int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt, const rm_train_state *st) {
+    return rm_checkpoint_save_extra(ctx, path, m, opt, st, NULL, NULL);
+}
+
+int rm_checkpoint_meta(rm_ctx *ctx, const char *path, const char *key, char **out) {
+    *out = NULL;
+    rm_st_file f = {0};
+    if (rm_st_load(ctx, path, &f)) return RM_ERR;
+    const char *v = rm_st_meta(&f, key);
+    int r = RM_OK;
+    if (v && !(*out = strdup(v))) r = rm_err(ctx, "%s: out of memory", path);
+    rm_st_free(&f);
+    return r;
 }
 
 int rm_checkpoint_save_with_optimizer(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt,
                                       const rm_train_state *st) {
-    return save_impl(ctx, path, m, opt, st, 3);
+    return save_impl(ctx, path, m, opt, st, 3, NULL, NULL);
 }
 
 static int meta_int(rm_ctx *ctx, const rm_st_file *f, const char *path, const char *key, int def, int *out) {

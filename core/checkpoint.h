@@ -22,6 +22,11 @@ int rm_checkpoint_save(rm_ctx *ctx, const char *path, const rm_model *m, const r
 /* one file with weights AND optimiser state (tensors optim.m.NAME / optim.v.NAME): `--with-optimizer` */
 int rm_checkpoint_save_with_optimizer(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt,
                                       const rm_train_state *st);
+/* rm_checkpoint_save plus one more metadata pair (e.g. "train.history"; key NULL: none) */
+int rm_checkpoint_save_extra(rm_ctx *ctx, const char *path, const rm_model *m, const rm_optim *opt,
+                             const rm_train_state *st, const char *key, const char *val);
+/* a copy (malloc) of metadata `key` of the checkpoint at path in *out, NULL when absent */
+int rm_checkpoint_meta(rm_ctx *ctx, const char *path, const char *key, char **out);
 /* PATH.safetensors -> PATH.optim.safetensors (any other name: NAME.optim.safetensors) */
 void rm_checkpoint_optim_path(const char *path, char *out, size_t n);
 /* load a model from path (builds a new model from the metadata) */

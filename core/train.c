@@ -118,6 +118,7 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
     double t0 = rm_now(), last_report = t0;
     long images = 0;
     long total_steps = (long)(o->epochs - o->start_epoch) * steps;
+    res->steps_per_epoch = steps;
     for (int e = o->start_epoch; e < o->epochs; e++) {
         uint64_t rng = o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)e * 7919 + 1;
         for (int i = 0; i < n; i++) perm[i] = i;
@@ -162,6 +163,8 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
             rm_optim_step(opt, m);
             rm_prof_end(RM_PROF_OPT, to_);
             lsum += loss; images += B; seen += B;
+            res->steps_done = s + 1;
+            res->images = images;
             if (!kt)
                 for (int i = 0; i < B; i++) {
                     const float *z = m->c.logits + (size_t)i * c->K;
@@ -183,6 +186,7 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
             }
         }
         res->epochs_done = e + 1;
+        res->steps_done = 0;
         res->imgs_per_s = images / (rm_now() - t0);
         if (o->ckpt_path) {
             rm_train_state ts = {.epoch = e + 1, .total_epochs = o->epochs, .seed = o->seed};
@@ -221,4 +225,11 @@ done:
     if (kt) rm_model_set_frozen(m, 0, 0, c->L);
     free(x); free(y); free(perm); free(dkt); free(good);
     return st;
+}
+
+void rm_train_stopped_at(const rm_train_result *r, char *buf, size_t n) {
+    int k = snprintf(buf, n, "after %d epoch%s", r->epochs_done, r->epochs_done == 1 ? "" : "s");
+    if (r->steps_done > 0 && k > 0 && (size_t)k < n)
+        k += snprintf(buf + k, n - k, " and %d/%d steps of epoch %d", r->steps_done, r->steps_per_epoch, r->epochs_done + 1);
+    if (k > 0 && (size_t)k < n) snprintf(buf + k, n - k, " (%ld images trained on)", r->images);
 }

@@ -50,9 +50,15 @@ rm_train_opts rm_train_defaults(void);
 typedef struct rm_train_result {
     int epochs_done;        /* completed epochs (absolute index of the next epoch to run) */
     int interrupted;        /* stopped by Ctrl-C flag or callback */
+    int steps_done;         /* steps finished in the epoch that was running when stopped (0: at an epoch end) */
+    int steps_per_epoch;
+    long images;            /* images trained on in this call */
     float last_loss;
     double imgs_per_s;
 } rm_train_result;
+
+/* "after 2 epochs and 37/390 steps of epoch 3 (19,456 images)" into buf: where a stopped run stood */
+void rm_train_stopped_at(const rm_train_result *r, char *buf, size_t n);
 
 /* Train for epochs [start_epoch, epochs). The optimiser is owned by the caller (so it can be saved). */
 int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, const rm_train_opts *o,

@@ -1,6 +1,8 @@
-/* live.c - ncurses live training view (see live.h). Layout, top to bottom: title and figures,
- * progress bar, then loss/accuracy charts (left) beside the activation curves (right), then the
- * key help line. Rendering reuses plot.h / actplot.h text output, drawn line by line. */
+/* live.c - ncurses live training view (see live.h). Layout, top to bottom: figures and title,
+ * progress bar, then loss/accuracy charts beside the activation curves (100 columns and more) or
+ * above them (narrower, down to 80x24: every panel stays visible), then the key help line (a short
+ * form on narrow screens). Rendering reuses plot.h / actplot.h text output, drawn line by line.
+ * On close, keys typed into the view are discarded so they do not reach the next prompt. */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include "live.h"
 #include "actplot.h"
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 struct rm_live {
@@ -26,7 +29,13 @@ struct rm_live {
 };
 
 static int g_open = 0;
-static void restore_terminal(void) { if (g_open) { endwin(); g_open = 0; } }
+static void restore_terminal(void) {
+    if (!g_open) return;
+    flushinp();                 /* keys typed into the view (q, arrows ...) must not leak into the prompt */
+    endwin();
+    tcflush(0, TCIFLUSH);       /* and whatever arrived since */
+    g_open = 0;
+}
 
 rm_live *rm_live_open(rm_ctx *ctx, const rm_model *m, const char *title) {
     if (!isatty(0) || !isatty(1)) { rm_err(ctx, "live view needs a terminal"); return NULL; }
@@ -61,7 +70,7 @@ static void blit(const char *text, int y, int x, int h, int w) {
         if (len > (int)sizeof line - 1) len = sizeof line - 1;
         memcpy(line, p, len);
         line[len] = 0;
-        mvaddnstr(y + row, x, line, -1);
+        mvaddnstr(y + row, x, line, -1);   /* the text was laid out for w columns (n would count bytes, not cells) */
         (void)w;
         row++;
         p = e ? e + 1 : NULL;
@@ -105,9 +114,10 @@ static void draw(rm_live *lv) {
     const rm_train_stats *s = &lv->last;
     char eta[32], buf[512];
     fmt_time(eta, sizeof eta, s->eta_s);
-    snprintf(buf, sizeof buf, "%s  %s epoch %d/%d  step %d/%d  loss %.4f  %.0f img/s  ETA %s%s", lv->title,
+    /* the figures first (they must fit 80 columns), then the title where there is room */
+    snprintf(buf, sizeof buf, "%s epoch %d/%d step %d/%d loss %.4f %.0f img/s ETA %s%s  %s",
              s->phase ? "KT" : "train", s->epoch + 1, s->epochs, s->step, s->steps, s->loss, s->imgs_per_s, eta,
-             lv->paused ? "  [PAUSED]" : "");
+             lv->paused ? " [PAUSED]" : "", lv->title);
     mvaddnstr(0, 0, buf, W);
     /* progress bar over the whole run */
     double frac = s->steps ? ((double)s->epoch * s->steps + s->step) / ((double)s->epochs * s->steps) : 0;
@@ -121,35 +131,43 @@ static void draw(rm_live *lv) {
     int top = 2, ph = H - top - 1;
     if (ph >= 8 && W >= 40) {
         rm_ctx ctx = {0};
-        int lw = W >= 100 ? W * 2 / 5 : W, rw = W - lw;
-        rm_plot_opts o = {.width = lw, .height = ph, .mode = lv->mode};
+        /* side by side when wide; stacked (charts over curves) when narrow but tall enough */
+        int stacked = W < 100 && ph >= 14;
+        int lw = W >= 100 ? W * 2 / 5 : stacked ? W : W / 2, rw = stacked ? W : W - lw;
+        int chh = stacked ? ph * 9 / 20 : ph, cuy = stacked ? top + chh : top, cuh = stacked ? ph - chh : ph;
+        int cux = stacked ? 0 : lw;
+        rm_plot_opts o = {.width = lw, .height = chh, .mode = lv->mode};
         char *txt = NULL;
         if (lv->hist.n > 0) txt = rm_plot_history(&ctx, &lv->hist, &o);
-        if (txt) { blit(txt, top, 0, ph, lw); free(txt); }
-        else mvaddstr(top + 1, 1, "(charts appear after the first epoch)");
+        if (txt) { blit(txt, top, 0, chh, lw); free(txt); }
+        else mvaddnstr(top + 1, 1, "(charts appear after the first epoch)", lw - 1);
         if (rw >= 20 && lv->m->net) {
-            txt = net_panel(&ctx, lv, rw, ph);
-            if (txt) { blit(txt, top, lw, ph, rw); free(txt); }
+            txt = net_panel(&ctx, lv, rw, cuh);
+            if (txt) { blit(txt, cuy, cux, cuh, rw); free(txt); }
         } else if (rw >= 20) {
             rm_act_layer a;
             int nl = rm_curve_nlayers(lv->m);
             if (lv->layer >= nl) lv->layer = 0;
             rm_curve_layer_at(lv->m, lv->block * (nl / lv->m->cfg.L) + lv->layer % (nl / lv->m->cfg.L), &a);
-            int per = rw >= 60 && ph >= 16 ? 8 : 4;
+            int per = rw >= 60 && cuh >= 16 ? 8 : 4;
             int pages = (a.C + per - 1) / per;
             if (lv->page >= pages) lv->page = 0;
             int c0 = lv->page * per, c1 = c0 + per - 1 < a.C - 1 ? c0 + per - 1 : a.C - 1;
-            rm_plot_opts co = {.width = rw, .height = ph, .mode = lv->mode};
+            rm_plot_opts co = {.width = rw, .height = cuh, .mode = lv->mode};
             txt = rm_plot_activation(&ctx, lv->m, a.block, a.short_name, c0, c1, &co, NULL, 0);
-            if (txt) { blit(txt, top, lw, ph, rw); free(txt); }
+            if (txt) { blit(txt, cuy, cux, cuh, rw); free(txt); }
+            else mvaddnstr(cuy + 1, cux + 1, "(no curves for this layer)", rw - 1);
         }
     }
     const char *modes[] = {"ascii", "block", "braille"};
     if (lv->m->net)
         snprintf(buf, sizeof buf, " up/down weight layer  m mode (%s)  p %s  q stop+save ", modes[lv->mode], lv->paused ? "resume" : "pause");
-    else
+    else if (W >= 90)
         snprintf(buf, sizeof buf, " <-/-> block  up/down layer  [/] channels  m mode (%s)  p %s  q stop+save ",
                  modes[lv->mode], lv->paused ? "resume" : "pause");
+    else   /* fits 80 columns whole */
+        snprintf(buf, sizeof buf, " <> block  ^v layer  [] chans  m %s  p %s  q stop+save ", modes[lv->mode],
+                 lv->paused ? "resume" : "pause");
     attron(A_REVERSE);
     mvaddnstr(H - 1, 0, buf, W);
     attroff(A_REVERSE);

@@ -90,6 +90,12 @@ void rm_tensor_push_owned(lua_State *L, const char *name, float *data, int ndim,
 ltensor *rm_tensor_test(lua_State *L, int idx);
 size_t rm_model_bytes(const rm_model *m);        /* heap bytes held by the model */
 int rm_model_hist_add(lmodel *lm, const rm_epoch_rec *r);   /* 0 ok, -1 out of memory */
+/* the training history as checkpoint metadata "train.history" (one "loss,acc,test_loss,test_acc,lr,have_test"
+ * record per epoch, ';' between): text (malloc, NULL when empty), and back into lm (replacing its history) */
+char *rm_model_hist_text(const lmodel *lm);
+int rm_model_hist_parse(lmodel *lm, const char *text);     /* records read, -1 if malformed */
+/* save lm's model (weights) with its history: rm_checkpoint_save + "train.history" */
+int rm_model_save_with_hist(rm_ctx *ctx, const char *path, const lmodel *lm);
 
 /* ---- workspace: named models and data sets (lua_state.c); one Lua table in the registry ---- */
 void rm_ws_push(lua_State *L);                   /* push the workspace table */
@@ -111,6 +117,11 @@ int rm_run_chunk(rm_app *A, const char *chunk);                        /* -e: ex
 int rm_run_stdin(rm_app *A);                                           /* exit status */
 int rm_line_command(const char *line);      /* index of the command this line invokes, or -1 */
 void rm_raise_quit(lua_State *L, int code) __attribute__((noreturn)); /* unwind Lua, then exit */
+
+/* ---- pager (pager.c): stdout through $PAGER (less -FRX) at the interactive prompt on a terminal ---- */
+extern int rm_page_prompt;            /* 1 while the resmlp> prompt runs (front.c) */
+void rm_page_begin(void);
+void rm_page_end(void);
 
 /* ---- interactive front end (front.c, complete.c) ---- */
 int rm_repl(rm_app *A);                     /* exit status */

@@ -368,8 +368,10 @@ trained:
     rm_train_state ts = {.epoch = res.epochs_done, .total_epochs = to.epochs, .seed = to.seed};
     snprintf(ts.phase, sizeof ts.phase, "train");
     if ((to.ckpt_with_optimizer ? rm_checkpoint_save_with_optimizer : rm_checkpoint_save)(&sctx, out, m, &opt, &ts)) { fprintf(stderr, "resmlp train: %s\n", sctx.msg); goto fail_quiet; }
-    if (lcb.qstop) printf("stopped (q) after %d epochs; model saved to %s\n", res.epochs_done, out);
-    else if (res.interrupted) printf("\ninterrupted after %d epochs; model saved to %s\n", res.epochs_done, out);
+    char at[160];
+    rm_train_stopped_at(&res, at, sizeof at);
+    if (lcb.qstop) printf("stopped (q) %s; model saved to %s\n", at, out);
+    else if (res.interrupted) printf("\ninterrupted %s; model saved to %s\n", at, out);
     else printf("saved %s (%.0f img/s)\n", out, res.imgs_per_s);
     status = tr ? 1 : 0;
     goto end;

@@ -154,6 +154,13 @@ int rm_cmd_load(rm_call *c) {
     rm_ctx ctx = {0};
     if (rm_checkpoint_load(&ctx, path, &lm->m)) rm_cmd_error(c, "%s", ctx.msg);
     snprintf(lm->source, sizeof lm->source, "%s", path);
+    char *hist = NULL;   /* the training history saved with it, for `plot train` */
+    if (!rm_checkpoint_meta(&ctx, path, "train.history", &hist) && hist) {
+        int n = rm_model_hist_parse(lm, hist);
+        if (n < 0) { lm->nhist = 0; if (c->line) printf("(%s: its training history is unreadable; ignored)\n", path); }
+        else lm->epochs = n;
+    }
+    free(hist);
     rm_ws_set(L, name, idx);
     snprintf(rm_A.cur_model, sizeof rm_A.cur_model, "%s", name);
     if (c->line) say_model("loaded", name, lm->m);
@@ -166,7 +173,7 @@ int rm_cmd_save(rm_call *c) {
     if (!pv->set) rm_cmd_error(c, "missing PATH (usage: save PATH)");
     if (rm_mkparent(pv->s)) rm_cmd_error(c, "cannot create the directory of %s", pv->s);
     rm_ctx ctx = {0};
-    if (rm_checkpoint_save(&ctx, pv->s, lm->m, NULL, NULL)) rm_cmd_error(c, "%s", ctx.msg);
+    if (rm_model_save_with_hist(&ctx, pv->s, lm)) rm_cmd_error(c, "%s", ctx.msg);
     if (c->line) printf("saved %s\n", pv->s);
     lua_pushstring(c->L, pv->s);
     return 1;

@@ -364,20 +364,27 @@ int rm_cmd_train(rm_call *c) {
     else if (t.qstop) snprintf(saved, sizeof saved, "runs/%s.safetensors", name);
     if (saved[0]) {
         rm_ctx sctx = {0};
-        if (rm_mkparent(saved) || rm_checkpoint_save(&sctx, saved, lm->m, NULL, NULL))
+        if (rm_mkparent(saved) || rm_model_save_with_hist(&sctx, saved, lm))
             rm_cmd_error(c, "training %s, but saving failed: %s", t.qstop ? "stopped" : "done", sctx.msg[0] ? sctx.msg : saved);
     }
-    if (t.qstop && !t.quiet) printf("stopped (q) after %d epochs; model saved to %s\n", done, saved);
+    char at[160];
+    if (recipe) snprintf(at, sizeof at, "after %d epochs", done);
+    else rm_train_stopped_at(&res, at, sizeof at);
+    if (t.qstop && !t.quiet) printf("stopped (q) %s; model saved to %s\n", at, saved);
     else if (saved[0] && !t.quiet) printf("saved %s\n", saved);
     fflush(stdout);
     int by_sigint = interrupted && !t.stopped && !t.qstop && rm_sigint_flag;
     if (by_sigint) {
         if (!c->line) rm_cmd_error(c, "interrupted (the model keeps its weights from the last finished step)");
-        printf("interrupted%s%s after %d epochs; the model is kept\n", recipe ? " in phase " : "", phase, done);
+        printf("interrupted%s%s %s; the model is kept\n", recipe ? " in phase " : "", phase, at);
     }
     lua_createtable(L, 0, 8);
     lua_pushinteger(L, done); lua_setfield(L, -2, "epochs");
     lua_pushboolean(L, interrupted); lua_setfield(L, -2, "interrupted");
+    if (!recipe) {
+        lua_pushinteger(L, res.steps_done); lua_setfield(L, -2, "steps");
+        lua_pushinteger(L, res.images); lua_setfield(L, -2, "images");
+    }
     lua_pushnumber(L, t.last.train_loss); lua_setfield(L, -2, "loss");
     lua_pushnumber(L, t.last.train_acc); lua_setfield(L, -2, "acc");
     if (t.last.have_test) {

@@ -63,6 +63,7 @@ static void banner(rm_app *A) {
 
 int rm_repl(rm_app *A) {
     A->interactive = 1;
+    rm_page_prompt = 1;
     char prompt[64], cont[64];
     snprintf(prompt, sizeof prompt, "%sresmlp>%s ", A->colour_out ? "\001\033[1;34m\002" : "", A->colour_out ? "\001\033[0m\002" : "");
     snprintf(cont, sizeof cont, "%s   ...>%s ", A->colour_out ? "\001\033[34m\002" : "", A->colour_out ? "\001\033[0m\002" : "");
@@ -85,6 +86,7 @@ int rm_repl(rm_app *A) {
     int more = 0;
     while (!A->quit) {
         g_have_line = 0;
+        rm_page_end();                  /* a paged command that failed left stdout on the pager */
         rl_callback_handler_install(more ? cont : prompt, on_line);
         while (!g_have_line) {
             fd_set fds;

@@ -3,6 +3,7 @@
  * so a failed build leaves nothing half-made for __gc. Methods that mirror commands (train, eval,
  * save, info, layers, curve, param) run the command with model=self, so both paths behave alike. */
 #include "core/predict.h"
+#include "core/checkpoint.h"
 #include "registry.h"
 #include "core/optim.h"
 #include <malloc.h>
@@ -37,6 +38,44 @@ size_t rm_model_bytes(const rm_model *m) {
     for (int l = 0; l < RM_MAXL; l++)
         for (int s = 0; s < 2; s++) b += malloc_usable_size(m->actwork[l][s]);
     return b;
+}
+
+char *rm_model_hist_text(const lmodel *lm) {
+    if (!lm->nhist) return NULL;
+    size_t cap = (size_t)lm->nhist * 96 + 1, n = 0;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    for (int i = 0; i < lm->nhist; i++) {
+        const rm_epoch_rec *r = &lm->hist[i];
+        n += (size_t)snprintf(s + n, cap - n, "%s%.7g,%.7g,%.7g,%.7g,%.7g,%d", i ? ";" : "", r->train_loss, r->train_acc,
+                              r->test_loss, r->test_acc, r->lr, r->have_test);
+    }
+    return s;
+}
+
+int rm_model_hist_parse(lmodel *lm, const char *text) {
+    lm->nhist = 0;
+    int n = 0;
+    for (const char *p = text; p && *p;) {
+        rm_epoch_rec r = {0};
+        int used = 0;
+        if (sscanf(p, "%g,%g,%g,%g,%g,%d%n", &r.train_loss, &r.train_acc, &r.test_loss, &r.test_acc, &r.lr, &r.have_test,
+                   &used) != 6)
+            return -1;
+        if (rm_model_hist_add(lm, &r)) return -1;
+        n++;
+        p += used;
+        if (*p == ';') p++;
+        else if (*p) return -1;
+    }
+    return n;
+}
+
+int rm_model_save_with_hist(rm_ctx *ctx, const char *path, const lmodel *lm) {
+    char *h = rm_model_hist_text(lm);
+    int r = rm_checkpoint_save_extra(ctx, path, lm->m, NULL, NULL, h ? "train.history" : NULL, h);
+    free(h);
+    return r;
 }
 
 int rm_model_hist_add(lmodel *lm, const rm_epoch_rec *r) {

@@ -265,7 +265,14 @@ int rm_cmd_invoke(lua_State *L, const rm_command *cmd, int tab, int line) {
         lua_pop(L, 1);
         if (o->def) convert(&c, &c.opt[j], o, 0);
     }
-    return cmd->fn(&c);
+    /* long outputs typed at the prompt go through the pager (pager.c; ended by the prompt on errors) */
+    static const char *const paged[] = {"help", "info", "layers", "who", "lut", "report", NULL};
+    int page = 0;
+    for (int i = 0; line && paged[i]; i++) page |= !strcmp(cmd->name, paged[i]);
+    if (page) rm_page_begin();
+    int nres = cmd->fn(&c);
+    if (page) rm_page_end();
+    return nres;
 }
 
 rm_val *rm_arg(rm_call *c, const char *name) {

@@ -14,7 +14,7 @@ DATA="$ROOT/../shared/data/cifar-10-batches-bin"
 TMP=$(mktemp -d)
 SOCK=resmlp-live-$$
 export HOME="$TMP" XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/config" INPUTRC=/dev/null NO_COLOR=1
-export RESMLP_THREADS=${RESMLP_THREADS:-2} TERM=xterm LANG=C.UTF-8 RESMLP_HISTORY=
+export RESMLP_THREADS=${RESMLP_THREADS:-2} TERM=xterm LANG=C.UTF-8 RESMLP_HISTORY= PAGER=cat  # help here must print on the screen (e2e_pager.sh tests paging)
 unset TMUX LC_ALL
 T="tmux -L $SOCK -f /dev/null"
 trap '$T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM

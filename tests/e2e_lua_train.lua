@@ -32,6 +32,19 @@ local s = calls[2]
 T.eq(s.epoch, 2, "stats.epoch"); T.eq(s.epochs, 2, "stats.epochs"); T.eq(s.phase, "train", "stats.phase")
 T.check(s.loss > 0 and s.acc >= 0 and s.acc <= 1 and s.lr > 0 and s.test_acc and s.test_loss, "stats fields")
 T.eq(#m:history(), 2, "history"); T.eq(m:info().epochs, 2, "info.epochs")
+-- the history travels with the checkpoint: after load, history() and `plot train` show it
+do
+  local hd = T.tmpdir()
+  m:save(hd .. "/h.safetensors")
+  local l = R.load("hl", hd .. "/h.safetensors")
+  local h0, h1 = m:history(), l:history()
+  T.eq(#h1, 2, "history after load")
+  T.near(h1[2].train_loss or h1[2].loss, h0[2].train_loss or h0[2].loss, 1e-5, "history values after load")
+  local txt = R.plot.train{model = l, quiet = true, width = 60, height = 14}
+  T.check(type(txt) == "string" and not txt:find("no training history", 1, true) and #txt > 200, "plot train after load: " .. tostring(txt):sub(1, 120))
+  l:close()
+  os.execute("rm -rf " .. hd)
+end
 
 local stop = m:train{epochs = 3, quiet = true, on_epoch = function() return false end}
 T.eq(stop.epochs, 1, "returning false stops after the first epoch"); T.eq(stop.interrupted, true, "and says so")

@@ -10,7 +10,7 @@ command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 0; }
 TMP=$(mktemp -d)
 SOCK=resmlp-e2e-$$
 export HOME="$TMP" XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/config" INPUTRC=/dev/null NO_COLOR=1
-export RESMLP_THREADS=1 TERM=xterm
+export RESMLP_THREADS=1 TERM=xterm PAGER=cat
 unset RESMLP_HISTORY TMUX
 T="tmux -L $SOCK -f /dev/null"
 trap '$T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM

@@ -114,6 +114,16 @@ int main(void) {
     o.cb = stop_cb; o.epochs = 5; o.report_s = 0;
     CHECK_OK(rm_train(&ctx, s, &opt, &train, &o, &res), &ctx);
     CHECK(res.interrupted && res.epochs_done == 0, "interrupted in the first epoch (%d, %d)", res.interrupted, res.epochs_done);
+    {   /* the stop is reported in steps and images, not as "after 0 epochs" */
+        char at[160];
+        rm_train_stopped_at(&res, at, sizeof at);
+        printf("stopped %s\n", at);
+        CHECK(res.steps_done == 3 && res.images == 3L * o.batch && res.steps_per_epoch > 3, "steps %d images %ld of %d",
+              res.steps_done, res.images, res.steps_per_epoch);
+        char want[96];
+        snprintf(want, sizeof want, "after 0 epochs and 3/%d steps of epoch 1 (%d images", res.steps_per_epoch, 3 * o.batch);
+        CHECK(strstr(at, want) != NULL, "stop message: %s", at);
+    }
     CHECK_OK(rm_evaluate(&(rm_ctx){0}, s, &test, 256, &acc, &loss), &ctx);
     CHECK(isfinite(loss), "model still evaluates after the interrupt");
 

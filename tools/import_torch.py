@@ -123,8 +123,8 @@ def load_state(path, pythonpath=None):
             die('%s: cannot load: %s' % (path, e))
     else:
         if head[:4] != b'PK\x03\x04':
-            die('%s: not a zip-format torch.save file or safetensors (the legacy pre-1.6 pickle format needs torch: '
-                'Debian python3-torch, run with /usr/bin/python3)' % path)
+            die('%s: not a zip-format torch.save file or safetensors: torch is needed to read other (legacy pickle) '
+                'formats (Debian python3-torch, run with /usr/bin/python3)' % path)
         try:
             obj = torch_zip.read(path)
         except torch_zip.WholeModule as e:

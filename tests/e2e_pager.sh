@@ -1,0 +1,39 @@
+#!/bin/sh
+# e2e_pager.sh - long outputs (help, info, ...) typed at the prompt go through $PAGER when stdout is a
+# terminal (tmux pty), not when it is a pipe; short commands are not paged; a paged command that fails
+# leaves the prompt printing normally. The pager here is a shell command that records what it got.
+cd "$(dirname "$0")/.." || exit 1
+command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 0; }
+[ -x ./resmlp ] || { echo "FAIL: ./resmlp not built"; exit 1; }
+TMP=$(mktemp -d)
+SOCK=resmlp-pager-$$
+export HOME="$TMP" XDG_STATE_HOME="$TMP/state" INPUTRC=/dev/null NO_COLOR=1 RESMLP_THREADS=1 TERM=xterm
+unset RESMLP_HISTORY TMUX
+export PAGER="sh -c 'cat >> $TMP/paged; echo PAGED-BY-TEST'"
+T="tmux -L $SOCK -f /dev/null"
+trap '$T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
+fails=0
+screen() { $T capture-pane -p -J -t r -S - 2>/dev/null; }
+count() { screen | grep -c -F -- "$1"; }
+wait_n() { i=0; while [ "$(count "$1")" -lt "$2" ]; do i=$((i + 1)); [ $i -ge 150 ] && return 1; sleep 0.1; done; return 0; }
+check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); screen | tail -n 15; fi; }
+run() { n=$(count 'resmlp> '); $T send-keys -t r -l -- "$1"; $T send-keys -t r Enter; wait_n 'resmlp> ' $((n + 1)); }
+
+$T new-session -d -s r -x 120 -y 40 "./resmlp; sleep 30"
+wait_n 'resmlp> ' 1; check "prompt" $?
+run "help"
+grep -q "commands" "$TMP/paged" 2>/dev/null && wait_n PAGED-BY-TEST 1; check "help goes through \$PAGER" $?
+run "help lua"
+grep -q "0-based" "$TMP/paged" 2>/dev/null; check "help lua is paged" $?
+: > "$TMP/paged"
+run "threads"
+[ ! -s "$TMP/paged" ] && [ "$(count 'threads')" -ge 2 ]; check "a short command is not paged" $?
+run "info nosuchmodel"
+run 'print("AFTER-FAIL-" .. 6 * 7)'
+[ "$(count 'AFTER-FAIL-42')" -ge 1 ]; check "after a failed paged command the prompt prints normally" $?
+# stdout not a terminal: no pager
+rm -f "$TMP/paged"
+echo help | ./resmlp > "$TMP/out" 2>&1
+[ ! -e "$TMP/paged" ] && grep -q "commands" "$TMP/out"; check "piped: no pager" $?
+echo "e2e_pager: $fails failed"
+[ $fails -eq 0 ]
