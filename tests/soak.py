@@ -75,11 +75,13 @@ def sync(timeout=120):
     """print a marker (typed as a concatenation, so the echo of the line does not match) and wait for it"""
     global marker_no
     marker_no += 1
-    for attempt in range(3):
+    for wait in (15, 60, timeout):
         send('print("MAR" .. "KER%d")\r' % marker_no)
-        if read_until(rb"MARKER%d\r?\n" % marker_no, timeout if attempt == 0 else 10):
+        if read_until(rb"MARKER%d\r?\n" % marker_no, wait):
             return True
-        send(b"\x03")   # maybe a continuation or a long command swallowed it: ^C and retry
+        # an unfinished Lua block (`for i = 1, 3 do` waiting for its `end`) swallowed the marker:
+        # Ctrl-C drops the continuation, as a user would
+        send(b"\x03")
         time.sleep(0.2)
     return False
 

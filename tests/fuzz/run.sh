@@ -37,7 +37,9 @@ for t in "$@"; do
     afl)
         bin=build/afl/fuzz_$t
         mkdir -p build/afl/out
-        AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1 \
+        ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1 \
+        UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:symbolize=0 \
+        AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1 \
             timeout -s INT $((secs + 30)) afl-fuzz -V "$secs" -m none -t 10000 -i "$corpus" -o build/afl/out/$t \
             -- "$bin" > build/afl/afl_$t.log 2>&1
         st=build/afl/out/$t/default/fuzzer_stats
