@@ -177,7 +177,8 @@ int rm_cmd_hls(rm_call *c);
 int rm_cmd_synth(rm_call *c);
 int rm_cmd_report(rm_call *c);
 static const rm_opt hls_pos[] = {
-    {"action", A_CHOICE, NULL, "what to do", "emit|csim|estimate|fold", NULL},
+    {"action", A_CHOICE, NULL, "what to do (rtl: Verilog of the learned-activation units, simulated; yosys: their "
+                               "synthesis report)", "emit|csim|estimate|fold|rtl|yosys", NULL},
     {"dir", A_PATH, NULL, "the HLS project directory", NULL, NULL},
     {NULL}};
 static const rm_opt hls_opts[] = {
@@ -198,6 +199,8 @@ static const rm_opt hls_opts[] = {
     {"part", A_STR, "xcu50-fsvh2104-2-e", "emit: FPGA part (the paper's Alveo U50)", NULL, NULL},
     {"clock_ns", A_NUM, "5", "emit, estimate: clock period in ns", NULL, NULL},
     {"fold", A_STR, NULL, "emit: fold the parallelism to a budget first (lut:N,dsp:M)", NULL, NULL},
+    {"sim", A_CHOICE, "auto", "rtl: simulator for the units (auto: Icarus, else Verilator)", "auto|icarus|verilator|none", NULL},
+    {"family", A_STR, "xc7", "yosys: synth_xilinx family (xc7, xcu, xcup), or generic (6-input LUTs)", NULL, NULL},
     {"budget", A_STR, NULL, "fold: resource budget lut:N,dsp:M[,ff:K][,bram:B] (k/M suffixes)", NULL, NULL},
     {"target_fps", A_NUM, "0", "fold: stop once this many images/s are reached (0: as fast as fits)", NULL, NULL},
     {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},

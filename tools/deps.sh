@@ -2,7 +2,7 @@
 # deps.sh - install the Debian packages resmlp needs, only those that are missing.
 # Called by the Makefile (once; it leaves build/.deps behind). Safe to run by hand.
 set -e
-PKGS="gcc g++ make pkg-config yosys iverilog liblua5.4-dev libreadline-dev libncurses-dev libopenblas-openmp-dev libdnnl-dev libcjson-dev zlib1g-dev libxml2-dev libxml2-utils tmux tcl dataset-fashion-mnist"
+PKGS="gcc g++ make pkg-config yosys iverilog verilator liblua5.4-dev libreadline-dev libncurses-dev libopenblas-openmp-dev libdnnl-dev libcjson-dev zlib1g-dev libxml2-dev libxml2-utils tmux tcl dataset-fashion-mnist"
 [ -n "$RESMLP_EXTRA_PKGS" ] && PKGS="$PKGS $RESMLP_EXTRA_PKGS"
 missing=""
 for p in $PKGS; do
