@@ -284,7 +284,8 @@ static int hls_emit(rm_call *c, const char *dir) {
     }
     if (ns > img->n) ns = img->n;
     static rm_hls_design des;
-    rm_hls_emit_opts eo = { .design = design, .part = rm_arg(c, "part")->s, .clock_ns = clk, .model_file = src };
+    rm_hls_emit_opts eo = { .design = design, .part = rm_arg(c, "part")->s, .clock_ns = clk, .model_file = src,
+                            .interface = rm_arg(c, "interface")->s };
     rm_hls_fold_info fi;
     if (fv->set) {
         rm_hls_dims dims = rm_hls_dims_of_qnet(net);

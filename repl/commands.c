@@ -194,6 +194,9 @@ static const rm_opt hls_opts[] = {
     {"samples", A_INT, "8", "emit: test images run through the integer engine into quant_samples.h", NULL, NULL},
     {"design", A_CHOICE, "stream", "emit, estimate: the hardware design (stream: a stage per layer; simd: one 16x16 "
                                    "MAC tile shared by all layers)", "stream|simd", NULL},
+    {"interface", A_CHOICE, "axis", "emit: top for synthesis: axis (AXI-Stream data, ap_ctrl_chain: images overlap) or "
+                                    "m_axi (the paper's kernel: images and logits in device memory, s_axilite control)",
+     "axis|m_axi", NULL},
     {"fifo", A_CHOICE, "emitted", "emit: FIFO depths: the emitter's (emitted), or the occupancies the concurrent csim "
                                   "measures (auto: csim, trim, csim again)", "emitted|auto", NULL},
     {"part", A_STR, "xcu50-fsvh2104-2-e", "emit: FPGA part (the paper's Alveo U50)", NULL, NULL},
