@@ -22,6 +22,7 @@
 #include "hlsgen/tcl.h"
 #include "hlsgen/simd.h"
 #include "hlsgen/rtl.h"
+#include "hlsgen/calib.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,11 +401,36 @@ static int hls_estimate(rm_call *c) {
     const char *dir;
     design_for(c, &d, &dir);
     if (!strcmp(rm_arg(c, "design")->s, "simd")) return hls_estimate_simd(c, &d);
+    static rm_hls_calib cal;
+    int calibrated = 0;
+    const char *cv = rm_arg(c, "calibrate")->s;
+    if (!strcmp(cv, "yosys")) {       /* synthesise the PE, re-estimate with the measured costs */
+        char tmp[] = "/tmp/resmlp_calib_XXXXXX";
+        if (!mkdtemp(tmp)) rm_cmd_error(c, "cannot create a temporary directory: %s", strerror(errno));
+        rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+        rm_hls_cost cost = rm_hls_cost_default();
+        if (!quiet(c)) { printf("calibrating: Yosys %s synthesis of the matmul PE at SIMD 4 and 16...\n", rm_arg(c, "family")->s); fflush(stdout); }
+        int outer = core_enter();
+        int r = rm_hls_calibrate(&ctx, tmp, rm_arg(c, "family")->s, &cost, &cal);
+        core_leave(outer);
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+        if (system(cmd)) {}
+        if (r) rm_cmd_error(c, "calibrate=yosys: %s", ctx.msg);
+        rm_hls_estimate(&d, &cost);
+        calibrated = 1;
+    }
     if (!quiet(c)) {
         if (dir) printf("project %s (%s):\n", dir, RM_HLS_PAR_FILE);
         print_design(&d);
+        char note[2048];
+        rm_hls_resource_note(&d, calibrated ? &cal : NULL, note, sizeof note);
+        fputs(note, stdout);
     }
-    push_design(c->L, &d);
+    lua_State *L = c->L;
+    push_design(L, &d);
+    SETB("calibrated", calibrated);
+    if (calibrated) { SETN("lut_per_mac", cal.lut_per_mac); SETN("ff_per_mac", cal.ff_per_mac); SETN("dsp_per_mac", cal.dsp_per_mac); }
     return 1;
 }
 

@@ -2,6 +2,7 @@
  * Icarus and Verilator against the integer engine's 256-entry tables on all 256 inputs of every channel,
  * for each lut_edge; a wrong expected value is caught; the manifest round trip; a Yosys cell count. */
 #include "hlsgen/rtl.h"
+#include "hlsgen/calib.h"
 #include "core/model.h"
 #include "tests/tutil.h"
 #include <stdio.h>
@@ -90,6 +91,59 @@ int main(void) {
         CHECK_OK(rm_hls_yosys_synth(&ctx, dir, "psa_b0_1", "generic", NULL, &cells, NULL), &ctx);
         CHECK(cells.lut > 10 && cells.ff > 5 && cells.dsp == 0, "yosys generic: LUT %ld FF %ld", cells.lut, cells.ff);
         printf("Yosys (generic) psa_b0_1, 8 channels: LUT %ld, FF %ld\n", cells.lut, cells.ff);
+    }
+    /* FINN-R's model on a stage by hand: PE 2, SIMD 4, IN 96, DSP multiplies:
+     * 300 + 1.1 * 2 * (0 + 16*7 + 16+7) = 300 + 1.1*2*135 = 597; fabric: + 1.1*2*(4*(2*3-1)*16) = +704 */
+    rm_hls_stage st = { .kind = RM_HLS_ST_MATMUL, .vectors = 64, .in = 96, .out = 64, .pe = 2, .simd = 4 };
+    CHECK(rm_hls_finnr_lut(&st, 1) == 597 && rm_hls_finnr_lut(&st, 0) == 1301 && rm_hls_finnr_dsp(&st) == 8,
+          "FINN-R: %ld %ld %ld", rm_hls_finnr_lut(&st, 1), rm_hls_finnr_lut(&st, 0), rm_hls_finnr_dsp(&st));
+    /* the calibration: the matmul PE through Yosys at SIMD 4 and 16 sets the per-MAC costs */
+    if (have_ys) {
+        rm_hls_cost cost = rm_hls_cost_default();
+        rm_hls_calib cal;
+        double t0 = rm_now();
+        CHECK_OK(rm_hls_calibrate(&ctx, tmp, "xc7", &cost, &cal), &ctx);
+        CHECK(cal.hi.dsp == 16 && cal.lo.dsp == 4 && cost.dsp_per_mac == 1.0 && cost.lut_requant > 20 && cost.lut_requant < 1000,
+              "calibration: DSP %ld/%ld, per lane LUT %.0f", cal.lo.dsp, cal.hi.dsp, cost.lut_requant);
+        printf("calibration (Yosys xc7, %.1f s): per MAC LUT %.1f FF %.1f DSP %.2f; per lane LUT %.0f FF %.0f\n", rm_now() - t0,
+               cal.lut_per_mac, cal.ff_per_mac, cal.dsp_per_mac, cal.lut_lane, cal.ff_lane);
+        static rm_hls_design d;
+        rm_hls_dims dims = rm_hls_dims_paper(RM_HLS_ACT_LERP, 96);
+        CHECK_OK(rm_hls_design_init(&ctx, &d, &dims, 5), &ctx);
+        long before = d.lut;
+        rm_hls_estimate(&d, &cost);
+        char note[2048];
+        rm_hls_resource_note(&d, &cal, note, sizeof note);
+        CHECK(d.lut != before && strstr(note, "calibrated against Yosys synth_xilinx -family xc7") && strstr(note, "FINN-R"),
+              "estimate with the calibrated costs: %s", note);
+    }
+    if (have_iv) {   /* the PE computes rq(sum x*w, k, b): one dot product of 3 inputs through Icarus */
+        CHECK_OK(rm_hls_pe_verilog(&ctx, tmp, "pe_t", 2), &ctx);
+        char tb[400];
+        snprintf(tb, sizeof tb, "%s/pe_t_tb.v", tmp);
+        FILE *f = fopen(tb, "w");
+        /* x.w = (10*3 + -7*5) + (100*100 + -128*2) + (1*1 + 0*0) = -5 + 9744 + 1 = 9740; rq(9740, 6, 3):
+         * 9740 >> 5 = 304; (304 >> 1) + 0 = 152; + 3 = 155 -> clamp 127.  rq(9740, 8, -2): 9740 >> 7 = 76;
+         * 38 + 0 - 2 = 36 */
+        fprintf(f, "module pe_t_tb; reg clk = 0; always #5 clk = ~clk; reg v = 0, l = 0; reg [15:0] x, w; reg [4:0] k; reg [7:0] b;\n"
+                   "wire ov; wire [7:0] y; pe_t dut(.clk(clk), .in_valid(v), .in_last(l), .x(x), .w(w), .k(k), .b(b), .out_valid(ov), .y(y));\n"
+                   "always @(posedge clk) if (ov) $display(\"PE %%0d\", $signed(y));\n"
+                   "initial begin k = 8; b = -2;\n"
+                   " @(negedge clk) v = 1; l = 0; x = {-8'sd7, 8'sd10}; w = {8'sd5, 8'sd3};\n"
+                   " @(negedge clk) x = {-8'sd128, 8'sd100}; w = {8'sd2, 8'sd100};\n"
+                   " @(negedge clk) l = 1; x = {8'sd0, 8'sd1}; w = {8'sd0, 8'sd1};\n"
+                   " @(negedge clk) v = 0; l = 0; repeat (8) @(negedge clk); $finish; end endmodule\n");
+        fclose(f);
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "cd %s && iverilog -g2005 -o pe_t.vvp pe_t.v pe_t_tb.v && vvp -n pe_t.vvp > pe_t.out", tmp);
+        CHECK(system(cmd) == 0, "icarus on the PE");
+        snprintf(cmd, sizeof cmd, "%s/pe_t.out", tmp);
+        f = fopen(cmd, "r");
+        char line[128] = "";
+        int got = -999;
+        while (f && fgets(line, sizeof line, f)) if (sscanf(line, "PE %d", &got) == 1) break;
+        if (f) fclose(f);
+        CHECK(got == 36, "PE: rq(9740, 8, -2) = 36, got %d", got);
     }
     rm_qnet q0 = {0};
     q0.relu = 1;
