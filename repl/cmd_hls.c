@@ -401,6 +401,11 @@ static int hls_estimate(rm_call *c) {
     const char *dir;
     design_for(c, &d, &dir);
     if (!strcmp(rm_arg(c, "design")->s, "simd")) return hls_estimate_simd(c, &d);
+    if (dir) {   /* a project emitted with design=simd is estimated as one */
+        rm_hls_project pj;
+        rm_ctx q = {0};
+        if (!rm_hls_project_load(&q, dir, &pj) && !strcmp(pj.design, "simd")) return hls_estimate_simd(c, &d);
+    }
     static rm_hls_calib cal;
     int calibrated = 0;
     const char *cv = rm_arg(c, "calibrate")->s;

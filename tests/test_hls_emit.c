@@ -623,9 +623,14 @@ int main(void) {
         rm_qnet_free(lerp);
         real_model("tests/fixtures/resmlp_relu_h24.safetensors", &calib, &test, "relu", 1, NULL);
         synthetic_h8(&test);
-        synthetic_edges(&test);
-        concurrent_fifos(&test);
-        simd_synthetic(&test);
+        const char *th = getenv("RESMLP_THREADS");
+        if (th && !strcmp(th, "1"))   /* g++ builds of emitted projects do not depend on the engine's threads */
+            printf("SKIP: the lut_edge, deadlock and design=simd csims run in the suite's 2-thread pass\n");
+        else {
+            synthetic_edges(&test);
+            concurrent_fifos(&test);
+            simd_synthetic(&test);
+        }
         synthetic_folded(&test);
     }
     rm_dataset_free(&train);
