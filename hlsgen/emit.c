@@ -764,11 +764,11 @@ rm_hls_dims rm_hls_dims_of_qnet(const rm_qnet *q) {
 }
 
 static int write_project(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char *part, double clk,
-                         const char *model, int n) {
+                         const char *model, int n, const char *design, const char *top) {
     wfile w;
     if (wbegin(ctx, &w, dir, RM_HLS_PROJECT_FILE)) return RM_ERR;
     fprintf(w.f, "# resmlp HLS project, written by `hls emit`; read by hls estimate / hls fold / synth / report\n");
-    fprintf(w.f, "design stream\ntop %s\npart %s\nclock_ns %g\nmodel %s\nact %s\nsamples %d\n", RM_HLS_TOP, part, clk,
+    fprintf(w.f, "design %s\ntop %s\npart %s\nclock_ns %g\nmodel %s\nact %s\nsamples %d\n", design, top, part, clk,
             model, q->relu ? "relu" : "lerp", n);
     fprintf(w.f, "D %d\nT %d\nP %d\nH %d\nL %d\nK %d\n", q->D, q->T, q->P, q->H, q->L, q->K);
     return wend(ctx, &w);
@@ -878,6 +878,9 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
     if (!info) info = &local;
     memset(info, 0, sizeof *info);
     int simd = opt->design && !strcmp(opt->design, "simd");
+    int mm = opt->interface && !strcmp(opt->interface, "m_axi");
+    if (opt->interface && !mm && strcmp(opt->interface, "axis"))
+        return rm_err(ctx, "hls emit: interface=%s is unknown (axis or m_axi)", opt->interface);
     if (opt->design && strcmp(opt->design, "stream") && !simd)
         return rm_err(ctx, "hls emit: design=%s is unknown (stream or simd)", opt->design);
     if (!dir || !*dir) return rm_err(ctx, "hls emit: no directory given");
@@ -924,7 +927,7 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
         char p[1100];
         for (int i = 0; i < 4; i++) { snprintf(p, sizeof p, "%s/%s", dir, stale[i]); unlink(p); }   /* from a streaming emission */
         if (rm_hls_emit_simd(ctx, dir, q, model, part, clk, n, info->files, &info->nfiles, 20)) return RM_ERR;
-        if (write_project(ctx, dir, q, part, clk, model, n)) return RM_ERR;
+        if (write_project(ctx, dir, q, part, clk, model, n, "simd", RM_HLS_TOP)) return RM_ERR;
         note_file(info, RM_HLS_PROJECT_FILE);
         return RM_OK;
     }
@@ -963,6 +966,9 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
     kset(&s, "LUT", "%ld", des->lut); kset(&s, "FF", "%ld", des->ff);
     kset(&s, "DSP", "%ld", des->dsp); kset(&s, "BRAM", "%ld", des->bram18);
     kset(&s, "DIR", "%s", dir);
+    kset(&s, "SYNTOP", "%s", mm ? RM_HLS_TOP "_mm" : RM_HLS_TOP);
+    kset(&s, "IFDOC", "%s", mm ? "interface=m_axi, the paper's: images/logits over m_axi, s_axilite control"
+                               : "interface=axis: AXI-Stream in/out, ap_ctrl_chain");
     kset(&s, "README_LUT", "%s", has_tables(q) ? "| `lerp_psa_params.h` | learned activations as int8 tables per channel |\n" : "");
     kset(&s, "README_EDGE", "%s", !q->lut64 ? "" :
          q->lut_edge == RM_LUT_EDGE_EXTEND ? "\nTop segment (u = 252..255, past the last sample): `lut_edge=extend`, the last segment\n"
@@ -1003,13 +1009,13 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
 
     /* build.tcl */
     const char *src[] = { "resmlp.cpp", NULL }, *tbs[] = { "resmlp_tb.cpp", NULL };
-    rm_hls_tcl_opts to = { .top = RM_HLS_TOP, .part = part, .clock_ns = clk, .src = src, .tb = tbs,
+    rm_hls_tcl_opts to = { .top = mm ? RM_HLS_TOP "_mm" : RM_HLS_TOP, .part = part, .clock_ns = clk, .src = src, .tb = tbs,
                            .cflags = "-std=c++14" };
     char tp[1100];
     snprintf(tp, sizeof tp, "%s/build.tcl", dir);
     if (rm_hls_tcl_write(ctx, &to, tp)) return RM_ERR;
     note_file(info, "build.tcl");
-    if (write_project(ctx, dir, q, part, clk, model, n)) return RM_ERR;
+    if (write_project(ctx, dir, q, part, clk, model, n, "stream", to.top)) return RM_ERR;
     note_file(info, RM_HLS_PROJECT_FILE);
     return RM_OK;
 }

@@ -50,6 +50,8 @@ typedef struct rm_hls_emit_opts {
     double clock_ns;             /* <= 0: 5.0 */
     const char *model_file;      /* where the network came from, for the comments (NULL: "(unknown)") */
     const rm_hls_design *par;    /* per-stage parallelism (dimensions must match q); NULL: the paper's point */
+    const char *interface;       /* top for synthesis: "axis" (NULL: AXI-Stream + ap_ctrl_chain, resmlp) or
+                                  * "m_axi" (the paper's: m_axi data, s_axilite control, resmlp_mm) */
     /* FIFO depths for hls_fifo.h by stream name (e.g. measured by the concurrent csim, `fifo=auto`);
      * streams not listed keep the emitter's depth */
     int nfifo;

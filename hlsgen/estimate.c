@@ -26,7 +26,8 @@
  *            64*C/PE entries of 8 bits, read twice per cycle (L[m], L[m+1]): in LUTs as even/odd
  *            banks (2 x 32*C/PE entries), or one dual-port BRAM bank
  *   pool:    per lane a 16-bit accumulator per channel (LUT RAM, dual port) + adder/round (30 LUT, 24 FF)
- *   every stage: c.lut_stage / c.ff_stage control, and c.lut_stream / c.ff_stream per output lane
+ *   every stage: c.lut_stage / c.ff_stage control; its output FIFO by its width w = 8 x vector length:
+ *            w * c.fifo_lut_per_bit LUTs + w * c.fifo_ff_per_bit FFs (depth 2) + c.lut_stream / c.ff_stream
  *   buffers (buf_bytes): split into max(PE, SIMD) banks of 8 bits, dual port
  *   a memory bank of width w bits and depth d: d <= c.lutmem_max_depth -> w*ceil(d/64) LUTs (one LUT6
  *            holds 64x1; RAMs take twice that for the second port), else the fewest BRAM_18K over
@@ -40,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static long cdiv(long a, long b) { return (a + b - 1) / b; }
+
 rm_hls_dims rm_hls_dims_paper(int act, int h) {
     rm_hls_dims d = { .D = 96, .T = 64, .P = 48, .h = h, .L = 4, .classes = 10, .act = act };
     return d;
@@ -52,7 +55,8 @@ rm_hls_cost rm_hls_cost_default(void) {
     rm_hls_cost c = {
         .dsp_per_mac = 1.0, .lut_per_mac = 12, .ff_per_mac = 16, .lut_fabric_mul = 40,
         .lut_requant = 40, .ff_requant = 32, .lut_lerp = 40, .ff_lerp = 40, .lut_relu = 8,
-        .lut_stage = 150, .ff_stage = 200, .lut_stream = 6, .ff_stream = 18, .lutmem_max_depth = 256,
+        .lut_stage = 150, .ff_stage = 200, .lut_stream = 12, .ff_stream = 8, .lutmem_max_depth = 256,
+        .fifo_lut_per_bit = 0.5, .fifo_ff_per_bit = 2.0,
     };
     return c;
 }
@@ -116,7 +120,16 @@ int rm_hls_design_init(rm_ctx *ctx, rm_hls_design *d, const rm_hls_dims *m, doub
         s->buf_bytes = 4L * D;                      /* skip FIFO over the per-token MLP delay */
     }
     add(d, "pool", RM_HLS_ST_POOL, T, D, D);
-    add(d, "classifier_linear", RM_HLS_ST_MATMUL, 1, D, m->classes);
+    rm_hls_stage *cls = add(d, "classifier_linear", RM_HLS_ST_MATMUL, 1, D, m->classes);
+    rm_hls_estimate(d, NULL);
+    /* the classifier sees one vector per image: its default SIMD is the smallest divisor of its inputs
+     * that keeps it within the interval of the others - what the folding search picks for it at the
+     * design's rate (SIMD = IN would spend IN multipliers on 11 busy cycles per image) */
+    for (int simd = 1; simd <= cls->in; simd++) {
+        if (cls->in % simd) continue;
+        long cyc = (long)cls->vectors * ((long)cdiv(cls->out, cls->pe) * cdiv(cls->in, simd) + 1);
+        if (cyc <= d->ii) { cls->simd = simd; break; }
+    }
     rm_hls_estimate(d, NULL);
     return RM_OK;
 }
@@ -157,7 +170,6 @@ int rm_hls_set_par(rm_ctx *ctx, rm_hls_design *d, const char *stage, int pe, int
 
 /* ---------------------------------------------------------------- the model */
 
-static long cdiv(long a, long b) { return (a + b - 1) / b; }
 
 static long stage_cycles(const rm_hls_stage *s) {
     if (s->kind == RM_HLS_ST_MATMUL)
@@ -183,7 +195,11 @@ static void mem_bank(const rm_hls_cost *c, long w, long d, int ports, double *lu
 }
 
 static void stage_res(const rm_hls_cost *c, rm_hls_stage *s) {
-    double lut = c->lut_stage + c->lut_stream * s->pe, ff = c->ff_stage + c->ff_stream * s->pe, dsp = 0;
+    /* the output FIFO: whole vectors of s->out int8 values, depth 2 -> two registers per bit and a
+     * 2:1 read mux (two bits per LUT6), plus pointer/flag control */
+    double fifo_w = 8.0 * s->out;
+    double lut = c->lut_stage + c->lut_stream + fifo_w * c->fifo_lut_per_bit;
+    double ff = c->ff_stage + c->ff_stream + fifo_w * c->fifo_ff_per_bit, dsp = 0;
     long bram = 0;
     long C = s->out;
     double mul_lut = c->dsp_per_mac > 0 ? 0 : c->lut_fabric_mul;

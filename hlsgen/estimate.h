@@ -78,7 +78,9 @@ typedef struct rm_hls_cost {
     double lut_lerp, ff_lerp;  /* per lane: the 2-bit interpolation datapath */
     double lut_relu;           /* per lane */
     double lut_stage, ff_stage;       /* per stage: loop control, handshakes */
-    double lut_stream, ff_stream;     /* per output lane: the stream FIFO to the next stage */
+    double lut_stream, ff_stream;     /* per stage: the output FIFO's control (pointers, full/empty) */
+    double fifo_lut_per_bit, fifo_ff_per_bit;   /* the output FIFO's storage per bit of its width (8 x the
+                                                 * vector length: the streams carry whole vectors), depth 2 */
     int lutmem_max_depth;      /* memory banks up to this depth go to LUTs, deeper ones to BRAM */
 } rm_hls_cost;
 rm_hls_cost rm_hls_cost_default(void);

@@ -8,6 +8,8 @@
  *   qmodel=NAME             a QModel of the workspace (`quantize`, `qat`, `qload`), default the current
  *                           one; read through a temporary quantized model file (its type is private to
  *                           cmd_quant.c)
+ * `hls rtl DIR` takes the network the same way and writes the Verilog of its learned activations
+ * (rtl.h), simulated against the engine's tables; `hls yosys DIR` synthesises those units.
  * The sample images of quant_samples.h are the first samples= images of data= (default `test`, else
  * `train`). Long runs (PTQ, compiler, testbench, the vendor tool) poll the Ctrl-C flag: the run stops,
  * the REPL keeps going. Failures print the end of the tool's log, then raise one line. */
@@ -19,6 +21,8 @@
 #include "hlsgen/synth.h"
 #include "hlsgen/tcl.h"
 #include "hlsgen/simd.h"
+#include "hlsgen/rtl.h"
+#include "hlsgen/calib.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +291,8 @@ static int hls_emit(rm_call *c, const char *dir) {
     }
     if (ns > img->n) ns = img->n;
     static rm_hls_design des;
-    rm_hls_emit_opts eo = { .design = design, .part = rm_arg(c, "part")->s, .clock_ns = clk, .model_file = src };
+    rm_hls_emit_opts eo = { .design = design, .part = rm_arg(c, "part")->s, .clock_ns = clk, .model_file = src,
+                            .interface = rm_arg(c, "interface")->s };
     rm_hls_fold_info fi;
     if (fv->set) {
         rm_hls_dims dims = rm_hls_dims_of_qnet(net);
@@ -402,11 +407,41 @@ static int hls_estimate(rm_call *c) {
     const char *dir;
     design_for(c, &d, &dir);
     if (!strcmp(rm_arg(c, "design")->s, "simd")) return hls_estimate_simd(c, &d);
+    if (dir) {   /* a project emitted with design=simd is estimated as one */
+        rm_hls_project pj;
+        rm_ctx q = {0};
+        if (!rm_hls_project_load(&q, dir, &pj) && !strcmp(pj.design, "simd")) return hls_estimate_simd(c, &d);
+    }
+    static rm_hls_calib cal;
+    int calibrated = 0;
+    const char *cv = rm_arg(c, "calibrate")->s;
+    if (!strcmp(cv, "yosys")) {       /* synthesise the PE, re-estimate with the measured costs */
+        char tmp[] = "/tmp/resmlp_calib_XXXXXX";
+        if (!mkdtemp(tmp)) rm_cmd_error(c, "cannot create a temporary directory: %s", strerror(errno));
+        rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+        rm_hls_cost cost = rm_hls_cost_default();
+        if (!quiet(c)) { printf("calibrating: Yosys %s synthesis of the matmul PE at SIMD 4 and 16...\n", rm_arg(c, "family")->s); fflush(stdout); }
+        int outer = core_enter();
+        int r = rm_hls_calibrate(&ctx, tmp, rm_arg(c, "family")->s, &cost, &cal);
+        core_leave(outer);
+        char cmd[200];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+        if (system(cmd)) {}
+        if (r) rm_cmd_error(c, "calibrate=yosys: %s", ctx.msg);
+        rm_hls_estimate(&d, &cost);
+        calibrated = 1;
+    }
     if (!quiet(c)) {
         if (dir) printf("project %s (%s):\n", dir, RM_HLS_PAR_FILE);
         print_design(&d);
+        char note[2048];
+        rm_hls_resource_note(&d, calibrated ? &cal : NULL, note, sizeof note);
+        fputs(note, stdout);
     }
-    push_design(c->L, &d);
+    lua_State *L = c->L;
+    push_design(L, &d);
+    SETB("calibrated", calibrated);
+    if (calibrated) { SETN("lut_per_mac", cal.lut_per_mac); SETN("ff_per_mac", cal.ff_per_mac); SETN("dsp_per_mac", cal.dsp_per_mac); }
     return 1;
 }
 
@@ -440,16 +475,107 @@ static int hls_fold(rm_call *c) {
     return 1;
 }
 
+/* ---------------------------------------------------------------- hls rtl / hls yosys */
+
+static int hls_rtl(rm_call *c, const char *dir) {
+    lua_State *L = c->L;
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    rm_val *qv = rm_arg(c, "qmodel");
+    if (!rm_arg(c, "qfile")->set && !rm_arg(c, "ptq")->i && !(qv->set && qv->ud))
+        rm_cmd_error(c, "rtl needs a quantized network: qmodel=NAME, qfile=PATH, or model=NAME ptq=true");
+    int sim = rm_hls_rtl_sim_pick(rm_arg(c, "sim")->s);
+    if (sim < 0) rm_cmd_error(c, "sim=%s: auto, icarus, verilator or none", rm_arg(c, "sim")->s);
+    char src[600];
+    rm_qnet *net = emit_network(c, src, sizeof src);
+    static rm_rtl_unit u[RM_RTL_MAXU];
+    int nu = 0;
+    int r = rm_hls_rtl_write(&ctx, dir, net, u, &nu);
+    int edge = net->lut_edge;
+    rm_qnet_free(net);
+    if (r) rm_cmd_error(c, "%s", ctx.msg);
+    int q = quiet(c);
+    if (!q) printf("wrote %d Verilog units to %s (lut_edge=%s; module.v, module_tb.v, module_expected.hex, rtl_units.txt)\n",
+                   nu, dir, rm_lut_edge_name(edge));
+    if (sim == RM_RTL_SIM_NONE && !q)
+        printf("no simulation (%s)\n", strcmp(rm_arg(c, "sim")->s, "none") ? "neither iverilog nor verilator is installed: "
+                                                                           "apt-get install iverilog" : "sim=none");
+    long total = 0;
+    for (int i = 0; sim != RM_RTL_SIM_NONE && i < nu; i++) {
+        static rm_hls_run_result res;
+        double t0 = rm_now();
+        int outer = core_enter();
+        int rc = rm_hls_rtl_sim(&ctx, dir, &u[i], sim, NULL, &res);
+        core_leave(outer);
+        if (rc) { print_tail(&res, rm_hls_rtl_sim_name(sim)); rm_cmd_error(c, "%s", ctx.msg); }
+        total += u[i].checked;
+        if (!q) printf("  %-10s block %d %s, %3d channels: %ld outputs (all 256 inputs of every channel) equal to the "
+                       "integer engine's tables (%s, %.1f s)\n", u[i].name, u[i].block, u[i].slot ? "act2" : "act1", u[i].C,
+                       u[i].checked, rm_hls_rtl_sim_name(sim), rm_now() - t0);
+    }
+    lua_createtable(L, 0, 4);
+    SETS("dir", dir); SETS("sim", rm_hls_rtl_sim_name(sim)); SETI("checked", total);
+    lua_createtable(L, nu, 0);
+    for (int i = 0; i < nu; i++) {
+        lua_createtable(L, 0, 5);
+        SETS("name", u[i].name); SETI("block", u[i].block); SETI("channels", u[i].C);
+        SETI("checked", u[i].checked); SETI("mismatches", u[i].mismatches);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "units");
+    return 1;
+}
+
+static int hls_yosys(rm_call *c, const char *dir) {
+    lua_State *L = c->L;
+    rm_ctx ctx = {.interrupt = &rm_sigint_flag};
+    static rm_rtl_unit u[RM_RTL_MAXU];
+    int nu = 0;
+    if (rm_hls_rtl_load(&ctx, dir, u, &nu)) rm_cmd_error(c, "%s", ctx.msg);
+    char ys[1024];
+    if (!rm_hls_which("yosys", ys, sizeof ys))
+        rm_cmd_error(c, "Yosys is not installed (yosys not on PATH; Debian: apt-get install yosys): no synthesis report for %s", dir);
+    const char *fam = rm_arg(c, "family")->s;
+    int q = quiet(c);
+    if (!q) { printf("Yosys %s synthesis of the %d units of %s (out of context, no I/O buffers)\n", fam, nu, dir); fflush(stdout); }
+    long lut = 0, ff = 0, bram = 0, dsp = 0, lram = 0;
+    if (!q) printf("  %-10s %5s %4s %7s %7s %8s %5s %7s\n", "unit", "block", "ch", "LUT", "FF", "BRAM_18K", "DSP", "LUTRAM");
+    for (int i = 0; i < nu; i++) {
+        static rm_hls_run_result res;
+        int outer = core_enter();
+        int rc = rm_hls_yosys_synth(&ctx, dir, u[i].name, fam, NULL, &u[i].cells, &res);
+        core_leave(outer);
+        if (rc) { print_tail(&res, "Yosys"); rm_cmd_error(c, "%s", ctx.msg); }
+        const rm_hls_cells *k = &u[i].cells;
+        lut += k->lut; ff += k->ff; bram += k->bram18; dsp += k->dsp; lram += k->lutram;
+        if (!q) { printf("  %-10s %5d %4d %7ld %7ld %8ld %5ld %7ld\n", u[i].name, u[i].block, u[i].C, k->lut, k->ff, k->bram18, k->dsp, k->lutram); fflush(stdout); }
+    }
+    if (!q) printf("  %-10s %5s %4s %7ld %7ld %8ld %5ld %7ld\n", "total", "", "", lut, ff, bram, dsp, lram);
+    lua_createtable(L, 0, 6);
+    SETS("family", fam); SETI("lut", lut); SETI("ff", ff); SETI("bram18", bram); SETI("dsp", dsp); SETI("lutram", lram);
+    lua_createtable(L, nu, 0);
+    for (int i = 0; i < nu; i++) {
+        lua_createtable(L, 0, 6);
+        SETS("name", u[i].name); SETI("lut", u[i].cells.lut); SETI("ff", u[i].cells.ff);
+        SETI("bram18", u[i].cells.bram18); SETI("dsp", u[i].cells.dsp); SETI("lutram", u[i].cells.lutram);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "units");
+    return 1;
+}
+
 int rm_cmd_hls(rm_call *c) {
     const char *a = rm_posarg(c, "action")->s;
     rm_val *dv = rm_posarg(c, "dir");
-    if (!a) rm_cmd_error(c, "what to do? hls emit DIR | hls csim DIR | hls estimate [DIR] | hls fold [DIR] budget=...");
+    if (!a) rm_cmd_error(c, "what to do? hls emit DIR | hls csim DIR | hls estimate [DIR] | hls fold [DIR] budget=... | "
+                            "hls rtl DIR | hls yosys DIR");
     if ((!strcmp(a, "estimate") || !strcmp(a, "fold")) && dv->set && rm_hls_net_project(dv->s))
         rm_cmd_error(c, "%s holds an integer net design; estimates and folding are for ResMLP designs so far (`hls csim %s` checks it)", dv->s, dv->s);
     if (!strcmp(a, "estimate")) return hls_estimate(c);
     if (!strcmp(a, "fold")) return hls_fold(c);
     if (!dv->set) rm_cmd_error(c, "missing DIR (usage: hls %s DIR)", a);
     if (!strcmp(a, "emit")) return hls_emit(c, dv->s);
+    if (!strcmp(a, "rtl")) return hls_rtl(c, dv->s);
+    if (!strcmp(a, "yosys")) return hls_yosys(c, dv->s);
     return hls_csim(c, dv->s);
 }
 

@@ -623,8 +623,8 @@ int rm_cmd_lut(rm_call *c) {
     int *err = malloc(sizeof(int) * (k->D > k->H ? k->D : k->H));
     if (!err) rm_cmd_error(c, "out of memory");
     if (!quiet)
-        printf("64-entry tables vs the 256-entry form: max |error| per channel, in output codes (%s)\n",
-               q->lut64 ? "the network uses the 64-entry form" : "the network uses the 256-entry form");
+        printf("64-entry tables (lut_edge=%s) vs the 256-entry form: max |error| per channel, in output codes (%s)\n",
+               rm_lut_edge_name(q->lut_edge), q->lut64 ? "the network uses the 64-entry form" : "the network uses the 256-entry form");
     lua_newtable(L);
     int n = 0;
     for (int l = bv->set ? (int)bv->i : 0; l < (bv->set ? (int)bv->i + 1 : k->L); l++) {

@@ -178,7 +178,8 @@ int rm_cmd_hls(rm_call *c);
 int rm_cmd_synth(rm_call *c);
 int rm_cmd_report(rm_call *c);
 static const rm_opt hls_pos[] = {
-    {"action", A_CHOICE, NULL, "what to do", "emit|csim|estimate|fold", NULL},
+    {"action", A_CHOICE, NULL, "what to do (rtl: Verilog of the learned-activation units, simulated; yosys: their "
+                               "synthesis report)", "emit|csim|estimate|fold|rtl|yosys", NULL},
     {"dir", A_PATH, NULL, "the HLS project directory", NULL, NULL},
     {NULL}};
 static const rm_opt hls_opts[] = {
@@ -194,11 +195,18 @@ static const rm_opt hls_opts[] = {
     {"samples", A_INT, "8", "emit: test images run through the integer engine into quant_samples.h", NULL, NULL},
     {"design", A_CHOICE, "stream", "emit, estimate: the hardware design (stream: a stage per layer; simd: one 16x16 "
                                    "MAC tile shared by all layers)", "stream|simd", NULL},
+    {"interface", A_CHOICE, "axis", "emit: top for synthesis: axis (AXI-Stream data, ap_ctrl_chain: images overlap) or "
+                                    "m_axi (the paper's kernel: images and logits in device memory, s_axilite control)",
+     "axis|m_axi", NULL},
     {"fifo", A_CHOICE, "emitted", "emit: FIFO depths: the emitter's (emitted), or the occupancies the concurrent csim "
                                   "measures (auto: csim, trim, csim again)", "emitted|auto", NULL},
     {"part", A_STR, "xcu50-fsvh2104-2-e", "emit: FPGA part (the paper's Alveo U50)", NULL, NULL},
     {"clock_ns", A_NUM, "5", "emit, estimate: clock period in ns", NULL, NULL},
     {"fold", A_STR, NULL, "emit: fold the parallelism to a budget first (lut:N,dsp:M)", NULL, NULL},
+    {"sim", A_CHOICE, "auto", "rtl: simulator for the units (auto: Icarus, else Verilator)", "auto|icarus|verilator|none", NULL},
+    {"calibrate", A_CHOICE, "none", "estimate: yosys = measure the per-MAC/per-lane costs on the generated matmul PE "
+                                    "(synth_xilinx, family=) and estimate with them", "none|yosys", NULL},
+    {"family", A_STR, "xc7", "yosys: synth_xilinx family (xc7, xcu, xcup), or generic (6-input LUTs)", NULL, NULL},
     {"budget", A_STR, NULL, "fold: resource budget lut:N,dsp:M[,ff:K][,bram:B] (k/M suffixes)", NULL, NULL},
     {"target_fps", A_NUM, "0", "fold: stop once this many images/s are reached (0: as fast as fits)", NULL, NULL},
     {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},

@@ -46,8 +46,8 @@ done
 grep -q "^/\* embed_linear_w: int8 \[96\]\[48\] (out x in), min -\?[0-9]*, max [0-9]*, zeros [0-9]* of 4608; model $TMP/q.safetensors \*/" \
     "$D/quant_params.h" && ok "quant_params.h: shape/min/max/zeros/model comment" || bad "quant_params.h comment"
 expect "hls csim" 0 "$RM" -e "hls csim $D"
-has out "RESULT samples=4 checked=221304 mismatches=0" "csim: testbench result"
-has out "221304 values of 4 samples bit-exact with the integer engine" "csim: summary"
+has out "RESULT samples=4 checked=221344 mismatches=0" "csim: testbench result"
+has out "221344 values of 4 samples bit-exact with the integer engine" "csim: summary"
 has out "b0_skip " "csim: FIFO occupancy report"
 
 # ---- fifo=auto: the concurrent csim's occupancies become the depths, and csim passes with them
@@ -101,6 +101,18 @@ expect "synth steps=csim (no report expected)" 0 "$RM" -e "synth $D tool=$FAKE/v
 has out "no synthesis step, so no report" "steps=csim"
 expect "synth with an unknown step" 1 "$RM" -e "synth $D tool=$FAKE/vitis_hls steps=csim,place"
 one_line "unknown step" "unknown step 'place'"
+# ---- hls rtl / hls yosys: Verilog of the learned activations, simulated against the engine's tables
+expect "hls rtl" 0 "$RM" -e "hls rtl $TMP/rtl qfile=$TMP/q.safetensors"
+has out "wrote 8 Verilog units to $TMP/rtl" "rtl: units written"
+has out "psa_b3_1   block 3 act2,  16 channels: 4096 outputs (all 256 inputs of every channel) equal to the integer engine's tables" "rtl: last unit simulated"
+expect "hls yosys without Yosys on PATH" 1 env PATH=/nonexistent "$RM" -e "hls yosys $TMP/rtl"
+one_line "yosys absent" "Yosys is not installed (yosys not on PATH; Debian: apt-get install yosys)"
+expect "hls yosys on a directory without units" 1 "$RM" -e "hls yosys $TMP"
+one_line "yosys without units" "holds no RTL units"
+expect "hls estimate design=simd" 0 "$RM" -e "model new act=relu hidden=192" -e "hls estimate design=simd"
+has out "latency 47643 cycles" "simd estimate: ReLU h=192 (paper 47,681)"
+has out "K*ceil(N/16)*ceil(O/16)" "simd estimate: formula terms"
+
 expect "emit without a quantized network" 1 "$RM" -e "hls emit $TMP/none"
 one_line "emit without a network" "emit needs a quantized network"
 

@@ -4,7 +4,7 @@
 # Called by the Makefile (once; it leaves build/.deps behind). Safe to run by hand; with arguments it
 # installs just those packages when they are missing (e.g. `sh tools/deps.sh chromium`).
 set -e
-PKGS="gcc g++ make pkg-config yosys iverilog liblua5.4-dev libreadline-dev libncurses-dev libopenblas-openmp-dev libdnnl-dev libcjson-dev zlib1g-dev libxml2-dev libxml2-utils tmux tcl dataset-fashion-mnist clang afl++ libclang-rt-14-dev valgrind slurm-wlm python3-numpy"
+PKGS="gcc g++ make pkg-config yosys iverilog liblua5.4-dev libreadline-dev libncurses-dev libopenblas-openmp-dev libdnnl-dev libcjson-dev zlib1g-dev libxml2-dev libxml2-utils tmux tcl dataset-fashion-mnist clang afl++ libclang-rt-14-dev valgrind slurm-wlm python3-numpy verilator"
 [ -n "$RESMLP_EXTRA_PKGS" ] && PKGS="$PKGS $RESMLP_EXTRA_PKGS"
 # `sh tools/deps.sh PKG...`: only these (optional tools such as chromium for tests/e2e_svg_browser.sh)
 [ $# -gt 0 ] && PKGS="$*"

@@ -1,0 +1,164 @@
+/* test_hls_rtl.c - `hls rtl`: the learned-activation units of a network as Verilog, simulated with
+ * Icarus and Verilator against the integer engine's 256-entry tables on all 256 inputs of every channel,
+ * for each lut_edge; a wrong expected value is caught; the manifest round trip; a Yosys cell count. */
+#include "hlsgen/rtl.h"
+#include "hlsgen/calib.h"
+#include "core/model.h"
+#include "tests/tutil.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tmp[] = "/tmp/resmlp_rtl_XXXXXX";
+
+/* the external tools do not use the OpenMP threads: their slow runs (Verilator, the Yosys calibration)
+ * happen in the suite's 2-thread pass only (tests/run.sh runs every test with 2 threads, then 1) */
+static int tools_pass(void) {
+    const char *t = getenv("RESMLP_THREADS");
+    if (t && !strcmp(t, "1")) { printf("SKIP: Verilator and the Yosys calibration run in the 2-thread pass\n"); return 0; }
+    return 1;
+}
+
+/* a small network (D 16, h 8, 2 blocks) whose tables are steep at the top so the edge modes differ */
+static rm_qnet *net(rm_ctx *ctx, int edge, uint64_t seed) {
+    rm_qnet *q = NULL;
+    if (rm_qnet_new(ctx, &q, 64, 48, 16, 8, 2, 10, 3, 32, 32, 4, RM_ACT_LERP_PSA, 1)) return NULL;
+    q->lut_edge = edge;
+    uint64_t s = seed;
+    for (int l = 0; l < 2; l++) {
+        rm_qblock *b = &q->blk[l];
+        for (int i = 0; i < 16 * 64; i++) b->lut1_64[i] = (int8_t)((int)(rm_rng_next(&s) % 200) - 100);
+        for (int i = 0; i < 8 * 64; i++) b->lut2_64[i] = (int8_t)((int)(rm_rng_next(&s) % 256) - 128);
+        for (int c = 0; c < 16; c++) { b->lut1_64[c * 64 + 63] = 127; b->lut1_64[c * 64 + 62] = (int8_t)(c * 8 - 60); b->lut1_e[c] = (int8_t)(c - 8); }
+        for (int c = 0; c < 8; c++) b->lut2_e[c] = (int8_t)(c * 9);
+    }
+    /* the linear layers only need legal shifts */
+    rm_qlin *all[3 + 7 * 2] = {&q->embed, &q->cls};
+    int n = 2;
+    for (int l = 0; l < 2; l++) {
+        rm_qblock *b = &q->blk[l];
+        all[n++] = &b->a1; all[n++] = &b->lin; all[n++] = &b->a2; all[n++] = &b->res; all[n++] = &b->res2; all[n++] = &b->fc1; all[n++] = &b->fc2;
+    }
+    for (int i = 0; i < n; i++) for (int o = 0; o < all[i]->OC; o++) all[i]->k[o] = 8;
+    if (rm_qnet_prepare(ctx, q)) { rm_qnet_free(q); return NULL; }
+    return q;
+}
+
+int main(void) {
+    if (!mkdtemp(tmp)) { perror("mkdtemp"); return 1; }
+    char iv[1024], vl[1024], ys[1024];
+    int have_iv = rm_hls_which("iverilog", iv, sizeof iv) && rm_hls_which("vvp", iv, sizeof iv);
+    int have_vl = rm_hls_which("verilator", vl, sizeof vl), have_ys = rm_hls_which("yosys", ys, sizeof ys);
+    rm_ctx ctx = {0};
+    static rm_rtl_unit u[RM_RTL_MAXU], back[RM_RTL_MAXU];
+    char dir[300];
+    for (int edge = 0; edge < RM_LUT_EDGE_N; edge++) {
+        rm_qnet *q = net(&ctx, edge, 40 + edge);
+        CHECK(q != NULL, "network: %s", ctx.msg);
+        if (!q) continue;
+        snprintf(dir, sizeof dir, "%s/%s", tmp, rm_lut_edge_name(edge));
+        int nu = 0, nb = 0;
+        CHECK_OK(rm_hls_rtl_write(&ctx, dir, q, u, &nu), &ctx);
+        CHECK(nu == 4 && u[1].C == 8 && u[1].slot == 1 && !strcmp(u[3].name, "psa_b1_1"), "4 units (%d)", nu);
+        CHECK_OK(rm_hls_rtl_load(&ctx, dir, back, &nb), &ctx);
+        CHECK(nb == nu && back[2].C == 16 && back[3].edge == edge, "manifest round trip");
+        if (!have_iv) printf("SKIP: Icarus Verilog not installed\n");
+        for (int i = 0; have_iv && i < nu; i++) {
+            CHECK_OK(rm_hls_rtl_sim(&ctx, dir, &u[i], RM_RTL_SIM_ICARUS, NULL, NULL), &ctx);
+            CHECK(u[i].checked == 256L * u[i].C && u[i].mismatches == 0, "%s icarus: %ld checked", u[i].name, u[i].checked);
+        }
+        if (have_iv) printf("lut_edge=%s: %d units, all 256 inputs of every channel equal to the engine's tables (Icarus)\n",
+                            rm_lut_edge_name(edge), nu);
+        rm_qnet_free(q);
+    }
+    /* Verilator on one unit (the extend one: the saturating top), and a wrong expectation is caught */
+    snprintf(dir, sizeof dir, "%s/extend", tmp);
+    rm_rtl_unit x = {0};
+    snprintf(x.name, sizeof x.name, "psa_b0_0");
+    x.C = 16;
+    int slow = tools_pass();
+    if (!have_vl) printf("SKIP: Verilator not installed (apt-get install verilator)\n");
+    else if (slow) {
+        double t0 = rm_now();
+        CHECK_OK(rm_hls_rtl_sim(&ctx, dir, &x, RM_RTL_SIM_VERILATOR, NULL, NULL), &ctx);
+        CHECK(x.checked == 256L * 16 && x.mismatches == 0, "verilator: %ld checked", x.checked);
+        printf("Verilator: psa_b0_0 %ld outputs equal to the engine's tables (%.1f s)\n", x.checked, rm_now() - t0);
+    }
+    if (have_iv) {
+        char hex[400];
+        snprintf(hex, sizeof hex, "%s/psa_b0_0_expected.hex", dir);
+        FILE *f = fopen(hex, "r+");
+        CHECK(f != NULL, "open %s", hex);
+        if (f) { fseek(f, 3 * 300, SEEK_SET); fputs("7f\n00\n", f); fclose(f); }   /* two lines wrong (unless equal) */
+        rm_ctx c2 = {0};
+        CHECK(rm_hls_rtl_sim(&c2, dir, &x, RM_RTL_SIM_ICARUS, NULL, NULL) == RM_ERR && x.mismatches >= 1 &&
+              strstr(c2.msg, "mismatches"), "a wrong expected output is caught: %s", c2.msg);
+    }
+    if (!have_ys) printf("SKIP: Yosys not installed: no cell count\n");
+    else {
+        rm_hls_cells cells;
+        CHECK_OK(rm_hls_yosys_synth(&ctx, dir, "psa_b0_1", "generic", NULL, &cells, NULL), &ctx);
+        CHECK(cells.lut > 10 && cells.ff > 5 && cells.dsp == 0, "yosys generic: LUT %ld FF %ld", cells.lut, cells.ff);
+        printf("Yosys (generic) psa_b0_1, 8 channels: LUT %ld, FF %ld\n", cells.lut, cells.ff);
+    }
+    /* FINN-R's model on a stage by hand: PE 2, SIMD 4, IN 96, DSP multiplies:
+     * 300 + 1.1 * 2 * (0 + 16*7 + 16+7) = 300 + 1.1*2*135 = 597; fabric: + 1.1*2*(4*(2*3-1)*16) = +704 */
+    rm_hls_stage st = { .kind = RM_HLS_ST_MATMUL, .vectors = 64, .in = 96, .out = 64, .pe = 2, .simd = 4 };
+    CHECK(rm_hls_finnr_lut(&st, 1) == 597 && rm_hls_finnr_lut(&st, 0) == 1301 && rm_hls_finnr_dsp(&st) == 8,
+          "FINN-R: %ld %ld %ld", rm_hls_finnr_lut(&st, 1), rm_hls_finnr_lut(&st, 0), rm_hls_finnr_dsp(&st));
+    /* the calibration: the matmul PE through Yosys at SIMD 4 and 16 sets the per-MAC costs */
+    if (have_ys && slow) {
+        rm_hls_cost cost = rm_hls_cost_default();
+        rm_hls_calib cal;
+        double t0 = rm_now();
+        CHECK_OK(rm_hls_calibrate(&ctx, tmp, "xc7", &cost, &cal), &ctx);
+        CHECK(cal.hi.dsp == 16 && cal.lo.dsp == 4 && cost.dsp_per_mac == 1.0 && cost.lut_requant > 20 && cost.lut_requant < 1000,
+              "calibration: DSP %ld/%ld, per lane LUT %.0f", cal.lo.dsp, cal.hi.dsp, cost.lut_requant);
+        printf("calibration (Yosys xc7, %.1f s): per MAC LUT %.1f FF %.1f DSP %.2f; per lane LUT %.0f FF %.0f\n", rm_now() - t0,
+               cal.lut_per_mac, cal.ff_per_mac, cal.dsp_per_mac, cal.lut_lane, cal.ff_lane);
+        static rm_hls_design d;
+        rm_hls_dims dims = rm_hls_dims_paper(RM_HLS_ACT_LERP, 96);
+        CHECK_OK(rm_hls_design_init(&ctx, &d, &dims, 5), &ctx);
+        long before = d.lut;
+        rm_hls_estimate(&d, &cost);
+        char note[2048];
+        rm_hls_resource_note(&d, &cal, note, sizeof note);
+        CHECK(d.lut != before && strstr(note, "calibrated against Yosys synth_xilinx -family xc7") && strstr(note, "FINN-R"),
+              "estimate with the calibrated costs: %s", note);
+    }
+    if (have_iv) {   /* the PE computes rq(sum x*w, k, b): one dot product of 3 inputs through Icarus */
+        CHECK_OK(rm_hls_pe_verilog(&ctx, tmp, "pe_t", 2), &ctx);
+        char tb[400];
+        snprintf(tb, sizeof tb, "%s/pe_t_tb.v", tmp);
+        FILE *f = fopen(tb, "w");
+        /* x.w = (10*3 + -7*5) + (100*100 + -128*2) + (1*1 + 0*0) = -5 + 9744 + 1 = 9740; rq(9740, 6, 3):
+         * 9740 >> 5 = 304; (304 >> 1) + 0 = 152; + 3 = 155 -> clamp 127.  rq(9740, 8, -2): 9740 >> 7 = 76;
+         * 38 + 0 - 2 = 36 */
+        fprintf(f, "module pe_t_tb; reg clk = 0; always #5 clk = ~clk; reg v = 0, l = 0; reg [15:0] x, w; reg [4:0] k; reg [7:0] b;\n"
+                   "wire ov; wire [7:0] y; pe_t dut(.clk(clk), .in_valid(v), .in_last(l), .x(x), .w(w), .k(k), .b(b), .out_valid(ov), .y(y));\n"
+                   "always @(posedge clk) if (ov) $display(\"PE %%0d\", $signed(y));\n"
+                   "initial begin k = 8; b = -2;\n"
+                   " @(negedge clk) v = 1; l = 0; x = {-8'sd7, 8'sd10}; w = {8'sd5, 8'sd3};\n"
+                   " @(negedge clk) x = {-8'sd128, 8'sd100}; w = {8'sd2, 8'sd100};\n"
+                   " @(negedge clk) l = 1; x = {8'sd0, 8'sd1}; w = {8'sd0, 8'sd1};\n"
+                   " @(negedge clk) v = 0; l = 0; repeat (8) @(negedge clk); $finish; end endmodule\n");
+        fclose(f);
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "cd %s && iverilog -g2005 -o pe_t.vvp pe_t.v pe_t_tb.v && vvp -n pe_t.vvp > pe_t.out", tmp);
+        CHECK(system(cmd) == 0, "icarus on the PE");
+        snprintf(cmd, sizeof cmd, "%s/pe_t.out", tmp);
+        f = fopen(cmd, "r");
+        char line[128] = "";
+        int got = -999;
+        while (f && fgets(line, sizeof line, f)) if (sscanf(line, "PE %d", &got) == 1) break;
+        if (f) fclose(f);
+        CHECK(got == 36, "PE: rq(9740, 8, -2) = 36, got %d", got);
+    }
+    rm_qnet q0 = {0};
+    q0.relu = 1;
+    CHECK(rm_hls_rtl_write(&ctx, dir, &q0, u, &(int){0}) == RM_ERR && strstr(ctx.msg, "no learned activations"), "ReLU: %s", ctx.msg);
+    CHECK(rm_hls_rtl_load(&ctx, tmp, u, &(int){0}) == RM_ERR && strstr(ctx.msg, "hls rtl"), "no manifest: %s", ctx.msg);
+    if (!t_fail) { char cmd[400]; snprintf(cmd, sizeof cmd, "rm -rf %s", tmp); if (system(cmd)) {} }
+    else fprintf(stderr, "kept %s\n", tmp);
+    TEST_END();
+}
