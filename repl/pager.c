@@ -1,5 +1,5 @@
 /* pager.c - long outputs (help, info, layers, who, tables) through a pager when a person reads them:
- * only at the interactive resmlp> prompt with stdout on a terminal (not `resmlp help` from a shell). $PAGER (default `less -FRX`: quits at
+ * only at the interactive resmlp> prompt with stdout on a terminal that is not TERM=dumb (not `resmlp help` from a shell). $PAGER (default `less -FRX`: quits at
  * once when the text fits one screen, keeps colours, leaves the text on screen). The handler prints
  * to stdout as usual; between rm_page_begin and rm_page_end stdout is the pager's pipe. */
 #include "app.h"
@@ -16,6 +16,8 @@ int rm_page_prompt;   /* set by the prompt (front.c): only what is typed there i
 
 void rm_page_begin(void) {
     if (pipe_ || !rm_page_prompt || !rm_A.interactive || !isatty(1)) return;
+    const char *term = getenv("TERM");   /* a dumb terminal (Emacs shell, scripts driving a pty) gets plain output */
+    if (!term || !*term || !strcmp(term, "dumb")) return;
     const char *pager = getenv("PAGER");
     if (!pager || !*pager) pager = "less -FRX";
     if (!strcmp(pager, "cat")) return;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # e2e_pager.sh - long outputs (help, info, ...) typed at the prompt go through $PAGER when stdout is a
 # terminal (tmux pty), not when it is a pipe; short commands are not paged; a paged command that fails
-# leaves the prompt printing normally. The pager here is a shell command that records what it got.
+# leaves the prompt printing normally; TERM=dumb is not paged. The pager here is a shell command that records what it got.
 cd "$(dirname "$0")/.." || exit 1
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 0; }
 [ -x ./resmlp ] || { echo "FAIL: ./resmlp not built"; exit 1; }
@@ -31,6 +31,13 @@ run "threads"
 run "info nosuchmodel"
 run 'print("AFTER-FAIL-" .. 6 * 7)'
 [ "$(count 'AFTER-FAIL-42')" -ge 1 ]; check "after a failed paged command the prompt prints normally" $?
+# TERM=dumb (a pty that is no real terminal: Emacs shells, scripts): no pager, which would wait for keys
+rm -f "$TMP/paged"
+$T new-session -d -s d -x 120 -y 40 "TERM=dumb ./resmlp; sleep 30"
+i=0; while ! $T capture-pane -p -t d | grep -q 'resmlp> '; do i=$((i + 1)); [ $i -ge 150 ] && break; sleep 0.1; done
+$T send-keys -t d -l -- "help"; $T send-keys -t d Enter
+i=0; while [ "$($T capture-pane -p -J -t d -S - | grep -c 'resmlp> ')" -lt 2 ]; do i=$((i + 1)); [ $i -ge 150 ] && break; sleep 0.1; done
+[ ! -e "$TMP/paged" ] && $T capture-pane -p -J -t d -S - | grep -q "commands"; check "TERM=dumb: no pager" $?
 # stdout not a terminal: no pager
 rm -f "$TMP/paged"
 echo help | ./resmlp > "$TMP/out" 2>&1

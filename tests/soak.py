@@ -23,7 +23,7 @@ rng = random.Random(a.seed)
 tmp = tempfile.mkdtemp(prefix="rm_soak.")
 ck = os.path.join(tmp, "s.safetensors")
 
-env = dict(os.environ, RESMLP_THREADS="1", OMP_NUM_THREADS="1", TERM="dumb", HOME=tmp, NO_COLOR="1")
+env = dict(os.environ, RESMLP_THREADS="1", OMP_NUM_THREADS="1", TERM="dumb", HOME=tmp, NO_COLOR="1", PAGER="cat")
 pid, fd = pty.fork()
 if pid == 0:
     os.execve(a.bin, [a.bin], env)
