@@ -22,9 +22,9 @@ T.check(g.acc > 0.5 and g.seconds > 0 and g.cpu_seconds > 0, "accuracy and times
 local w = g.model:param("layers.0.weight")
 local rad, vals = g.layers[1].rad, {}
 local ok = true
-for r = 1, 64 do
+for r = 0, 63 do          -- Tensor indices are 0-based
   local row = w[r]
-  for k = 1, 784 do
+  for k = 0, 783 do
     local v = row[k]
     ok = ok and (v == 0 or math.abs(math.abs(v) - rad) < 1e-6 * rad)
   end
@@ -59,11 +59,11 @@ p.model:save(dir .. "/p.safetensors")
 local pl = R.load("pl", dir .. "/p.safetensors")
 local z, nz = 0, 0
 local wp = pl:param("layers.0.weight")
-for r = 1, 64 do local row = wp[r]; for k = 1, 784 do if row[k] == 0 then z = z + 1 end end end
+for r = 0, 63 do local row = wp[r]; for k = 0, 783 do if row[k] == 0 then z = z + 1 end end end
 T.check(z >= 64 * 29 * 16, "loaded: pruned blocks zero (" .. z .. ")")
 pl:train{data = train, epochs = 1, quiet = true, live = false, aug = "none", lr = 1e-3}
 wp = pl:param("layers.0.weight")
-for r = 1, 64 do local row = wp[r]; for k = 1, 784 do if row[k] == 0 then nz = nz + 1 end end end
+for r = 0, 63 do local row = wp[r]; for k = 0, 783 do if row[k] == 0 then nz = nz + 1 end end end
 T.check(nz >= 64 * 29 * 16, "after training: still zero (" .. nz .. ")")
 T.errors(function() R.prune{model = m, simd = "5", quiet = true} end, "SIMD not dividing", "does not divide the 784 inputs")
 

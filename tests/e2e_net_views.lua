@@ -11,8 +11,8 @@ local m = R.model{kind = "mlp", layers = "6-32-32-3", w = "int16,binary", act = 
 m:train{data = train, test = test, epochs = 4, batch = 32, lr = 0.01, quiet = true, live = false}
 
 local info = R.info(m)
-T.eq(info.kind, "net", "info kind"); T.eq(info.classes, 3, "classes"); T.eq(info.params, 1507, "parameters")
-T.eq(#info.layers, 8, "eight layers"); T.eq(info.layers[2].type, "linear", "layer 1 linear")
+T.eq(info.kind, "net", "info kind"); T.eq(info.classes, 3, "classes"); T.eq(info.params, 1513, "parameters (with the BN after the binary classifier)")
+T.eq(#info.layers, 9, "nine layers (quant, 3 x linear, 3 x bn incl. the classifier's, 2 x sign)"); T.eq(info.layers[2].type, "linear", "layer 1 linear")
 T.eq(info.layers[2].w, "int16", "layer 1 int16"); T.eq(info.layers[5].w, "binary", "layer 4 binary")
 T.eq(info.layers[4].grad, "reste", "sign with ReSTE"); T.eq(info.layers[1].bits, 8, "8-bit input")
 T.eq(info.layers[5].params, 32 * 32 + 32, "layer 4 parameters"); T.eq(info.layers[8].out[1], 3, "three classes out")
