@@ -1,7 +1,7 @@
 #!/bin/sh
-# deps.sh - install the Debian packages resmlp needs, only those that are missing (chromium: the SVG check
-# renders in headless Chromium; slurm-wlm: the
-# sweep backend=slurm test starts its own single-node Slurm; nothing is configured system-wide).
+# deps.sh - install the Debian packages resmlp needs, only those that are missing (chromium: the SVG
+# check renders in headless Chromium; slurm-wlm: the sweep backend=slurm test starts its own
+# single-node Slurm; nothing is configured system-wide).
 # Called by the Makefile (once; it leaves build/.deps behind). Safe to run by hand; with arguments it
 # installs just those packages when they are missing (e.g. `sh tools/deps.sh chromium`).
 set -e
