@@ -116,6 +116,9 @@ int rm_repl(rm_app *A) {
         remember(hist, g_line);
         int st = rm_feed(A, &buf, g_line, "=stdin");
         more = st == RM_FEED_MORE;
+        /* a full collection between commands: models, data sets and tensors no longer referenced free
+         * their C memory now (Lua's GC does not see it, so it would otherwise wait for Lua-side garbage) */
+        if (!more) lua_gc(A->L, LUA_GCCOLLECT);
         free(g_line);
         g_line = NULL;
         fflush(stdout);
