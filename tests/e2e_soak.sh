@@ -2,7 +2,7 @@
 # e2e_soak.sh - the short CI variant of tests/soak.py (the prompt on a pseudo-terminal under mixed valid
 # and invalid commands, Lua errors and Ctrl-C): 600 commands, no crash, every marker answered, exit 0 on
 # `quit`, resident memory within 25 % after a 200-command warm-up. The same seeded commands grow RSS by 0 %
-# on some runs and 13-16 % on others (one step of about 15 MiB; timing of the Ctrl-Cs): not understood yet,
+# on some runs and 13-16 % on others (one step of about 15 MiB, perhaps the timing of the Ctrl-Cs): not understood yet,
 # so the CI bound only catches a leak per command; the full soak (10,000 commands, < 1 %) is
 # `python3 tests/soak.py` (result in tests/fuzz/README.md).
 cd "$(dirname "$0")/.." || exit 1
