@@ -47,7 +47,7 @@ repl/prelude_lua.c: repl/prelude.lua repl/gen_prelude.sh
 resmlp: $(REPL_OBJ) $(B)/libresmlp_app.a $(B)/libresmlp.a
 	$(CC) $(CFLAGS) -o $@ $(REPL_OBJ) $(B)/libresmlp_app.a $(B)/libresmlp.a $(APPLIBS) $(LDLIBS)
 
-$(B)/tests/%: tests/%.c tests/tutil.h $(B)/libresmlp_app.a $(B)/libresmlp.a
+$(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(B)/libresmlp_app.a $(B)/libresmlp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libresmlp_app.a $(B)/libresmlp.a $(APPLIBS) $(LDLIBS)
 

@@ -3,6 +3,7 @@
  * ternary alphabet exactly {-rad, 0, rad}, and whole-model quantisation of a layer-list net and a small
  * ResMLP (every Linear on its alphabet, results independent of the streaming chunk size). */
 #include "tests/tutil.h"
+#include "tests/tmodels.h"
 #include "core/gpfq.h"
 #include <stdlib.h>
 #include <string.h>
@@ -173,16 +174,10 @@ int main(void) {
     rm_model_free(net);
     rm_dataset_free(&d);
 
-    rm_dataset im = {0};
-    im.n = 64; im.c = 1; im.h = im.w = 8; im.nclass = 4;
-    im.pixels = malloc(64 * 64); im.labels = malloc(64);
-    uint64_t s = 3;
-    for (int i = 0; i < 64 * 64; i++) im.pixels[i] = (uint8_t)rm_rng_below(&s, 256);
-    for (int i = 0; i < 64; i++) im.labels[i] = (uint8_t)(i % 4);
-    im.mean[0] = 0.5f; im.std[0] = 0.25f;
+    rm_dataset im;
+    t_random_images(&im, 64);
     for (int act = 0; act < 2; act++) {
-        rm_model_cfg c = rm_model_default_cfg(act ? RM_ACT_LERP_PSA : RM_ACT_RELU, 12);
-        c.T = 4; c.P = 16; c.D = 10; c.L = 2; c.K = 4; c.patch = 4;
+        rm_model_cfg c = t_tiny_resmlp_cfg(act);
         rm_model *rm = NULL;
         CHECK_OK(rm_model_new(&ctx, &rm, &c, 5), &ctx);
         if (rm) whole_model(&ctx, rm, &im, act ? "resmlp lerp_psa" : "resmlp relu");

@@ -4,6 +4,7 @@
  * HardTanh merges identical neurons only; a binary-weight sign network lumps its natural duplicates; the
  * ResMLP's channel MLPs (ReLU and LERP-PSA) lump with padding to one width. */
 #include "tests/tutil.h"
+#include "tests/tmodels.h"
 #include "core/lump.h"
 #include "core/net.h"
 #include <stdlib.h>
@@ -164,16 +165,10 @@ int main(void) {
     rm_dataset_free(&d);
 
     /* ---- ResMLP channel MLPs ---- */
-    rm_dataset im = {0};
-    im.n = 32; im.c = 1; im.h = im.w = 8; im.nclass = 4;
-    im.pixels = malloc(32 * 64); im.labels = malloc(32);
-    uint64_t s = 3;
-    for (int i = 0; i < 32 * 64; i++) im.pixels[i] = (uint8_t)rm_rng_below(&s, 256);
-    for (int i = 0; i < 32; i++) im.labels[i] = (uint8_t)(i % 4);
-    im.mean[0] = 0.5f; im.std[0] = 0.25f;
+    rm_dataset im;
+    t_random_images(&im, 32);
     for (int act = 0; act < 2; act++) {
-        rm_model_cfg c = rm_model_default_cfg(act ? RM_ACT_LERP_PSA : RM_ACT_RELU, 12);
-        c.T = 4; c.P = 16; c.D = 10; c.L = 2; c.K = 4; c.patch = 4;
+        rm_model_cfg c = t_tiny_resmlp_cfg(act);
         rm_model *r = NULL;
         CHECK_OK(rm_model_new(&ctx, &r, &c, 5), &ctx);
         if (!r) continue;
