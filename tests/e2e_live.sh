@@ -32,17 +32,7 @@ wait_n() {
     done
     return 0
 }
-# wait_all SECONDS TEXT...: until every TEXT is on the screen at the same time
-wait_all() {
-    i=0; lim=$(( $1 * 10 )); shift
-    while :; do
-        s=$(screen); all=1
-        for t in "$@"; do printf '%s' "$s" | grep -q -F -- "$t" || { all=0; break; }; done
-        [ $all -eq 1 ] && return 0
-        i=$((i + 1)); [ $i -ge $lim ] && return 1
-        sleep 0.2
-    done
-}
+. tests/lib_tmux.sh   # wait_all
 check() { # name, status
     if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); echo "---- screen:"; screen | grep -v '^$' | tail -n 25; echo "----"; fi
 }

@@ -24,16 +24,7 @@ wait_n() {
     while [ "$(count "$1")" -lt "$2" ]; do i=$((i + 1)); [ $i -ge $lim ] && return 1; sleep 0.1; done
     return 0
 }
-wait_all() {
-    i=0; lim=$(( $1 * 10 )); shift
-    while :; do
-        s=$(screen); all=1
-        for t in "$@"; do printf '%s' "$s" | grep -q -F -- "$t" || { all=0; break; }; done
-        [ $all -eq 1 ] && return 0
-        i=$((i + 1)); [ $i -ge $lim ] && return 1
-        sleep 0.2
-    done
-}
+. tests/lib_tmux.sh   # wait_all
 check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); screen | grep -v '^$' | tail -n 20; fi; }
 lit() { $T send-keys -t r -l -- "$1"; }
 key() { $T send-keys -t r "$@"; }
