@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "app.h"
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,7 +119,10 @@ int rm_repl(rm_app *A) {
         more = st == RM_FEED_MORE;
         /* a full collection between commands: models, data sets and tensors no longer referenced free
          * their C memory now (Lua's GC does not see it, so it would otherwise wait for Lua-side garbage) */
-        if (!more) lua_gc(A->L, LUA_GCCOLLECT);
+        if (!more) {
+            lua_gc(A->L, LUA_GCCOLLECT);
+            malloc_trim(0);     /* and the free heap pages below 1 MiB buffers go back to the OS */
+        }
         free(g_line);
         g_line = NULL;
         fflush(stdout);

@@ -3,6 +3,8 @@
  * Lua code compiled into the binary (prelude.lua -> prelude_lua.c), so nothing is read from disk. */
 #include "registry.h"
 #include <lualib.h>
+#include <malloc.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -96,9 +98,29 @@ static int l_current(lua_State *L) {   /* resmlp.current() -> the current Model 
     return 1;
 }
 
+/* resmlp.memory() -> {rss=, heap_used=, heap_free=, mmapped=, lua=} in bytes: the process's resident set
+ * (/proc/self/statm), glibc's heap in use and held free (mallinfo2), Lua's own allocation. Tells a leak
+ * (heap_used grows) from allocator retention (heap_free grows). */
+static int l_memory(lua_State *L) {
+    long pages = -1, resident = -1;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) { if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1; fclose(f); }
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, resident < 0 ? -1 : (lua_Integer)resident * sysconf(_SC_PAGESIZE)); lua_setfield(L, -2, "rss");
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    lua_pushinteger(L, (lua_Integer)mi.uordblks + (lua_Integer)mi.hblkhd); lua_setfield(L, -2, "heap_used");
+    lua_pushinteger(L, (lua_Integer)mi.fordblks); lua_setfield(L, -2, "heap_free");
+    lua_pushinteger(L, (lua_Integer)mi.hblkhd); lua_setfield(L, -2, "mmapped");
+#endif
+    lua_pushinteger(L, (lua_Integer)lua_gc(L, LUA_GCCOUNT, 0) * 1024 + lua_gc(L, LUA_GCCOUNTB, 0)); lua_setfield(L, -2, "lua");
+    return 1;
+}
+
 static int open_resmlp(lua_State *L) {
     static const luaL_Reg extra[] = {{"clock", l_clock}, {"mkdir", l_mkdir}, {"isatty", l_isatty},
-                                     {"commands", l_commands}, {"current", l_current}, {NULL, NULL}};
+                                     {"commands", l_commands}, {"current", l_current},
+                                     {"memory", l_memory}, {NULL, NULL}};
     luaL_newlib(L, extra);                  /* stack: resmlp */
     for (int i = 0; rm_commands[i].name; i++) {
         rm_cmd_pushfunction(L, &rm_commands[i]);

@@ -37,7 +37,7 @@ def read_until(pat, timeout):
         m = re.search(pat, buf)
         if m:
             buf = buf[m.end():]
-            return True
+            return m
         left = end - time.time()
         if left <= 0:
             return False
@@ -71,13 +71,16 @@ def alive():
     return p == 0
 
 marker_no = 0
+heap = [None, None]   # glibc heap in use / held free at the last marker (resmlp.memory())
 def sync(timeout=120):
     """print a marker (typed as a concatenation, so the echo of the line does not match) and wait for it"""
     global marker_no
     marker_no += 1
     for wait in (15, 60, timeout):
-        send('print("MAR" .. "KER%d")\r' % marker_no)
-        if read_until(rb"MARKER%d\r?\n" % marker_no, wait):
+        send('local m_ = resmlp.memory() print("MAR" .. "KER%d", m_.heap_used, m_.heap_free)\r' % marker_no)
+        m = read_until(rb"MARKER%d\t(-?\d+)\t(-?\d+)\r?\n" % marker_no, wait)
+        if m:
+            heap[0], heap[1] = int(m.group(1)), int(m.group(2))
             return True
         # an unfinished Lua block (`for i = 1, 3 do` waiting for its `end`) swallowed the marker:
         # Ctrl-C drops the continuation, as a user would
@@ -150,9 +153,10 @@ while i < a.n and ok:
         ok = False
         break
     if ok:
-        samples.append((i, rss_kb()))
+        samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024))
         if len(samples) % 10 == 0:
-            print("  %6d commands  rss %d KiB  %.0f s" % (i, samples[-1][1], time.time() - t0), flush=True)
+            print("  %6d commands  rss %d KiB  heap in use %d KiB, free %d KiB  %.0f s"
+                  % (i, samples[-1][1], samples[-1][2], samples[-1][3], time.time() - t0), flush=True)
 elapsed = time.time() - t0
 exit_code = None
 if ok:
@@ -173,15 +177,18 @@ if ok:
 if exit_code is None and alive():
     os.kill(pid, signal.SIGKILL)
 post = [s for s in samples if s[0] > a.warmup]
-growth = None
+growth = heap_growth = None
 if len(post) >= 20:
     k = max(3, len(post) // 10)
     med = lambda v: sorted(v)[len(v) // 2]
     base, last = med([s[1] for s in post[:k]]), med([s[1] for s in post[-k:]])
     growth = 100.0 * (last - base) / base
+    hbase, hlast = med([s[2] for s in post[:k]]), med([s[2] for s in post[-k:]])
+    heap_growth = 100.0 * (hlast - hbase) / max(hbase, 1)
 res = {"commands": i, "counts": counts, "seconds": round(elapsed, 1), "exit_code": exit_code,
        "rss_first_kib": samples[0][1] if samples else None, "rss_last_kib": samples[-1][1] if samples else None,
-       "rss_growth_after_warmup_pct": None if growth is None else round(growth, 3), "warmup": a.warmup,
+       "rss_growth_after_warmup_pct": None if growth is None else round(growth, 3),
+       "heap_used_growth_after_warmup_pct": None if heap_growth is None else round(heap_growth, 3), "warmup": a.warmup,
        "samples": len(samples), "failure": died or (None if ok else "no answer to a marker")}
 print(json.dumps(res))
 if a.json:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - drive the fuzz harnesses (tests/fuzz/fuzz_*.c), built by `make fuzz-build` / `make fuzz-afl-build`.
 #   run.sh replay T...  every committed input of tests/fuzz/corpus/<T> once (seconds; what `make test` does)
-#   run.sh fuzz T...    libFuzzer, FUZZ_SECONDS (300) per target, one target at a time on one core;
+#   run.sh fuzz T...    libFuzzer, FUZZ_SECONDS (300) per target, one target at a time on one core
+#                       (FUZZ_RUNS=N instead stops each target after N executions, FUZZ_SECONDS then a cap);
 #                       new inputs go to build/fuzz/work/<T>, crashes to build/fuzz/crash/<T>/ (the run stops)
 #   run.sh afl T...     AFL++ (build/afl/fuzz_<T>), FUZZ_SECONDS per target, output in build/afl/out/<T>
 # Each fuzz/afl run prints executions and crashes per target (the numbers go in tests/fuzz/README.md).
@@ -26,13 +27,17 @@ for t in "$@"; do
         bin=build/fuzz/fuzz_$t
         mkdir -p build/fuzz/work/$t build/fuzz/crash/$t
         dict=""; [ -f tests/fuzz/$t.dict ] && dict="-dict=tests/fuzz/$t.dict"
-        "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
+        runs=""; [ -n "$FUZZ_RUNS" ] && runs="-runs=$FUZZ_RUNS"
+        start=$(date +%s)
+        "$bin" -max_total_time="$secs" $runs -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
             -print_final_stats=1 -artifact_prefix=build/fuzz/crash/$t/ $dict build/fuzz/work/$t "$corpus" \
             > build/fuzz/fuzz_$t.log 2>&1
         rc=$?
+        took=$(( $(date +%s) - start ))
         execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' build/fuzz/fuzz_$t.log | grep -o '[0-9]*$')
         crashes=$(ls build/fuzz/crash/$t | wc -l)
-        echo "fuzz_$t: ${secs}s, ${execs:-?} executions, exit $rc, $crashes crash files in build/fuzz/crash/$t"
+        cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' build/fuzz/fuzz_$t.log | tail -n 1)
+        echo "fuzz_$t: ${took}s, ${execs:-?} executions, $cov, exit $rc, $crashes crash files in build/fuzz/crash/$t"
         [ "$rc" -ne 0 ] && { status=1; grep -m1 -A12 'ERROR\|runtime error\|deadly signal' build/fuzz/fuzz_$t.log; } ;;
     afl)
         bin=build/afl/fuzz_$t
