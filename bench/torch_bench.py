@@ -12,9 +12,13 @@ throughput does not depend on the values. Each timed step includes patch extract
   kd:    (students only, i.e. every model but relu384) the same step with the knowledge-distillation
          loss (alpha 0.8, T 1), including the teacher's (ReLU h=384, eval mode) forward under no_grad.
   eval:  eval-mode forward under no_grad, batch --eval-batch (1000).
---warmup steps (2) are run first and not timed. Prints one line per model:
+--warmup steps (2) are run first and not timed.
+--precision bf16: every forward (train, KD teacher and student, eval) under
+torch.autocast('cpu', dtype=torch.bfloat16), PyTorch's mixed precision on CPUs with AVX-512 BF16 or AMX
+(fp32 master weights and optimizer, as resmlp's precision=bf16). Prints one line per model:
     torch <model> train <img/s> kd <img/s|-> eval <img/s>
 """
+import contextlib
 import argparse
 import os
 import sys
@@ -57,11 +61,17 @@ def bench(name, args, teacher):
     y = torch.randint(0, tr.NCLASS, (args.batch,))
     xe = torch.randn(args.eval_batch, 3, 32, 32)
 
+    def ac():
+        if args.precision == 'bf16':
+            return torch.autocast('cpu', dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def step(loss_fn):
         model.train()
         for o in opts:
             o.zero_grad(set_to_none=True)
-        loss = loss_fn()
+        with ac():
+            loss = loss_fn()
         if act == 'bspline':
             loss = loss + 1e-5 * model.tv2()
         loss.backward()
@@ -72,20 +82,20 @@ def bench(name, args, teacher):
         step(lambda: F.cross_entropy(model(x), y))
 
     def kd_step():
-        with torch.no_grad():
+        with torch.no_grad(), ac():
             zt = teacher(x)
         step(lambda: tr.kd_loss(model(x), zt, y, alpha=0.8, T=1.0))
 
     def eval_step():
         model.eval()
-        with torch.no_grad():
+        with torch.no_grad(), ac():
             model(xe)
 
     tr_ips = timed(train_step, args.warmup, args.steps, args.batch)
     kd_ips = timed(kd_step, args.warmup, args.steps, args.batch) if name != 'relu384' else None
     ev_steps = max(1, args.steps * args.batch // args.eval_batch)
     ev_ips = timed(eval_step, 1, ev_steps, args.eval_batch)
-    print('torch %s train %.1f kd %s eval %.1f' % (name, tr_ips, '-' if kd_ips is None else '%.1f' % kd_ips,
+    print('torch%s %s train %.1f kd %s eval %.1f' % ('' if args.precision == 'fp32' else '-' + args.precision, name, tr_ips, '-' if kd_ips is None else '%.1f' % kd_ips,
                                                     ev_ips), flush=True)
 
 
@@ -96,6 +106,8 @@ def main():
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--batch', type=int, default=128)
     ap.add_argument('--eval-batch', type=int, default=1000)
+    ap.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32',
+                    help='bf16: autocast to bfloat16 on the CPU (fp32 master weights)')
     ap.add_argument('--models', default='relu384,relu96,lerp96,bspline96',
                     help='comma list of ' + ','.join(MODELS))
     args = ap.parse_args()
@@ -105,8 +117,8 @@ def main():
         if m not in MODELS:
             ap.error('unknown model %r' % m)
     teacher = tr.ResMLP('relu', 384).eval()
-    print('# torch %s, %d threads, batch %d, eval batch %d, %d timed steps, random inputs'
-          % (torch.__version__, torch.get_num_threads(), args.batch, args.eval_batch, args.steps), flush=True)
+    print('# torch %s, %s, %d threads, batch %d, eval batch %d, %d timed steps, random inputs'
+          % (torch.__version__, args.precision, torch.get_num_threads(), args.batch, args.eval_batch, args.steps), flush=True)
     for m in names:
         bench(m, args, teacher)
 

@@ -18,9 +18,11 @@ fails=0
 
 screen() { $T capture-pane -p -J -t r -S - 2>/dev/null; }
 count() { screen | grep -c -F -- "$1"; }
-# wait_n TEXT N [SECONDS]: until TEXT occurs at least N times on the screen
+# wait_n TEXT N [SECONDS]: until TEXT occurs at least N times on the screen (SECONDS times
+# RESMLP_TEST_TIMESCALE, which tests/valgrind.sh sets: every step is ~30x slower under valgrind)
+TS=${RESMLP_TEST_TIMESCALE:-1}
 wait_n() {
-    i=0; lim=$(( ${3:-15} * 10 ))
+    i=0; lim=$(( ${3:-15} * 10 * TS ))
     while [ "$(count "$1")" -lt "$2" ]; do
         i=$((i + 1)); [ $i -ge $lim ] && return 1
         sleep 0.1
@@ -68,10 +70,10 @@ wait_n 'interrupted' 1 30 && wait_n 'resmlp> ' $((n + 1)) 30; check "Ctrl-C stop
 run 'eval' 60; wait_n 'accuracy ' 1; check "the model still evaluates after Ctrl-C" $?
 
 lit 'abc'; key C-c; wait_n 'abc^C' 1; check "Ctrl-C clears the line at the prompt" $?
-sleep 0.3; screen | grep -v '^ *$' | tail -n 1 | grep -qE '^resmlp> ?$'; check "the prompt after Ctrl-C starts at column 0" $?
+sleep $(( TS > 1 ? 3 : 0 )).3; screen | grep -v '^ *$' | tail -n 1 | grep -qE '^resmlp> ?$'; check "the prompt after Ctrl-C starts at column 0" $?
 run 'hist_marker = 42'
 key C-d
-i=0; while [ ! -s "$TMP/exit" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+i=0; while [ ! -s "$TMP/exit" ] && [ $i -lt $((100 * TS)) ]; do sleep 0.1; i=$((i + 1)); done
 grep -q 'EXIT=0' "$TMP/exit" 2>/dev/null; check "Ctrl-D exits with status 0" $?
 
 $T kill-server 2>/dev/null

@@ -32,6 +32,8 @@ st=0
 # oneDNN's JIT kernels read whole vectors past the end of their buffers (masked AVX loads valgrind
 # cannot model: "Invalid read of size 32" in ???), so the matmuls go through OpenBLAS here
 export RESMLP_THREADS=1 OMP_NUM_THREADS=1 RESMLP_ISA=openblas
+# the e2e scripts' waits for the screen scale by this (valgrind runs resmlp ~30x slower)
+export RESMLP_TEST_TIMESCALE=${RESMLP_TEST_TIMESCALE:-10}
 cd $T || exit 1
 # VALGRIND_TESTS: a subset (e2e_scripts.sh runs every lua_scripts/*.lua --quick: long under valgrind)
 for s in ${VALGRIND_TESTS:-tests/e2e_repl.sh tests/e2e_scripts.sh tests/e2e_*.lua}; do
