@@ -205,9 +205,11 @@ int rm_st_save(rm_ctx *ctx, const char *path, const rm_st_tensor *t, int n,
     if (ok) { step = "fsync"; ok = fsync(fileno(fp)) == 0; }
     int e = errno;
     if (fclose(fp) != 0 && ok) { step = "close"; ok = 0; e = errno; }
-    if (ok && rename(tmp, path) != 0) { step = "rename temp file over"; ok = 0; e = errno; }
+    if (ok && rename(tmp, path) != 0) { step = "rename"; ok = 0; e = errno; }
     if (!ok) {
         remove(tmp);
+        if (!strcmp(step, "rename"))
+            return rm_err(ctx, "%s: cannot rename the temp file %s over it: %s", path, tmp, strerror(e));
         return rm_err(ctx, "%s: cannot %s %s: %s", path, step, tmp, strerror(e));
     }
     if (sync_dir(path) != 0)

@@ -16,13 +16,18 @@ trap 'rm -rf "$T"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 cc -shared -fPIC -O1 -o "$T/fault_shim.so" tests/fault_shim.c -ldl || { echo "FAIL: cannot build the shim"; exit 1; }
+# a sanitizer build (make test-asan) must have its runtime first in the library list; its interceptors
+# then reach the shim's fwrite & co. through RTLD_NEXT
+PRE="$T/fault_shim.so"
+san=$(ldd ./resmlp 2>/dev/null | awk '/libasan\.so/ {print $3}')
+[ -n "$san" ] && PRE="$san $PRE"
 
 # ---- 1. ENOSPC / EIO during a save
 printf 'model new kind=mlp layers=6-16-3\nsave %s/ck.safetensors\n' "$T" | ./resmlp > /dev/null 2>&1 || bad "first save"
 cp "$T/ck.safetensors" "$T/good.safetensors"
 for fault in fwrite:ENOSPC:0 fwrite:ENOSPC:100 fwrite:ENOSPC:1000 fflush:ENOSPC fsync:EIO fclose:EIO rename:EIO fwrite:EIO:500; do
     printf 'model new kind=mlp layers=6-64-3\nsave %s/ck.safetensors\n' "$T" |
-        LD_PRELOAD="$T/fault_shim.so" RM_FAULT=$fault RM_FAULT_PATH=ck.safetensors ./resmlp > "$T/out" 2> "$T/err"
+        LD_PRELOAD="$PRE" RM_FAULT=$fault RM_FAULT_PATH=ck.safetensors ./resmlp > "$T/out" 2> "$T/err"
     rc=$?
     op=${fault%%:*}
     grep -q "fault_shim: $op" "$T/err" || { bad "$fault: the fault did not fire"; continue; }

@@ -4,7 +4,9 @@ pseudo-terminal (readline, the prompt, Ctrl-C as the terminal's ^C), mixed from 
 model, train, eval, save, load, info, who, help, plot, Lua), invalid ones (typos, bad values, missing
 files, unknown options), Lua errors (error(), nil arithmetic, bad resmlp.* calls, runaway loops stopped
 by Ctrl-C) and Ctrl-C (at the prompt, in a half-typed line, during train and during Lua). Every 100
-commands (--every) a marker is printed and the resident memory (VmRSS) of the process sampled. Pass: the process
+commands (--every) the session is brought to the same state (the mix's Lua globals and extra models dropped,
+the data reloaded) and the resident memory (VmRSS) sampled, with its split into brk heap, anonymous and
+file-backed mappings (/proc/PID/smaps) and glibc's own in-use / free figures. Pass: the process
 never dies, answers every marker, exits 0 on `quit`, and RSS after warm-up grows by less than the limit
 (1 %: the median of the last tenth of the samples against the median of the tenth after warm-up).
 Usage: soak.py [N] [--limit PCT] [--warmup N] [--seed S] [--bin ./resmlp] [--json FILE]"""
@@ -17,6 +19,7 @@ ap.add_argument("--warmup", type=int, default=2000)
 ap.add_argument("--seed", type=int, default=2023)
 ap.add_argument("--bin", default="./resmlp")
 ap.add_argument("--json", default=None)
+ap.add_argument("--kinds", default="valid,invalid,lua,ctrl-c", help="which kinds of commands to mix")
 ap.add_argument("--every", type=int, default=100, help="commands between markers / memory samples")
 a = ap.parse_args()
 rng = random.Random(a.seed)
@@ -63,6 +66,26 @@ def rss_kb():
                 return int(line.split()[1])
     return -1
 
+def rss_parts():
+    """resident KiB by kind of mapping: [heap] (brk), anonymous (mmap: big buffers, thread arenas, stacks),
+    file-backed (code and data of the program and its libraries)"""
+    parts = {"heap": 0, "anon": 0, "file": 0}
+    kind = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                head = line.split()
+                if not head:
+                    continue
+                if not line[0].isupper() or ":" not in head[0]:   # a mapping's header line
+                    name = head[5] if len(head) > 5 else ""
+                    kind = "heap" if name == "[heap]" else "file" if name.startswith("/") else "anon"
+                elif head[0] == "Rss:" and kind:
+                    parts[kind] += int(head[1])
+    except OSError:
+        pass
+    return parts
+
 def alive():
     try:
         p, st = os.waitpid(pid, os.WNOHANG)
@@ -81,6 +104,8 @@ def sync(timeout=120):
         m = read_until(rb"MARKER%d\t(-?\d+)\t(-?\d+)\r?\n" % marker_no, wait)
         if m:
             heap[0], heap[1] = int(m.group(1)), int(m.group(2))
+            # the next prompt comes after the command's Lua collection and malloc_trim: sample RSS then
+            read_until(rb"resmlp> ", 10)
             return True
         # an unfinished Lua block (`for i = 1, 3 do` waiting for its `end`) swallowed the marker:
         # Ctrl-C drops the continuation, as a user would
@@ -126,6 +151,13 @@ send("model new kind=mlp layers=6-32-3\r")
 send("train epochs=2 quiet=yes\r")
 send("save %s\r" % ck)
 ok = ok and sync()
+# the mix: 50 % valid, 22 % invalid, 23 % Lua errors, 5 % Ctrl-C (--kinds narrows it, e.g. to find which kind grows)
+weights = [(k, w) for k, w in (("valid", 0.5), ("invalid", 0.22), ("lua", 0.23), ("ctrl-c", 0.05))
+           if k in a.kinds.split(",")]
+cum, wsum = [], 0.0
+for k, w in weights:
+    wsum += w
+    cum.append((k, wsum))
 samples = []
 counts = {"valid": 0, "invalid": 0, "lua": 0, "ctrl-c": 0}
 t0 = time.time()
@@ -133,12 +165,13 @@ died = None
 i = 0
 while i < a.n and ok:
     for _ in range(min(a.every, a.n - i)):
-        r = rng.random()
-        if r < 0.5:
+        r = rng.random() * wsum
+        kind = next((k for k, w in cum if r < w), "ctrl-c")
+        if kind == "valid":
             send(rng.choice(valid) + "\r"); counts["valid"] += 1
-        elif r < 0.72:
+        elif kind == "invalid":
             send(rng.choice(invalid) + "\r"); counts["invalid"] += 1
-        elif r < 0.95:
+        elif kind == "lua":
             send(rng.choice(luaerr) + "\r"); counts["lua"] += 1
         else:
             ok = sync()   # a Ctrl-C flushes type-ahead: everything before it must have run
@@ -147,16 +180,25 @@ while i < a.n and ok:
             ctrl_c_case(); counts["ctrl-c"] += 1
         i += 1
     if ok:
+        # sample at the same session state each time: the mix's transient objects dropped (Lua globals
+        # it assigns, the models `model new name=tmp` and `load m2` add), `model` current, the data
+        # reloaded. The live working set then is the same at every sample, so what RSS gains is what
+        # the session retained: leaks, allocator fragmentation, grown buffers
+        send("t, s, r, x, m, _ = nil; resmlp.ws.tmp = nil; resmlp.ws.m2 = nil\r")
+        send("model model\r")
+        send("data vertebral\r")
         ok = sync()
     if not alive():
         died = "process died"
         ok = False
         break
     if ok:
-        samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024))
+        pp = rss_parts()
+        samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024, pp["heap"], pp["anon"], pp["file"]))
         if len(samples) % 10 == 0:
-            print("  %6d commands  rss %d KiB  heap in use %d KiB, free %d KiB  %.0f s"
-                  % (i, samples[-1][1], samples[-1][2], samples[-1][3], time.time() - t0), flush=True)
+            print("  %6d commands  rss %d KiB (brk heap %d, anon %d, files %d)  malloc in use %d KiB, free %d KiB  %.0f s"
+                  % (i, samples[-1][1], pp["heap"], pp["anon"], pp["file"], samples[-1][2], samples[-1][3],
+                     time.time() - t0), flush=True)
 elapsed = time.time() - t0
 exit_code = None
 if ok:
