@@ -256,7 +256,8 @@ int rm_hls_resource_note(const rm_hls_design *d, const rm_hls_calib *cal, char *
         }
         PUT("  (all PEs in one Yosys run, each its own hierarchy level; LUT counts include CARRY4 and the LUTs of LUT-RAM\n"
             "  cells.) Stages marked `yosys PE` take their lane datapath from that PE; parameter and weight memories,\n"
-            "  buffers, FIFOs and per-stage control stay analytic in every stage.\n");
+            "  buffers, FIFOs and per-stage control stay analytic in every stage; the per-channel figures apply while a\n"
+            "  lane's table / accumulators stay in LUTs (deeper ones are counted as BRAM_18K, analytic).\n");
     }
     if (cal && cal->lut_per_mac < 2)
         PUT("  (Yosys packs the products and the adder tree into DSP48E1 cascades; Vitis HLS usually keeps the adder\n"

@@ -442,7 +442,18 @@ static int hls_estimate(rm_call *c) {
     lua_State *L = c->L;
     push_design(L, &d);
     SETB("calibrated", calibrated);
-    if (calibrated) { SETN("lut_per_mac", cal.lut_per_mac); SETN("ff_per_mac", cal.ff_per_mac); SETN("dsp_per_mac", cal.dsp_per_mac); }
+    if (calibrated) {
+        SETN("lut_per_mac", cal.lut_per_mac); SETN("ff_per_mac", cal.ff_per_mac); SETN("dsp_per_mac", cal.dsp_per_mac);
+        lua_createtable(L, 0, 4);   /* pes = { affine = {pe=, lut=, ff=, dsp=, lut_ch=, ff_ch=}, resadd=, lut=, pool= } */
+        for (int k = RM_HLS_ST_AFFINE; k <= RM_HLS_ST_POOL; k++) {
+            const rm_hls_pe_meas *m = &cal.kind[k];
+            lua_createtable(L, 0, 6);
+            SETS("pe", m->pe); SETN("lut", m->lut); SETN("ff", m->ff); SETN("dsp", m->dsp);
+            SETN("lut_ch", m->lut_ch); SETN("ff_ch", m->ff_ch);
+            lua_setfield(L, -2, rm_hls_stage_kind_name(k));
+        }
+        lua_setfield(L, -2, "pes");
+    }
     return 1;
 }
 
