@@ -241,7 +241,7 @@ static const rm_opt quantize_opts[] = {
     {"mode", A_CHOICE, "ptq", "post-training quantization (then `qat` for quantization-aware training)", "ptq", NULL},
     {"lut", A_CHOICE, "64", "activation tables: the 64-entry hardware form or all 256 codes", "64|256", NULL},
     {"lut_edge", A_CHOICE, "extend", "64-entry tables, top segment u >= 252: extend (last segment extended, "
-                                     "mathematically correct), paper_hls (entry 64 = code 126, the paper's HLS), "
+                                     "exact on linear curves), paper_hls (entry 64 = code 126, the paper's HLS), "
                                      "clamp (segment 62 reused: reads u-4; resmlp before lut_edge)", "extend|paper_hls|clamp", NULL},
     {"percentile", A_STR, "auto", "auto: best of 10,20,..,90,92,95,97,100 (integer accuracy on the 20%); or a fixed NN", NULL, NULL},
     PATH_OPT("integer engine for the validation runs"),
