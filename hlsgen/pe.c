@@ -58,11 +58,11 @@ static int mul_pe(rm_ctx *ctx, const char *dir, const char *module, int resadd) 
     if (resadd) fprintf(f, "    input  wire [7:0] r,\n");
     fprintf(f, "    input  wire [7:0] x,\n    input  wire [7:0] w,\n    input  wire [4:0] k,\n    input  wire [7:0] b,\n"
                "    output reg        out_valid,\n    output reg  [7:0] out_y\n);\n");
-    fprintf(f, "    reg [7:0] x0, w0, b0, b1, r0, r1; reg [4:0] k0, k1; reg v0, v1;\n"
+    fprintf(f, "    reg [7:0] x0, w0, b0, b1%s; reg [4:0] k0, k1; reg v0, v1;\n"
                "    reg signed [15:0] p;\n"
                "    always @(posedge clk) begin\n"
                "        x0 <= x; w0 <= w; k0 <= k; b0 <= b; v0 <= in_valid;\n"
-               "        p <= $signed(x0) * $signed(w0); k1 <= k0; b1 <= b0; v1 <= v0;\n");
+               "        p <= $signed(x0) * $signed(w0); k1 <= k0; b1 <= b0; v1 <= v0;\n", resadd ? ", r0, r1" : "");
     if (resadd) fprintf(f, "        r0 <= r; r1 <= r0;\n");
     fprintf(f, "    end\n");
     rq16(f, "q", "p", "k1", "b1");
