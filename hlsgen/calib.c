@@ -43,7 +43,8 @@ int rm_hls_pe_verilog(rm_ctx *ctx, const char *dir, const char *module, int simd
                "    end\n");
     fprintf(f, "    // rq: a = acc >>> (k-1); a = (a >>> 1) + (a & 1); a += b; clamp to int8\n"
                "    wire signed [31:0] a0 = acc >>> (k - 5'd1);\n"
-               "    wire signed [31:0] a1 = (a0 >>> 1) + {31'd0, a0[0]} + {{24{b[7]}}, b};\n"
+               "    wire signed [31:0] ah = a0 >>> 1;   // alone: in the sum below (unsigned operands) >>> would be a logical shift\n"
+               "    wire signed [31:0] a1 = ah + {31'd0, a0[0]} + {{24{b[7]}}, b};\n"
                "    reg done;\n"
                "    always @(posedge clk) begin\n        done <= v2 & l2;\n        out_valid <= done;\n"
                "        y <= a1 > 127 ? 8'sd127 : a1 < -128 ? -8'sd128 : a1[7:0];\n    end\nendmodule\n");

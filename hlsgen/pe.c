@@ -132,8 +132,10 @@ int rm_hls_pe_pool_verilog(rm_ctx *ctx, const char *dir, const char *module, int
 }
 
 int rm_hls_pe_testbench(rm_ctx *ctx, const char *dir, const char *module, const rm_hls_pe_port *port, int np,
-                        int n, const int32_t *stim, int nexp, const int8_t *expected) {
+                        int n, const int32_t *stim, int nexp, const int8_t *expected, const char *out) {
     if (!ident(module)) return rm_err(ctx, "pe testbench: module name '%s' is not an identifier", module ? module : "");
+    if (!out) out = "out_y";
+    if (!ident(out)) return rm_err(ctx, "pe testbench: output port '%s' is not an identifier", out);
     int tw = 0;
     for (int j = 0; j < np; j++) {
         if (!ident(port[j].name) || port[j].width < 1) return rm_err(ctx, "pe testbench: bad port %d", j);
@@ -168,7 +170,7 @@ int rm_hls_pe_testbench(rm_ctx *ctx, const char *dir, const char *module, const 
     for (int j = 0; j < np; j++) fprintf(f, "    reg [%d:0] %s = 0;\n", port[j].width - 1, port[j].name);
     fprintf(f, "    wire out_valid;\n    wire [7:0] out_y;\n    %s dut(.clk(clk), .in_valid(in_valid)", module);
     for (int j = 0; j < np; j++) fprintf(f, ", .%s(%s)", port[j].name, port[j].name);
-    fprintf(f, ", .out_valid(out_valid), .out_y(out_y));\n"
+    fprintf(f, ", .out_valid(out_valid), .%s(out_y));\n"
                "    integer nout = 0, bad = 0, i;\n"
                "    initial begin $readmemh(\"%s_stim.hex\", stim); $readmemh(\"%s_expected.hex\", expected); end\n"
                "    always @(posedge clk) if (out_valid) begin\n"
@@ -185,7 +187,7 @@ int rm_hls_pe_testbench(rm_ctx *ctx, const char *dir, const char *module, const 
                "            @(negedge clk);\n"
                "            if (i %% 5 == 2) begin in_valid = 1'b0; @(negedge clk); end   // a bubble now and then\n"
                "            in_valid = 1'b1;\n"
-               "            {", module, module);
+               "            {", out, module, module);
     for (int j = 0; j < np; j++) fprintf(f, "%s%s", j ? ", " : "", port[j].name);
     fprintf(f, "} = stim[i];\n"
                "        end\n"

@@ -29,8 +29,9 @@ int rm_hls_pe_pool_acc_bits(int T);   /* AW = 8 + ceil(log2 T) */
 typedef struct rm_hls_pe_port { const char *name; int width; } rm_hls_pe_port;
 
 /* dir/<module>_tb.v, <module>_stim.hex, <module>_expected.hex: n input vectors stim[i*np + j] (port j's
- * value, its low `width` bits used), fed with in_valid and a bubble now and then; the nexp outputs
- * (in order) compared with expected; ends with "RESULT checked=N mismatches=M" (as verilog.h's). */
+ * value, its low `width` bits used), fed with in_valid and a bubble now and then; the nexp outputs of
+ * the int8 port `out` (NULL: out_y; valid with out_valid), in order, compared with expected; ends with
+ * "RESULT checked=N mismatches=M" (as verilog.h's). */
 int rm_hls_pe_testbench(rm_ctx *ctx, const char *dir, const char *module, const rm_hls_pe_port *port, int np,
-                        int n, const int32_t *stim, int nexp, const int8_t *expected);
+                        int n, const int32_t *stim, int nexp, const int8_t *expected, const char *out);
 #endif

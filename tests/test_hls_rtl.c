@@ -1,7 +1,8 @@
 /* test_hls_rtl.c - `hls rtl`: the learned-activation units of a network as Verilog, simulated with
  * Icarus and Verilator against the integer engine's 256-entry tables on all 256 inputs of every channel,
  * for each lut_edge; a wrong expected value is caught; the manifest round trip; a Yosys cell count; the
- * affine / residual-add / pool PEs (pe.h) through Icarus against the engine's arithmetic in C; the Yosys
+ * affine / residual-add / pool PEs (pe.h) and the matmul PE through Icarus against the engine's arithmetic
+ * in C (hundreds of inputs each); the Yosys
  * calibration of one PE per stage kind and the estimate that uses it. */
 #include "hlsgen/rtl.h"
 #include "hlsgen/calib.h"
@@ -73,7 +74,7 @@ static void pe_sims(const char *dir) {
         const char *mod = resadd ? "pe_resadd" : "pe_affine";
         rm_hls_pe_port pr[5] = {{"r", 8}, {"x", 8}, {"w", 8}, {"k", 5}, {"b", 8}};
         CHECK_OK(resadd ? rm_hls_pe_resadd_verilog(&ctx, dir, mod) : rm_hls_pe_affine_verilog(&ctx, dir, mod), &ctx);
-        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, resadd ? pr : pr + 1, resadd ? 5 : 4, N, st, N, ex), &ctx);
+        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, resadd ? pr : pr + 1, resadd ? 5 : 4, N, st, N, ex, NULL), &ctx);
         long c = 0, m = 0;
         CHECK_OK(rm_hls_iverilog_check(&ctx, dir, mod, N, NULL, &c, &m, NULL), &ctx);
         CHECK(c == N && m == 0, "%s: %ld checked, %ld mismatches", mod, c, m);
@@ -103,7 +104,7 @@ static void pe_sims(const char *dir) {
         snprintf(mod, sizeof mod, "pe_pool_t%d", T);
         rm_hls_pe_port pp[4] = {{"ch", 2}, {"first", 1}, {"last", 1}, {"x", 8}};
         CHECK_OK(rm_hls_pe_pool_verilog(&ctx, dir, mod, C, T), &ctx);
-        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, pp, 4, n, ps, ne, pe), &ctx);
+        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, pp, 4, n, ps, ne, pe, NULL), &ctx);
         long c = 0, m = 0;
         CHECK_OK(rm_hls_iverilog_check(&ctx, dir, mod, ne, NULL, &c, &m, NULL), &ctx);
         CHECK(c == ne && m == 0, "%s: %ld checked, %ld mismatches", mod, c, m);
@@ -112,13 +113,49 @@ static void pe_sims(const char *dir) {
                rm_hls_pe_pool_acc_bits(T), n, c);
         chk += c; bad += m;
     }
+    /* the matmul PE (calib.h) at SIMD 2: 300 dot products of 1..6 input vectors (x, w over all int8, the
+     * -128 x -128 corner first), rq(sum, k, b) with k and b held per run (the PE reads them at the output) */
+    static const int kb[2][2] = {{8, -2}, {3, 100}};
+    for (int r = 0; r < 2; r++) {
+        enum { DOTS = 300 };
+        static int32_t ms[DOTS * 6 * 5];
+        static int8_t me[DOTS];
+        int n = 0;
+        for (int d = 0; d < DOTS; d++) {
+            int len = 1 + (int)(rm_rng_next(&s) % 6);
+            int32_t sum = 0;
+            for (int v = 0; v < len; v++) {
+                int x0 = (int)(rm_rng_next(&s) % 256) - 128, x1 = (int)(rm_rng_next(&s) % 256) - 128;
+                int w0 = (int)(rm_rng_next(&s) % 256) - 128, w1 = (int)(rm_rng_next(&s) % 256) - 128;
+                if (d == 0) x0 = x1 = w0 = w1 = -128;
+                int32_t *m = ms + (size_t)n * 5;
+                m[0] = v == len - 1;
+                m[1] = (int32_t)(((uint32_t)(uint8_t)x1 << 8) | (uint8_t)x0);   /* lane i in bits 8i..8i+7 */
+                m[2] = (int32_t)(((uint32_t)(uint8_t)w1 << 8) | (uint8_t)w0);
+                m[3] = kb[r][0];
+                m[4] = kb[r][1];
+                n++;
+                sum += x0 * w0 + x1 * w1;
+            }
+            me[d] = (int8_t)rm_requant(sum, kb[r][0], kb[r][1]);
+        }
+        char mod[32];
+        snprintf(mod, sizeof mod, "pe_mm%d", r);
+        rm_hls_pe_port pm[5] = {{"in_last", 1}, {"x", 16}, {"w", 16}, {"k", 5}, {"b", 8}};
+        CHECK_OK(rm_hls_pe_verilog(&ctx, dir, mod, 2), &ctx);
+        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, pm, 5, n, ms, DOTS, me, "y"), &ctx);
+        long c = 0, m = 0;
+        CHECK_OK(rm_hls_iverilog_check(&ctx, dir, mod, DOTS, NULL, &c, &m, NULL), &ctx);
+        CHECK(c == DOTS && m == 0, "%s: %ld checked, %ld mismatches", mod, c, m);
+        chk += c; bad += m;
+    }
     /* a wrong expectation is caught */
     ex[7] = (int8_t)(ex[7] ^ 0x55);
     CHECK_OK(rm_hls_pe_testbench(&ctx, dir, "pe_resadd", (rm_hls_pe_port[]){{"r", 8}, {"x", 8}, {"w", 8}, {"k", 5}, {"b", 8}},
-                                 5, N, st, N, ex), &ctx);
+                                 5, N, st, N, ex, NULL), &ctx);
     long c = 0, m = 0;
     CHECK(rm_hls_iverilog_check(&ctx, dir, "pe_resadd", N, NULL, &c, &m, NULL) == RM_ERR && m == 1, "a wrong output caught: %ld", m);
-    printf("PEs (affine, resadd, pool) through Icarus: %ld outputs equal to the engine's arithmetic, %ld mismatches\n", chk, bad);
+    printf("PEs (affine, resadd, pool, matmul SIMD 2) through Icarus: %ld outputs equal to the engine's arithmetic, %ld mismatches\n", chk, bad);
 }
 
 int main(void) {
