@@ -21,7 +21,9 @@
  *      clamp     m = min(m, 62), so u = 252..255 interpolate the segment 248..252 again with l = 0..3
  *                and read the values of u - 4 (resmlp before lut_edge; the paper's numpy with
  *                append=False). Off by one segment: u = 252 gives L[62] instead of L[63].
- *    The code error of each mode against L256 on real activations is what `verify` reports.
+ *    The code error of each mode against L256 on real activations is what `verify` reports. On two
+ *    trained students (bench/RESULTS.md) paper_hls is closest in the top segment, clamp worst, and all
+ *    three agree over all reads and in accuracy; extend stays the default (no 65th entry).
  * Right shifts of negative values are arithmetic (gcc's documented behaviour for signed >>).
  * Nothing here allocates, prints or uses floating point except rm_lut_quantize. */
 #ifndef RM_LUT_H

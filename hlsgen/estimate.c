@@ -29,6 +29,10 @@
  *   every stage: c.lut_stage / c.ff_stage control; its output FIFO by its width w = 8 x vector length:
  *            w * c.fifo_lut_per_bit LUTs + w * c.fifo_ff_per_bit FFs (depth 2) + c.lut_stream / c.ff_stream
  *   buffers (buf_bytes): split into max(PE, SIMD) banks of 8 bits, dual port
+ *   calibrated kinds (c.kind[k].pe set, `hls estimate calibrate=yosys`, calib.h): the per-lane LUT / FF /
+ *            DSP above are replaced by the Yosys cells of that kind's PE, and for lut / pool the table /
+ *            accumulator memory in LUTs by the measured cells per channel (a two-point fit); parameter
+ *            memories, buffers, FIFOs and the per-stage control stay analytic
  *   a memory bank of width w bits and depth d: d <= c.lutmem_max_depth -> w*ceil(d/64) LUTs (one LUT6
  *            holds 64x1; RAMs take twice that for the second port), else the fewest BRAM_18K over
  *            the aspect ratios 512x36, 1Kx18, 2Kx9, 4Kx4, 8Kx2, 16Kx1.
@@ -203,6 +207,8 @@ static void stage_res(const rm_hls_cost *c, rm_hls_stage *s) {
     long bram = 0;
     long C = s->out;
     double mul_lut = c->dsp_per_mac > 0 ? 0 : c->lut_fabric_mul;
+    const struct rm_hls_kind_cal *kc = &c->kind[s->kind];
+    snprintf(s->src, sizeof s->src, "%s", kc->pe);
     switch (s->kind) {
     case RM_HLS_ST_MATMUL: {
         long kept = s->in - s->pruned_in;   /* pruned inputs need no multiplier lanes either */
@@ -216,33 +222,49 @@ static void stage_res(const rm_hls_cost *c, rm_hls_stage *s) {
         break;
     }
     case RM_HLS_ST_AFFINE:
-        dsp += s->pe * c->dsp_per_mac;
-        lut += s->pe * (c->lut_per_mac + mul_lut + c->lut_requant);
-        ff += s->pe * (c->ff_per_mac + c->ff_requant);
+        if (kc->pe[0]) { dsp += s->pe * kc->dsp; lut += s->pe * kc->lut; ff += s->pe * kc->ff; }
+        else {
+            dsp += s->pe * c->dsp_per_mac;
+            lut += s->pe * (c->lut_per_mac + mul_lut + c->lut_requant);
+            ff += s->pe * (c->ff_per_mac + c->ff_requant);
+        }
         for (int p = 0; p < s->pe; p++) mem_bank(c, 21, cdiv(C, s->pe), 1, &lut, &bram);
         break;
     case RM_HLS_ST_RESADD:
-        dsp += s->pe * c->dsp_per_mac;
-        lut += s->pe * (c->lut_per_mac + mul_lut + c->lut_requant + 10);
-        ff += s->pe * (c->ff_per_mac + c->ff_requant + 8);
+        if (kc->pe[0]) { dsp += s->pe * kc->dsp; lut += s->pe * kc->lut; ff += s->pe * kc->ff; }
+        else {
+            dsp += s->pe * c->dsp_per_mac;
+            lut += s->pe * (c->lut_per_mac + mul_lut + c->lut_requant + 10);
+            ff += s->pe * (c->ff_per_mac + c->ff_requant + 8);
+        }
         for (int p = 0; p < s->pe; p++) mem_bank(c, 21, cdiv(C, s->pe), 1, &lut, &bram);
         break;
     case RM_HLS_ST_LUT: {
-        lut += s->pe * c->lut_lerp;
-        ff += s->pe * c->ff_lerp;
+        if (kc->pe[0]) { dsp += s->pe * kc->dsp; lut += s->pe * kc->lut; ff += s->pe * kc->ff; }
+        else { lut += s->pe * c->lut_lerp; ff += s->pe * c->ff_lerp; }
         long entries = 64 * cdiv(C, s->pe);
         for (int p = 0; p < s->pe; p++) {
             if (entries / 2 <= c->lutmem_max_depth) {
-                mem_bank(c, 8, entries / 2, 1, &lut, &bram);   /* even entries */
-                mem_bank(c, 8, entries / 2, 1, &lut, &bram);   /* odd entries */
+                if (kc->pe[0] && kc->has_ch) {                     /* measured LUTs per channel's table */
+                    lut += cdiv(C, s->pe) * kc->lut_ch;
+                    ff += cdiv(C, s->pe) * kc->ff_ch;
+                } else {
+                    mem_bank(c, 8, entries / 2, 1, &lut, &bram);   /* even entries */
+                    mem_bank(c, 8, entries / 2, 1, &lut, &bram);   /* odd entries */
+                }
             } else bram += bram_count(8, entries);                 /* dual-port: both reads */
         }
         break;
     }
     case RM_HLS_ST_POOL:
-        lut += s->pe * 30.0;
-        ff += s->pe * 24.0;
-        for (int p = 0; p < s->pe; p++) mem_bank(c, 16, cdiv(C, s->pe), 2, &lut, &bram);
+        if (kc->pe[0]) { lut += s->pe * kc->lut; ff += s->pe * kc->ff; dsp += s->pe * kc->dsp; }
+        else { lut += s->pe * 30.0; ff += s->pe * 24.0; }
+        for (int p = 0; p < s->pe; p++) {
+            if (kc->pe[0] && kc->has_ch && cdiv(C, s->pe) <= c->lutmem_max_depth) {
+                lut += cdiv(C, s->pe) * kc->lut_ch;                /* measured accumulator memory per channel */
+                ff += cdiv(C, s->pe) * kc->ff_ch;
+            } else mem_bank(c, 16, cdiv(C, s->pe), 2, &lut, &bram);
+        }
         break;
     }
     if (s->buf_bytes > 0) {
@@ -291,13 +313,13 @@ int rm_hls_estimate_format(const rm_hls_design *d, char *buf, size_t n) {
     const rm_hls_dims *m = &d->dims;
     put(&o, "streaming design estimate: ResMLP %s h=%d (D %d, T %d, %d blocks), clock %.2f ns (%.0f MHz)\n",
         m->act == RM_HLS_ACT_LERP ? "LERP-PSA" : "ReLU", m->h, m->D, m->T, m->L, d->clock_ns, 1000.0 / d->clock_ns);
-    put(&o, "  %-32s %-6s %4s %4s %4s %4s %4s %8s %8s %8s %6s %6s\n", "stage", "kind", "V", "IN", "OUT",
-        "PE", "SIMD", "cycles", "LUT", "FF", "DSP", "BRAM");
+    put(&o, "  %-32s %-6s %4s %4s %4s %4s %4s %8s %8s %8s %6s %6s  %s\n", "stage", "kind", "V", "IN", "OUT",
+        "PE", "SIMD", "cycles", "LUT", "FF", "DSP", "BRAM", "resources");
     for (int i = 0; i < d->nstages; i++) {
         const rm_hls_stage *s = &d->st[i];
-        put(&o, "%c %-32s %-6s %4d %4d %4d %4d %4d %8ld %8ld %8ld %6ld %6ld\n", i == d->slowest ? '*' : ' ',
+        put(&o, "%c %-32s %-6s %4d %4d %4d %4d %4d %8ld %8ld %8ld %6ld %6ld  %s%s\n", i == d->slowest ? '*' : ' ',
             s->name, rm_hls_stage_kind_name(s->kind), s->vectors, s->in, s->out, s->pe, s->simd, s->cycles,
-            s->lut, s->ff, s->dsp, s->bram18);
+            s->lut, s->ff, s->dsp, s->bram18, s->src[0] ? "yosys " : "analytic", s->src);
     }
     put(&o, "  total: LUT %ld, FF %ld, DSP %ld, BRAM_18K %ld\n", d->lut, d->ff, d->dsp, d->bram18);
     put(&o, "  interval %ld cycles (slowest stage *: %s), latency %ld cycles, %.0f images/s\n", d->ii,

@@ -50,6 +50,7 @@ typedef struct rm_hls_stage {
     int pruned_in;     /* matmul: inputs in pruned SIMD blocks (core/prune.h), never read: IN - pruned_in count */
     /* filled by rm_hls_estimate */
     long cycles, lut, ff, dsp, bram18;
+    char src[32];      /* the Yosys-calibrated PE its lane figures come from, "" = analytic */
 } rm_hls_stage;
 
 #define RM_HLS_MAX_STAGES 128
@@ -82,6 +83,16 @@ typedef struct rm_hls_cost {
     double fifo_lut_per_bit, fifo_ff_per_bit;   /* the output FIFO's storage per bit of its width (8 x the
                                                  * vector length: the streams carry whole vectors), depth 2 */
     int lutmem_max_depth;      /* memory banks up to this depth go to LUTs, deeper ones to BRAM */
+    /* per stage kind (RM_HLS_ST_*): a PE synthesised with Yosys (calib.h); pe[0] == 0 means the kind's
+     * figures come from the analytic formulas above. For the matmul the measured values are already in
+     * the per-MAC / per-lane fields (lut_per_mac .. ff_requant) and only pe names the source. */
+    struct rm_hls_kind_cal {
+        char pe[32];           /* "pe_affine", .. as synthesised; shown per stage by rm_hls_estimate_format */
+        double lut, ff, dsp;   /* per lane (LUT includes CARRY4) */
+        double lut_ch, ff_ch;  /* per channel a lane holds (pool accumulator, LERP table); used with has_ch
+                                * instead of the memory-bank model while the storage stays in LUTs */
+        int has_ch;
+    } kind[5];
 } rm_hls_cost;
 rm_hls_cost rm_hls_cost_default(void);
 

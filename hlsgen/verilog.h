@@ -43,6 +43,10 @@ int rm_hls_verilog_lerp(rm_ctx *ctx, const char *dir, const char *module, const 
  * checked / mismatches may be NULL. opts: log callback, interrupt, time limit (may be NULL). */
 int rm_hls_iverilog_sim(rm_ctx *ctx, const char *dir, const char *module, int C, const rm_hls_run_opts *opts,
                         long *checked, long *mismatches, rm_hls_run_result *res);
+/* the same for any testbench that prints "RESULT checked=N mismatches=M": RM_OK only when want outputs
+ * were checked and none mismatched */
+int rm_hls_iverilog_check(rm_ctx *ctx, const char *dir, const char *module, long want, const rm_hls_run_opts *opts,
+                          long *checked, long *mismatches, rm_hls_run_result *res);
 
 /* cell counts of a Yosys netlist */
 typedef struct rm_hls_cells {
@@ -60,6 +64,12 @@ typedef struct rm_hls_cells {
  * "generic": synth + abc -lut 6), write dir/<module>_stat.txt and parse it into cells. */
 int rm_hls_yosys_synth(rm_ctx *ctx, const char *dir, const char *module, const char *family,
                        const rm_hls_run_opts *opts, rm_hls_cells *cells, rm_hls_run_result *res);
+/* one Yosys run for several modules: dir/<module>.v for each and dir/<top>.v (a wrapper instantiating
+ * them); each module kept as its own hierarchy level (keep_hierarchy, no flattening), so its cells are
+ * counted alone, as if synthesised by itself with its ports as the boundary; cells[i] for modules[i].
+ * Saves the per-run cost of loading the cell libraries (most of a small PE's synthesis time). */
+int rm_hls_yosys_synth_hier(rm_ctx *ctx, const char *dir, const char *top, const char *const *modules, int n,
+                            const char *family, const rm_hls_run_opts *opts, rm_hls_cells *cells, rm_hls_run_result *res);
 /* parse the text of Yosys `stat` (the module `top`, or the last module printed when top is NULL) */
 int rm_hls_yosys_stat_parse(rm_ctx *ctx, const char *text, const char *top, rm_hls_cells *cells);
 /* "LUT 123, FF 45, BRAM_18K 1, DSP 0, LUTRAM 0, ... (cells: LUT6 40, FDRE 45, ...)"; snprintf semantics */

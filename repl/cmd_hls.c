@@ -78,6 +78,7 @@ static void push_design(lua_State *L, const rm_hls_design *d) {
         SETI("vectors", s->vectors); SETI("inputs", s->in); SETI("outputs", s->out);
         SETI("pe", s->pe); SETI("simd", s->simd); SETI("cycles", s->cycles);
         SETI("lut", s->lut); SETI("ff", s->ff); SETI("dsp", s->dsp); SETI("bram18", s->bram18);
+        SETS("resources", s->src[0] ? s->src : "analytic");   /* the Yosys-calibrated PE, or analytic */
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "stages");
@@ -420,9 +421,9 @@ static int hls_estimate(rm_call *c) {
         if (!mkdtemp(tmp)) rm_cmd_error(c, "cannot create a temporary directory: %s", strerror(errno));
         rm_ctx ctx = {.interrupt = &rm_sigint_flag};
         rm_hls_cost cost = rm_hls_cost_default();
-        if (!quiet(c)) { printf("calibrating: Yosys %s synthesis of the matmul PE at SIMD 4 and 16...\n", rm_arg(c, "family")->s); fflush(stdout); }
+        if (!quiet(c)) { printf("calibrating: Yosys %s synthesis of one PE per stage kind (matmul at SIMD 4 and 16, affine, resadd, pool, LERP)...\n", rm_arg(c, "family")->s); fflush(stdout); }
         int outer = core_enter();
-        int r = rm_hls_calibrate(&ctx, tmp, rm_arg(c, "family")->s, &cost, &cal);
+        int r = rm_hls_calibrate(&ctx, tmp, rm_arg(c, "family")->s, d.dims.T, &cost, &cal);
         core_leave(outer);
         char cmd[200];
         snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
@@ -434,14 +435,25 @@ static int hls_estimate(rm_call *c) {
     if (!quiet(c)) {
         if (dir) printf("project %s (%s):\n", dir, RM_HLS_PAR_FILE);
         print_design(&d);
-        char note[2048];
+        static char note[8192];
         rm_hls_resource_note(&d, calibrated ? &cal : NULL, note, sizeof note);
         fputs(note, stdout);
     }
     lua_State *L = c->L;
     push_design(L, &d);
     SETB("calibrated", calibrated);
-    if (calibrated) { SETN("lut_per_mac", cal.lut_per_mac); SETN("ff_per_mac", cal.ff_per_mac); SETN("dsp_per_mac", cal.dsp_per_mac); }
+    if (calibrated) {
+        SETN("lut_per_mac", cal.lut_per_mac); SETN("ff_per_mac", cal.ff_per_mac); SETN("dsp_per_mac", cal.dsp_per_mac);
+        lua_createtable(L, 0, 4);   /* pes = { affine = {pe=, lut=, ff=, dsp=, lut_ch=, ff_ch=}, resadd=, lut=, pool= } */
+        for (int k = RM_HLS_ST_AFFINE; k <= RM_HLS_ST_POOL; k++) {
+            const rm_hls_pe_meas *m = &cal.kind[k];
+            lua_createtable(L, 0, 6);
+            SETS("pe", m->pe); SETN("lut", m->lut); SETN("ff", m->ff); SETN("dsp", m->dsp);
+            SETN("lut_ch", m->lut_ch); SETN("ff_ch", m->ff_ch);
+            lua_setfield(L, -2, rm_hls_stage_kind_name(k));
+        }
+        lua_setfield(L, -2, "pes");
+    }
     return 1;
 }
 

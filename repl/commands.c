@@ -204,8 +204,8 @@ static const rm_opt hls_opts[] = {
     {"clock_ns", A_NUM, "5", "emit, estimate: clock period in ns", NULL, NULL},
     {"fold", A_STR, NULL, "emit: fold the parallelism to a budget first (lut:N,dsp:M)", NULL, NULL},
     {"sim", A_CHOICE, "auto", "rtl: simulator for the units (auto: Icarus, else Verilator)", "auto|icarus|verilator|none", NULL},
-    {"calibrate", A_CHOICE, "none", "estimate: yosys = measure the per-MAC/per-lane costs on the generated matmul PE "
-                                    "(synth_xilinx, family=) and estimate with them", "none|yosys", NULL},
+    {"calibrate", A_CHOICE, "none", "estimate: yosys = synthesise one generated PE of each stage kind (matmul, affine, "
+                                    "resadd, pool, LERP; synth_xilinx, family=) and estimate with their cells", "none|yosys", NULL},
     {"family", A_STR, "xc7", "yosys: synth_xilinx family (xc7, xcu, xcup), or generic (6-input LUTs)", NULL, NULL},
     {"budget", A_STR, NULL, "fold: resource budget lut:N,dsp:M[,ff:K][,bram:B] (k/M suffixes)", NULL, NULL},
     {"target_fps", A_NUM, "0", "fold: stop once this many images/s are reached (0: as fast as fits)", NULL, NULL},
@@ -241,7 +241,7 @@ static const rm_opt quantize_opts[] = {
     {"mode", A_CHOICE, "ptq", "post-training quantization (then `qat` for quantization-aware training)", "ptq", NULL},
     {"lut", A_CHOICE, "64", "activation tables: the 64-entry hardware form or all 256 codes", "64|256", NULL},
     {"lut_edge", A_CHOICE, "extend", "64-entry tables, top segment u >= 252: extend (last segment extended, "
-                                     "mathematically correct), paper_hls (entry 64 = code 126, the paper's HLS), "
+                                     "exact on linear curves), paper_hls (entry 64 = code 126, the paper's HLS), "
                                      "clamp (segment 62 reused: reads u-4; resmlp before lut_edge)", "extend|paper_hls|clamp", NULL},
     {"percentile", A_STR, "auto", "auto: best of 10,20,..,90,92,95,97,100 (integer accuracy on the 20%); or a fixed NN", NULL, NULL},
     PATH_OPT("integer engine for the validation runs"),

@@ -131,6 +131,16 @@ expect "hls estimate DIR" 0 "$RM" -e "hls estimate $D"
 has out "interval 6240 cycles" "estimate of the project"
 expect "hls estimate model (ReLU h=192)" 0 "$RM" -e "model new act=relu hidden=192" -e "hls estimate"
 has out "interval 12352 cycles" "estimate: the paper's 12,352 cycles"
+has out "embed_linear                     matmul   64   48   96    1   48     6208     1956     3312     48      0  analytic" \
+    "estimate: every stage analytic without calibration"
+if command -v yosys > /dev/null; then   # one Yosys run, 8-10 s of CPU
+    expect "hls estimate calibrate=yosys" 0 "$RM" -e "model new act=lerp_psa hidden=96" -e "hls estimate calibrate=yosys"
+    for pe in pe_simd4/16 pe_affine pe_resadd pe_lerp pe_pool; do has out "  yosys $pe" "calibrated stage from $pe"; done
+    has out "pool   pe_pool   (sum of 64 int8 tokens per channel, 14-bit accumulators" "calibrate: the pool PE's widths"
+    grep -q "analytic$" "$TMP/out" && bad "calibrate: a stage left analytic" || ok "calibrate: no stage left analytic"
+else
+    echo "SKIP: hls estimate calibrate=yosys: Yosys not installed (apt-get install yosys)"
+fi
 expect "hls fold" 0 "$RM" -e "hls fold $D budget=lut:60k,dsp:500"
 has out "fold: " "fold: what stopped it"
 has out "wrote $D/hls_parallelism.h" "fold: written"

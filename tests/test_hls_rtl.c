@@ -1,8 +1,12 @@
 /* test_hls_rtl.c - `hls rtl`: the learned-activation units of a network as Verilog, simulated with
  * Icarus and Verilator against the integer engine's 256-entry tables on all 256 inputs of every channel,
- * for each lut_edge; a wrong expected value is caught; the manifest round trip; a Yosys cell count. */
+ * for each lut_edge; a wrong expected value is caught; the manifest round trip; a Yosys cell count; the
+ * affine / residual-add / pool PEs (pe.h) and the matmul PE through Icarus against the engine's arithmetic
+ * in C (hundreds of inputs each); the Yosys
+ * calibration of one PE per stage kind and the estimate that uses it. */
 #include "hlsgen/rtl.h"
 #include "hlsgen/calib.h"
+#include "hlsgen/pe.h"
 #include "core/model.h"
 #include "tests/tutil.h"
 #include <stdio.h>
@@ -42,6 +46,116 @@ static rm_qnet *net(rm_ctx *ctx, int edge, uint64_t seed) {
     for (int i = 0; i < n; i++) for (int o = 0; o < all[i]->OC; o++) all[i]->k[o] = 8;
     if (rm_qnet_prepare(ctx, q)) { rm_qnet_free(q); return NULL; }
     return q;
+}
+
+/* each non-matmul PE (pe.h) through Icarus against the engine's primitives (lut.h) in C */
+static void pe_sims(const char *dir) {
+    rm_ctx ctx = {0};
+    uint64_t s = 77;
+    enum { N = 400 };
+    static int32_t st[N * 5];
+    static int8_t ex[N];
+    long chk = 0, bad = 0;
+    for (int resadd = 0; resadd < 2; resadd++) {
+        /* x, w, b over all int8, k 1..30 (mostly <= 14, where the outputs are not all 0 / b); the corners first */
+        for (int i = 0; i < N; i++) {
+            int32_t *v = st + i * (4 + resadd);   /* the testbench's stride: its port count */
+            int r = (int)(rm_rng_next(&s) % 256) - 128, x = (int)(rm_rng_next(&s) % 256) - 128;
+            int w = (int)(rm_rng_next(&s) % 256) - 128, b = (int)(rm_rng_next(&s) % 256) - 128;
+            int k = rm_rng_next(&s) % 4 ? 1 + (int)(rm_rng_next(&s) % 14) : 1 + (int)(rm_rng_next(&s) % 30);
+            if (i < 4) { x = i & 1 ? 127 : -128; w = i & 2 ? 127 : -128; k = 1; b = i < 2 ? 127 : -128; r = -r; }
+            if (i == 4) { x = -128; w = -128; k = 30; b = 0; }
+            int j = 0;
+            if (resadd) v[j++] = r;
+            v[j++] = x; v[j++] = w; v[j++] = k; v[j++] = b;
+            int32_t q = rm_requant(x * w, k, b);
+            ex[i] = (int8_t)(resadd ? rm_sat8(r + q) : q);
+        }
+        const char *mod = resadd ? "pe_resadd" : "pe_affine";
+        rm_hls_pe_port pr[5] = {{"r", 8}, {"x", 8}, {"w", 8}, {"k", 5}, {"b", 8}};
+        CHECK_OK(resadd ? rm_hls_pe_resadd_verilog(&ctx, dir, mod) : rm_hls_pe_affine_verilog(&ctx, dir, mod), &ctx);
+        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, resadd ? pr : pr + 1, resadd ? 5 : 4, N, st, N, ex, NULL), &ctx);
+        long c = 0, m = 0;
+        CHECK_OK(rm_hls_iverilog_check(&ctx, dir, mod, N, NULL, &c, &m, NULL), &ctx);
+        CHECK(c == N && m == 0, "%s: %ld checked, %ld mismatches", mod, c, m);
+        chk += c; bad += m;
+    }
+    /* pool: (C channels per lane, T tokens) = (4, 64) the paper's T, (3, 5) where the shift (2) is short
+     * of log2 T and 5 x 127 / 4 saturates; images of random tokens, then all -128 and all 127 */
+    static const int cfg[2][3] = {{4, 64, 4}, {3, 5, 30}};   /* C, T, images */
+    for (int g = 0; g < 2; g++) {
+        int C = cfg[g][0], T = cfg[g][1], I = cfg[g][2] + 2, n = 0, ne = 0;
+        int sh = rm_pool_shift(T);
+        static int32_t ps[4 * 64 * 40 * 4];
+        static int8_t pe[4 * 40];
+        for (int im = 0; im < I; im++) {
+            int32_t sum[4] = {0};
+            for (int t = 0; t < T; t++)
+                for (int c = 0; c < C; c++) {
+                    int x = im == I - 2 ? -128 : im == I - 1 ? 127 : (int)(rm_rng_next(&s) % 256) - 128;
+                    int32_t *v = ps + (size_t)n * 4;
+                    v[0] = c; v[1] = t == 0; v[2] = t == T - 1; v[3] = x;
+                    n++;
+                    sum[c] += x;
+                    if (t == T - 1) pe[ne++] = (int8_t)rm_sat8(rm_rshift_round(sum[c], sh));
+                }
+        }
+        char mod[32];
+        snprintf(mod, sizeof mod, "pe_pool_t%d", T);
+        rm_hls_pe_port pp[4] = {{"ch", 2}, {"first", 1}, {"last", 1}, {"x", 8}};
+        CHECK_OK(rm_hls_pe_pool_verilog(&ctx, dir, mod, C, T), &ctx);
+        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, pp, 4, n, ps, ne, pe, NULL), &ctx);
+        long c = 0, m = 0;
+        CHECK_OK(rm_hls_iverilog_check(&ctx, dir, mod, ne, NULL, &c, &m, NULL), &ctx);
+        CHECK(c == ne && m == 0, "%s: %ld checked, %ld mismatches", mod, c, m);
+        CHECK(T != 5 || pe[ne - 1] == 127, "the T=5 all-127 image saturates (%d)", pe[ne - 1]);
+        printf("pe_pool C=%d T=%d (shift %d, %d-bit accumulators): %d tokens in, %ld sums equal to the engine's\n", C, T, sh,
+               rm_hls_pe_pool_acc_bits(T), n, c);
+        chk += c; bad += m;
+    }
+    /* the matmul PE (calib.h) at SIMD 2: 300 dot products of 1..6 input vectors (x, w over all int8, the
+     * -128 x -128 corner first), rq(sum, k, b) with k and b held per run (the PE reads them at the output) */
+    static const int kb[2][2] = {{8, -2}, {3, 100}};
+    for (int r = 0; r < 2; r++) {
+        enum { DOTS = 300 };
+        static int32_t ms[DOTS * 6 * 5];
+        static int8_t me[DOTS];
+        int n = 0;
+        for (int d = 0; d < DOTS; d++) {
+            int len = 1 + (int)(rm_rng_next(&s) % 6);
+            int32_t sum = 0;
+            for (int v = 0; v < len; v++) {
+                int x0 = (int)(rm_rng_next(&s) % 256) - 128, x1 = (int)(rm_rng_next(&s) % 256) - 128;
+                int w0 = (int)(rm_rng_next(&s) % 256) - 128, w1 = (int)(rm_rng_next(&s) % 256) - 128;
+                if (d == 0) x0 = x1 = w0 = w1 = -128;
+                int32_t *m = ms + (size_t)n * 5;
+                m[0] = v == len - 1;
+                m[1] = (int32_t)(((uint32_t)(uint8_t)x1 << 8) | (uint8_t)x0);   /* lane i in bits 8i..8i+7 */
+                m[2] = (int32_t)(((uint32_t)(uint8_t)w1 << 8) | (uint8_t)w0);
+                m[3] = kb[r][0];
+                m[4] = kb[r][1];
+                n++;
+                sum += x0 * w0 + x1 * w1;
+            }
+            me[d] = (int8_t)rm_requant(sum, kb[r][0], kb[r][1]);
+        }
+        char mod[32];
+        snprintf(mod, sizeof mod, "pe_mm%d", r);
+        rm_hls_pe_port pm[5] = {{"in_last", 1}, {"x", 16}, {"w", 16}, {"k", 5}, {"b", 8}};
+        CHECK_OK(rm_hls_pe_verilog(&ctx, dir, mod, 2), &ctx);
+        CHECK_OK(rm_hls_pe_testbench(&ctx, dir, mod, pm, 5, n, ms, DOTS, me, "y"), &ctx);
+        long c = 0, m = 0;
+        CHECK_OK(rm_hls_iverilog_check(&ctx, dir, mod, DOTS, NULL, &c, &m, NULL), &ctx);
+        CHECK(c == DOTS && m == 0, "%s: %ld checked, %ld mismatches", mod, c, m);
+        chk += c; bad += m;
+    }
+    /* a wrong expectation is caught */
+    ex[7] = (int8_t)(ex[7] ^ 0x55);
+    CHECK_OK(rm_hls_pe_testbench(&ctx, dir, "pe_resadd", (rm_hls_pe_port[]){{"r", 8}, {"x", 8}, {"w", 8}, {"k", 5}, {"b", 8}},
+                                 5, N, st, N, ex, NULL), &ctx);
+    long c = 0, m = 0;
+    CHECK(rm_hls_iverilog_check(&ctx, dir, "pe_resadd", N, NULL, &c, &m, NULL) == RM_ERR && m == 1, "a wrong output caught: %ld", m);
+    printf("PEs (affine, resadd, pool, matmul SIMD 2) through Icarus: %ld outputs equal to the engine's arithmetic, %ld mismatches\n", chk, bad);
 }
 
 int main(void) {
@@ -111,21 +225,41 @@ int main(void) {
         rm_hls_cost cost = rm_hls_cost_default();
         rm_hls_calib cal;
         double t0 = rm_now();
-        CHECK_OK(rm_hls_calibrate(&ctx, tmp, "xc7", &cost, &cal), &ctx);
+        CHECK_OK(rm_hls_calibrate(&ctx, tmp, "xc7", 64, &cost, &cal), &ctx);
         CHECK(cal.hi.dsp == 16 && cal.lo.dsp == 4 && cost.dsp_per_mac == 1.0 && cost.lut_requant > 20 && cost.lut_requant < 1000,
               "calibration: DSP %ld/%ld, per lane LUT %.0f", cal.lo.dsp, cal.hi.dsp, cost.lut_requant);
         printf("calibration (Yosys xc7, %.1f s): per MAC LUT %.1f FF %.1f DSP %.2f; per lane LUT %.0f FF %.0f\n", rm_now() - t0,
                cal.lut_per_mac, cal.ff_per_mac, cal.dsp_per_mac, cal.lut_lane, cal.ff_lane);
+        /* every kind measured: the multiplying ones on a DSP, pool and LERP without; storage per channel > 0 */
+        for (int k = 1; k < 5; k++) {
+            const rm_hls_pe_meas *pm = &cal.kind[k];
+            int mul = k == RM_HLS_ST_AFFINE || k == RM_HLS_ST_RESADD, two = k == RM_HLS_ST_POOL || k == RM_HLS_ST_LUT;
+            CHECK(cost.kind[k].pe[0] && !strcmp(cost.kind[k].pe, pm->pe) && pm->n == 1 + two && pm->lut > 0 && pm->ff > 0 &&
+                  pm->dsp == mul && (!two || (pm->lut_ch > 0 && cost.kind[k].has_ch)),
+                  "%s: %d points, lane LUT %.0f FF %.0f DSP %.0f, per channel LUT %.2f", pm->pe, pm->n, pm->lut, pm->ff, pm->dsp, pm->lut_ch);
+            printf("  %-6s %-9s lane LUT %.0f, FF %.0f, DSP %.0f; per channel LUT %.2f, FF %.2f\n", rm_hls_stage_kind_name(k), pm->pe,
+                   pm->lut, pm->ff, pm->dsp, pm->lut_ch, pm->ff_ch);
+        }
         static rm_hls_design d;
         rm_hls_dims dims = rm_hls_dims_paper(RM_HLS_ACT_LERP, 96);
         CHECK_OK(rm_hls_design_init(&ctx, &d, &dims, 5), &ctx);
         long before = d.lut;
         rm_hls_estimate(&d, &cost);
-        char note[2048];
+        static char note[8192], tab[16384];
         rm_hls_resource_note(&d, &cal, note, sizeof note);
-        CHECK(d.lut != before && strstr(note, "calibrated against Yosys synth_xilinx -family xc7") && strstr(note, "FINN-R"),
+        CHECK(d.lut != before && strstr(note, "calibrated against Yosys synth_xilinx -family xc7") && strstr(note, "FINN-R") &&
+              strstr(note, "pe_pool") && strstr(note, "pe_lerp") && strstr(note, "16-bit product"),
               "estimate with the calibrated costs: %s", note);
+        rm_hls_estimate_format(&d, tab, sizeof tab);
+        CHECK(strstr(tab, "yosys pe_affine") && strstr(tab, "yosys pe_resadd") && strstr(tab, "yosys pe_pool") &&
+              strstr(tab, "yosys pe_lerp") && strstr(tab, "yosys pe_simd4/16") && !strstr(tab, "analytic"), "%s", tab);
+        int ia = rm_hls_find_stage(&d, "blocks_0_token_mixer_affine_1");
+        CHECK(ia >= 0 && d.st[ia].dsp == (long)cal.kind[RM_HLS_ST_AFFINE].dsp, "affine stage DSP from its PE");
+        fputs(tab, stdout);
+        fputs(note, stdout);
     }
+    if (have_iv) pe_sims(tmp);
+    else printf("SKIP: Icarus Verilog not installed: the PEs' arithmetic is not simulated\n");
     if (have_iv) {   /* the PE computes rq(sum x*w, k, b): one dot product of 3 inputs through Icarus */
         CHECK_OK(rm_hls_pe_verilog(&ctx, tmp, "pe_t", 2), &ctx);
         char tb[400];
