@@ -121,7 +121,7 @@ int rm_repl(rm_app *A) {
          * their C memory now (Lua's GC does not see it, so it would otherwise wait for Lua-side garbage) */
         if (!more) {
             lua_gc(A->L, LUA_GCCOLLECT);
-            malloc_trim(0);     /* and the free heap pages below 1 MiB buffers go back to the OS */
+            malloc_trim(0);     /* and the free pages of the brk heap go back to the OS */
         }
         free(g_line);
         g_line = NULL;

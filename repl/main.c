@@ -40,12 +40,13 @@ int rm_sweep_cli(int argc, char **argv);        /* cmd_sweep.c */
 int rm_sweep_cell_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
-    /* Buffers of 1 MiB and more (data sets, models, activations) are mmapped and go back to the OS when
-     * freed. glibc's default raises this threshold each time such a buffer is freed, after which the next
-     * ones land in the brk heap and stay resident after their free: a session that loads and drops models
-     * would grow by tens of MiB of free heap (seen in tests/soak.py). */
+    /* Buffers of 128 KiB and more (data sets, models, activations, a long training history) are mmapped
+     * and go back to the OS when freed. 128 KiB is glibc's starting value, but glibc raises it each time
+     * such a buffer is freed (up to 32 MiB), after which the next ones land in the brk heap and stay
+     * resident after their free: a session that loads and drops models grew by tens of MiB of free heap
+     * (tests/soak.py). Setting it fixes it. */
 #ifdef M_MMAP_THRESHOLD
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_MMAP_THRESHOLD, 128 << 10);
 #endif
     if (argc >= 2 && !strcmp(argv[1], "sweep-cell")) return rm_sweep_cell_main(argc - 2, argv + 2);
     if (argc >= 2 && (!strcmp(argv[1], "train") || !strcmp(argv[1], "eval") || !strcmp(argv[1], "info") ||

@@ -94,16 +94,18 @@ def alive():
     return p == 0
 
 marker_no = 0
-heap = [None, None]   # glibc heap in use / held free at the last marker (resmlp.memory())
+heap = [None, None, None]   # glibc heap in use / held free at the last marker (resmlp.memory()), and the
+                            # epoch records in the training history of `model` (24 bytes each, kept by design)
 def sync(timeout=120):
     """print a marker (typed as a concatenation, so the echo of the line does not match) and wait for it"""
     global marker_no
     marker_no += 1
     for wait in (15, 60, timeout):
-        send('local m_ = resmlp.memory() print("MAR" .. "KER%d", m_.heap_used, m_.heap_free)\r' % marker_no)
-        m = read_until(rb"MARKER%d\t(-?\d+)\t(-?\d+)\r?\n" % marker_no, wait)
+        send('local m_ = resmlp.memory() local w_ = resmlp.ws.model print("MAR" .. "KER%d", m_.heap_used, '
+             'm_.heap_free, w_ and #w_:history() or -1)\r' % marker_no)
+        m = read_until(rb"MARKER%d\t(-?\d+)\t(-?\d+)\t(-?\d+)\r?\n" % marker_no, wait)
         if m:
-            heap[0], heap[1] = int(m.group(1)), int(m.group(2))
+            heap[0], heap[1], heap[2] = int(m.group(1)), int(m.group(2)), int(m.group(3))
             # the next prompt comes after the command's Lua collection and malloc_trim: sample RSS then
             read_until(rb"resmlp> ", 10)
             return True
@@ -194,11 +196,12 @@ while i < a.n and ok:
         break
     if ok:
         pp = rss_parts()
-        samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024, pp["heap"], pp["anon"], pp["file"]))
+        samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024, pp["heap"], pp["anon"], pp["file"], heap[2]))
         if len(samples) % 10 == 0:
-            print("  %6d commands  rss %d KiB (brk heap %d, anon %d, files %d)  malloc in use %d KiB, free %d KiB  %.0f s"
+            print("  %6d commands  rss %d KiB (brk heap %d, anon %d, files %d)  malloc in use %d KiB, free %d KiB, "
+                  "%d epochs of history  %.0f s"
                   % (i, samples[-1][1], pp["heap"], pp["anon"], pp["file"], samples[-1][2], samples[-1][3],
-                     time.time() - t0), flush=True)
+                     heap[2], time.time() - t0), flush=True)
 elapsed = time.time() - t0
 exit_code = None
 if ok:
@@ -219,17 +222,30 @@ if ok:
 if exit_code is None and alive():
     os.kill(pid, signal.SIGKILL)
 post = [s for s in samples if s[0] > a.warmup]
-growth = heap_growth = None
+growth = heap_growth = growth_nohist = None
 if len(post) >= 20:
     k = max(3, len(post) // 10)
     med = lambda v: sorted(v)[len(v) // 2]
     base, last = med([s[1] for s in post[:k]]), med([s[1] for s in post[-k:]])
     growth = 100.0 * (last - base) / base
+    # the same without the training history of `model` (24 bytes per epoch record): data the session
+    # keeps by design (`plot train` draws it, `save` writes it), which the Ctrl-C-in-train cases add to
+    # (its array's capacity: 16 records, doubled as it fills)
+    def hist_kib(n):
+        cap = 16
+        while cap < n:
+            cap *= 2
+        return cap * 24 / 1024.0 if n > 0 else 0.0
+    adj = lambda s: s[1] - hist_kib(s[7])
+    abase, alast = med([adj(s) for s in post[:k]]), med([adj(s) for s in post[-k:]])
+    growth_nohist = 100.0 * (alast - abase) / abase
     hbase, hlast = med([s[2] for s in post[:k]]), med([s[2] for s in post[-k:]])
     heap_growth = 100.0 * (hlast - hbase) / max(hbase, 1)
 res = {"commands": i, "counts": counts, "seconds": round(elapsed, 1), "exit_code": exit_code,
        "rss_first_kib": samples[0][1] if samples else None, "rss_last_kib": samples[-1][1] if samples else None,
        "rss_growth_after_warmup_pct": None if growth is None else round(growth, 3),
+       "rss_growth_without_history_pct": None if growth_nohist is None else round(growth_nohist, 3),
+       "history_epochs_first_last": [post[0][7], post[-1][7]] if post else None,
        "heap_used_growth_after_warmup_pct": None if heap_growth is None else round(heap_growth, 3), "warmup": a.warmup,
        "samples": len(samples), "failure": died or (None if ok else "no answer to a marker")}
 print(json.dumps(res))
