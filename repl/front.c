@@ -120,7 +120,13 @@ int rm_repl(rm_app *A) {
         /* a full collection between commands: models, data sets and tensors no longer referenced free
          * their C memory now (Lua's GC does not see it, so it would otherwise wait for Lua-side garbage) */
         if (!more) {
-            lua_gc(A->L, LUA_GCCOLLECT);
+            /* repeated while it still frees much: Lua returns the call records of a deep recursion
+             * (a stack overflow leaves ~300,000) half per collection */
+            for (int k = 0, before; k < 32; k++) {
+                before = lua_gc(A->L, LUA_GCCOUNT);
+                lua_gc(A->L, LUA_GCCOLLECT);
+                if (lua_gc(A->L, LUA_GCCOUNT) > before - before / 8) break;
+            }
             malloc_trim(0);     /* and the free pages of the brk heap go back to the OS */
         }
         free(g_line);
