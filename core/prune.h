@@ -18,6 +18,7 @@
 typedef struct rm_prune_layer {
     char name[96];          /* weight tensor */
     int rows, cols, simd;   /* simd divides cols */
+    int kind, index;        /* the weight layer's RM_WL_* and index (wlayers.h) */
     int nblocks, npruned;
     uint8_t *mask;          /* (nblocks) 1 = pruned */
 } rm_prune_layer;
@@ -46,6 +47,13 @@ int rm_prune_copy(rm_ctx *ctx, rm_model *dst, const rm_model *src);   /* dst get
 int rm_prune_pruned_inputs(const rm_model *m, const char *name);
 /* fraction of the model's prunable weights that are masked */
 double rm_prune_sparsity(const rm_model *m);
+/* a deep copy of masks (NULL in, NULL out; NULL when out of memory too: check p != NULL) and its release */
+rm_prune *rm_prune_dup(const rm_prune *p);
+void rm_prune_release(rm_prune *p);
+/* a ResMLP's masks (NULL: nothing) onto its integer network (rm_qnet_set_pruned per weight layer, so the
+ * integer engines skip the pruned blocks). Call before rm_qnet_prepare. */
+struct rm_qnet;
+int rm_prune_to_qnet(rm_ctx *ctx, const rm_prune *p, struct rm_qnet *q);
 /* "name:simd:hex;..." for checkpoints (malloc'd, NULL when the model has no masks) and back */
 char *rm_prune_format(const rm_model *m);
 int rm_prune_parse(rm_ctx *ctx, rm_model *m, const char *text);
