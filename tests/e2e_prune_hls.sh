@@ -4,7 +4,9 @@
 # blocks are int8 zeros in quant_params.h; the integer engine skips them; the design reads only the kept
 # blocks: _kb / _wk tables, loops over kept inputs) and `hls csim` still bit-exact with the integer engine,
 # also folded (SIMD 16 and 32 < the kept inputs, 32 not dividing them): the pruned stages take half the
-# cycles in `hls estimate DIR`, and the csim stays bit-exact.
+# cycles in `hls estimate DIR`, and the csim stays bit-exact. Then a pruned all-integer CNN (MiniMNIST,
+# int8 / ternary convs, int3 linear): `hls emit` writes kept-input tables and loops over kept inputs only for
+# its pruned layers, and the csim is bit-exact with the net integer engine (which skips them too).
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 RM="$ROOT/resmlp"
@@ -50,5 +52,20 @@ grep -q "blocks_0_token_mixer_linear .* 16 *12384 " "$TMP/out" && grep -q "block
     && ok "estimate: pruned stages take ceil(kept/SIMD) cycles (12384, 2112)" || bad "folded pruned cycles"
 expect "hls csim of the folded pruned project" 0 "$RM" -e "hls csim $D"
 has out "mismatches=0" "folded csim (SIMD 16, 32) bit-exact with the integer engine"
+cat > "$TMP/net.lua" <<EOF
+local R = resmlp
+local tr, te = R.data("minimnist", "$ROOT/../shared/data/mnist")
+local c = R.model{"new", kind = "cnn", conv = "8,16p2", fc = "16", w = "int8,ternary,int3", act = "sign", in_bits = 8, data = tr, name = "c"}
+c:train{data = tr, epochs = 1, lr = 0.01, batch = 32, quiet = true, live = false, limit = 1000}
+R.prune{model = c, sparsity = 0.5, inplace = true, simd = "3,8,16,16", quiet = true}
+R.hls{"emit", "$TMP/net", model = c, ptq = true, samples = 16, data = te}
+R.hls{"csim", "$TMP/net"}
+EOF
+expect "pruned integer CNN: emit and csim" 0 "$RM" run "$TMP/net.lua"
+has out "mismatches=0" "pruned CNN csim bit-exact with the net integer engine"
+n=$(grep -c "SIMD-block pruned" "$TMP/net/net_params.h")
+k=$(grep -c "_kc\[t\]" "$TMP/net/resmlp.cpp")
+[ "$n" -eq 3 ] && [ "$k" -eq 3 ] && grep -q "s1: SIMD-block pruned, 40 of 72 inputs kept" "$TMP/net/net_params.h" \
+    && ok "pruned CNN: 3 layers with kept-input tables and loops (ternary conv: 40 of 72 inputs)" || bad "pruned CNN tables ($n, $k)"
 echo "e2e_prune_hls: $fails failed"
 [ "$fails" -eq 0 ]
