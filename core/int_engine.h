@@ -27,6 +27,9 @@
  *               embed a multiple of 16 too.
  * The vector engines need tokens = 64 and embed, hidden, patch_dim multiples of 4 (CIFAR-10 ResMLP);
  * other shapes run on the portable engine. All engines parallelise over images with OpenMP.
+ * SIMD-block pruning (rm_qnet_set_pruned): every engine skips the pruned input blocks of a layer, at its
+ * own granularity (reference and portable: the kept blocks; AVX2/VNNI: the input quads holding a kept
+ * input; AMX: the 64-input tile steps holding one), with the same results as the dense computation.
  * No floating point anywhere in the engine sources (checked by tests/e2e_nofloat.sh). */
 #ifndef RM_INT_ENGINE_H
 #define RM_INT_ENGINE_H

@@ -7,8 +7,10 @@
  *
  * The masks live on the model (rm_model.prune) and are honoured everywhere weights change:
  * rm_model_params_changed zeroes masked weights (so after every optimiser step and every load they are
- * zero again), checkpoints carry them in __metadata__ "prune", GPFQ and the integer engine see zeros, and
- * `hls estimate` drops pruned blocks from each matmul's input count. Conv layers prune (OC, IC*k*k) columns
+ * zero again), checkpoints carry them in __metadata__ "prune", GPFQ sees zeros, the folded model keeps them
+ * through QAT, the integer engines (ResMLP: rm_prune_to_qnet; nets: bnn.c) skip the pruned blocks, `hls emit`
+ * writes loops over the kept blocks only, and `hls estimate` drops pruned blocks from each matmul's input
+ * count. Conv layers prune (OC, IC*k*k) columns
  * the same way. */
 #ifndef RM_PRUNE_H
 #define RM_PRUNE_H
