@@ -153,9 +153,14 @@ static inline void blk_range(const rm_qlin *l, int k, int *i0, int *i1) {
 /* sum_i x[i] w[i] over the kept blocks of l */
 static inline int32_t dot_kept(const rm_qlin *l, const int8_t *x, const int8_t *w) {
     int32_t s = 0;
-    for (int k = 0, i0, i1; k < nblk(l); k++) {
-        blk_range(l, k, &i0, &i1);
-        for (int i = i0; i < i1; i++) s += x[i] * w[i];
+    if (!l->keep) {
+        for (int i = 0; i < l->IC; i++) s += x[i] * w[i];
+        return s;
+    }
+    const int S = l->simd, nk = l->nkeep;
+    for (int k = 0; k < nk; k++) {
+        const int8_t *xb = x + (size_t)l->keep[k] * S, *wb = w + (size_t)l->keep[k] * S;
+        for (int i = 0; i < S; i++) s += xb[i] * wb[i];
     }
     return s;
 }
