@@ -5,16 +5,21 @@
  * on 500 training images; pass trained quantised models to measure those instead.
  *
  * usage: build/bench/bench_int [--images N] [--data DIR] [--lerp Q.safetensors] [--relu Q.safetensors]
- *                              [--save DIR] [--threads "1 2"]
+ *                              [--save DIR] [--threads "1 2"] [--prune S]
+ *   --prune S: SIMD-block prune every Linear of the fresh models to sparsity S (auto SIMD per layer, L1)
+ *   before quantising; the engines then skip the pruned blocks (compare with a run without it).
  *   --save DIR writes DIR/lerp_psa_h96.int8.safetensors, DIR/relu_h192.int8.safetensors and the int8 logits of
  *   the first 200 test images (DIR/<name>.logits.i8) for bench/numpy_int.py to check itself against and time.
  * Prints a Markdown table. Run on an otherwise idle machine. */
 #include "core/quant.h"
+#include "core/prune.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void die(rm_ctx *ctx) { fprintf(stderr, "bench_int: %s\n", ctx->msg); exit(1); }
+
+static double g_prune = 0;
 
 static rm_qnet *make_net(rm_ctx *ctx, int kind, int H, const rm_dataset *train, const char *path, rm_qmodel **qout) {
     rm_qnet *net = NULL;
@@ -25,6 +30,7 @@ static rm_qnet *make_net(rm_ctx *ctx, int kind, int H, const rm_dataset *train, 
     rm_model_cfg cfg = rm_model_default_cfg(kind, H);
     rm_model *m = NULL;
     if (rm_model_new(ctx, &m, &cfg, 1)) die(ctx);
+    if (g_prune > 0 && rm_prune_step(ctx, m, NULL, g_prune, RM_PRUNE_L1)) die(ctx);
     rm_folded *f = NULL;
     if (rm_fold(ctx, m, &f)) die(ctx);
     rm_qmodel *q = NULL;
@@ -62,6 +68,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--relu")) relu = argv[i + 1];
         else if (!strcmp(argv[i], "--save")) save = argv[i + 1];
         else if (!strcmp(argv[i], "--threads")) threads = argv[i + 1];
+        else if (!strcmp(argv[i], "--prune")) g_prune = atof(argv[i + 1]);
         else { fprintf(stderr, "bench_int: unknown option %s\n", argv[i]); return 2; }
     }
     rm_ctx ctx = {0};
@@ -76,6 +83,7 @@ int main(int argc, char **argv) {
     int8_t *z = malloc((size_t)images * 10), *z0 = malloc((size_t)images * 10);
     struct { const char *name; int kind, H; const char *path; } nets[2] = {
         {"lerp_psa_h96", RM_ACT_LERP_PSA, 96, lerp}, {"relu_h192", RM_ACT_RELU, 192, relu}};
+    if (g_prune > 0) printf("SIMD-block pruned to sparsity %g (auto SIMD per layer)\n\n", g_prune);
     printf("| network | engine | threads | images/s |\n|---|---|---|---|\n");
     for (int k = 0; k < 2; k++) {
         rm_qmodel *q = NULL;

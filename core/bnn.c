@@ -5,6 +5,7 @@
 #include "bnn_impl.h"
 #include "layers.h"
 #include "data.h"
+#include "prune.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,12 +264,78 @@ static int transpose_stage(rm_ctx *ctx, bstage *s) {
                 if (on) s->wT[((size_t)q * s->nd + (j >> 6)) * R8 + o] |= 1ull << (j & 63);
             }
         }
+    if (s->kmask && s->wk == W_PLANES) {   /* the compact order of a pruned layer (prune_lists) */
+        int ub = s->type == S_CONV ? s->ic : 64;
+        if (!(s->wTk = rm_calloc(ctx, sizeof(uint64_t) * (size_t)s->np * s->ndk * R8, "compact weights"))) return RM_ERR;
+        for (int q = 0; q < s->np; q++)
+            for (int j = 0; j < s->fan; j++) {
+                int u = j / ub, b = j % ub;
+                if (!((s->kmask[u] >> b) & 1)) continue;
+                int ci = s->koff[u] + __builtin_popcountll(s->kmask[u] & ((1ull << b) - 1));
+                for (int o = 0; o < rows; o++)
+                    if ((s->wT[((size_t)q * s->nd + (j >> 6)) * R8 + o] >> (j & 63)) & 1)
+                        s->wTk[((size_t)q * s->ndk + (ci >> 6)) * R8 + o] |= 1ull << (ci & 63);
+            }
+    }
     if (s->wk == W_PLANES) {
         if (!(s->pcmT = rm_calloc(ctx, sizeof(int32_t) * (size_t)s->np * kk * R8, "transposed plane counts"))) return RM_ERR;
         for (int q = 0; q < s->np; q++)
             for (int o = 0; o < rows; o++)
                 for (int p = 0; p < kk; p++) s->pcmT[((size_t)q * kk + p) * R8 + o] = s->pcm[((size_t)q * rows + o) * kk + p];
     }
+    return RM_OK;
+}
+
+/* the kept-input lists of a SIMD-block pruned ternary / n-bit layer (the model's mask, prune.h, in the engine's
+ * input order: conv (ky,kx,c), linear after a flatten HWC); the masked codes must be 0 */
+static int prune_lists(rm_ctx *ctx, rm_model *m, bstage *s, int perm_h, int perm_w, int perm_c) {
+    const rm_prune_layer *L = NULL;
+    for (int i = 0; m->prune && i < m->prune->n; i++)
+        if (m->prune->l[i].index == s->layer && m->prune->l[i].npruned) L = &m->prune->l[i];
+    if (!L || s->wbits == 1) return RM_OK;   /* binary: a pruned latent weight is still +-1 */
+    int fan = s->fan, kk = s->type == S_CONV ? s->k * s->k : 1, cin = fan / kk;
+    if (L->cols != fan) return rm_err(ctx, "layer %d: pruning mask of %d inputs, the layer has %d", s->layer, L->cols, fan);
+    uint8_t *kept = rm_malloc(ctx, (size_t)fan, "pruning lists");
+    if (!kept) return RM_ERR;
+    for (int j = 0; j < fan; j++) {   /* engine input j -> model column */
+        int col = j;
+        if (s->type == S_CONV) col = (j % cin) * kk + j / cin;
+        else if (perm_c > 0) col = (j % perm_c) * perm_h * perm_w + j / perm_c;
+        kept[j] = !L->mask[col / L->simd];
+        s->pruned_in += !kept[j];
+        for (int o = 0; !kept[j] && o < s->rows; o++)
+            if (s->kc[(size_t)o * fan + j]) {
+                free(kept);
+                return rm_err(ctx, "layer %d: weight code %d of a pruned block is not 0", s->layer, s->kc[(size_t)o * fan + j]);
+            }
+    }
+    /* compact bit-plane packing: units of the dense patch order (j = u*ub + b) */
+    int ub = s->type == S_CONV ? cin : 64, nu = (fan + ub - 1) / ub;
+    if (ub <= 64) {
+        s->kmask = rm_calloc(ctx, sizeof(uint64_t) * (size_t)nu, "pruning lists");
+        s->koff = rm_malloc(ctx, sizeof(int32_t) * ((size_t)nu + 1), "pruning lists");
+        if (!s->kmask || !s->koff) { free(kept); return RM_ERR; }
+        s->nu = nu;
+        int off = 0;
+        for (int u = 0; u < nu; u++) {
+            s->koff[u] = off;
+            for (int b = 0; b < ub && u * ub + b < fan; b++)
+                if (kept[u * ub + b]) { s->kmask[u] |= 1ull << b; off++; }
+        }
+        s->koff[nu] = off;
+        s->ndk = (off + 63) / 64;
+        if (s->ndk == 0) s->ndk = 1;
+    }
+    s->kco = rm_malloc(ctx, sizeof(int32_t) * ((size_t)kk + 1 + fan), "pruning lists");
+    if (!s->kco) { free(kept); return RM_ERR; }
+    s->kch = s->kco + kk + 1;
+    int n = 0;
+    for (int p = 0; p < kk; p++) {
+        s->kco[p] = n;
+        for (int c = 0; c < cin; c++) if (kept[p * cin + c]) s->kch[n++] = c;
+    }
+    s->kco[kk] = n;
+    free(kept);
     return RM_OK;
 }
 
@@ -300,6 +367,7 @@ static int pack_stage(rm_ctx *ctx, rm_model *m, bstage *s, const rm_nlayer_spec 
         }
     }
     free(src);
+    if (prune_lists(ctx, m, s, perm_h, perm_w, perm_c)) return RM_ERR;
     s->bound = 0;
     for (int o = 0; o < rows; o++) {
         int64_t b = 0;
@@ -500,7 +568,7 @@ void rm_bnet_free(rm_bnet *e) {
     for (int i = 0; i < e->ns; i++) {
         bstage *s = &e->st[i];
         free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
-        free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo);
+        free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kmask); free(s->koff); free(s->wTk); free(s->kco);
     }
     free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
     free(e);
@@ -629,9 +697,11 @@ static void run_conv_ref(const bstage *s, const uint64_t *in, uint64_t *out, int
         }
 }
 
-// pc (R8) += popcount((xw[j] XOR (or AND) W[j][o]) AND mk[j]) for j < n, o < R8; W is (n,R8); mk NULL: all ones
-static void pop_rows_port(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc) {
-    for (int j = 0; j < n; j++) {
+// pc (R8) += popcount((xw[j] XOR (or AND) W[j][o]) AND mk[j]) for j < n, o < R8; W is (n,R8); mk NULL: all ones;
+// jl != NULL: only the words j = jl[0..n) (the kept words of a pruned layer)
+static void pop_rows_port(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc, const int32_t *jl) {
+    for (int t = 0; t < n; t++) {
+        const int j = jl ? jl[t] : t;
         const uint64_t x = xw[j], m = mk ? mk[j] : ~0ull, *r = W + (size_t)j * R8;
         if (and_op) for (int o = 0; o < R8; o++) pc[o] += __builtin_popcountll(x & r[o]);
         else for (int o = 0; o < R8; o++) pc[o] += __builtin_popcountll((x ^ r[o]) & m);
@@ -639,10 +709,11 @@ static void pop_rows_port(const uint64_t *xw, const uint64_t *mk, const uint64_t
 }
 #ifdef __x86_64__
 __attribute__((target("avx512f,avx512vpopcntdq")))
-static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc) {
+static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc, const int32_t *jl) {
     for (int o0 = 0; o0 < R8; o0 += 8) {
         __m512i acc = _mm512_loadu_si512(pc + o0);
-        for (int j = 0; j < n; j++) {
+        for (int t = 0; t < n; t++) {
+            const int j = jl ? jl[t] : t;
             __m512i x = _mm512_set1_epi64((long long)xw[j]), w = _mm512_loadu_si512(W + (size_t)j * R8 + o0);
             __m512i v = and_op ? _mm512_and_si512(x, w) : _mm512_xor_si512(x, w);
             if (mk && !and_op) v = _mm512_and_si512(v, _mm512_set1_epi64((long long)mk[j]));
@@ -652,8 +723,8 @@ static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t 
     }
 }
 #else
-static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc) {
-    pop_rows_port(xw, mk, W, n, R8, and_op, pc);
+static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc, const int32_t *jl) {
+    pop_rows_port(xw, mk, W, n, R8, and_op, pc, jl);
 }
 #endif
 
@@ -675,6 +746,21 @@ static inline void put_bits(uint64_t *dst, size_t pos, const uint64_t *src, int 
         dst[bp >> 6] |= v << sh;
         if (sh && sh + nb > 64) dst[(bp >> 6) + 1] |= v >> (64 - sh);
     }
+}
+
+/* the bits of x under mask m, packed to the low end (BMI2 PEXT where the CPU has it) */
+#ifdef __x86_64__
+__attribute__((target("bmi2"))) static uint64_t pext_bmi2(uint64_t x, uint64_t m) { return _pext_u64(x, m); }
+#endif
+static uint64_t pext64(uint64_t x, uint64_t m) {
+#ifdef __x86_64__
+    static int has = -1;
+    if (has < 0) has = __builtin_cpu_supports("bmi2");
+    if (has) return pext_bmi2(x, m);
+#endif
+    uint64_t r = 0;
+    for (int k = 0; m; m &= m - 1, k++) r |= ((x >> __builtin_ctzll(m)) & 1) << k;
+    return r;
 }
 
 /* work area of one thread: the position's input words and valid-bit mask, popcounts, accumulators */
@@ -702,19 +788,31 @@ static void position_acc(const bstage *s, int path, const uint64_t *x, int nv, p
         const int32_t *xc = (const int32_t *)x;
         int32_t *a32 = (int32_t *)pc;
         memset(a32, 0, sizeof(int32_t) * R8);
-        for (int v = 0; v < nv; v++)
-            for (int c = 0; c < cin; c++) {
+        for (int v = 0; v < nv; v++) {
+            const int p = w->kp[v], n = s->kco ? s->kco[p + 1] - s->kco[p] : cin;
+            const int32_t *cl = s->kco ? s->kch + s->kco[p] : NULL;   /* pruned: the kept channels only */
+            for (int t = 0; t < n; t++) {
+                const int c = cl ? cl[t] : t;
                 int32_t xv = xc[(size_t)w->pix[v] * cin + c];
-                const int32_t *r = s->kT + ((size_t)w->kp[v] * cin + c) * R8;
+                const int32_t *r = s->kT + ((size_t)p * cin + c) * R8;
                 for (int o = 0; o < R8; o++) a32[o] += xv * r[o];
             }
+        }
         for (int o = 0; o < R8; o++) acc[o] = a32[o];
         return;
     }
-    const uint64_t *xw = x, *mk = NULL;
+    const uint64_t *xw = x, *mk = NULL, *Wb = s->wT;
     int n = s->nd;
     long nbits = s->F;
-    if (conv) {
+    if (s->wTk) {   /* pruned bit planes: only the kept input bits, packed densely (wTk's order) */
+        memset(w->xw, 0, sizeof(uint64_t) * s->ndk);
+        for (int v = 0; v < (conv ? nv : s->nu); v++) {
+            int u = conv ? w->kp[v] : v;
+            uint64_t bits = pext64(conv ? x[(size_t)w->pix[v] * s->iwpp] : x[u], s->kmask[u]);
+            put_bits(w->xw, (size_t)s->koff[u], &bits, s->koff[u + 1] - s->koff[u]);
+        }
+        xw = w->xw; n = s->ndk; Wb = s->wTk;
+    } else if (conv) {
         memset(w->xw, 0, sizeof(uint64_t) * n);
         for (int v = 0; v < nv; v++) put_bits(w->xw, (size_t)w->kp[v] * s->ic, x + (size_t)w->pix[v] * s->iwpp, s->ic);
         xw = w->xw;
@@ -727,9 +825,9 @@ static void position_acc(const bstage *s, int path, const uint64_t *x, int nv, p
     }
     for (int q = 0; q < s->np; q++) {
         memset(pc, 0, sizeof(int64_t) * R8);
-        const uint64_t *W = s->wT + (size_t)q * s->nd * R8;
-        if (path == RM_BNN_VPOPCNT) pop_rows_512(xw, mk, W, n, R8, s->wk == W_PLANES, pc);
-        else pop_rows_port(xw, mk, W, n, R8, s->wk == W_PLANES, pc);
+        const uint64_t *W = Wb + (size_t)q * n * R8;
+        if (path == RM_BNN_VPOPCNT) pop_rows_512(xw, mk, W, n, R8, s->wk == W_PLANES, pc, NULL);
+        else pop_rows_port(xw, mk, W, n, R8, s->wk == W_PLANES, pc, NULL);
         if (s->wk == W_BIN) {
             for (int o = 0; o < R8; o++) acc[o] = nbits - 2 * pc[o];
         } else {   /* sum of +-1 inputs over a plane's ones: 2 * (ones meeting a +1) - (ones at valid pixels) */
@@ -749,7 +847,7 @@ static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64
 #pragma omp parallel
     {
         pos_work w;
-        int ok = !work_alloc(&w, 1, s->R8, 1);
+        int ok = !work_alloc(&w, s->wTk ? s->ndk : 1, s->R8, 1);
         if (ok) w.kp[0] = w.pix[0] = 0;
         else {
 #pragma omp atomic write

@@ -38,6 +38,17 @@ typedef struct bstage {
     int32_t *pcmT;                           /* W_PLANES (np,k*k,R8) */
     int32_t *kT;                             /* W_INT (fan,R8) */
     size_t in_words, out_words;              /* per sample (W_INT input: int32 codes per sample) */
+    /* SIMD-block pruning (prune.h) of a ternary / n-bit layer (code 0 is exact; a binary weight is never
+     * 0, so binary layers are not skipped): the fast kernels read only the kept inputs */
+    int pruned_in;                           /* pruned inputs (0: dense, no lists) */
+    /* W_PLANES: the kept inputs packed densely. Units u are the patch's kernel pixels (conv, ic <= 64 bits
+     * each) or the input words (linear); kmask[u] marks the unit's kept bits, koff[u] where they start in
+     * the compact patch of ndk words; wTk (np,ndk,R8) are wT's words in that order. Pruned bits are never
+     * read: the popcounts run over ndk words instead of nd. NULL: dense. */
+    int nu, ndk;
+    uint64_t *kmask, *wTk;
+    int32_t *koff;
+    int32_t *kco, *kch;                      /* W_INT: kernel pixel p's kept channels kch[kco[p] .. kco[p+1]) */
 } bstage;
 
 struct rm_bnet {

@@ -2,6 +2,7 @@
  * (see fold.h). Folding is done in double precision; the forward uses the same kernels as model.c. */
 #include "fold.h"
 #include "layers.h"
+#include "prune.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,6 +127,7 @@ int rm_fold_new(rm_ctx *ctx, rm_folded **out, const rm_model_cfg *cfg) {
 void rm_folded_free(rm_folded *f) {
     if (!f) return;
     free(f->mem); free(f->gmem); free(f->tensors); free(f->cmem);
+    rm_prune_release(f->prune);
     for (int l = 0; l < RM_MAXL; l++) for (int s = 0; s < 2; s++) free(f->actwork[l][s]);
     free(f);
 }
@@ -138,7 +140,20 @@ int rm_folded_copy(rm_ctx *ctx, rm_folded *dst, const rm_folded *src) {
     return RM_OK;
 }
 
-void rm_folded_params_changed(rm_folded *f) { f->act_ready = 0; }
+void rm_folded_params_changed(rm_folded *f) {
+    f->act_ready = 0;
+    const rm_prune *p = f->prune;
+    for (int i = 0; p && i < p->n; i++) {   /* pruned weights stay zero (same layouts as the model's) */
+        const rm_prune_layer *L = &p->l[i];
+        int b = L->index, k = L->kind;
+        if (!L->npruned || ((k == RM_WL_TOK || k == RM_WL_FC1 || k == RM_WL_FC2) && (b < 0 || b >= f->cfg.L))) continue;
+        float *w = k == RM_WL_EMBED ? f->embed.w : k == RM_WL_CLS ? f->cls_w : k == RM_WL_TOK ? f->tok[b].w
+                 : k == RM_WL_FC1 ? f->mlp[b].fc1_w : k == RM_WL_FC2 ? f->mlp[b].fc2_w : NULL;
+        for (int j = 0; w && j < L->nblocks; j++)
+            if (L->mask[j])
+                for (int r = 0; r < L->rows; r++) memset(w + (size_t)r * L->cols + (size_t)j * L->simd, 0, sizeof(float) * L->simd);
+    }
+}
 
 void rm_folded_prepare_acts(rm_folded *f) {
     if (f->act_ready) return;
@@ -214,6 +229,7 @@ int rm_fold(rm_ctx *ctx, const rm_model *m, rm_folded **out) {
         }
         f->cls_b[k] = (float)acc;
     }
+    if (m->prune && !(f->prune = rm_prune_dup(m->prune))) { rm_folded_free(f); return rm_err(ctx, "fold: out of memory"); }
     *out = f;
     return RM_OK;
 }

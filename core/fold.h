@@ -40,6 +40,8 @@ typedef struct rm_folded {
     struct { float *res_w, *res_b, *in_w, *in_b, *act1, *fc1_w, *fc1_b, *act2, *fc2_w, *fc2_b; } mlp[RM_MAXL];
     float *cls_w, *cls_b;                                                  /* (K,D), (K) */
     float *actwork[RM_MAXL][2];  /* activation work areas (LERP tables) */
+    struct rm_prune *prune;      /* owned copy of the model's SIMD-block pruning masks (prune.h) or NULL:
+                                  * rm_folded_params_changed zeroes the pruned weights (QAT keeps them 0) */
     int act_ready;
     /* fp32 forward cache (rm_folded_forward) */
     int Bcap;

@@ -160,6 +160,64 @@ static void gram_add(double *G, float *tmp, const float *A, const float *B, int 
     for (size_t i = 0; i < nn; i++) G[i] += tmp[i];
 }
 
+/* im2col of samples [s0, s0+g) of map (B, C*H*W; NHWC or CHW): A (g*OH*OW, C*k*k), row (sample, oy, ox),
+ * column c*k*k + ky*k + kx (the conv weight's (OC, C, k, k) order), zeros outside the map (padding) */
+static void im2col(float *A, const float *map, int s0, int g, int C, int H, int W, int nhwc, int k, int st, int pad,
+                   int OH, int OW) {
+    const int N = C * k * k;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < g; b++)
+        for (int oy = 0; oy < OH; oy++) {
+            const float *mp = map + (size_t)(s0 + b) * C * H * W;
+            for (int ox = 0; ox < OW; ox++) {
+                float *a = A + (((size_t)b * OH + oy) * OW + ox) * N;
+                for (int c = 0; c < C; c++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            int iy = oy * st - pad + ky, ix = ox * st - pad + kx;
+                            a[(c * k + ky) * k + kx] = iy < 0 || iy >= H || ix < 0 || ix >= W ? 0
+                                                     : nhwc ? mp[((size_t)iy * W + ix) * C + c] : mp[((size_t)c * H + iy) * W + ix];
+                        }
+            }
+        }
+}
+
+/* a conv layer's Gram matrices for one calibration batch x (B samples): X = im2col of the fp32 model's input
+ * map, X~ of the partly quantised one's, streamed a few samples at a time through A, Aq (cap rows x N) */
+static int conv_grams(rm_ctx *ctx, rm_model *fp, rm_model *q, const rm_wlayer *L, const float *x, int B, int any_quant,
+                      double *G0, double *G1, double *G2, float *tmp, float **A, float **Aq, size_t *cap) {
+    const rm_nlayer_spec *sp = &rm_net_spec_of(fp)->l[L->index];
+    const float *mf, *mq = NULL;
+    int C, H, W, nh, C2, H2, W2, nh2, N = L->cols;
+    if (rm_wlayer_conv_input(ctx, fp, L, x, B, &mf, &C, &H, &W, &nh)) return RM_ERR;
+    if (any_quant && rm_wlayer_conv_input(ctx, q, L, x, B, &mq, &C2, &H2, &W2, &nh2)) return RM_ERR;
+    if (C * sp->k * sp->k != N) return rm_err(ctx, "gpfq: %s: input map of %d channels for %d weight columns", L->name, C, N);
+    int OH = (H + 2 * sp->pad - sp->k) / sp->stride + 1, OW = (W + 2 * sp->pad - sp->k) / sp->stride + 1;
+    size_t per = (size_t)OH * OW;
+    int g = (int)((size_t)(1 << 21) / (per * N));   /* samples per im2col step: about 8 MB of patches */
+    if (g < 1) g = 1;
+    if (g > B) g = B;
+    size_t need = (size_t)g * per * N;
+    if (need > *cap) {
+        free(*A); free(*Aq);
+        *A = rm_malloc(ctx, sizeof(float) * need, "im2col patches");
+        *Aq = rm_malloc(ctx, sizeof(float) * need, "im2col patches");
+        *cap = *A && *Aq ? need : 0;
+        if (!*cap) return RM_ERR;
+    }
+    for (int s0 = 0; s0 < B; s0 += g) {
+        int gg = B - s0 < g ? B - s0 : g, r = gg * (int)per;
+        im2col(*A, mf, s0, gg, C, H, W, nh, sp->k, sp->stride, sp->pad, OH, OW);
+        gram_add(G0, tmp, *A, *A, r, N, 0);
+        if (mq) {
+            im2col(*Aq, mq, s0, gg, C2, H2, W2, nh2, sp->k, sp->stride, sp->pad, OH, OW);
+            gram_add(G1, tmp, *Aq, *A, r, N, 0);
+            gram_add(G2, tmp, *Aq, *Aq, r, N, 0);
+        }
+    }
+    return RM_OK;
+}
+
 int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *calib, const rm_gpfq_opts *o,
                      rm_gpfq_report *rep) {
     double t0 = rm_now();
@@ -173,7 +231,8 @@ int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *c
     int gpfq = o->method == RM_QM_GPFQ;
     int m = 0, chunk = o->chunk > 0 ? o->chunk : 256, maxn = 0;
     int *perm = NULL, *y = NULL;
-    float *x = NULL, *tmp = NULL, *Wq = NULL;
+    float *x = NULL, *tmp = NULL, *Wq = NULL, *A = NULL, *Aq = NULL;   /* A, Aq: conv im2col patches */
+    size_t acap = 0;
     double *G = NULL;
     int st = RM_ERR;
     if (gpfq) {
@@ -199,7 +258,6 @@ int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *c
         double tl = rm_now();
         rm_wlayer_label(fp, L, R->label, sizeof R->label);
         R->rows = L->rows; R->cols = L->cols; R->err = R->err_msq = -1;
-        if (L->kind == RM_WL_NET_CONV) { R->skipped = 2; continue; }
         if (L->wq != RM_WQ_FLOAT) { R->skipped = 1; continue; }
         float *W = rm_wlayer_w(fp, L), *Wdst = rm_wlayer_w(q, L);
         int N = L->cols, rows = L->rows;
@@ -218,6 +276,10 @@ int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *c
             if (rm_interrupted(ctx)) { rm_err(ctx, "gpfq interrupted"); goto done; }
             int B = m - s < chunk ? m - s : chunk;
             rm_wlayer_batch(fp, calib, perm + s, B, x, y);
+            if (L->kind == RM_WL_NET_CONV) {   /* a Linear over im2col patches */
+                if (conv_grams(ctx, fp, q, L, x, B, any_quant, G0, G1, G2, tmp, &A, &Aq, &acap)) goto done;
+                continue;
+            }
             const float *X, *Xq;
             int r, r2, tr, tr2;
             if (rm_wlayer_input(ctx, fp, L, x, B, &X, &r, &tr)) goto done;
@@ -250,7 +312,7 @@ int rm_gpfq_quantize(rm_ctx *ctx, rm_model *q, rm_model *fp, const rm_dataset *c
     }
     st = RM_OK;
 done:
-    free(perm); free(y); free(x); free(tmp); free(G); free(Wq);
+    free(perm); free(y); free(x); free(tmp); free(G); free(Wq); free(A); free(Aq);
     rep->seconds = rm_now() - t0;
     rep->cpu_seconds = (double)(clock() - c0) / CLOCKS_PER_SEC;
     return st;

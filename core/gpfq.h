@@ -1,6 +1,8 @@
 /* gpfq.h - post-training weight quantisation to a small alphabet: GPFQ (greedy path-following
  * quantisation, Lybrand & Saab) and MSQ (memoryless scalar quantisation: plain rounding), layer by layer
- * over every Linear of a ResMLP (embedding, token mixing, channel MLP, classifier) or of a layer-list net.
+ * over every Linear of a ResMLP (embedding, token mixing, channel MLP, classifier) or of a layer-list net,
+ * and every Conv2d of a net as a Linear over its im2col patches (X: rows = (sample, output position),
+ * columns = the C*k*k patch in the weight's order; streamed a few samples at a time into the Grams).
  *
  * For a neuron with weights w (N inputs), X = the layer's inputs from the fp32 network and X~ = those from
  * the network whose earlier layers are already quantised, on m calibration samples (columns X_t in R^m):
@@ -60,7 +62,7 @@ typedef struct rm_gpfq_layer {
     char label[48];
     int rows, cols;
     float rad;
-    int skipped;      /* 1: net layer with its own weight quantiser; 2: conv (left as they are) */
+    int skipped;      /* 1: net layer with its own weight quantiser (left as it is) */
     double err, err_msq;   /* GPFQ: relative calibration error ||Xw - X~q|| / ||Xw|| of the result and of MSQ
                               on the same inputs; MSQ mode: -1 (no calibration pass) */
     double seconds;

@@ -41,6 +41,17 @@ static void layout(arena *a, rm_qnet *q) {
     lin_take(a, &q->cls, q->K, D);
 }
 
+static int all_lins(rm_qnet *q, rm_qlin **all) {
+    int nl = 0;
+    all[nl++] = &q->embed; all[nl++] = &q->cls;
+    for (int l = 0; l < q->L; l++) {
+        rm_qblock *b = &q->blk[l];
+        all[nl++] = &b->a1; all[nl++] = &b->lin; all[nl++] = &b->a2; all[nl++] = &b->res;
+        all[nl++] = &b->res2; all[nl++] = &b->fc1; all[nl++] = &b->fc2;
+    }
+    return nl;
+}
+
 int rm_qnet_new(rm_ctx *ctx, rm_qnet **out, int T, int P, int D, int H, int L, int K, int img_c, int img_h,
                 int img_w, int patch, int act, int lut64) {
     *out = NULL;
@@ -63,13 +74,7 @@ int rm_qnet_new(rm_ctx *ctx, rm_qnet **out, int T, int P, int D, int H, int L, i
     a = (arena){.base = q->mem};
     layout(&a, q);
     rm_qlin *all[3 + 7 * RM_MAXL];
-    int nl = 0;
-    all[nl++] = &q->embed; all[nl++] = &q->cls;
-    for (int l = 0; l < L; l++) {
-        rm_qblock *b = &q->blk[l];
-        all[nl++] = &b->a1; all[nl++] = &b->lin; all[nl++] = &b->a2; all[nl++] = &b->res;
-        all[nl++] = &b->res2; all[nl++] = &b->fc1; all[nl++] = &b->fc2;
-    }
+    int nl = all_lins(q, all);
     for (int i = 0; i < nl; i++) memset(all[i]->k, 1, (size_t)all[i]->OC);
     *out = q;
     return RM_OK;
@@ -81,14 +86,85 @@ static void packed_free(struct rm_ie_packed *p) {
     free(p);
 }
 
+static void unprune(rm_qlin *l) {
+    free(l->keep);
+    l->keep = NULL; l->pruned = NULL; l->simd = l->nkeep = 0;
+}
+
+int rm_qnet_set_pruned(rm_ctx *ctx, rm_qnet *q, rm_qlin *l, int simd, const uint8_t *mask) {
+    rm_qlin *all[3 + 7 * RM_MAXL];
+    int nl = all_lins(q, all), found = 0;
+    for (int i = 0; i < nl; i++) found |= all[i] == l;
+    if (!found || l->IC == 1) return rm_err(ctx, "integer network: pruning masks go on embed, classifier, token or channel linears only");
+    unprune(l);
+    if (!mask) return RM_OK;
+    if (simd < 1 || l->IC % simd) return rm_err(ctx, "integer network: SIMD %d does not divide the %d inputs of a pruned layer", simd, l->IC);
+    int nb = l->IC / simd;
+    for (int b = 0; b < nb; b++)
+        for (int o = 0; mask[b] && o < l->OC; o++)
+            for (int i = b * simd; i < (b + 1) * simd; i++)
+                if (l->w[(size_t)o * l->IC + i])
+                    return rm_err(ctx, "integer network: weight (%d, %d) = %d lies in pruned block %d (SIMD %d) but is not zero", o, i, l->w[(size_t)o * l->IC + i], b, simd);
+    uint8_t *m = malloc((size_t)nb * (sizeof(int16_t) + 1));
+    if (!m) return rm_err(ctx, "integer network: out of memory");
+    l->keep = (int16_t *)m;
+    l->pruned = m + (size_t)nb * sizeof(int16_t);
+    l->simd = simd;
+    for (int b = 0; b < nb; b++) {
+        l->pruned[b] = mask[b] != 0;
+        if (!mask[b]) l->keep[l->nkeep++] = (int16_t)b;
+    }
+    return RM_OK;
+}
+
 void rm_qnet_free(rm_qnet *q) {
     if (!q) return;
+    rm_qlin *all[3 + 7 * RM_MAXL];
+    int nl = all_lins(q, all);
+    for (int i = 0; i < nl; i++) unprune(all[i]);
     packed_free(q->packed);
     free(q->mem);
     free(q);
 }
 
 /* ---- packing for the vector engines ---------------------------------------------------------- */
+
+/* input i of l is in a kept block (dense: always) */
+static int in_kept(const rm_qlin *l, int i) { return !l->pruned || !l->pruned[i / l->simd]; }
+/* quads g of 4 inputs (input of quad byte r: ord ? ord(4g+r) : 4g+r) with a kept input */
+static void glist_fill(rm_ie_glist *gl, const rm_qlin *l, int (*ord)(int)) {
+    gl->n = 0;
+    for (int g = 0; g < (l->IC + 3) / 4; g++) {
+        int k = 0;
+        for (int r = 0; r < 4; r++) {
+            int i = ord ? ord(4 * g + r) : 4 * g + r;
+            k |= i < l->IC && in_kept(l, i);
+        }
+        if (k) gl->g[gl->n++] = (int16_t)g;
+    }
+}
+static int rho(int b) { return rm_ie_rho(b); }
+/* the input ranges [*i0, *i1) of l's kept block k of nblk(l) (dense: one range of every input) */
+static inline int nblk(const rm_qlin *l) { return l->keep ? l->nkeep : 1; }
+static inline void blk_range(const rm_qlin *l, int k, int *i0, int *i1) {
+    if (!l->keep) { *i0 = 0; *i1 = l->IC; return; }
+    *i0 = l->keep[k] * l->simd; *i1 = *i0 + l->simd;
+}
+/* sum_i x[i] w[i] over the kept blocks of l */
+static inline int32_t dot_kept(const rm_qlin *l, const int8_t *x, const int8_t *w) {
+    int32_t s = 0;
+    if (!l->keep) {
+        for (int i = 0; i < l->IC; i++) s += x[i] * w[i];
+        return s;
+    }
+    const int S = l->simd, nk = l->nkeep;
+    for (int k = 0; k < nk; k++) {
+        const int8_t *xb = x + (size_t)l->keep[k] * S, *wb = w + (size_t)l->keep[k] * S;
+        for (int i = 0; i < S; i++) s += xb[i] * wb[i];
+    }
+    return s;
+}
+
 
 static int64_t rowsum(const int8_t *w, int n) { int64_t s = 0; for (int i = 0; i < n; i++) s += w[i]; return s; }
 
@@ -135,6 +211,8 @@ static void pack_layout(arena *a, const rm_qnet *q, struct rm_ie_packed *p) {
 #define FX(f, l) ((f).n = count_fix(&(l)), (f).o = take(a, 4 * (size_t)(f).n + 4), (f).i = take(a, 4 * (size_t)(f).n + 4))
     RQ(p->embed, D); RQ(p->cls, q->K);
     FX(p->fix_embed, q->embed);
+#define GL(gl, n) ((gl).g = take(a, 2 * (size_t)((n) / 4 + 1)))
+    GL(p->gl_embed, P);
     for (int l = 0; l < q->L; l++) {
         p->blk[l].tokw = take(a, (size_t)T * T);
         p->blk[l].tokwv = take(a, (size_t)T * T);
@@ -146,7 +224,9 @@ static void pack_layout(arena *a, const rm_qnet *q, struct rm_ie_packed *p) {
         p->blk[l].lut2v = !q->relu ? take(a, (size_t)H * 256) : NULL;
         p->blk[l].lut2g = !q->relu ? take(a, (size_t)H * 256 + 4) : NULL;
         FX(p->blk[l].fix_tok, q->blk[l].lin); FX(p->blk[l].fix_fc1, q->blk[l].fc1); FX(p->blk[l].fix_fc2, q->blk[l].fc2);
+        GL(p->blk[l].gl_tok, T); GL(p->blk[l].gl_tokv, T); GL(p->blk[l].gl_fc1, D); GL(p->blk[l].gl_fc2, H);
     }
+#undef GL
 #undef RQ
 #undef AF
 #undef FX
@@ -188,6 +268,7 @@ static int pack(rm_ctx *ctx, rm_qnet *q) {
     rq_fill(&p->embed, &q->embed);
     rq_fill(&p->cls, &q->cls);
     fix_fill(&p->fix_embed, &q->embed);
+    glist_fill(&p->gl_embed, &q->embed, NULL);
     for (int l = 0; l < q->L; l++) {
         const rm_qblock *b = &q->blk[l];
         for (int g = 0; g < T / 4; g++)
@@ -203,6 +284,9 @@ static int pack(rm_ctx *ctx, rm_qnet *q) {
         if (q->has_act1) lut_pack(p->blk[l].lut1v, p->blk[l].lut1g, b->lut1, q->D);
         if (!q->relu) lut_pack(p->blk[l].lut2v, p->blk[l].lut2g, b->lut2, q->H);
         fix_fill(&p->blk[l].fix_tok, &b->lin); fix_fill(&p->blk[l].fix_fc1, &b->fc1); fix_fill(&p->blk[l].fix_fc2, &b->fc2);
+        glist_fill(&p->blk[l].gl_tok, &b->lin, NULL);
+        if (T == 64) glist_fill(&p->blk[l].gl_tokv, &b->lin, rho);
+        glist_fill(&p->blk[l].gl_fc1, &b->fc1, NULL); glist_fill(&p->blk[l].gl_fc2, &b->fc2, NULL);
     }
     q->packed = p;
     return RM_OK;
@@ -212,6 +296,10 @@ static int check_lin(rm_ctx *ctx, const rm_qlin *l, const char *what, int blk) {
     for (int o = 0; o < l->OC; o++)
         if (l->k[o] < 1 || l->k[o] > 30)
             return rm_err(ctx, "integer network: %s of block %d: shift %d of output %d outside 1..30", what, blk, l->k[o], o);
+    for (int o = 0; l->pruned && o < l->OC; o++)
+        for (int i = 0; i < l->IC; i++)
+            if (!in_kept(l, i) && l->w[(size_t)o * l->IC + i])
+                return rm_err(ctx, "integer network: %s of block %d: weight (%d, %d) in a pruned block is not zero", what, blk, o, i);
     return RM_OK;
 }
 
@@ -304,9 +392,7 @@ void rm_ie_head(const rm_qnet *q, const int32_t *sums, int8_t *logits) {
     int8_t pooled[1024];
     for (int d = 0; d < q->D; d++) pooled[d] = (int8_t)rm_sat8(rm_rshift_round(sums[d], q->pool_shift));
     for (int k = 0; k < q->K; k++) {
-        const int8_t *w = q->cls.w + (size_t)k * q->D;
-        int32_t acc = 0;
-        for (int d = 0; d < q->D; d++) acc += w[d] * pooled[d];
+        int32_t acc = dot_kept(&q->cls, pooled, q->cls.w + (size_t)k * q->D);
         logits[k] = (int8_t)rm_requant(acc, q->cls.k[k], q->cls.b[k]);
     }
 }
@@ -374,7 +460,8 @@ static void ref_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8
     for (int t = 0; t < T; t++)
         for (int d = 0; d < D; d++) {
             int64_t acc = 0;
-            for (int f = 0; f < P; f++) acc += (int64_t)B->x[(size_t)t * P + f] * q->embed.w[(size_t)d * P + f];
+            for (int f = 0; f < P; f++)
+                if (in_kept(&q->embed, f)) acc += (int64_t)B->x[(size_t)t * P + f] * q->embed.w[(size_t)d * P + f];
             B->s[(size_t)t * D + d] = (int8_t)ref_rq(acc, q->embed.k[d], q->embed.b[d], ST(0));
         }
     for (int l = 0; l < q->L; l++) {
@@ -387,7 +474,8 @@ static void ref_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8
         for (int t = 0; t < T; t++)
             for (int d = 0; d < D; d++) {
                 int64_t acc = 0;
-                for (int u = 0; u < T; u++) acc += (int64_t)b->lin.w[(size_t)t * T + u] * B->a[(size_t)u * D + d];
+                for (int u = 0; u < T; u++)
+                    if (in_kept(&b->lin, u)) acc += (int64_t)b->lin.w[(size_t)t * T + u] * B->a[(size_t)u * D + d];
                 B->v[(size_t)t * D + d] = (int8_t)ref_rq(acc, b->lin.k[t], b->lin.b[t], ST(base + S_LIN));
             }
         for (size_t i = 0; i < (size_t)T * D; i++) {
@@ -402,14 +490,16 @@ static void ref_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8
         for (int t = 0; t < T; t++)
             for (int j = 0; j < H; j++) {
                 int64_t acc = 0;
-                for (int d = 0; d < D; d++) acc += (int64_t)b->fc1.w[(size_t)j * D + d] * B->y1[(size_t)t * D + d];
+                for (int d = 0; d < D; d++)
+                    if (in_kept(&b->fc1, d)) acc += (int64_t)b->fc1.w[(size_t)j * D + d] * B->y1[(size_t)t * D + d];
                 int32_t h = ref_rq(acc, b->fc1.k[j], b->fc1.b[j], ST(base + S_FC1));
                 B->y2[(size_t)t * H + j] = (int8_t)(q->relu ? (h > 0 ? h : 0) : ref_lut(q, b->lut2, b->lut2_64, b->lut2_e, j, h));
             }
         for (int t = 0; t < T; t++)
             for (int d = 0; d < D; d++) {
                 int64_t acc = 0;
-                for (int j = 0; j < H; j++) acc += (int64_t)b->fc2.w[(size_t)d * H + j] * B->y2[(size_t)t * H + j];
+                for (int j = 0; j < H; j++)
+                    if (in_kept(&b->fc2, j)) acc += (int64_t)b->fc2.w[(size_t)d * H + j] * B->y2[(size_t)t * H + j];
                 int32_t o = ref_rq(acc, b->fc2.k[d], b->fc2.b[d], ST(base + S_FC2));
                 B->s[(size_t)t * D + d] = (int8_t)ref_add(o, B->t[(size_t)t * D + d], ST(base + S_ADD2));
             }
@@ -424,7 +514,8 @@ static void ref_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8
     }
     for (int k = 0; k < q->K; k++) {
         int64_t acc = 0;
-        for (int d = 0; d < D; d++) acc += (int64_t)q->cls.w[(size_t)k * D + d] * pooled[d];
+        for (int d = 0; d < D; d++)
+            if (in_kept(&q->cls, d)) acc += (int64_t)q->cls.w[(size_t)k * D + d] * pooled[d];
         logits[k] = (int8_t)ref_rq(acc, q->cls.k[k], q->cls.b[k], ST(2 + S_PER * q->L));
     }
 #undef ST
@@ -442,7 +533,7 @@ static int ref_buf_new(ref_buf *B, const rm_qnet *q) {
 
 /* ---- portable engine ------------------------------------------------------------------------- */
 
-/* natural layouts, int32 accumulation, tables always read as 256 entries */
+/* natural layouts, int32 accumulation, tables always read as 256 entries; pruned blocks skipped */
 static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8_t *dump, ref_buf *B, int32_t *acc) {
     const int T = q->T, P = q->P, D = q->D, H = q->H, c = q->img_c, pt = q->patch, gw = q->img_w / pt;
     const size_t hw = (size_t)q->img_h * q->img_w;
@@ -456,9 +547,7 @@ static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int
     for (int t = 0; t < T; t++) {
         const int8_t *xr = B->x + (size_t)t * P;
         for (int d = 0; d < D; d++) {
-            const int8_t *w = q->embed.w + (size_t)d * P;
-            int32_t s = 0;
-            for (int f = 0; f < P; f++) s += xr[f] * w[f];
+            int32_t s = dot_kept(&q->embed, xr, q->embed.w + (size_t)d * P);
             B->s[(size_t)t * D + d] = (int8_t)rm_requant(s, q->embed.k[d], q->embed.b[d]);
         }
     }
@@ -472,10 +561,13 @@ static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int
         for (int t = 0; t < T; t++) {
             for (int d = 0; d < D; d++) acc[d] = 0;
             const int8_t *w = b->lin.w + (size_t)t * T;
-            for (int u = 0; u < T; u++) {
-                const int8_t *ar = B->a + (size_t)u * D;
-                int32_t wu = w[u];
-                for (int d = 0; d < D; d++) acc[d] += wu * ar[d];
+            for (int k = 0, u0, u1; k < nblk(&b->lin); k++) {
+                blk_range(&b->lin, k, &u0, &u1);
+                for (int u = u0; u < u1; u++) {
+                    const int8_t *ar = B->a + (size_t)u * D;
+                    int32_t wu = w[u];
+                    for (int d = 0; d < D; d++) acc[d] += wu * ar[d];
+                }
             }
             for (int d = 0; d < D; d++) {
                 size_t i = (size_t)t * D + d;
@@ -492,9 +584,7 @@ static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int
         for (int t = 0; t < T; t++) {
             const int8_t *yr = B->y1 + (size_t)t * D;
             for (int j = 0; j < H; j++) {
-                const int8_t *w = b->fc1.w + (size_t)j * D;
-                int32_t s = 0;
-                for (int d = 0; d < D; d++) s += yr[d] * w[d];
+                int32_t s = dot_kept(&b->fc1, yr, b->fc1.w + (size_t)j * D);
                 int32_t h = rm_requant(s, b->fc1.k[j], b->fc1.b[j]);
                 B->y2[(size_t)t * H + j] = (int8_t)(q->relu ? (h > 0 ? h : 0) : b->lut2[(size_t)j * 256 + h + 128]);
             }
@@ -502,9 +592,7 @@ static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int
         for (int t = 0; t < T; t++) {
             const int8_t *yr = B->y2 + (size_t)t * H;
             for (int d = 0; d < D; d++) {
-                const int8_t *w = b->fc2.w + (size_t)d * H;
-                int32_t s = 0;
-                for (int j = 0; j < H; j++) s += yr[j] * w[j];
+                int32_t s = dot_kept(&b->fc2, yr, b->fc2.w + (size_t)d * H);
                 size_t i = (size_t)t * D + d;
                 B->s[i] = (int8_t)rm_sat8(rm_requant(s, b->fc2.k[d], b->fc2.b[d]) + B->t[i]);
             }

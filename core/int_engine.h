@@ -27,6 +27,9 @@
  *               embed a multiple of 16 too.
  * The vector engines need tokens = 64 and embed, hidden, patch_dim multiples of 4 (CIFAR-10 ResMLP);
  * other shapes run on the portable engine. All engines parallelise over images with OpenMP.
+ * SIMD-block pruning (rm_qnet_set_pruned): every engine skips the pruned input blocks of a layer, at its
+ * own granularity (reference and portable: the kept blocks; AVX2/VNNI: the input quads holding a kept
+ * input; AMX: the 64-input tile steps holding one), with the same results as the dense computation.
  * No floating point anywhere in the engine sources (checked by tests/e2e_nofloat.sh). */
 #ifndef RM_INT_ENGINE_H
 #define RM_INT_ENGINE_H
@@ -39,6 +42,11 @@ typedef struct rm_qlin {   /* int8 linear (OC,IC) or per-channel affine (IC = 1)
     int8_t *w;             /* (OC,IC) row-major */
     int8_t *b;             /* (OC) on the output scale */
     int8_t *k;             /* (OC) shifts 1..30 */
+    /* SIMD-block pruning (core/prune.h), rm_qnet_set_pruned: 0 / NULL = dense. Inputs [b*simd, (b+1)*simd)
+     * of every output are zero for each pruned block b, and every engine visits only the kept blocks */
+    int simd, nkeep;
+    int16_t *keep;         /* (nkeep) kept block indices, ascending */
+    uint8_t *pruned;       /* (IC/simd) 1 = pruned block */
 } rm_qlin;
 
 typedef struct rm_qblock {
@@ -69,6 +77,10 @@ typedef struct rm_qnet {
 int rm_qnet_new(rm_ctx *ctx, rm_qnet **out, int T, int P, int D, int H, int L, int K, int img_c, int img_h,
                 int img_w, int patch, int act, int lut64);
 void rm_qnet_free(rm_qnet *q);
+/* mark SIMD-block pruning on a weight layer of q (one of embed, cls, blk[l].lin/fc1/fc2): mask[b] = 1 for
+ * each pruned block of simd consecutive inputs (simd divides IC). The masked weights must be zero (an
+ * error otherwise: skipping them must not change a result); mask NULL clears. Call rm_qnet_prepare after. */
+int rm_qnet_set_pruned(rm_ctx *ctx, rm_qnet *q, rm_qlin *l, int simd, const uint8_t *mask);
 /* check shifts (1..30), dimensions and tables; rebuild the 256-entry tables from the 64-entry ones in
  * lut64 mode; build the packed data of the vector engines. Call after filling or changing the tensors. */
 int rm_qnet_prepare(rm_ctx *ctx, rm_qnet *q);

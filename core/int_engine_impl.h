@@ -17,6 +17,9 @@
 #include "int_engine.h"
 
 typedef struct rm_ie_fix { int n; int32_t *o, *i; } rm_ie_fix;   /* weights equal to -128 at (o, i) */
+/* the input quads (groups of 4 inputs of a quad tensor) a pruned layer still reads: quad g is listed when
+ * any of its inputs lies in a kept SIMD block (the others are all zero weights); dense: every quad */
+typedef struct rm_ie_glist { int n; int16_t *g; } rm_ie_glist;
 
 /* per channel affine constants (C). mh[c] != 0: w << (15-k) fits int16, so the VNNI engine computes
  * rm_rshift_round(x*w, k) exactly as vpmulhrsw(x, mh) = (x*mh + 2^14) >> 15, then adds b */
@@ -32,6 +35,7 @@ struct rm_ie_packed {
     uint8_t pixu[4][256];           /* pixel -> code+128 */
     rm_ie_rq embed, cls;
     rm_ie_fix fix_embed;
+    rm_ie_glist gl_embed;           /* quads of the input tensor the embedding reads */
     struct rm_ie_pblk {
         uint8_t *tokw;              /* AVX2 [16][64][4]: tokw[g][t][i] = lin.w[t][4g+i] */
         uint8_t *tokwv;             /* VNNI, A read in rho order: tokwv[g][t][i] = lin.w[t][rho(4g+i)] */
@@ -41,6 +45,8 @@ struct rm_ie_packed {
         uint8_t *lut1v, *lut2v;     /* VNNI: [C][256], entry at (uint8)code holds table+128 */
         int8_t *lut1g, *lut2g;      /* AVX2 gathers: [C][256] + 4 pad bytes, index code+128 */
         rm_ie_fix fix_tok, fix_fc1, fix_fc2;
+        rm_ie_glist gl_tok, gl_tokv; /* token quads of tokw (natural order) and tokwv (rho order) */
+        rm_ie_glist gl_fc1, gl_fc2;
     } blk[RM_MAXL];
     void *mem;
 };

@@ -194,14 +194,15 @@ VNNI static inline void v_prologue(const struct rm_ie_pblk *b, vscr *S, int d, _
 /* channel linear tile: out[c][t] (4 x 64 int32) = corr[o0+c] + sum_i (x[i][t]+128) w[o0+c][i], x the quad
  * tensor xq ((IC/4) x 64 words, u8), w rows of IC int8 broadcast 4 at a time */
 VNNI static inline __attribute__((always_inline)) void v_tile_lin(int32_t *out, const uint32_t *xq, const int8_t *w,
-                                                                 int IC, int o0, const int32_t *corr) {
+                                                                 int IC, int o0, const int32_t *corr, const rm_ie_glist *gl) {
     const int8_t *w0p = w + (size_t)o0 * IC, *w1p = w0p + IC, *w2p = w1p + IC, *w3p = w2p + IC;
     __m512i a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
     a0 = a1 = a2 = a3 = _mm512_set1_epi32(corr[o0]);
     b0 = b1 = b2 = b3 = _mm512_set1_epi32(corr[o0 + 1]);
     c0 = c1 = c2 = c3 = _mm512_set1_epi32(corr[o0 + 2]);
     d0 = d1 = d2 = d3 = _mm512_set1_epi32(corr[o0 + 3]);
-    for (int g = 0; g < IC / 4; g++) {
+    for (int n = 0; n < gl->n; n++) {   /* the quads with a kept input (pruned blocks skipped) */
+        const int g = gl->g[n];
         const uint32_t *xg = xq + (size_t)g * 64;
         __m512i x0 = _mm512_load_si512(xg), x1 = _mm512_load_si512(xg + 16);
         __m512i x2 = _mm512_load_si512(xg + 32), x3 = _mm512_load_si512(xg + 48);
@@ -216,14 +217,15 @@ VNNI static inline __attribute__((always_inline)) void v_tile_lin(int32_t *out, 
 
 /* token-mixing tile: out[c][t] = corr[t] + sum_g,r (A[d0+c][4g+r]+128) tokw[g][t][r], A rows u8 */
 VNNI static inline __attribute__((always_inline)) void v_tile_tok(int32_t *out, const uint8_t *A, const uint8_t *tokw,
-                                                                 const int32_t *corr) {
+                                                                 const int32_t *corr, const rm_ie_glist *gl) {
     const uint8_t *r0 = A, *r1 = A + 64, *r2 = A + 128, *r3 = A + 192;
     __m512i a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
     a0 = b0 = c0 = d0 = _mm512_load_si512(corr);
     a1 = b1 = c1 = d1 = _mm512_load_si512(corr + 16);
     a2 = b2 = c2 = d2 = _mm512_load_si512(corr + 32);
     a3 = b3 = c3 = d3 = _mm512_load_si512(corr + 48);
-    for (int g = 0; g < 16; g++) {
+    for (int n = 0; n < gl->n; n++) {   /* token quads (rho order) with a kept token */
+        const int g = gl->g[n];
         const uint8_t *wg = tokw + (size_t)g * 256;
         __m512i w0 = _mm512_load_si512(wg), w1 = _mm512_load_si512(wg + 64);
         __m512i w2 = _mm512_load_si512(wg + 128), w3 = _mm512_load_si512(wg + 192);
@@ -286,7 +288,7 @@ VNNI static void vnni_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
     else build_input(pk, q, img, (uint8_t *)S->xin, 1);
     /* embed, then block 0's affine_1 / res_affine */
     for (int d0 = 0; d0 < D; d0 += 4) {
-        v_tile_lin(S->tile, S->xin, q->embed.w, P, d0, RQSTART(&pk->embed));
+        v_tile_lin(S->tile, S->xin, q->embed.w, P, d0, RQSTART(&pk->embed), &pk->gl_embed);
         for (int c = 0; c < 4; c++) {
             __m512i h0, h1;
             v_rq16(S->tile + 64 * c, &pk->embed, d0 + c, &h0, &h1);
@@ -298,7 +300,7 @@ VNNI static void vnni_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
         const struct rm_ie_pblk *b = &pk->blk[l];
         /* token mixing: v[d][t] = sum_t' W[t][t'] a[d][t'], + affine_2, + res -> m; res2(m) -> RM; act1(m) -> X1 */
         for (int d0 = 0; d0 < D; d0 += 4) {
-            v_tile_tok(S->tile, S->A + (size_t)d0 * 64, b->tokwv, RQSTART(&b->tok));
+            v_tile_tok(S->tile, S->A + (size_t)d0 * 64, b->tokwv, RQSTART(&b->tok), &b->gl_tokv);
             __m512i y[4];
 #pragma GCC unroll 4
             for (int c = 0; c < 4; c++) {
@@ -317,7 +319,7 @@ VNNI static void vnni_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
         }
         /* fc1 + ReLU or act2 table -> HP */
         for (int j0 = 0; j0 < H; j0 += 4) {
-            v_tile_lin(S->tile, S->X1, qb->fc1.w, D, j0, RQSTART(&b->fc1));
+            v_tile_lin(S->tile, S->X1, qb->fc1.w, D, j0, RQSTART(&b->fc1), &b->gl_fc1);
             __m512i y[4];
 #pragma GCC unroll 4
             for (int c = 0; c < 4; c++) {
@@ -332,7 +334,7 @@ VNNI static void vnni_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
         }
         /* fc2 + res2 -> stream; next block's affine_1 / res_affine, or the pooled sums */
         for (int d0 = 0; d0 < D; d0 += 4) {
-            v_tile_lin(S->tile, S->HP, qb->fc2.w, H, d0, RQSTART(&b->fc2));
+            v_tile_lin(S->tile, S->HP, qb->fc2.w, H, d0, RQSTART(&b->fc2), &b->gl_fc2);
 #pragma GCC unroll 4
             for (int c = 0; c < 4; c++) {
                 int d = d0 + c;
@@ -442,10 +444,10 @@ static void fix_token(const rm_ie_fix *f, int d0, int t0, const uint8_t *A, int3
 
 /* accumulate a channel linear tile: 4 outputs o0.. (weights w rows of IC), 16 tokens t0.. of quad input xq */
 AVX2 static inline void a_lin_tile(__m256i acc[4][2], const int8_t *w, int IC, int o0, const uint32_t *xq, int t0,
-                                   const int32_t *corr0) {
-    (void)corr0;
+                                   const rm_ie_glist *gl) {
     for (int c = 0; c < 4; c++) acc[c][0] = acc[c][1] = _mm256_setzero_si256();
-    for (int g = 0; g < IC / 4; g++) {
+    for (int n = 0; n < gl->n; n++) {   /* the quads with a kept input (pruned blocks skipped) */
+        const int g = gl->g[n];
         const uint32_t *xg = xq + (size_t)g * 64 + t0;
         __m256i x0 = _mm256_load_si256((const __m256i *)xg), x1 = _mm256_load_si256((const __m256i *)(xg + 8));
         __m256i ax0 = _mm256_abs_epi8(x0), ax1 = _mm256_abs_epi8(x1);
@@ -479,7 +481,7 @@ AVX2 static void avx2_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
     for (int d0 = 0; d0 < D; d0 += 4)
         for (int t0 = 0; t0 < 64; t0 += 16) {
             __m256i acc[4][2];
-            a_lin_tile(acc, q->embed.w, P, d0, S->xin, t0, NULL);
+            a_lin_tile(acc, q->embed.w, P, d0, S->xin, t0, &pk->gl_embed);
             a_fix(acc, &pk->fix_embed, d0, t0, S->xin, NULL, 0, S->tile);
             for (int c = 0; c < 4; c++) {
                 int d = d0 + c;
@@ -495,7 +497,8 @@ AVX2 static void avx2_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
             for (int t0 = 0; t0 < 64; t0 += 16) {
                 __m256i acc[4][2];
                 for (int c = 0; c < 4; c++) acc[c][0] = acc[c][1] = _mm256_setzero_si256();
-                for (int g = 0; g < 16; g++) {
+                for (int n = 0; n < b->gl_tok.n; n++) {   /* token quads with a kept token */
+                    const int g = b->gl_tok.g[n];
                     const uint8_t *wg = b->tokw + ((size_t)g * 64 + t0) * 4;
                     __m256i w0 = _mm256_load_si256((const __m256i *)wg), w1 = _mm256_load_si256((const __m256i *)(wg + 32));
 #pragma GCC unroll 4
@@ -525,7 +528,7 @@ AVX2 static void avx2_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
         for (int j0 = 0; j0 < H; j0 += 4)
             for (int t0 = 0; t0 < 64; t0 += 16) {
                 __m256i acc[4][2];
-                a_lin_tile(acc, qb->fc1.w, D, j0, S->X1, t0, NULL);
+                a_lin_tile(acc, qb->fc1.w, D, j0, S->X1, t0, &b->gl_fc1);
                 a_fix(acc, &b->fix_fc1, j0, t0, S->X1, NULL, 0, S->tile);
                 for (int v = 0; v < 2; v++) {
                     __m256i y[4];
@@ -541,7 +544,7 @@ AVX2 static void avx2_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
             int32_t sums[4] = {0, 0, 0, 0};
             for (int t0 = 0; t0 < 64; t0 += 16) {
                 __m256i acc[4][2];
-                a_lin_tile(acc, qb->fc2.w, H, d0, S->HP, t0, NULL);
+                a_lin_tile(acc, qb->fc2.w, H, d0, S->HP, t0, &b->gl_fc2);
                 a_fix(acc, &b->fix_fc2, d0, t0, S->HP, NULL, 0, S->tile);
                 for (int c = 0; c < 4; c++) {
                     int d = d0 + c;
@@ -705,6 +708,8 @@ typedef struct {            /* one channel linear, repacked for the tiles */
     int OC, IC, OCp, ICp;   /* ICp multiple of 64, OCp of 16 */
     int8_t *w;              /* (OCp, ICp), zero padded */
     int32_t *cinit;         /* [OCp/16][16][16]: row r of group g = the start value of output 16g+r */
+    int nk;                 /* 64-input steps with a kept input (SIMD-block pruning skips the others) */
+    int16_t ks[16];         /* their first inputs */
 } amx_lin;
 typedef struct {
     amx_lin embed, fc1[RM_MAXL], fc2[RM_MAXL];
@@ -729,6 +734,12 @@ static int amx_lin_pack(amx_pack *p, amx_lin *a, const rm_qlin *l, const int32_t
     a->w = (int8_t *)m;
     a->cinit = (int32_t *)(m + (size_t)a->OCp * a->ICp);
     for (int o = 0; o < a->OC; o++) memcpy(a->w + (size_t)o * a->ICp, l->w + (size_t)o * l->IC, (size_t)l->IC);
+    a->nk = 0;
+    for (int k = 0; k < a->ICp; k += 64) {
+        int kept = 0;
+        for (int i = k; i < k + 64 && i < l->IC; i++) kept |= !l->pruned || !l->pruned[i / l->simd];
+        if (kept) a->ks[a->nk++] = (int16_t)k;
+    }
     for (int o = 0; o < a->OC; o++)
         for (int c = 0; c < 16; c++) a->cinit[(size_t)o * 16 + c] = start[o];
     return 0;
@@ -768,7 +779,8 @@ AMX static void amx_tile_lin(int32_t *out, const amx_lin *a, int o0, const uint3
     _tile_loadd(1, ci, 64);
     _tile_loadd(2, ci, 64);
     _tile_loadd(3, ci, 64);
-    for (int k = 0; k < a->ICp; k += 64) {
+    for (int n = 0; n < a->nk; n++) {
+        const int k = a->ks[n];
         const uint32_t *xk = xq + (size_t)(k / 4) * 64;
         _tile_loadd(4, a->w + (size_t)o0 * a->ICp + k, a->ICp);
         _tile_loadd(5, xk, 256);

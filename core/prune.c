@@ -1,6 +1,7 @@
 /* prune.c - SIMD-block pruning masks: creation step by step by block norm, application after every
  * parameter change, copy, and the checkpoint text form (see prune.h). */
 #include "prune.h"
+#include "int_engine.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +35,25 @@ int rm_prune_simd_list(rm_ctx *ctx, const rm_model *m, const char *list, int *si
     return n;
 }
 
+void rm_prune_release(rm_prune *p) {
+    if (!p) return;
+    for (int i = 0; i < p->n; i++) free(p->l[i].mask);
+    free(p);
+}
 void rm_prune_free(rm_model *m) {
-    if (!m->prune) return;
-    for (int i = 0; i < m->prune->n; i++) free(m->prune->l[i].mask);
-    free(m->prune);
+    rm_prune_release(m->prune);
     m->prune = NULL;
+}
+rm_prune *rm_prune_dup(const rm_prune *p) {
+    if (!p) return NULL;
+    rm_prune *d = malloc(sizeof *d);
+    if (!d) return NULL;
+    *d = *p;
+    for (int i = 0; i < p->n; i++) d->l[i].mask = NULL;
+    for (int i = 0; i < p->n; i++)
+        if (!(d->l[i].mask = malloc((size_t)p->l[i].nblocks))) { rm_prune_release(d); return NULL; }
+        else memcpy(d->l[i].mask, p->l[i].mask, (size_t)p->l[i].nblocks);
+    return d;
 }
 
 static int prune_init(rm_ctx *ctx, rm_model *m, const int *simd) {
@@ -50,6 +65,7 @@ static int prune_init(rm_ctx *ctx, rm_model *m, const int *simd) {
     for (int i = 0; i < n; i++) {
         rm_prune_layer *L = &p->l[p->n++];
         memcpy(L->name, wl[i].name, sizeof L->name);
+        L->kind = wl[i].kind; L->index = wl[i].index;
         L->rows = wl[i].rows; L->cols = wl[i].cols; L->simd = simd ? simd[i] : rm_prune_auto_simd(wl[i].cols);
         if (L->simd < 1 || L->cols % L->simd) { rm_err(ctx, "prune: SIMD %d does not divide %d inputs of %s", L->simd, L->cols, L->name); rm_prune_free(m); return RM_ERR; }
         L->nblocks = L->cols / L->simd;
@@ -205,5 +221,20 @@ int rm_prune_parse(rm_ctx *ctx, rm_model *m, const char *text) {
         p = *end ? end + 1 : end;
     }
     rm_prune_apply(m);
+    return RM_OK;
+}
+
+int rm_prune_to_qnet(rm_ctx *ctx, const rm_prune *p, rm_qnet *q) {
+    for (int i = 0; p && i < p->n; i++) {
+        const rm_prune_layer *L = &p->l[i];
+        if (!L->npruned) continue;
+        int b = L->index, k = L->kind;
+        rm_qlin *ql = k == RM_WL_EMBED ? &q->embed : k == RM_WL_CLS ? &q->cls
+                    : b < 0 || b >= q->L ? NULL : k == RM_WL_TOK ? &q->blk[b].lin : k == RM_WL_FC1 ? &q->blk[b].fc1
+                    : k == RM_WL_FC2 ? &q->blk[b].fc2 : NULL;
+        if (!ql || ql->OC != L->rows || ql->IC != L->cols)
+            return rm_err(ctx, "prune: mask of %s does not fit the integer network", L->name);
+        if (rm_qnet_set_pruned(ctx, q, ql, L->simd, L->mask)) return rm_errprefix(ctx, "prune: %s", L->name);
+    }
     return RM_OK;
 }

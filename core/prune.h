@@ -7,8 +7,10 @@
  *
  * The masks live on the model (rm_model.prune) and are honoured everywhere weights change:
  * rm_model_params_changed zeroes masked weights (so after every optimiser step and every load they are
- * zero again), checkpoints carry them in __metadata__ "prune", GPFQ and the integer engine see zeros, and
- * `hls estimate` drops pruned blocks from each matmul's input count. Conv layers prune (OC, IC*k*k) columns
+ * zero again), checkpoints carry them in __metadata__ "prune", GPFQ sees zeros, the folded model keeps them
+ * through QAT, the integer engines (ResMLP: rm_prune_to_qnet; nets: bnn.c) skip the pruned blocks, `hls emit`
+ * writes loops over the kept blocks only, and `hls estimate` drops pruned blocks from each matmul's input
+ * count. Conv layers prune (OC, IC*k*k) columns
  * the same way. */
 #ifndef RM_PRUNE_H
 #define RM_PRUNE_H
@@ -18,6 +20,7 @@
 typedef struct rm_prune_layer {
     char name[96];          /* weight tensor */
     int rows, cols, simd;   /* simd divides cols */
+    int kind, index;        /* the weight layer's RM_WL_* and index (wlayers.h) */
     int nblocks, npruned;
     uint8_t *mask;          /* (nblocks) 1 = pruned */
 } rm_prune_layer;
@@ -46,6 +49,13 @@ int rm_prune_copy(rm_ctx *ctx, rm_model *dst, const rm_model *src);   /* dst get
 int rm_prune_pruned_inputs(const rm_model *m, const char *name);
 /* fraction of the model's prunable weights that are masked */
 double rm_prune_sparsity(const rm_model *m);
+/* a deep copy of masks (NULL in, NULL out; NULL when out of memory too: check p != NULL) and its release */
+rm_prune *rm_prune_dup(const rm_prune *p);
+void rm_prune_release(rm_prune *p);
+/* a ResMLP's masks (NULL: nothing) onto its integer network (rm_qnet_set_pruned per weight layer, so the
+ * integer engines skip the pruned blocks). Call before rm_qnet_prepare. */
+struct rm_qnet;
+int rm_prune_to_qnet(rm_ctx *ctx, const rm_prune *p, struct rm_qnet *q);
 /* "name:simd:hex;..." for checkpoints (malloc'd, NULL when the model has no masks) and back */
 char *rm_prune_format(const rm_model *m);
 int rm_prune_parse(rm_ctx *ctx, rm_model *m, const char *text);

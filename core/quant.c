@@ -6,6 +6,7 @@
  * of codes summed by sgemm are exact integers below 2^24, so the requantisation below sees exactly the
  * int32 accumulator of the integer engine. */
 #include "quant.h"
+#include "prune.h"
 #include "quant_impl.h"
 #include "layers.h"
 #include "gemm.h"
@@ -1055,7 +1056,8 @@ int rm_quant_export(rm_ctx *ctx, rm_qmodel *q, rm_qnet **out) {
         if (!n->relu) rm_q_tables(q, l, 1, b->lut2, b->lut2_64, b->lut2_e, NULL, NULL, work);
     }
     free(work);
-    if (rm_qnet_prepare(ctx, n)) { rm_qnet_free(n); return RM_ERR; }
+    /* SIMD-block pruning: the engines skip the pruned blocks (their codes are zero) */
+    if (rm_prune_to_qnet(ctx, q->f->prune, n) || rm_qnet_prepare(ctx, n)) { rm_qnet_free(n); return RM_ERR; }
     *out = n;
     return RM_OK;
 }

@@ -104,6 +104,20 @@ int rm_wlayer_input(rm_ctx *ctx, rm_model *m, const rm_wlayer *L, const float *x
     return RM_OK;
 }
 
+int rm_wlayer_conv_input(rm_ctx *ctx, rm_model *m, const rm_wlayer *L, const float *x, int B, const float **map,
+                         int *C, int *H, int *W, int *nhwc) {
+    if (L->kind != RM_WL_NET_CONV || !m->net) return rm_err(ctx, "%s: not a conv layer", L->name);
+    if (L->index == 0) {
+        const rm_net_spec *s = rm_net_spec_of(m);
+        if (rm_net_set_batch(ctx, m, B)) return RM_ERR;
+        *map = x; *C = s->in_c; *H = s->in_h; *W = s->in_w; *nhwc = 0;
+        return RM_OK;
+    }
+    if (rm_net_forward_upto(ctx, m, x, B, 0, L->index)) return RM_ERR;
+    *map = rm_net_output(m, L->index - 1, C, H, W, nhwc);
+    return *map ? RM_OK : rm_err(ctx, "%s: no input map", L->name);
+}
+
 void rm_wlayer_batch(const rm_model *m, const rm_dataset *ds, const int *idx, int B, float *x, int *y) {
     if (m->net) rm_make_batch_flat(ds, idx, B, x, y);
     else rm_make_batch(ds, idx, B, m->cfg.patch, RM_AUG_NONE, 0, x, y);

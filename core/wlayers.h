@@ -30,6 +30,10 @@ const char *rm_wlayer_label(const rm_model *m, const rm_wlayer *L, char *buf, si
  * supported (an error). */
 int rm_wlayer_input(rm_ctx *ctx, rm_model *m, const rm_wlayer *L, const float *x, int B, const float **X,
                     int *nrows, int *trans);
+/* Conv layer L: forward a batch x just far enough and point *map at the layer's input feature map in the
+ * model's cache, (B, C*H*W), NHWC when *nhwc (else CHW); C, H, W its shape. (GPFQ takes im2col patches.) */
+int rm_wlayer_conv_input(rm_ctx *ctx, rm_model *m, const rm_wlayer *L, const float *x, int B, const float **map,
+                         int *C, int *H, int *W, int *nhwc);
 /* build a batch of images idx[0..B) the way the model takes it (patch tensor or flat rows), no augmentation */
 void rm_wlayer_batch(const rm_model *m, const rm_dataset *ds, const int *idx, int B, float *x, int *y);
 #endif

@@ -261,6 +261,25 @@ static void stage_keys(kvs *s, const char *name) {
 
 static void put_tpl(FILE *f, const char *tpl, const kvs *s) { fill(f, tpl, strlen(tpl), s); }
 
+/* SIMD-block pruning (rm_qnet_set_pruned): the keys of T_MATMUL_PRUNED / T_TOKLIN_PRUNED */
+static void prune_keys(kvs *s, const char *name, const rm_qlin *l) {
+    kset(s, "WK", "%s_wk", name);
+    kset(s, "KB", "%s_kb", name);
+    kset(s, "NK", "%d", l->nkeep * l->simd);
+    kset(s, "NKB", "%d", l->nkeep);
+    kset(s, "PS", "%d", l->simd);
+}
+/* a matmul stage: the dense template, or the pruned one when l has kept-block lists */
+static void put_matmul(FILE *f, kvs *s, const char *name, const rm_qlin *l) {
+    if (!l->keep) { put_tpl(f, T_MATMUL, s); return; }
+    prune_keys(s, name, l);
+    put_tpl(f, T_MATMUL_PRUNED, s);
+}
+static void readme_pruned(FILE *readme, const rm_qlin *l) {
+    if (l->keep)
+        fprintf(readme, "  (SIMD-block pruned: %d of %d blocks of %d inputs kept, only those are read)\n", l->nkeep, l->IC / l->simd, l->simd);
+}
+
 /* Fill the stage templates into f (the body of resmlp.cpp) and describe the channels and processes.
  * readme: one markdown line per stage. */
 static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme) {
@@ -276,11 +295,12 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
     kset(&s, "WHAT", "patch embedding, one token vector at a time");
     kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_P"); kset(&s, "OUT", "RM_D");
     kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
-    put_tpl(f, T_MATMUL, &s);
+    put_matmul(f, &s, "embed_linear", &q->embed);
     add_stream(pp, "s_embed", "RM_D", 2);
     set_tap(add_proc(pp, "embed_linear", 2, "in", "s_embed"), "s_embed", "RM_D", q->T, "&samples_inter_0[n][0][0]",
             "after embed_linear (samples_inter_0)");
     fprintf(readme, "- `embed_linear`: %d x %d matmul per token\n", q->D, q->P);
+    readme_pruned(readme, &q->embed);
     snprintf(in, sizeof in, "s_embed");
 
     for (int i = 0; i < q->L; i++) {
@@ -303,7 +323,14 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
         fprintf(readme, "- `%s`: per-channel affine (%d channels), token vector in, skip path out\n", nm, q->D);
 
         bname(nm, sizeof nm, i, "token_mixer_linear");
-        s.n = 0; stage_keys(&s, nm); put_tpl(f, T_TOKLIN, &s);
+        s.n = 0; stage_keys(&s, nm);
+        if (!q->blk[i].lin.keep) put_tpl(f, T_TOKLIN, &s);
+        else {   /* the load stage as in T_TOKLIN, then the pruned linear */
+            const char *lin = strstr(T_TOKLIN, "/* @NAME@: mixing across tokens");
+            fill(f, T_TOKLIN, (size_t)(lin - T_TOKLIN), &s);
+            prune_keys(&s, nm, &q->blk[i].lin);
+            put_tpl(f, T_TOKLIN_PRUNED, &s);
+        }
         upper(U, nm, sizeof U);
         char p1[200], p2[200];
         snprintf(p1, sizeof p1, "HLS array_partition variable=%s cyclic factor=%s_SIMD dim=1", tb, U);
@@ -315,6 +342,7 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
         add_proc(pp, nm, 2, tb, v);
         fprintf(readme, "- `%s_load` => `%s`: transpose, then %d x %d matmul across tokens per channel\n", nm, nm,
                 q->T, q->T);
+        readme_pruned(readme, &q->blk[i].lin);
 
         bname(nm, sizeof nm, i, "token_mixer_affine_2");
         s.n = 0; stage_keys(&s, nm); put_tpl(f, T_AFFINE2, &s);
@@ -358,11 +386,12 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
         kset(&s, "WHAT", "channel MLP linear_1%s", q->relu ? " with the ReLU" : "");
         kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_D"); kset(&s, "OUT", "RM_H");
         kset(&s, "ACT", "%s", q->relu ? "rm_relu" : ""); kset(&s, "ACTDOC", "%s", q->relu ? "relu " : "");
-        put_tpl(f, T_MATMUL, &s);
+        put_matmul(f, &s, nm, &q->blk[i].fc1);
         add_stream(pp, h, "RM_H", 2);
         add_proc(pp, nm, 2, cur, h);
         cur = h;
         fprintf(readme, "- `%s`: %d x %d matmul per token%s\n", nm, q->H, q->D, q->relu ? ", ReLU" : "");
+        readme_pruned(readme, &q->blk[i].fc1);
         if (!q->relu) {
             bname(nm, sizeof nm, i, "mlp_psa_1");
             s.n = 0; stage_keys(&s, nm);
@@ -380,10 +409,11 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
         kset(&s, "WHAT", "channel MLP linear_2 (LayerScale folded in)");
         kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_H"); kset(&s, "OUT", "RM_D");
         kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
-        put_tpl(f, T_MATMUL, &s);
+        put_matmul(f, &s, nm, &q->blk[i].fc2);
         add_stream(pp, o, "RM_D", 2);
         add_proc(pp, nm, 2, cur, o);
         fprintf(readme, "- `%s`: %d x %d matmul per token\n", nm, q->D, q->H);
+        readme_pruned(readme, &q->blk[i].fc2);
 
         bname(nm, sizeof nm, i, "mlp_res");
         s.n = 0; stage_keys(&s, nm); put_tpl(f, T_MLPRES, &s);
@@ -404,10 +434,11 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
     kset(&s, "WHAT", "classifier (final BatchNorm folded in), once per image");
     kset(&s, "V", "1"); kset(&s, "IN", "RM_D"); kset(&s, "OUT", "RM_K");
     kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
-    put_tpl(f, T_MATMUL, &s);
+    put_matmul(f, &s, "classifier_linear", &q->cls);
     set_tap(add_proc(pp, "classifier_linear", 2, "s_pool", "out"), "out", "RM_K", 1, "&samples_output[n][0]",
             "logits of classifier_linear");
     fprintf(readme, "- `classifier_linear`: %d x %d matmul\n", q->K, q->D);
+    readme_pruned(readme, &q->cls);
 }
 
 /* the declarations of the channels: for the top (not its ports; with stream and partition pragmas)
@@ -591,6 +622,22 @@ static void put_lin(FILE *f, const char *name, const rm_qlin *l, const char *wha
     put_array(f, "int8_t", nm, dims, 1, l->b, 0, "bias on the output scale", model);
     snprintf(nm, sizeof nm, "%s_s", name);
     put_array(f, "uint8_t", nm, dims, 1, l->k, 1, "shift k of rq(acc, k, b)", model);
+    if (!l->keep) return;
+    /* SIMD-block pruning: the kept block indices and the weights of the kept inputs, the only ones read */
+    int nk = l->nkeep * l->simd;
+    fprintf(f, "/* %s_kb: uint16 [%d], the kept blocks of %d inputs (%d of %d; the others are pruned, never read) */\n",
+            name, l->nkeep, l->simd, l->nkeep, l->IC / l->simd);
+    fprintf(f, "const uint16_t %s_kb[%d] = {", name, l->nkeep);
+    for (int k = 0; k < l->nkeep; k++) fprintf(f, k ? ",%d" : "%d", l->keep[k]);
+    fputs("};\n\n", f);
+    int8_t *wk = malloc((size_t)l->OC * nk);
+    if (!wk) { fputs("#error \"resmlp emitter: out of memory\"\n", f); return; }
+    for (int o = 0; o < l->OC; o++)
+        for (int j = 0; j < nk; j++) wk[(size_t)o * nk + j] = l->w[(size_t)o * l->IC + l->keep[j / l->simd] * l->simd + j % l->simd];
+    int kd[2] = { l->OC, nk };
+    snprintf(nm, sizeof nm, "%s_wk", name);
+    put_array(f, "int8_t", nm, kd, 2, wk, 0, "out x kept in, the kept blocks of _w in _kb order", model);
+    free(wk);
 }
 
 static const char *act_label(const rm_qnet *q) {
@@ -771,6 +818,16 @@ static int write_project(rm_ctx *ctx, const char *dir, const rm_qnet *q, const c
     fprintf(w.f, "design %s\ntop %s\npart %s\nclock_ns %g\nmodel %s\nact %s\nsamples %d\n", design, top, part, clk,
             model, q->relu ? "relu" : "lerp", n);
     fprintf(w.f, "D %d\nT %d\nP %d\nH %d\nL %d\nK %d\n", q->D, q->T, q->P, q->H, q->L, q->K);
+    const rm_qlin *ls[3 + 3 * RM_MAXL];   /* SIMD-block pruned matmuls: their pruned input counts */
+    int nl = 0;
+    ls[nl++] = &q->embed;
+    for (int i = 0; i < q->L; i++) { ls[nl++] = &q->blk[i].lin; ls[nl++] = &q->blk[i].fc1; ls[nl++] = &q->blk[i].fc2; }
+    ls[nl++] = &q->cls;
+    for (int i = 0; i < nl; i++) {
+        char st[64];
+        if (ls[i]->keep && rm_hls_qlin_stage(q, ls[i], st, sizeof st))
+            fprintf(w.f, "pruned %s %d\n", st, ls[i]->IC - ls[i]->nkeep * ls[i]->simd);
+    }
     return wend(ctx, &w);
 }
 
@@ -807,6 +864,12 @@ int rm_hls_project_load(rm_ctx *ctx, const char *dir, rm_hls_project *p) {
         else if (!strcmp(k, "H")) { p->dims.h = iv; got |= 8; }
         else if (!strcmp(k, "L")) { p->dims.L = iv; got |= 16; }
         else if (!strcmp(k, "K")) { p->dims.classes = iv; got |= 32; }
+        else if (!strcmp(k, "pruned") && p->npruned < (int)(sizeof p->pruned / sizeof p->pruned[0])) {
+            const char *n2 = strchr(v, ' ');
+            if (!n2) continue;
+            snprintf(p->pruned[p->npruned].stage, sizeof p->pruned[0].stage, "%.*s", (int)(n2 - v), v);
+            p->pruned[p->npruned++].in = atoi(n2 + 1);
+        }
     }
     fclose(f);
     if (got != 63 || p->dims.act < 0 || !p->top[0])
@@ -823,6 +886,8 @@ int rm_hls_project_design(rm_ctx *ctx, const char *dir, rm_hls_design *d, rm_hls
     char path[1100];
     snprintf(path, sizeof path, "%s/%s", dir, RM_HLS_PAR_FILE);
     if (access(path, R_OK) == 0 && rm_hls_par_load(ctx, d, path)) return RM_ERR;
+    for (int i = 0; i < p.npruned; i++)
+        if (rm_hls_set_pruned(ctx, d, p.pruned[i].stage, p.pruned[i].in)) return rm_errprefix(ctx, "%s/%s", dir, RM_HLS_PROJECT_FILE);
     rm_hls_estimate(d, NULL);
     return RM_OK;
 }
@@ -904,6 +969,18 @@ int rm_hls_emit(rm_ctx *ctx, const char *dir, const rm_qnet *q, const uint8_t *p
         *des = *opt->par;
         des->clock_ns = clk;
     } else if (rm_hls_design_init(ctx, des, &dims, clk)) return RM_ERR;
+    {   /* a layer with every block pruned has no kept-input loop to emit */
+        const rm_qlin *ls[3 + 3 * RM_MAXL];
+        int nl = 0;
+        ls[nl++] = &q->embed; ls[nl++] = &q->cls;
+        for (int i = 0; i < q->L; i++) { ls[nl++] = &q->blk[i].lin; ls[nl++] = &q->blk[i].fc1; ls[nl++] = &q->blk[i].fc2; }
+        for (int i = 0; i < nl; i++) {
+            char st[64];
+            if (ls[i]->keep && !ls[i]->nkeep)
+                return rm_err(ctx, "hls emit: every input block of %s is pruned; keep at least one", rm_hls_qlin_stage(q, ls[i], st, sizeof st));
+        }
+    }
+    if (rm_hls_apply_prune_qnet(ctx, des, q)) return rm_errprefix(ctx, "hls emit");   /* kept blocks only */
     rm_hls_estimate(des, NULL);
 
     if (mkdirs(dir)) return rm_err(ctx, "hls emit: cannot create directory %s: %s", dir, strerror(errno));

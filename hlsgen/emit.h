@@ -81,6 +81,8 @@ typedef struct rm_hls_project {
     double clock_ns;
     int samples;
     rm_hls_dims dims;
+    int npruned;                       /* SIMD-block pruned matmul stages ("pruned STAGE N" lines) */
+    struct { char stage[64]; int in; } pruned[5 * RM_MAXL + 2];
 } rm_hls_project;
 
 /* read dir/resmlp_project.txt */

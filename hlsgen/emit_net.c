@@ -4,7 +4,10 @@
  *   binary:  acc = n_valid - 2 * popcount(x XOR w)  (bits 1 = +1, padding contributes nothing)
  *   codes:   acc = sum over valid inputs of (bit ? k : -k)   (ternary / n-bit weights on +-1 inputs)
  *   integer: acc = sum of code * k                  (the first layer on the input codes)
- *   hidden:  output bit = fire(acc, thr, dir); final: the int32 accumulators; maxpool: OR of the window. */
+ *   hidden:  output bit = fire(acc, thr, dir); final: the int32 accumulators; maxpool: OR of the window.
+ * A SIMD-block pruned code layer (bnn.c's kept lists) gets its kept-input table s<i>_kc (per kernel pixel
+ * s<i>_ko[q] .. s<i>_ko[q+1]; linear: one list) and the codes of the kept inputs s<i>_wk, and its loops
+ * visit only those: the pruned inputs (zero codes) take no cycles. */
 #include "emit_net.h"
 #include "tcl.h"
 #include "core/bnn_impl.h"
@@ -45,6 +48,9 @@ static int mkdirs(const char *dir) {
 }
 
 static int is_weight(const bstage *s) { return s->type == S_LINEAR || s->type == S_CONV; }
+/* a pruned code layer with kept-input lists (binary layers are never skipped, see bnn_impl.h) */
+static int pruned(const bstage *s) { return s->kco && s->wk != W_BIN; }
+static int kk_of(const bstage *s) { return s->type == S_CONV ? s->k * s->k : 1; }
 static const char *kind_name(const bstage *s) {
     switch (s->type) {
     case S_CONV: return "conv";
@@ -108,6 +114,28 @@ static void write_params(FILE *f, const rm_bnet *e, const char *model, long *bit
             fprintf(f, "};\n");
             *bits += (long)s->rows * s->fan * s->wbits;
         }
+        if (pruned(s)) {   /* kept inputs of a SIMD-block pruned layer: (kernel pixel q, channel) or linear input j */
+            int kk = kk_of(s), cin = s->fan / kk, nk = s->kco[kk];
+            fprintf(f, "/* s%d: SIMD-block pruned, %d of %d inputs kept: s%d_kc the kept %s (kernel pixel q: entries s%d_ko[q] ..\n"
+                       " * s%d_ko[q+1]), s%d_wk the codes of the kept inputs in that order (the loops read only these) */\n",
+                    i, nk, s->fan, i, s->type == S_CONV ? "channels" : "inputs", i, i, i);
+            fprintf(f, "static const int32_t s%d_ko[%d] = {", i, kk + 1);
+            for (int q = 0; q <= kk; q++) fprintf(f, "%s%d", q ? "," : "", s->kco[q]);
+            fprintf(f, "};\nstatic const int16_t s%d_kc[%d] = {", i, nk > 0 ? nk : 1);
+            for (int t = 0; t < nk; t++) fprintf(f, "%s%s%d", t ? "," : "", t % 32 ? "" : "\n  ", s->kch[t]);
+            if (!nk) fprintf(f, "0");
+            fprintf(f, "};\nstatic const %s s%d_wk[%d][%d] = {\n", code_type(s), i, s->rows, nk > 0 ? nk : 1);
+            for (int o = 0; o < s->rows; o++) {
+                fprintf(f, "  {");
+                int t = 0;
+                for (int q = 0; q < kk; q++)
+                    for (int u = s->kco[q]; u < s->kco[q + 1]; u++, t++)
+                        fprintf(f, "%s%d", t ? "," : "", s->kc[(size_t)o * s->fan + (size_t)q * cin + s->kch[u]]);
+                if (!nk) fprintf(f, "0");
+                fprintf(f, "},\n");
+            }
+            fprintf(f, "};\n");
+        }
         if (s->thr) {
             fprintf(f, "/* s%d: thresholds of scale + bias + BN + sign (layer %d%s) */\n", i, s->layer, s->bn_layer >= 0 ? " + its BN" : "");
             fprintf(f, "static const int32_t s%d_thr[%d] = {", i, s->rows);
@@ -160,6 +188,7 @@ static void write_header(FILE *f, const rm_bnet *e, const char *model) {
  * the work inside it unrolled */
 static long inner_ops(const bstage *s) {
     long kk = s->type == S_CONV ? (long)s->k * s->k : 1;
+    if (pruned(s)) return s->kco[kk];   /* the kept inputs */
     if (s->wk == W_BIN) return kk * (s->type == S_CONV ? s->iwpp : s->fwords);
     return kk * (s->type == S_CONV ? s->ic : s->fan);
 }
@@ -230,6 +259,11 @@ static void write_stage(FILE *f, const rm_bnet *e, int i) {
         if (s->wk == W_BIN) {
             fprintf(f, "                    valid++;\n");
             fprintf(f, "                    for (int w = 0; w < %d; w++) pc += rm_pop64(x[pix * %d + w] ^ s%d_w[o][q * %d + w]);\n", wpp, wpp, i, wpp);
+        } else if (pruned(s)) {   /* the kept channels of kernel pixel q only */
+            fprintf(f, "                    for (int t = s%d_ko[q]; t < s%d_ko[q + 1]; t++) {\n", i, i);
+            fprintf(f, "                        int c = s%d_kc[t];\n                        int32_t k = s%d_wk[o][t];\n", i, i);
+            if (s->wk == W_INT) fprintf(f, "                        acc += (int32_t)x[pix * %d + c] * k;\n                    }\n", s->ic);
+            else fprintf(f, "                        acc += (x[pix * %d + (c >> 6)] >> (c & 63) & 1) ? k : -k;\n                    }\n", wpp);
         } else if (s->wk == W_INT) {
             fprintf(f, "                    for (int c = 0; c < %d; c++) acc += (int32_t)x[pix * %d + c] * s%d_w[o][q * %d + c];\n", s->ic, s->ic, i,
                     s->ic);
@@ -251,6 +285,10 @@ static void write_stage(FILE *f, const rm_bnet *e, int i) {
     if (s->wk == W_BIN) {
         fprintf(f, "        int32_t pc = 0;\n        for (int w = 0; w < %d; w++) pc += rm_pop64(x[w] ^ s%d_w[o][w]);\n", wpp, i);
         fprintf(f, "        acc = %d - 2 * pc;\n", s->fan);
+    } else if (pruned(s)) {   /* the kept inputs only */
+        fprintf(f, "        for (int t = 0; t < %d; t++) {\n            int j = s%d_kc[t];\n            int32_t k = s%d_wk[o][t];\n", s->kco[1], i, i);
+        if (s->wk == W_INT) fprintf(f, "            acc += (int32_t)x[j] * k;\n        }\n");
+        else fprintf(f, "            acc += (x[j >> 6] >> (j & 63) & 1) ? k : -k;\n        }\n");
     } else if (s->wk == W_INT) {
         fprintf(f, "        for (int j = 0; j < %d; j++) acc += (int32_t)x[j] * s%d_w[o][j];\n", s->fan, i);
     } else {

@@ -109,6 +109,11 @@ int rm_hls_set_pruned(rm_ctx *ctx, rm_hls_design *d, const char *stage, int prun
  * (hlsgen/prune_est.c); a model without masks changes nothing */
 struct rm_model;
 int rm_hls_apply_prune(rm_ctx *ctx, rm_hls_design *d, const struct rm_model *m);
+/* the same from an integer network's kept-block lists (rm_qnet_set_pruned), re-estimated */
+struct rm_qnet;
+int rm_hls_apply_prune_qnet(rm_ctx *ctx, rm_hls_design *d, const struct rm_qnet *q);
+/* the stage name of the integer network's matmul l (embed, blk[i].lin/fc1/fc2, cls), NULL if not one */
+const char *rm_hls_qlin_stage(const struct rm_qnet *q, const void *l, char *buf, size_t n);
 /* table of stages and totals; snprintf semantics */
 int rm_hls_estimate_format(const rm_hls_design *d, char *buf, size_t n);
 

@@ -10,13 +10,13 @@
 local R = resmlp
 local o = R.args(arg, {quick = false, help = false, data = os.getenv("RESMLP_DATA") or "../shared/data/cifar-10-batches-bin",
                        out = "runs/compare_compression", limit = 10000, epochs = 3, hidden = 96, samples = 1000,
-                       relu = "", lerp = "", ["qat-epochs"] = 1, ["ft-epochs"] = 1, sparsity = "0.25,0.5"})
+                       relu = "", lerp = "", qat_epochs = 1, ft_epochs = 1, sparsity = "0.25,0.5"})
 if o.help then
   print("usage: resmlp run lua_scripts/compare_compression.lua [--quick] [--data DIR] [--out DIR] [--limit N] [--epochs N] [--hidden H] [--samples M] [--relu PATH] [--lerp PATH] [--qat-epochs N] [--ft-epochs N]")
   return
 end
 local bits = "4,3,2,ternary"
-if o.quick then o.limit, o.epochs, o.hidden, o.samples, o["qat-epochs"], o["ft-epochs"], bits = 300, 1, 8, 50, 0, 0, "4,ternary" end
+if o.quick then o.limit, o.epochs, o.hidden, o.samples, o.qat_epochs, o.ft_epochs, bits = 300, 1, 8, 50, 0, 0, "4,ternary" end
 
 local train, test = R.data("cifar10", o.data, {limit = o.limit, test_limit = o.quick and 100 or 0})
 local rows = {}
@@ -53,8 +53,8 @@ for _, act in ipairs({"relu", "lerp_psa"}) do
   local q = R.quantize{model = m, calib = math.min(1000, #train), quiet = true, name = act .. "_int8"}
   local v = R.verify{qmodel = q.qmodel, data = test, quiet = true}
   add(tag, "INT8 PTQ", v.int_acc, info.params * 8, e0)
-  if o["qat-epochs"] > 0 then
-    R.qat{qmodel = q.qmodel, teacher = m, data = train, epochs = o["qat-epochs"], quiet = true}
+  if o.qat_epochs > 0 then
+    R.qat{qmodel = q.qmodel, teacher = m, data = train, epochs = o.qat_epochs, quiet = true}
     local v2 = R.verify{qmodel = q.qmodel, data = test, quiet = true}
     add(tag, "INT8 QAT", v2.int_acc, info.params * 8, e0)
   end
@@ -83,7 +83,7 @@ for _, act in ipairs({"relu", "lerp_psa"}) do
   for x in o.sparsity:gmatch("[^,]+") do sp[#sp + 1] = tonumber(x) end
   local p = nil
   for i, target in ipairs(sp) do
-    p = R.prune{model = p and p.model or m, sparsity = target, epochs = o["ft-epochs"], lr = 1e-4, data = train, test = test,
+    p = R.prune{model = p and p.model or m, sparsity = target, epochs = o.ft_epochs, lr = 1e-4, data = train, test = test,
                 quiet = true, inplace = p ~= nil, name = act .. "_pruned"}
     local st = p.steps[#p.steps]
     local acc = st.acc_finetuned or st.acc_pruned

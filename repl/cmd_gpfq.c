@@ -59,7 +59,7 @@ static void push_layers(lua_State *L, const rm_gpfq_report *r) {
         lua_createtable(L, 0, 8);
         SETS("layer", l->label); SETN("rows", l->rows); SETN("cols", l->cols); SETN("rad", l->rad);
         SETN("seconds", l->seconds);
-        if (l->skipped) SETS("skipped", l->skipped == 1 ? "own weight quantiser" : "conv");
+        if (l->skipped) SETS("skipped", "own weight quantiser");
         if (l->err >= 0) { SETN("err", l->err); SETN("err_msq", l->err_msq); }
         lua_rawseti(L, -2, i + 1);
     }
@@ -71,7 +71,7 @@ static void print_layers(const rm_gpfq_report *r, int gpfq) {
         const rm_gpfq_layer *l = &r->l[i];
         char shape[32];
         snprintf(shape, sizeof shape, "%dx%d", l->rows, l->cols);
-        if (l->skipped) { printf("  %-12s %11s  skipped (%s)\n", l->label, shape, l->skipped == 1 ? "own weight quantiser" : "conv"); continue; }
+        if (l->skipped) { printf("  %-12s %11s  skipped (own weight quantiser)\n", l->label, shape); continue; }
         if (l->err >= 0) printf("  %-12s %11s %10.4g %9.2f%% %9.2f%% %7.2fs\n", l->label, shape, l->rad, 100 * l->err, 100 * l->err_msq, l->seconds);
         else printf("  %-12s %11s %10.4g %10s %10s %7.2fs\n", l->label, shape, l->rad, "", "", l->seconds);
     }

@@ -1,6 +1,6 @@
 -- e2e_compress.lua - the compression commands from Lua on a little real MNIST: gpfq (a model on the
 -- ternary alphabet, per-layer errors, GPFQ's calibration error below MSQ's on the first layer), the sweep
--- (CSV columns, best per bits, plot text), lump (exact: logits unchanged; planted duplicate removed),
+-- (CSV columns, best per bits, plot text), gpfq on a small CNN (conv layers as im2col Linears), lump (exact: logits unchanged; planted duplicate removed),
 -- prune (masks survive fine-tuning through `train`, save and load; ResMLP HLS estimate tables) and errors.
 local T = dofile((arg[0]:match("^(.*)/") or ".") .. "/lua/tutil.lua")
 local R = resmlp
@@ -30,6 +30,18 @@ for r = 0, 63 do          -- Tensor indices are 0-based
   end
 end
 T.check(ok, "layer 0 weights on {-rad, 0, rad}")
+-- a small float CNN: its conv layers are quantised too (Linears over im2col patches), by the command
+local cn = R.model{"new", kind = "cnn", conv = "8p2,8p2", fc = "16", act = "relu", data = train, name = "cn"}
+cn:train{data = train, epochs = 1, quiet = true, live = false, aug = "none"}
+local cg = R.gpfq{model = cn, bits = "4", scalar = 3, samples = 500, quiet = true}
+local nconv, worse = 0, 0
+for _, l in ipairs(cg.layers) do
+  if l.layer:find("^conv") then nconv = nconv + 1 end
+  if l.skipped or not l.err or l.err > l.err_msq + 1e-9 then worse = worse + 1 end
+end
+T.eq(nconv, 2, "cnn: both convs quantised"); T.eq(worse, 0, "cnn: GPFQ error <= MSQ's on every layer")
+T.check(cg.acc > 0.3, "cnn gpfq 4-bit accuracy " .. cg.acc .. " (fp32 " .. cg.fp32_acc .. ")")
+R.gpfq{model = cn, bits = "ternary", scalar = 2, samples = 200, name = "cn_t"}   -- the command's table, conv rows included
 local q = R.gpfq{model = m, method = "msq", bits = "2", scalar = 2, quiet = true}
 T.eq(q.name, "m_msq", "msq name"); T.check(q.layers[1].err == nil, "MSQ has no calibration pass")
 

@@ -1,7 +1,12 @@
 #!/bin/sh
 # e2e_prune_hls.sh - a SIMD-block pruned ResMLP through the hardware path: prune (masks), save and load
 # (masks kept), `hls estimate model=` (fewer DSPs at the paper's point), `hls emit ptq=true` (the pruned
-# blocks are int8 zeros in quant_params.h) and `hls csim` still bit-exact with the integer engine.
+# blocks are int8 zeros in quant_params.h; the integer engine skips them; the design reads only the kept
+# blocks: _kb / _wk tables, loops over kept inputs) and `hls csim` still bit-exact with the integer engine,
+# also folded (SIMD 16 and 32 < the kept inputs, 32 not dividing them): the pruned stages take half the
+# cycles in `hls estimate DIR`, and the csim stays bit-exact. Then a pruned all-integer CNN (MiniMNIST,
+# int8 / ternary convs, int3 linear): `hls emit` writes kept-input tables and loops over kept inputs only for
+# its pruned layers, and the csim is bit-exact with the net integer engine (which skips them too).
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 RM="$ROOT/resmlp"
@@ -33,7 +38,34 @@ expect "hls emit of the pruned model" 0 "$RM" -e "data cifar10 $DATA limit=500 t
     -e "load p $TMP/p.safetensors" -e "hls emit $D ptq=true samples=4"
 z=$(sed -n 's/^\/\* blocks_0_mlp_linear_1_w: int8 \[16\]\[96\] (out x in), min -\?[0-9]*, max [0-9]*, zeros \([0-9]*\) of 1536.*/\1/p' "$D/quant_params.h")
 [ -n "$z" ] && [ "$z" -ge 768 ] && ok "fc1 of block 0: at least half its int8 weights zero ($z)" || bad "pruned zeros in quant_params.h ($z)"
+grep -q "blocks_0_mlp_linear_1_wk\[16\]\[48\]" "$D/quant_params.h" && grep -q "const uint16_t blocks_0_token_mixer_linear_kb\[2\]" "$D/quant_params.h" \
+    && ok "kept-block tables in quant_params.h (fc1: 48 of 96 inputs, token: 2 of 4 blocks)" || bad "kept-block tables"
+n=$(grep -c "for (int i = 0; i < [0-9]*; i += BLOCKS_[0-9]_\(TOKEN_MIXER_LINEAR\|MLP_LINEAR_1\)_SIMD)" "$D/resmlp.cpp")
+[ "$n" -eq 8 ] && grep -q "xk\[j\] = x\[embed_linear_kb\[j / 16\]" "$D/resmlp.cpp" && ok "resmlp.cpp loops over kept inputs only ($n pruned block loops)" || bad "kept-input loops in resmlp.cpp ($n)"
+grep -q "^pruned blocks_0_mlp_linear_1 48" "$D/resmlp_project.txt" && ok "project file records the pruned inputs" || bad "project pruned lines"
 expect "hls csim of the pruned model" 0 "$RM" -e "hls csim $D"
 has out "mismatches=0" "csim bit-exact with the integer engine"
+sed -i -e 's/^\(#define BLOCKS_[0-9]_TOKEN_MIXER_LINEAR_SIMD\) .*/\1 16/' -e 's/^\(#define BLOCKS_[0-9]_MLP_LINEAR_1_SIMD\) .*/\1 32/' "$D/hls_parallelism.h"
+expect "hls estimate of the folded pruned project" 0 "$RM" -e "hls estimate $D"
+# token linear: 96 * (64 * ceil(32/16) + 1) = 12384 (dense: 96 * (64 * 4 + 1) = 24672); fc1: 64 * (16 * ceil(48/32) + 1) = 2112
+grep -q "blocks_0_token_mixer_linear .* 16 *12384 " "$TMP/out" && grep -q "blocks_0_mlp_linear_1 .* 32 *2112 " "$TMP/out" \
+    && ok "estimate: pruned stages take ceil(kept/SIMD) cycles (12384, 2112)" || bad "folded pruned cycles"
+expect "hls csim of the folded pruned project" 0 "$RM" -e "hls csim $D"
+has out "mismatches=0" "folded csim (SIMD 16, 32) bit-exact with the integer engine"
+cat > "$TMP/net.lua" <<EOF
+local R = resmlp
+local tr, te = R.data("minimnist", "$ROOT/../shared/data/mnist")
+local c = R.model{"new", kind = "cnn", conv = "8,16p2", fc = "16", w = "int8,ternary,int3", act = "sign", in_bits = 8, data = tr, name = "c"}
+c:train{data = tr, epochs = 1, lr = 0.01, batch = 32, quiet = true, live = false, limit = 1000}
+R.prune{model = c, sparsity = 0.5, inplace = true, simd = "3,8,16,16", quiet = true}
+R.hls{"emit", "$TMP/net", model = c, ptq = true, samples = 16, data = te}
+R.hls{"csim", "$TMP/net"}
+EOF
+expect "pruned integer CNN: emit and csim" 0 "$RM" run "$TMP/net.lua"
+has out "mismatches=0" "pruned CNN csim bit-exact with the net integer engine"
+n=$(grep -c "SIMD-block pruned" "$TMP/net/net_params.h")
+k=$(grep -c "_kc\[t\]" "$TMP/net/resmlp.cpp")
+[ "$n" -eq 3 ] && [ "$k" -eq 3 ] && grep -q "s1: SIMD-block pruned, 40 of 72 inputs kept" "$TMP/net/net_params.h" \
+    && ok "pruned CNN: 3 layers with kept-input tables and loops (ternary conv: 40 of 72 inputs)" || bad "pruned CNN tables ($n, $k)"
 echo "e2e_prune_hls: $fails failed"
 [ "$fails" -eq 0 ]

@@ -2,9 +2,13 @@
  * fc, sign activations with ReSTE, BN folded into thresholds), all-integer nets with 8-bit input codes and
  * ternary / n-bit hidden layers (bit planes), trained briefly, then run by the engine on 1,000 test images:
  * every hidden bit equals the float forward's sign output, the logits are identical, the portable and
- * AVX-512 VPOPCNTDQ paths agree, and unsupported nets are refused. */
+ * AVX-512 VPOPCNTDQ paths agree, and unsupported nets are refused. SIMD-block pruning (prune.h) of an
+ * all-integer CNN: the engine with masks reads only the kept words / channels of its ternary and n-bit
+ * layers and gives, on every path, the accumulators of the same engine without masks on the same zeroed
+ * weights, and still every hidden bit of the float forward. */
 #include "tests/tutil.h"
-#include "core/bnn.h"
+#include "core/bnn_impl.h"
+#include "core/prune.h"
 #include "core/net.h"
 #include "core/train.h"
 #include <stdlib.h>
@@ -62,6 +66,66 @@ static void check_net(const char *spec, const rm_dataset *train, const rm_datase
     rm_model_free(m);
 }
 
+static void check_pruned(const char *spec, const char *simd, const rm_dataset *train, const rm_dataset *test) {
+    rm_ctx ctx = {0};
+    rm_model *m = NULL, *d = NULL;
+    if (rm_model_new_net(&ctx, &m, spec, 3)) { CHECK(0, "%s: %s", spec, ctx.msg); return; }
+    rm_optim opt;
+    rm_optim_cfg oc = rm_optim_default();
+    oc.lr = 1e-2f;
+    CHECK_OK(rm_optim_init(&ctx, &opt, m, &oc), &ctx);
+    rm_train_opts o = rm_train_defaults();
+    o.epochs = 1; o.limit = 1024; o.batch = 64; o.aug = RM_AUG_NONE;
+    rm_train_result res;
+    CHECK_OK(rm_train(&ctx, m, &opt, train, &o, &res), &ctx);
+    int sl[RM_MAX_WLAYERS];
+    CHECK(rm_prune_simd_list(&ctx, m, simd, sl, RM_MAX_WLAYERS) > 0, "simd=%s: %s", simd, ctx.msg);
+    CHECK_OK(rm_prune_step(&ctx, m, sl, 0.5, RM_PRUNE_L1), &ctx);
+    CHECK_OK(rm_model_new_like(&ctx, &d, m, 3), &ctx);
+    CHECK_OK(rm_model_copy_params(&ctx, d, m), &ctx);
+    rm_prune_free(d);   /* the same zeroed weights, no masks: the dense engine */
+    rm_bnet *e = NULL, *e0 = NULL;
+    CHECK_OK(rm_bnet_build(&ctx, m, &e), &ctx);
+    CHECK_OK(rm_bnet_build(&ctx, d, &e0), &ctx);
+    if (e && e0) {
+        int nskip = 0, nlists = 0;
+        for (int i = 0; i < e->ns; i++) {
+            const bstage *s = &e->st[i];
+            if (!s->pruned_in) continue;
+            nlists++;
+            if (s->wk == W_PLANES) nskip += s->wTk && s->ndk < s->nd;
+            if (s->wk == W_INT) nskip += s->kco[s->type == S_CONV ? s->k * s->k : 1] < s->fan;
+            printf("  stage %d (layer %d, %s): %d of %d inputs pruned, %s %d of %d\n", i, s->layer, s->wk == W_INT ? "int" : "planes",
+                   s->pruned_in, s->fan, s->wk == W_INT ? "kept codes" : "kept words", s->wk == W_INT ? s->kco[s->type == S_CONV ? s->k * s->k : 1] : s->ndk,
+                   s->wk == W_INT ? s->fan : s->nd);
+        }
+        CHECK(nlists >= 4 && nskip >= 4, "%s: pruned stages visit fewer words / codes (%d of %d)", spec, nskip, nlists);
+        const int B = 200;
+        int idx[200], y[200];
+        float *x = malloc(sizeof(float) * B * rm_model_input_size(m));
+        for (int i = 0; i < B; i++) idx[i] = i;
+        rm_make_batch_flat(test, idx, B, x, y);
+        int64_t *a = malloc(sizeof(int64_t) * B * 10), *a0 = malloc(sizeof(int64_t) * B * 10);
+        rm_bnet_set_path(e0, RM_BNN_REFERENCE);
+        CHECK_OK(rm_bnet_forward_acc(&ctx, e0, x, B, a0), &ctx);
+        int paths[3] = {RM_BNN_PORTABLE, RM_BNN_VPOPCNT, RM_BNN_REFERENCE};
+        for (int p = 0; p < 3; p++) {
+            int got = rm_bnet_set_path(e, paths[p]);
+            CHECK_OK(rm_bnet_forward_acc(&ctx, e, x, B, a), &ctx);
+            CHECK(!memcmp(a, a0, sizeof(int64_t) * B * 10), "%s: pruned path %s = dense reference accumulators", spec, rm_bnn_path_name(got));
+            rm_bnn_check ck;
+            CHECK_OK(rm_bnet_verify(&ctx, e, test, 200, &ck), &ctx);
+            CHECK(ck.bit_mismatch == 0 && ck.logit_mismatch == 0 && ck.agree == ck.n, "%s: pruned path %s: every hidden bit and logit of the float forward",
+                  spec, rm_bnn_path_name(got));
+            printf("  pruned path %s: accumulators = dense reference on %d images, acc %.2f%%\n", rm_bnn_path_name(got), B, 100.0 * ck.correct / ck.n);
+        }
+        free(x); free(a); free(a0);
+    }
+    rm_bnet_free(e); rm_bnet_free(e0);
+    rm_optim_free(&opt);
+    rm_model_free(m); rm_model_free(d);
+}
+
 int main(void) {
     rm_set_threads(0);
     rm_ctx ctx = {0};
@@ -82,6 +146,10 @@ int main(void) {
               &train, &test, 2048);
     check_net("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,pad=1,w=ternary) bn sign maxpool(2) conv(16,pad=1,w=int3) bn sign "
               "maxpool(2) linear(10,w=ternary) bn", &train, &test, 1024);
+
+    /* SIMD-block pruned: int8 conv (SIMD 3: a kernel row), ternary / int3 convs, ternary linear */
+    check_pruned("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,pad=1,w=ternary) bn sign maxpool(2) conv(16,pad=1,w=int3) bn sign "
+                 "maxpool(2) linear(10,w=ternary) bn", "3,8,16,14", &train, &test);
 
     /* refused, with the layer named */
     struct { const char *spec, *msg; } bad[] = {

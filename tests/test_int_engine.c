@@ -6,7 +6,11 @@
  *  - a short real QAT run on CIFAR-10 (LERP-PSA h=96, a few hundred images, KD from its fp32 model):
  *    the integer engine's int8 output of every block equals the fake-quant forward's on real test
  *    images with every path forced in turn, and the integer accuracy equals the fake-quant accuracy;
- *  - integer statistics: no int32 overflow, static accumulator bounds hold. */
+ *  - integer statistics: no int32 overflow, static accumulator bounds hold;
+ *  - SIMD-block pruning masks (rm_qnet_set_pruned, SIMD 6 / 8 / 12 / 16, blocks that do and do not fill
+ *    whole quads and 64-input AMX steps): every path, skipping the pruned blocks, gives the same logits and
+ *    block outputs as the dense reference on the same zeroed weights; fewer quads are visited; a non-zero
+ *    weight in a pruned block is refused. */
 #include "tests/tutil.h"
 #include "core/quant.h"
 #include "core/train.h"
@@ -136,6 +140,70 @@ static void test_synthetic(void) {
     free(pix);
 }
 
+/* zero the blocks of l (SIMD s) listed in mask */
+static void zero_blocks(rm_qlin *l, int s, const uint8_t *mask) {
+    for (int o = 0; o < l->OC; o++)
+        for (int i = 0; i < l->IC; i++)
+            if (mask[i / s]) l->w[(size_t)o * l->IC + i] = 0;
+}
+
+static void test_pruned(void) {
+    rm_ctx ctx = {0};
+    const int n = 16;
+    uint8_t *pix = malloc((size_t)n * 3072);
+    for (int i = 0; i < n * 3072; i++) pix[i] = (uint8_t)(r8() + 128);
+    for (int c = 0; c < 3; c++) {   /* 0: LERP-PSA lut64 h96; 1: ReLU h192; 2: MNIST shape (portable only) */
+        rm_qnet *q = c == 2 ? synthetic(&ctx, RM_ACT_LERP_PSA, 32, 1, 1, 28) : synthetic(&ctx, c ? RM_ACT_RELU : RM_ACT_LERP_PSA, c ? 192 : 96, !c, 3, 32);
+        CHECK(q != NULL, "pruned case %d: %s", c, ctx.msg);
+        if (!q) continue;
+        const char *what = c == 0 ? "pruned lerp_psa h96" : c == 1 ? "pruned relu h192" : "pruned mnist-shaped";
+        /* masks: embed SIMD P/8 (6: quads cut in half), token SIMD T/8 ... */
+        uint8_t me[8] = {0, 1, 0, 0, 1, 1, 0, 0}, mt[8] = {1, 0, 0, 1, 0, 0, 1, 0}, mc[12] = {0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+        uint8_t m1[3][8], m2[3][16];
+        int s1 = 12, s2 = q->H >= 96 ? 16 : 8, n2 = q->H / s2;
+        for (int l = 0; l < 3; l++) {
+            for (int b = 0; b < 8; b++) m1[l][b] = (uint8_t)((b + l) % 2);
+            for (int b = 0; b < n2; b++) m2[l][b] = (uint8_t)((n2 >= 8 && b < 4) || b % 3 == l);   /* blocks 0-3 (SIMD 16): a whole 64-input step */
+        }
+        zero_blocks(&q->embed, q->P / 8, me);
+        zero_blocks(&q->cls, 8, mc);
+        for (int l = 0; l < 3; l++) {   /* block 3 stays dense */
+            if (q->T % 8 == 0) zero_blocks(&q->blk[l].lin, q->T / 8, mt);
+            zero_blocks(&q->blk[l].fc1, s1, m1[l]);
+            zero_blocks(&q->blk[l].fc2, s2, m2[l]);
+        }
+        CHECK_OK(rm_qnet_prepare(&ctx, q), &ctx);
+        size_t ds = (size_t)n * 2 * q->L * q->T * q->D;
+        int8_t *z0 = malloc((size_t)n * q->K), *d0 = malloc(ds);
+        CHECK_OK(rm_ie_run(&ctx, q, RM_IE_REF, pix, n, z0, d0), &ctx);   /* dense, on the zeroed weights */
+        int dense_q = q->packed->blk[0].gl_fc1.n;
+        CHECK_OK(rm_qnet_set_pruned(&ctx, q, &q->embed, q->P / 8, me), &ctx);
+        CHECK_OK(rm_qnet_set_pruned(&ctx, q, &q->cls, 8, mc), &ctx);
+        for (int l = 0; l < 3; l++) {
+            if (q->T % 8 == 0) CHECK_OK(rm_qnet_set_pruned(&ctx, q, &q->blk[l].lin, q->T / 8, mt), &ctx);
+            CHECK_OK(rm_qnet_set_pruned(&ctx, q, &q->blk[l].fc1, s1, m1[l]), &ctx);
+            CHECK_OK(rm_qnet_set_pruned(&ctx, q, &q->blk[l].fc2, s2, m2[l]), &ctx);
+        }
+        CHECK_OK(rm_qnet_prepare(&ctx, q), &ctx);
+        const struct rm_ie_packed *pk = q->packed;
+        CHECK(q->blk[0].fc1.nkeep == 4 && pk->blk[0].gl_fc1.n == 12 && dense_q == 24, "%s: fc1 keeps 4 of 8 blocks, 12 of 24 quads (%d, %d of %d)",
+              what, q->blk[0].fc1.nkeep, pk->blk[0].gl_fc1.n, dense_q);
+        if (c < 2)
+            CHECK(pk->gl_embed.n == 8 && pk->blk[0].gl_tok.n == 10 && pk->blk[3].gl_tok.n == 16,
+                  "%s: embed reads 8 of 12 quads (half-pruned quads kept), token 10 of 16 (%d, %d, %d)", what,
+                  pk->gl_embed.n, pk->blk[0].gl_tok.n, pk->blk[3].gl_tok.n);
+        all_paths(&ctx, q, pix, n, what, z0, d0);   /* every path, masked, against the dense reference */
+        /* a non-zero weight in a pruned block is refused, at set time and at prepare */
+        q->blk[1].fc1.w[0] = 5;   /* input 0 of fc1 in block 1: SIMD block 0, pruned (m1[1][0] = 1) */
+        CHECK(rm_qnet_prepare(&ctx, q) == RM_ERR && strstr(ctx.msg, "pruned block is not zero"), "%s: prepare refuses a pruned non-zero weight: %s", what, ctx.msg);
+        CHECK(rm_qnet_set_pruned(&ctx, q, &q->blk[1].fc1, s1, m1[1]) == RM_ERR && strstr(ctx.msg, "is not zero"), "%s: set_pruned refuses it: %s", what, ctx.msg);
+        CHECK(rm_qnet_set_pruned(&ctx, q, &q->blk[1].a1, 1, me) == RM_ERR, "%s: no masks on affines", what);
+        free(z0); free(d0);
+        rm_qnet_free(q);
+    }
+    free(pix);
+}
+
 static int quiet(void *ud, const rm_train_stats *s, int end) {
     if (end) printf("  epoch %d: loss %.4f train acc %.3f%s", s->epoch + 1, s->loss, s->train_acc, s->have_test ? "" : "\n");
     if (end && s->have_test) printf(" val (int) %.3f\n", s->test_acc);
@@ -226,6 +294,7 @@ static void test_real_qat(void) {
 int main(void) {
     rm_set_threads(0);
     test_synthetic();
+    test_pruned();
     test_real_qat();
     TEST_END();
 }
