@@ -1258,19 +1258,17 @@ done:
 
 rm_model *rm_bnet_model(const rm_bnet *e) { return e->m; }
 
-int rm_bnet_stage_act(const rm_bnet *e, int i, int o, int64_t acc) {
-    const bstage *s = &e->st[i];
-    return s->out_codes ? mcode(s, o, acc) : fire(s, o, acc);
-}
-
-int rm_bnet_stage_act_float(const rm_bnet *e, int i, int o, int64_t acc) {
+int rm_bnet_stage_acts(const rm_bnet *e, int i, int64_t acc, int32_t *eng, int32_t *flt) {
     const bstage *s = &e->st[i];
     int64_t *a = malloc(sizeof(int64_t) * s->rows);
     float *x = malloc(sizeof(float) * s->rows * 4);
-    if (!a || !x) { free(a); free(x); return INT32_MIN; }
+    if (!a || !x) { free(a); free(x); return -1; }
     for (int r = 0; r < s->rows; r++) a[r] = acc;
     stage_values(s, e->m, a, x, x + s->rows, x + 2 * s->rows);
-    int v = s->out_codes ? quant_code(s, x[s->rows + o]) : x[s->rows + o] >= 0;
+    for (int o = 0; o < s->rows; o++) {
+        eng[o] = s->out_codes ? mcode(s, o, acc) : fire(s, o, acc);
+        flt[o] = s->out_codes ? quant_code(s, x[s->rows + o]) : x[s->rows + o] >= 0;
+    }
     free(a); free(x);
-    return v;
+    return 0;
 }

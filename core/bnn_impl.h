@@ -73,9 +73,9 @@ struct rm_bnet {
  * accumulators (B,K) into acc: what the HLS testbench compares stage by stage */
 typedef void (*rm_bnn_tap)(void *ud, int stage, const uint64_t *words, size_t per_sample, int B);
 int rm_bnet_trace(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc, rm_bnn_tap tap, void *ud);
-/* stage i row o at accumulator acc: the activation the thresholds give (sign: 0/1 for -1/+1; quant: the code)
- * and the one the model's float kernels give (scale, bias, BN, then sign or the quantiser); for tests */
-int rm_bnet_stage_act(const rm_bnet *e, int i, int o, int64_t acc);
-int rm_bnet_stage_act_float(const rm_bnet *e, int i, int o, int64_t acc);
+/* hidden stage i, every row at accumulator acc: the activations the thresholds give, eng (rows), and the ones
+ * the model's float kernels give, flt (rows) (scale, bias, BN, then sign or the quantiser); sign: 0/1 for
+ * -1/+1, quant: the code. For tests; returns -1 when out of memory. */
+int rm_bnet_stage_acts(const rm_bnet *e, int i, int64_t acc, int32_t *eng, int32_t *flt);
 int rm_bnet_vnni(void);   /* the CPU has AVX-512 VNNI (the fast W_INT kernel of the VPOPCNT path) */
 #endif
