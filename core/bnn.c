@@ -145,14 +145,16 @@ static inline void *pos_out(const bstage *s, uint64_t *out, int b, size_t pos) {
     uint64_t *y = out + (size_t)b * s->out_words;
     return s->out_codes ? (void *)((int32_t *)y + pos * s->oc) : (void *)(y + pos * s->owpp);
 }
-/* codes of all rows at once from the transposed thresholds: qlo + #(dir * acc >= dir * thr) */
-static void code_rows(const bstage *s, const int64_t *acc, int32_t *y) {
-    int R8 = s->R8;
-    for (int o = 0; o < s->rows; o++) y[o] = s->qlo;
-    for (int t = 0; t < s->nthr; t++) {
-        const int32_t *T = s->thrT + (size_t)t * R8;
-        for (int o = 0; o < s->rows; o++) y[o] += (int64_t)s->sgn[o] * acc[o] >= T[o];
-    }
+/* codes of all rows at once from the transposed thresholds: qlo + #(dir * acc >= dir * thr), in int32 (the
+ * build keeps |acc| below 2^31), R8 lanes per threshold so the compare loop vectorises */
+static void code_rows(const bstage *s, const int64_t *restrict acc, int32_t *restrict y) {
+    const int R8 = s->R8, nt = s->nthr;
+    const int32_t *restrict sg = s->sgn, *restrict T = s->thrT;
+    int32_t a[R8], c[R8];
+    for (int o = 0; o < R8; o++) { a[o] = sg[o] * (int32_t)acc[o]; c[o] = s->qlo; }
+    for (int t = 0; t < nt; t++, T += R8)
+        for (int o = 0; o < R8; o++) c[o] += a[o] >= T[o];
+    memcpy(y, c, sizeof(int32_t) * s->rows);
 }
 
 /* ---- building ----------------------------------------------------------------------------------- */
