@@ -171,13 +171,19 @@ static bnref bn_of(rm_model *m, int layer) {
     return r;
 }
 
-/* the float forward's value of accumulator acc in row o after scale, bias and BN (the model's own kernels) */
-static void stage_values(const bstage *s, rm_model *m, const int64_t *acc, float *x, float *y, float *scr) {
-    for (int o = 0; o < s->rows; o++) x[o] = rm_net_post((float)acc[o] * s->unit, s->alpha, s->bias, o);
+/* the float forward's value of accumulator acc in row o after scale, bias and BN (the model's own kernels);
+ * acc, x, y are (N, rows): N accumulator vectors at once (eval-mode BN is per element); scr (2*rows) */
+static void stage_values_n(const bstage *s, rm_model *m, const int64_t *acc, float *x, float *y, float *scr, int N) {
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < s->rows; o++)
+            x[(size_t)n * s->rows + o] = rm_net_post((float)acc[(size_t)n * s->rows + o] * s->unit, s->alpha, s->bias, o);
     if (s->bn_layer >= 0) {
         bnref r = bn_of(m, s->bn_layer);
-        bn_forward(y, scr, scr + s->rows, x, r.g, r.b, r.rm, r.rv, 1, s->rows, 0, 0.1f, 1e-5f, 0, m->scratch);
-    } else memcpy(y, x, sizeof(float) * s->rows);
+        bn_forward(y, scr, scr + s->rows, x, r.g, r.b, r.rm, r.rv, N, s->rows, 0, 0.1f, 1e-5f, 0, m->scratch);
+    } else memcpy(y, x, sizeof(float) * s->rows * N);
+}
+static void stage_values(const bstage *s, rm_model *m, const int64_t *acc, float *x, float *y, float *scr) {
+    stage_values_n(s, m, acc, x, y, scr, 1);
 }
 
 /* thresholds: sign(BN(post(acc))) is monotone in the integer accumulator (every float step is), so a
@@ -264,59 +270,62 @@ static inline int32_t mcode(const bstage *s, int o, int64_t acc) {
  * reaches qlo + t (all rows at once). Then a check at every threshold and its neighbour. */
 static int fold_mthresholds(rm_ctx *ctx, rm_model *m, bstage *s) {
     int rows = s->rows, nt = s->nthr;
-    int64_t *lo = rm_malloc(ctx, sizeof(int64_t) * rows * 3, "threshold search"), *hi = lo ? lo + rows : NULL, *mid = lo ? lo + 2 * rows : NULL;
-    float *x = rm_malloc(ctx, sizeof(float) * rows * 4, "threshold search"), *y = x ? x + rows : NULL, *scr = x ? x + 2 * rows : NULL;
+    size_t n = (size_t)rows * nt;   /* (level, row) pairs, searched side by side: one kernel call per step */
+    int64_t *lo = rm_malloc(ctx, sizeof(int64_t) * n * 3, "threshold search"), *hi = lo ? lo + n : NULL, *mid = lo ? lo + 2 * n : NULL;
+    float *x = rm_malloc(ctx, sizeof(float) * (n * 2 + 2 * (size_t)rows), "threshold search"), *y = x ? x + n : NULL, *scr = x ? x + 2 * n : NULL;
     int32_t *clo = rm_malloc(ctx, sizeof(int32_t) * rows * 2, "threshold search"), *chi = clo ? clo + rows : NULL;
-    s->thr = rm_malloc(ctx, sizeof(int32_t) * (size_t)rows * nt, "thresholds");
+    s->thr = rm_malloc(ctx, sizeof(int32_t) * n, "thresholds");
     s->dir = rm_malloc(ctx, sizeof(int8_t) * rows, "thresholds");
     int st = RM_ERR;
     if (!lo || !x || !clo || !s->thr || !s->dir) goto done;
     int64_t B = s->bound;
-    for (int o = 0; o < rows; o++) mid[o] = -B;
-    stage_values(s, m, mid, x, y, scr);
-    for (int o = 0; o < rows; o++) clo[o] = quant_code(s, y[o]);
-    for (int o = 0; o < rows; o++) mid[o] = B;
-    stage_values(s, m, mid, x, y, scr);
-    for (int o = 0; o < rows; o++) { chi[o] = quant_code(s, y[o]); s->dir[o] = chi[o] >= clo[o] ? 1 : -1; }
-    for (int t = 1; t <= nt; t++) {
-        int32_t target = s->qlo + t;
-        /* dir 1: the first acc whose code reaches target, in (lo, hi]; dir -1: the last, in [lo, hi) */
-        for (int o = 0; o < rows; o++) { lo[o] = -B; hi[o] = B; }
-        for (int it = 0; it < 70; it++) {
-            int active = 0;
-            for (int o = 0; o < rows; o++) {
-                if (hi[o] - lo[o] > 1) { mid[o] = lo[o] + (hi[o] - lo[o]) / 2; active = 1; }
-                else mid[o] = lo[o];
-            }
-            if (!active) break;
-            stage_values(s, m, mid, x, y, scr);
-            for (int o = 0; o < rows; o++) {
-                if (hi[o] - lo[o] <= 1) continue;
-                int reach = quant_code(s, y[o]) >= target;
-                if (s->dir[o] > 0) { if (reach) hi[o] = mid[o]; else lo[o] = mid[o]; }
-                else { if (reach) lo[o] = mid[o]; else hi[o] = mid[o]; }
-            }
+    for (int o = 0; o < rows; o++) { mid[o] = -B; mid[rows + o] = B; }
+    stage_values_n(s, m, mid, x, y, scr, 2);
+    for (int o = 0; o < rows; o++) {
+        clo[o] = quant_code(s, y[o]); chi[o] = quant_code(s, y[rows + o]);
+        s->dir[o] = chi[o] >= clo[o] ? 1 : -1;
+    }
+    /* level t (index t-1 of mid/lo/hi rows), target code qlo + t; dir 1: the first acc whose code reaches the
+     * target, in (lo, hi]; dir -1: the last, in [lo, hi) */
+    for (size_t j = 0; j < n; j++) { lo[j] = -B; hi[j] = B; }
+    for (int it = 0; it < 70; it++) {
+        int active = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (hi[j] - lo[j] > 1) { mid[j] = lo[j] + (hi[j] - lo[j]) / 2; active = 1; }
+            else mid[j] = lo[j];
         }
-        for (int o = 0; o < rows; o++) {
-            int32_t *T = s->thr + (size_t)o * nt + (t - 1);
-            if (s->dir[o] > 0) *T = (int32_t)(clo[o] >= target ? -B : chi[o] < target ? B + 1 : hi[o]);
-            else *T = (int32_t)(chi[o] >= target ? B : clo[o] < target ? -B - 1 : lo[o]);
+        if (!active) break;
+        stage_values_n(s, m, mid, x, y, scr, nt);
+        for (size_t j = 0; j < n; j++) {
+            if (hi[j] - lo[j] <= 1) continue;
+            int o = (int)(j % rows), t = (int)(j / rows) + 1;
+            int reach = quant_code(s, y[j]) >= s->qlo + t;
+            if (s->dir[o] > 0) { if (reach) hi[j] = mid[j]; else lo[j] = mid[j]; }
+            else { if (reach) lo[j] = mid[j]; else hi[j] = mid[j]; }
         }
     }
+    for (size_t j = 0; j < n; j++) {
+        int o = (int)(j % rows), t = (int)(j / rows) + 1;
+        int32_t target = s->qlo + t, *T = s->thr + (size_t)o * nt + (t - 1);
+        if (s->dir[o] > 0) *T = (int32_t)(clo[o] >= target ? -B : chi[o] < target ? B + 1 : hi[j]);
+        else *T = (int32_t)(chi[o] >= target ? B : clo[o] < target ? -B - 1 : lo[j]);
+    }
     /* check: the float code at each threshold and the accumulator next to it (inside [-bound, bound]) */
-    for (int t = 0; t < nt; t++)
-        for (int pass = 0; pass < 2; pass++) {
-            for (int o = 0; o < rows; o++) {
-                int64_t a = s->thr[(size_t)o * nt + t] + (pass ? -s->dir[o] : 0);
-                mid[o] = a < -B ? -B : a > B ? B : a;
-            }
-            stage_values(s, m, mid, x, y, scr);
-            for (int o = 0; o < rows; o++)
-                if (quant_code(s, y[o]) != mcode(s, o, mid[o])) {
-                    rm_err(ctx, "layer %d channel %d: scale + bias + BN + quant(%d) is not monotone in the accumulator", s->layer, o, s->act_bits);
-                    goto done;
-                }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t j = 0; j < n; j++) {
+            int o = (int)(j % rows), t = (int)(j / rows);
+            int64_t a = s->thr[(size_t)o * nt + t] + (pass ? -s->dir[o] : 0);
+            mid[j] = a < -B ? -B : a > B ? B : a;
         }
+        stage_values_n(s, m, mid, x, y, scr, nt);
+        for (size_t j = 0; j < n; j++) {
+            int o = (int)(j % rows);
+            if (quant_code(s, y[j]) != mcode(s, o, mid[j])) {
+                rm_err(ctx, "layer %d channel %d: scale + bias + BN + quant(%d) is not monotone in the accumulator", s->layer, o, s->act_bits);
+                goto done;
+            }
+        }
+    }
     /* the fast paths' form: dir * acc >= dir * thr, thresholds transposed (nthr, R8), rows padded (never passed) */
     int R8p = (rows + 7) / 8 * 8;
     s->thrT = rm_malloc(ctx, sizeof(int32_t) * (size_t)R8p * nt, "thresholds");
@@ -539,7 +548,7 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
     e->maxwords = words;
     int last_weight = -1;
     for (int j = 0; j < sp->n; j++) if (sp->l[j].type == RM_NL_LINEAR || sp->l[j].type == RM_NL_CONV) last_weight = j;
-    if (last_weight < e->front) { rm_bnet_free(e); return rm_err(ctx, "no weight layer after the first sign"); }
+    if (last_weight < e->front) { rm_bnet_free(e); return rm_err(ctx, "no weight layer after the first activation"); }
     for (i = e->front; i < sp->n;) {
         const rm_nlayer_spec *l = &sp->l[i];
         const char *nm = rm_nlayer_name(l->type);
