@@ -126,16 +126,18 @@ int main(void) {
     check_net("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,pad=1,w=ternary) bn sign maxpool(2) conv(16,pad=1,w=int3) bn sign "
               "maxpool(2) linear(10,w=ternary) bn", &train, &test, 1024);
 
+    rm_dataset test300 = {0};   /* the CNNs' three paths on 300 images (the reference conv loops are slow) */
+    CHECK_OK(rm_dataset_slice(&ctx, &test300, &test, 0, 300), &ctx);
     /* n-bit weights and n-bit activations (quant(bits) after BN: multi-thresholds; code x code products) */
     check_net("input=784 quant(8) linear(64,w=int8) bn quant(2,range=1) linear(64,w=int2) bn quant(2,range=1) linear(10,w=int2) bn",
-              &train, &test, 4096);
+              &train, &test, 2048);
     check_net("input=784 quant(8) linear(64,w=int4) bn quant(4,range=1) linear(64,w=int4) bn quant(4,range=1) linear(10,w=int4)",
-              &train, &test, 4096);
+              &train, &test, 2048);
     check_net("input=1x28x28 quant(8) conv(8,pad=1,w=int4) bn quant(4,range=1) conv(16,pad=1,w=int4) bn quant(4,range=1) maxpool(2) "
-              "linear(32,w=int4) bn quant(4,range=1) linear(10,w=int4)", &train, &test, 1024);
+              "linear(32,w=int4) bn quant(4,range=1) linear(10,w=int4)", &train, &test300, 1024);
     /* a float front ending in quant(2); codes into a sign stage, then bits into codes again */
     check_net("input=1x28x28 conv(8,pad=1) bn quant(2,range=1) conv(16,stride=2,w=int2) bn sign maxpool(2) linear(32,w=binary) bn "
-              "quant(3,range=1) linear(10,w=int3) bn", &train, &test, 1024);
+              "quant(3,range=1) linear(10,w=int3) bn", &train, &test300, 1024);
 
     /* a tiny net with random weights and BatchNorms (gammas of both signs: increasing and decreasing codes),
      * random inputs: thresholds on every accumulator, the engine on every path */
@@ -200,6 +202,6 @@ int main(void) {
         rm_bnet_free(e);
         rm_model_free(m);
     }
-    rm_dataset_free(&train); rm_dataset_free(&test);
+    rm_dataset_free(&train); rm_dataset_free(&test); rm_dataset_free(&test300);
     TEST_END();
 }
