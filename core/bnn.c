@@ -388,6 +388,20 @@ static int transpose_stage(rm_ctx *ctx, bstage *s) {
         if (!(s->kT16 = rm_calloc(ctx, sizeof(int16_t) * (size_t)s->fan2 * s->R16 * 2, "transposed codes"))) return RM_ERR;
         for (int o = 0; o < rows; o++)
             for (int j = 0; j < s->fan; j++) s->kT16[((size_t)(j >> 1) * s->R16 + o) * 2 + (j & 1)] = (int16_t)s->kc[(size_t)o * s->fan + j];
+        /* 8-bit weights and at most 8-bit input codes: quads of unsigned (code + 128) inputs times int8 weights */
+        int fits8 = s->in_cbits <= 8 && s->fan < 65536;
+        for (size_t j = 0; j < (size_t)rows * s->fan && fits8; j++) if (s->kc[j] < INT8_MIN || s->kc[j] > INT8_MAX) fits8 = 0;
+        if (!fits8) return RM_OK;
+        s->fan4 = (s->fan + 3) / 4;
+        s->kT8 = rm_calloc(ctx, (size_t)s->fan4 * s->R16 * 4, "transposed codes");
+        s->wsum = rm_calloc(ctx, sizeof(int32_t) * s->R16, "transposed codes");
+        if (!s->kT8 || !s->wsum) return RM_ERR;
+        for (int o = 0; o < rows; o++)
+            for (int j = 0; j < s->fan; j++) {
+                int32_t k = s->kc[(size_t)o * s->fan + j];
+                s->kT8[((size_t)(j >> 2) * s->R16 + o) * 4 + (j & 3)] = (int8_t)k;
+                s->wsum[o] += k;
+            }
         return RM_OK;
     }
     /* conv: the patch packed densely, bit p*ic + c for kernel pixel p and channel c (no per-pixel word
@@ -611,6 +625,10 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
             }
             if (sp->l[j].type == RM_NL_QUANT) {
                 const rm_nlayer_spec *q = &sp->l[j];
+                if (q->bits > 8) {   /* 2^bits-1 thresholds per channel: FINN's form stops being sensible */
+                    rm_bnet_free(e);
+                    return rm_err(ctx, "layer %d (quant(%d)): n-bit activations become 2^bits-1 thresholds per channel; at most 8 bits", j, q->bits);
+                }
                 s->out_codes = 1; s->act_bits = q->bits; s->act_fbits = quant_fbits(q);
                 s->qlo = -(1 << (q->bits - 1)); s->nthr = (1 << q->bits) - 1;
             } else s->nthr = 1;
@@ -623,6 +641,7 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         s->unit = 1;
         if (codes) {   /* integer codes in: plain integer products */
             s->wk = W_INT;
+            s->in_cbits = cbits;
             maxin = 1 << (cbits - 1);
             s->unit = ldexpf(1, -cfbits);
         }
@@ -665,7 +684,7 @@ void rm_bnet_free(rm_bnet *e) {
     for (int i = 0; i < e->ns; i++) {
         bstage *s = &e->st[i];
         free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
-        free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kT16); free(s->thrT); free(s->sgn);
+        free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kT16); free(s->thrT); free(s->sgn); free(s->kT8); free(s->wsum);
     }
     free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
     free(e);
@@ -863,7 +882,27 @@ static void dot_rows_vnni(const int16_t *x16, const int16_t *W, int fan2, int R1
         _mm512_storeu_si512(a32 + o0, acc);
     }
 }
+// a32 (R16) = sum over j < fan4 of the 4 unsigned bytes x8[4j..4j+3] times each row's 4 int8 weights; W is (fan4,R16,4)
+__attribute__((target("avx512f,avx512vnni")))
+static void dot_rows_vnni8(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) {
+    for (int o0 = 0; o0 < R16; o0 += 16) {
+        __m512i acc = _mm512_setzero_si512();
+        for (int j = 0; j < fan4; j++) {
+            int32_t quad;
+            memcpy(&quad, x8 + 4 * (size_t)j, sizeof quad);
+            acc = _mm512_dpbusd_epi32(acc, _mm512_set1_epi32(quad), _mm512_loadu_si512(W + ((size_t)j * R16 + o0) * 4));
+        }
+        _mm512_storeu_si512(a32 + o0, acc);
+    }
+}
 #else
+static void dot_rows_vnni8(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) {
+    for (int o = 0; o < R16; o++) {
+        int32_t a = 0;
+        for (int j = 0; j < 4 * fan4; j++) a += (int32_t)x8[j] * W[((size_t)(j >> 2) * R16 + o) * 4 + (j & 3)];
+        a32[o] = a;
+    }
+}
 static void dot_rows_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) {
     for (int o = 0; o < R16; o++) {
         int32_t a = 0;
@@ -879,9 +918,10 @@ typedef struct pos_work { uint64_t *xw, *mk; int64_t *pc, *acc; int *kp, *pix; i
 static int work_alloc16(pos_work *w, const bstage *s) {
     w->x16 = NULL; w->a32 = NULL;
     if (!s->kT16) return 0;
-    w->x16 = malloc(sizeof(int16_t) * (size_t)s->fan2 * 2 + sizeof(int32_t) * (size_t)s->R16 + 64);
+    /* the int16 patch (fan2 pairs) or the byte patch (fan4 quads, no larger), then the sums */
+    w->x16 = malloc(sizeof(int16_t) * (size_t)s->fan2 * 2 + 8 + sizeof(int32_t) * (size_t)s->R16 + 64);
     if (!w->x16) return -1;
-    w->a32 = (int32_t *)(void *)(((uintptr_t)(w->x16 + (size_t)s->fan2 * 2) + 63) & ~(uintptr_t)63);
+    w->a32 = (int32_t *)(void *)(((uintptr_t)(w->x16 + (size_t)s->fan2 * 2 + 4) + 63) & ~(uintptr_t)63);
     return 0;
 }
 static int work_alloc(pos_work *w, int nwords, int R8, int kk) {
@@ -904,6 +944,23 @@ static void position_acc(const bstage *s, int path, const uint64_t *x, int nv, p
     int R8 = s->R8, conv = s->type == S_CONV, kk = conv ? s->k * s->k : 1, cin = conv ? s->ic : s->fan;
     int64_t *acc = w->acc, *pc = w->pc;
     memset(acc, 0, sizeof(int64_t) * R8);
+    if (s->wk == W_INT && path == RM_BNN_VPOPCNT && s->kT8 && w->x16 && has_vnni_cached()) {
+        /* 8-bit codes: the patch as unsigned bytes code + 128 (padding and the tail: 128, code 0), 64 inputs
+         * x 16 rows per VPDPBUSD step; sum (c + 128) k - 128 sum k = sum c k */
+        const int32_t *xc = (const int32_t *)x;
+        uint8_t *x8 = (uint8_t *)w->x16;
+        if (conv) {
+            memset(x8, 128, (size_t)s->fan4 * 4);
+            for (int v = 0; v < nv; v++)
+                for (int c = 0; c < cin; c++) x8[(size_t)w->kp[v] * cin + c] = (uint8_t)(xc[(size_t)w->pix[v] * cin + c] + 128);
+        } else {
+            for (int j = 0; j < s->fan; j++) x8[j] = (uint8_t)(xc[j] + 128);
+            for (int j = s->fan; j < s->fan4 * 4; j++) x8[j] = 128;
+        }
+        dot_rows_vnni8(x8, s->kT8, s->fan4, s->R16, w->a32);
+        for (int o = 0; o < R8; o++) acc[o] = w->a32[o] - 128 * s->wsum[o];
+        return;
+    }
     if (s->wk == W_INT && path == RM_BNN_VPOPCNT && s->kT16 && w->x16 && has_vnni_cached()) {
         /* the patch (or the input) as int16 codes, zeros at padding, then 16 rows per VPDPWSSD step */
         const int32_t *xc = (const int32_t *)x;

@@ -3,7 +3,8 @@
  * (scale +) bias + BatchNorm + sign folded into per-channel integer thresholds (FINN style), maxpool of
  * binary maps as OR. An n-bit activation quant(bits) after a layer (+ BN) folds into 2^bits-1 thresholds per
  * channel (FINN's MultiThreshold): the activation is an int32 code (value code * 2^-fbits), maxpool of codes is
- * their max, and the next layer multiplies codes by weight codes in int32 (AVX-512 VNNI on the fast path).
+ * their max, and the next layer multiplies codes by weight codes in int32 (AVX-512 VNNI on the fast path:
+ * VPDPBUSD on code + 128 for 8-bit codes, VPDPWSSD for up to 16 bits); at most 8-bit activations.
  * With an input quantiser first (quant(bits), in_bits=N) and a quantised first layer the
  * whole net is integer: input codes times weight codes, thresholds. Otherwise the front (the layers up to
  * the first sign or n-bit activation, e.g. a 16-bit first layer on real-valued inputs) runs in float through the model's own

@@ -47,6 +47,11 @@ typedef struct bstage {
     int32_t *kT;                             /* W_INT (fan,R8) */
     int16_t *kT16;                           /* W_INT, codes fit int16: (fan2,R16,2) input pairs per row (AVX-512 VNNI) */
     int fan2, R16;
+    int in_cbits;                            /* W_INT: bits of the input codes */
+    int8_t *kT8;                             /* W_INT, 8-bit weight and input codes: (fan4,R16,4) input quads per row
+                                              * (VPDPBUSD on input codes + 128: acc = dot - 128 * wsum) */
+    int32_t *wsum;                           /* (R16) sum of each row's weight codes */
+    int fan4;
     size_t in_words, out_words;              /* per sample (W_INT input: int32 codes per sample) */
 } bstage;
 

@@ -190,6 +190,7 @@ int main(void) {
         {"input=6 quant(8) linear(8) relu linear(3)", "needs sign or n-bit quant(bits) activations"},
         {"input=6 linear(8) bn sign linear(8) bn sign linear(3)", "layer 3 (linear): weights must be binary, ternary or intN"},
         {"input=6 linear(8) bn quant(2) linear(8) bn sign linear(3)", "layer 3 (linear): weights must be binary, ternary or intN"},
+        {"input=6 quant(8) linear(8,w=int4) bn quant(10,range=1) linear(3,w=int4)", "layer 3 (quant(10)): n-bit activations become 2^bits-1 thresholds"},
         {"input=6 linear(8) bn sign linear(8,w=binary) relu linear(3,w=binary)", "layer 3 (linear): a hidden quantised layer must be followed by [bn] sign"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
