@@ -2,9 +2,9 @@
  * (8-bit input codes, 16-bit first layer, binary XNOR-popcount layers) on its whole 62-sample test split, and
  * a MiniMNIST CNN with ternary and 3-bit hidden convs, a strided conv and a ternary classifier on 100 test
  * images, and nets with 2-bit weights and 2-bit activations (multi-threshold stages, code x code MACs, maxpool
- * of codes): a vertebral MLP on its whole test split, a small MiniMNIST CNN on 50 images: the host-compiled
- * design equals the integer engine on every stage output (bits or codes) and every accumulator;
- * an edited accumulator in net_samples.bin is caught (the testbench can fail); nets with a float front
+ * of codes): a w2a2 vertebral MLP on its whole test split, a MiniMNIST CNN mixing sign bits and 2-bit codes on
+ * 50 images: the host-compiled design equals the integer engine on every stage output (bits or codes) and
+ * every accumulator; an edited accumulator in net_samples.bin is caught (the testbench can fail); nets with a float front
  * are refused with one line. Prints SKIP for the C simulation when no C++ compiler is installed. */
 #include "tests/tutil.h"
 #include "core/bnn.h"
@@ -116,9 +116,11 @@ int main(void) {
                 "conv(16,stride=2,w=int3) bn sign linear(10,w=ternary) bn", &mtr, 1, 1000);
     if (m) emit_csim("MiniMNIST ternary/int3 CNN", m, &mte, 100, d2, 0);
     rm_model_free(m);
-    m = trained("input=1x28x28 quant(8) conv(4,pad=1,w=int2) bn quant(2,range=1) maxpool(2) conv(8,w=int2) bn quant(2,range=1) maxpool(2) "
-                "linear(16,w=int2) bn quant(2,range=1) linear(10,w=int2) bn", &mtr, 1, 500);
-    if (m) emit_csim("MiniMNIST w2a2 CNN", m, &mte, 50, d5, 0);
+    /* sign and 2-bit codes mixed: int8 conv -> sign bits -> int2 conv -> 2-bit codes -> maxpool of codes ->
+     * (flatten of codes) int3 linear on codes -> sign -> binary classifier */
+    m = trained("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,stride=2,w=int2) bn quant(2,range=1) maxpool(2) "
+                "linear(32,w=int3) bn sign linear(10,w=binary) bn", &mtr, 1, 500);
+    if (m) emit_csim("MiniMNIST CNN, sign and 2-bit codes mixed", m, &mte, 50, d5, 0);
     rm_model_free(m);
 
     /* a float front (no input quantiser) has no integer input: refused */
