@@ -1,8 +1,9 @@
 /* bench_net.c - throughput of layer-list nets (issue 11): training img/s (forward + CE + backward +
  * AdamW, batch 128, shuffled real images, the trainer users run) of the MNIST MLP 784-500-300-10 (ReLU,
  * fp32, BN) and of FINN's CNV w1a1 and w2a2 on CIFAR-10; and inference img/s of the float forward against
- * the XNOR-popcount integer engine (core/bnn.c) for binarised nets: the Vertebral MLP, the MiniMNIST CNN
- * and CNV w1a1 (all engine paths: VPOPCNTDQ where the CPU has it, portable).
+ * the integer engine (core/bnn.c) for binarised nets: the Vertebral MLP, the MiniMNIST CNN and CNV w1a1
+ * (XNOR-popcount), and for nets with n-bit activations (multi-thresholds, code x code products): a w4a4
+ * MiniMNIST CNN and CNV w2a2 (all engine paths: AVX-512 VPOPCNTDQ / VNNI where the CPU has it, portable).
  * usage: build/bench/bench_net [train_images (default 6400)]
  * Prints one line per figure; bench/torch_net_bench.py prints the PyTorch side in the same format. */
 #include "core/train.h"
@@ -120,5 +121,8 @@ int main(int argc, char **argv) {
                "bn sign(grad=reste) maxpool(2) linear(32,w=binary) bn sign(grad=reste) linear(32,w=binary) bn sign(grad=reste) "
                "linear(10,w=binary) bn", &mm_te, 3200);
     infer_rate("cnv_w1a1", cnv1, &cifar, 1280);
+    infer_rate("minimnist_cnn_w4a4", "input=1x28x28 quant(8) conv(16,pad=1,w=int8) bn quant(4,range=1) conv(32,pad=1,w=int4) bn "
+               "quant(4,range=1) maxpool(2) linear(32,w=int4) bn quant(4,range=1) linear(10,w=int4) bn", &mm_te, 3200);
+    infer_rate("cnv_w2a2", cnv2, &cifar, 1280);
     return 0;
 }

@@ -23,6 +23,16 @@ static int has_vpopcnt(void) {
 #endif
 }
 
+static int has_vnni(void) {
+#ifdef __x86_64__
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+int rm_bnet_vnni(void) { return has_vnni(); }
+
 const char *rm_bnn_path_name(int p) {
     return p == RM_BNN_VPOPCNT ? "avx512-vpopcntdq" : p == RM_BNN_PORTABLE ? "portable" : p == RM_BNN_REFERENCE ? "reference" : "auto";
 }
@@ -108,8 +118,11 @@ __attribute__((target("avx512f"))) static void fire_rows_512(const bstage *s, co
 #else
 static void fire_rows_512(const bstage *s, const int64_t *acc, uint64_t *y) { fire_rows_port(s, acc, y); }
 #endif
-static inline void fire_rows(const bstage *s, int path, const int64_t *acc, uint64_t *y) {
-    if (path == RM_BNN_VPOPCNT) fire_rows_512(s, acc, y);
+static void code_rows(const bstage *s, const int64_t *acc, int32_t *y);
+static inline void fire_rows(const bstage *s, int path, const int64_t *acc, void *yv) {
+    uint64_t *y = yv;
+    if (s->out_codes) code_rows(s, acc, yv);
+    else if (path == RM_BNN_VPOPCNT) fire_rows_512(s, acc, y);
     else fire_rows_port(s, acc, y);
 }
 
@@ -120,6 +133,29 @@ static inline int fire(const bstage *s, int o, int64_t acc) {
     case 2: return 1;
     default: return 0;
     }
+}
+
+/* the activation of row o into a position's output y: a bit (sign) or a code (quant) */
+static inline int32_t mcode(const bstage *s, int o, int64_t acc);
+static inline void put_act(const bstage *s, void *y, int o, int64_t acc) {
+    if (s->out_codes) ((int32_t *)y)[o] = mcode(s, o, acc);
+    else if (fire(s, o, acc)) ((uint64_t *)y)[o >> 6] |= 1ull << (o & 63);
+}
+/* the output of sample b at position pos (conv: oy*ow+ox; linear: 0) */
+static inline void *pos_out(const bstage *s, uint64_t *out, int b, size_t pos) {
+    uint64_t *y = out + (size_t)b * s->out_words;
+    return s->out_codes ? (void *)((int32_t *)y + pos * s->oc) : (void *)(y + pos * s->owpp);
+}
+/* codes of all rows at once from the transposed thresholds: qlo + #(dir * acc >= dir * thr), in int32 (the
+ * build keeps |acc| below 2^31), R8 lanes per threshold so the compare loop vectorises */
+static void code_rows(const bstage *s, const int64_t *restrict acc, int32_t *restrict y) {
+    const int R8 = s->R8, nt = s->nthr;
+    const int32_t *restrict sg = s->sgn, *restrict T = s->thrT;
+    int32_t a[R8], c[R8];
+    for (int o = 0; o < R8; o++) { a[o] = sg[o] * (int32_t)acc[o]; c[o] = s->qlo; }
+    for (int t = 0; t < nt; t++, T += R8)
+        for (int o = 0; o < R8; o++) c[o] += a[o] >= T[o];
+    memcpy(y, c, sizeof(int32_t) * s->rows);
 }
 
 /* ---- building ----------------------------------------------------------------------------------- */
@@ -136,13 +172,19 @@ static bnref bn_of(rm_model *m, int layer) {
     return r;
 }
 
-/* the float forward's value of accumulator acc in row o after scale, bias and BN (the model's own kernels) */
-static void stage_values(const bstage *s, rm_model *m, const int64_t *acc, float *x, float *y, float *scr) {
-    for (int o = 0; o < s->rows; o++) x[o] = rm_net_post((float)acc[o] * s->unit, s->alpha, s->bias, o);
+/* the float forward's value of accumulator acc in row o after scale, bias and BN (the model's own kernels);
+ * acc, x, y are (N, rows): N accumulator vectors at once (eval-mode BN is per element); scr (2*rows) */
+static void stage_values_n(const bstage *s, rm_model *m, const int64_t *acc, float *x, float *y, float *scr, int N) {
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < s->rows; o++)
+            x[(size_t)n * s->rows + o] = rm_net_post((float)acc[(size_t)n * s->rows + o] * s->unit, s->alpha, s->bias, o);
     if (s->bn_layer >= 0) {
         bnref r = bn_of(m, s->bn_layer);
-        bn_forward(y, scr, scr + s->rows, x, r.g, r.b, r.rm, r.rv, 1, s->rows, 0, 0.1f, 1e-5f, 0, m->scratch);
-    } else memcpy(y, x, sizeof(float) * s->rows);
+        bn_forward(y, scr, scr + s->rows, x, r.g, r.b, r.rm, r.rv, N, s->rows, 0, 0.1f, 1e-5f, 0, m->scratch);
+    } else memcpy(y, x, sizeof(float) * s->rows * N);
+}
+static void stage_values(const bstage *s, rm_model *m, const int64_t *acc, float *x, float *y, float *scr) {
+    stage_values_n(s, m, acc, x, y, scr, 1);
 }
 
 /* thresholds: sign(BN(post(acc))) is monotone in the integer accumulator (every float step is), so a
@@ -210,6 +252,96 @@ done:
     return st;
 }
 
+/* the code of an n-bit activation quant(bits) at float value y: the expression of net.c's quant layer */
+static inline int32_t quant_code(const bstage *s, float y) {
+    float sc = ldexpf(1, s->act_fbits), lo = (float)s->qlo, hi = (float)(s->qlo + s->nthr);
+    return (int32_t)fminf(fmaxf(nearbyintf(y * sc), lo), hi);
+}
+static inline int32_t mcode(const bstage *s, int o, int64_t acc) {
+    const int32_t *T = s->thr + (size_t)o * s->nthr;
+    int32_t c = s->qlo;
+    if (s->dir[o] > 0) for (int t = 0; t < s->nthr; t++) c += acc >= T[t];
+    else for (int t = 0; t < s->nthr; t++) c += acc <= T[t];
+    return c;
+}
+
+/* multi-thresholds of scale + bias + BN + quant(bits) (FINN's MultiThreshold): the code is monotone in the
+ * accumulator (every float step is), increasing or decreasing per row (the sign of BN's gamma); for each level
+ * t = 1 .. 2^bits-1 a bisection over [-bound, bound] with the model's own kernels finds where the code
+ * reaches qlo + t (all rows at once). Then a check at every threshold and its neighbour. */
+static int fold_mthresholds(rm_ctx *ctx, rm_model *m, bstage *s) {
+    int rows = s->rows, nt = s->nthr;
+    size_t n = (size_t)rows * nt;   /* (level, row) pairs, searched side by side: one kernel call per step */
+    int64_t *lo = rm_malloc(ctx, sizeof(int64_t) * n * 3, "threshold search"), *hi = lo ? lo + n : NULL, *mid = lo ? lo + 2 * n : NULL;
+    float *x = rm_malloc(ctx, sizeof(float) * (n * 2 + 2 * (size_t)rows), "threshold search"), *y = x ? x + n : NULL, *scr = x ? x + 2 * n : NULL;
+    int32_t *clo = rm_malloc(ctx, sizeof(int32_t) * rows * 2, "threshold search"), *chi = clo ? clo + rows : NULL;
+    s->thr = rm_malloc(ctx, sizeof(int32_t) * n, "thresholds");
+    s->dir = rm_malloc(ctx, sizeof(int8_t) * rows, "thresholds");
+    int st = RM_ERR;
+    if (!lo || !x || !clo || !s->thr || !s->dir) goto done;
+    int64_t B = s->bound;
+    for (int o = 0; o < rows; o++) { mid[o] = -B; mid[rows + o] = B; }
+    stage_values_n(s, m, mid, x, y, scr, 2);
+    for (int o = 0; o < rows; o++) {
+        clo[o] = quant_code(s, y[o]); chi[o] = quant_code(s, y[rows + o]);
+        s->dir[o] = chi[o] >= clo[o] ? 1 : -1;
+    }
+    /* level t (index t-1 of mid/lo/hi rows), target code qlo + t; dir 1: the first acc whose code reaches the
+     * target, in (lo, hi]; dir -1: the last, in [lo, hi) */
+    for (size_t j = 0; j < n; j++) { lo[j] = -B; hi[j] = B; }
+    for (int it = 0; it < 70; it++) {
+        int active = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (hi[j] - lo[j] > 1) { mid[j] = lo[j] + (hi[j] - lo[j]) / 2; active = 1; }
+            else mid[j] = lo[j];
+        }
+        if (!active) break;
+        stage_values_n(s, m, mid, x, y, scr, nt);
+        for (size_t j = 0; j < n; j++) {
+            if (hi[j] - lo[j] <= 1) continue;
+            int o = (int)(j % rows), t = (int)(j / rows) + 1;
+            int reach = quant_code(s, y[j]) >= s->qlo + t;
+            if (s->dir[o] > 0) { if (reach) hi[j] = mid[j]; else lo[j] = mid[j]; }
+            else { if (reach) lo[j] = mid[j]; else hi[j] = mid[j]; }
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        int o = (int)(j % rows), t = (int)(j / rows) + 1;
+        int32_t target = s->qlo + t, *T = s->thr + (size_t)o * nt + (t - 1);
+        if (s->dir[o] > 0) *T = (int32_t)(clo[o] >= target ? -B : chi[o] < target ? B + 1 : hi[j]);
+        else *T = (int32_t)(chi[o] >= target ? B : clo[o] < target ? -B - 1 : lo[j]);
+    }
+    /* check: the float code at each threshold and the accumulator next to it (inside [-bound, bound]) */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t j = 0; j < n; j++) {
+            int o = (int)(j % rows), t = (int)(j / rows);
+            int64_t a = s->thr[(size_t)o * nt + t] + (pass ? -s->dir[o] : 0);
+            mid[j] = a < -B ? -B : a > B ? B : a;
+        }
+        stage_values_n(s, m, mid, x, y, scr, nt);
+        for (size_t j = 0; j < n; j++) {
+            int o = (int)(j % rows);
+            if (quant_code(s, y[j]) != mcode(s, o, mid[j])) {
+                rm_err(ctx, "layer %d channel %d: scale + bias + BN + quant(%d) is not monotone in the accumulator", s->layer, o, s->act_bits);
+                goto done;
+            }
+        }
+    }
+    /* the fast paths' form: dir * acc >= dir * thr, thresholds transposed (nthr, R8), rows padded (never passed) */
+    int R8p = (rows + 7) / 8 * 8;
+    s->thrT = rm_malloc(ctx, sizeof(int32_t) * (size_t)R8p * nt, "thresholds");
+    s->sgn = rm_calloc(ctx, sizeof(int32_t) * R8p, "thresholds");
+    if (!s->thrT || !s->sgn) goto done;
+    for (int o = 0; o < R8p; o++) {
+        s->sgn[o] = o < rows ? s->dir[o] : 1;
+        for (int t = 0; t < nt; t++) s->thrT[(size_t)t * R8p + o] = o < rows ? s->dir[o] * s->thr[(size_t)o * nt + t] : INT32_MAX;
+    }
+    st = RM_OK;
+done:
+    free(lo); free(x); free(clo);
+    return st;
+}
+
 /* the integer codes of layer i's weights (rows x cols, the model's order), the float step of one code
  * unit and the ternary scales; the model's forward uses exactly code * unit (* alpha) */
 static int weight_codes(rm_ctx *ctx, rm_model *m, int i, const rm_nlayer_spec *l, int32_t *k, float *unit, int *bits) {
@@ -248,6 +380,29 @@ static int transpose_stage(rm_ctx *ctx, bstage *s) {
         if (!(s->kT = rm_calloc(ctx, sizeof(int32_t) * (size_t)s->fan * R8, "transposed codes"))) return RM_ERR;
         for (int o = 0; o < rows; o++)
             for (int j = 0; j < s->fan; j++) s->kT[(size_t)j * R8 + o] = s->kc[(size_t)o * s->fan + j];
+        /* VNNI copy when every code fits int16 (inputs: at most 16-bit codes): pairs of inputs per row */
+        int fits = 1;
+        for (size_t j = 0; j < (size_t)rows * s->fan; j++) if (s->kc[j] < INT16_MIN || s->kc[j] > INT16_MAX) fits = 0;
+        if (!fits) return RM_OK;
+        s->R16 = (rows + 15) / 16 * 16;
+        s->fan2 = (s->fan + 1) / 2;
+        if (!(s->kT16 = rm_calloc(ctx, sizeof(int16_t) * (size_t)s->fan2 * s->R16 * 2, "transposed codes"))) return RM_ERR;
+        for (int o = 0; o < rows; o++)
+            for (int j = 0; j < s->fan; j++) s->kT16[((size_t)(j >> 1) * s->R16 + o) * 2 + (j & 1)] = (int16_t)s->kc[(size_t)o * s->fan + j];
+        /* 8-bit weights and at most 8-bit input codes: quads of unsigned (code + 128) inputs times int8 weights */
+        int fits8 = s->in_cbits <= 8 && s->fan < 65536;
+        for (size_t j = 0; j < (size_t)rows * s->fan && fits8; j++) if (s->kc[j] < INT8_MIN || s->kc[j] > INT8_MAX) fits8 = 0;
+        if (!fits8) return RM_OK;
+        s->fan4 = (s->fan + 3) / 4;
+        s->kT8 = rm_calloc(ctx, (size_t)s->fan4 * s->R16 * 4, "transposed codes");
+        s->wsum = rm_calloc(ctx, sizeof(int32_t) * s->R16, "transposed codes");
+        if (!s->kT8 || !s->wsum) return RM_ERR;
+        for (int o = 0; o < rows; o++)
+            for (int j = 0; j < s->fan; j++) {
+                int32_t k = s->kc[(size_t)o * s->fan + j];
+                s->kT8[((size_t)(j >> 2) * s->R16 + o) * 4 + (j & 3)] = (int8_t)k;
+                s->wsum[o] += k;
+            }
         return RM_OK;
     }
     /* conv: the patch packed densely, bit p*ic + c for kernel pixel p and channel c (no per-pixel word
@@ -416,6 +571,16 @@ static int copy_floats(rm_ctx *ctx, float **dst, const float *src, int n) {
 
 static int fail(rm_bnet *e) { rm_bnet_free(e); return RM_ERR; }
 
+/* a hidden activation the engine turns into thresholds: sign, or an n-bit quant(bits) after a weight layer
+ * (a quant before any weight layer is the input quantiser) */
+static int hidden_act(const rm_net_spec *sp, int j) {
+    if (sp->l[j].type == RM_NL_SIGN) return 1;
+    if (sp->l[j].type != RM_NL_QUANT) return 0;
+    for (int k = 0; k < j; k++) if (sp->l[k].type == RM_NL_LINEAR || sp->l[k].type == RM_NL_CONV) return 1;
+    return 0;
+}
+static int quant_fbits(const rm_nlayer_spec *q) { return q->bits - 1 - (int)ceilf(log2f(q->range)); }
+
 int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
     *out = NULL;
     const rm_net_spec *sp = rm_net_spec_of(m);
@@ -433,8 +598,8 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
     free(zero);
     if (r) return fail(e);
     int i = 0;
-    while (i < sp->n && sp->l[i].type != RM_NL_SIGN) i++;
-    if (i >= sp->n) { free(e); return rm_err(ctx, "the integer engine needs sign activations (this net has none)"); }
+    while (i < sp->n && !hidden_act(sp, i)) i++;
+    if (i >= sp->n) { free(e); return rm_err(ctx, "the integer engine needs sign or n-bit quant(bits) activations (this net has none)"); }
     /* an integer front: quant(bits) then a quantised linear/conv, [bn], [dropout], sign */
     if (sp->l[0].type == RM_NL_QUANT && sp->n > 1 && (sp->l[1].type == RM_NL_LINEAR || sp->l[1].type == RM_NL_CONV) &&
         sp->l[1].wq != RM_WQ_FLOAT) {
@@ -444,24 +609,28 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         if (j == i) e->int_front = 1;
     }
     int sp_in, H, W, C;
+    int codes = 0, cbits = 0, cfbits = 0;   /* the current activations are int32 codes of cbits bits, value code * 2^-cfbits */
     if (e->int_front) {
         const rm_nlayer_spec *q = &sp->l[0];
         e->in_bits = q->bits;
-        e->in_fbits = q->bits - 1 - (int)ceilf(log2f(q->range));
+        e->in_fbits = quant_fbits(q);
         e->in_sp = sp->in_h * sp->in_w > 1;
         e->front = 1;
         sp_in = e->in_sp; H = sp->in_h; W = sp->in_w; C = sp->in_c;
+        codes = 1; cbits = e->in_bits; cfbits = e->in_fbits;
     } else {
         e->front = i + 1;
         rm_net_output(m, i, &e->fr_c, &e->fr_h, &e->fr_w, &e->fr_sp);
         sp_in = e->fr_sp; H = e->fr_h; W = e->fr_w; C = e->fr_c;
+        if (sp->l[i].type == RM_NL_QUANT) { codes = 1; cbits = sp->l[i].bits; cfbits = quant_fbits(&sp->l[i]); }
+        e->fr_codes = codes; e->fr_fbits = cfbits;
     }
     int perm_h = 0, perm_w = 0, perm_c = 0;   /* a flatten of an NHWC map happened */
-    size_t words = e->int_front ? (size_t)C * H * W / 2 + 1 : sp_in ? (size_t)H * W * ((C + 63) / 64) : (size_t)(C * H * W + 63) / 64;
+    size_t words = codes ? (size_t)C * H * W / 2 + 1 : sp_in ? (size_t)H * W * ((C + 63) / 64) : (size_t)(C * H * W + 63) / 64;
     e->maxwords = words;
     int last_weight = -1;
     for (int j = 0; j < sp->n; j++) if (sp->l[j].type == RM_NL_LINEAR || sp->l[j].type == RM_NL_CONV) last_weight = j;
-    if (last_weight < e->front) { rm_bnet_free(e); return rm_err(ctx, "no weight layer after the first sign"); }
+    if (last_weight < e->front) { rm_bnet_free(e); return rm_err(ctx, "no weight layer after the first activation"); }
     for (i = e->front; i < sp->n;) {
         const rm_nlayer_spec *l = &sp->l[i];
         const char *nm = rm_nlayer_name(l->type);
@@ -469,13 +638,15 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         memset(s, 0, sizeof *s);
         s->layer = i; s->sign_layer = s->bn_layer = -1;
         s->in_words = words;
-        int first = e->ns == 0 && e->int_front;
+        s->in_codes = codes;
+        s->in_n = C * H * W;
         if (l->type == RM_NL_DROPOUT) { i++; continue; }
         if (l->type == RM_NL_FLATTEN) {
             if (sp_in) { perm_h = H; perm_w = W; perm_c = C; C = C * H * W; H = W = 1; sp_in = 0; }
             s->type = S_FLATTEN;
             s->ih = perm_h; s->iw = perm_w; s->ic = perm_c; s->oc = C;
-            words = (size_t)(C + 63) / 64;
+            s->out_codes = codes; s->out_n = C;
+            words = codes ? (size_t)C / 2 + 1 : (size_t)(C + 63) / 64;   /* codes: NHWC is already (h,w,c) order */
             s->out_words = words;
             if (words > e->maxwords) e->maxwords = words;
             e->ns++;
@@ -488,7 +659,8 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
             s->ih = H; s->iw = W; s->ic = C; s->iwpp = (C + 63) / 64;
             H = (H - l->k) / l->stride + 1; W = (W - l->k) / l->stride + 1;
             s->oh = H; s->ow = W; s->oc = C; s->owpp = s->iwpp;
-            words = (size_t)H * W * s->owpp;
+            s->out_codes = codes; s->out_n = H * W * C;   /* codes: max of the window (the quantiser is monotone) */
+            words = codes ? (size_t)s->out_n / 2 + 1 : (size_t)H * W * s->owpp;
             s->out_words = words;
             e->ns++;
             i++;
@@ -496,11 +668,11 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         }
         if (l->type != RM_NL_LINEAR && l->type != RM_NL_CONV) {
             rm_bnet_free(e);
-            return rm_err(ctx, "layer %d (%s): the integer engine expects linear/conv, bn, sign, maxpool after the first sign", i, nm);
+            return rm_err(ctx, "layer %d (%s): the integer engine expects linear/conv, bn, sign or quant(bits), maxpool after the first activation", i, nm);
         }
         if (l->wq == RM_WQ_FLOAT) {
             rm_bnet_free(e);
-            return rm_err(ctx, "layer %d (%s): weights must be binary, ternary or intN after the first sign; only the front may be float", i, nm);
+            return rm_err(ctx, "layer %d (%s): weights must be binary, ternary or intN after the first activation; only the front may be float", i, nm);
         }
         int rows, cols;
         rm_net_weights_used(m, i, &rows, &cols);
@@ -515,10 +687,19 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         while (j < sp->n && sp->l[j].type == RM_NL_DROPOUT) j++;
         s->final = i == last_weight;
         if (!s->final) {
-            if (j >= sp->n || sp->l[j].type != RM_NL_SIGN) {
+            if (j >= sp->n || !hidden_act(sp, j)) {
                 rm_bnet_free(e);
-                return rm_err(ctx, "layer %d (%s): a hidden quantised layer must be followed by [bn] sign", i, nm);
+                return rm_err(ctx, "layer %d (%s): a hidden quantised layer must be followed by [bn] sign or [bn] quant(bits)", i, nm);
             }
+            if (sp->l[j].type == RM_NL_QUANT) {
+                const rm_nlayer_spec *q = &sp->l[j];
+                if (q->bits > 8) {   /* 2^bits-1 thresholds per channel: FINN's form stops being sensible */
+                    rm_bnet_free(e);
+                    return rm_err(ctx, "layer %d (quant(%d)): n-bit activations become 2^bits-1 thresholds per channel; at most 8 bits", j, q->bits);
+                }
+                s->out_codes = 1; s->act_bits = q->bits; s->act_fbits = quant_fbits(q);
+                s->qlo = -(1 << (q->bits - 1)); s->nthr = (1 << q->bits) - 1;
+            } else s->nthr = 1;
             s->sign_layer = j++;
         } else if (j != sp->n) {
             rm_bnet_free(e);
@@ -526,10 +707,11 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         }
         int maxin = 1;
         s->unit = 1;
-        if (first) {
+        if (codes) {   /* integer codes in: plain integer products */
             s->wk = W_INT;
-            maxin = 1 << (e->in_bits - 1);
-            s->unit = ldexpf(1, -e->in_fbits);
+            s->in_cbits = cbits;
+            maxin = 1 << (cbits - 1);
+            s->unit = ldexpf(1, -cfbits);
         }
         if (l->type == RM_NL_CONV) {
             if (!sp_in) { rm_bnet_free(e); return rm_err(ctx, "layer %d (conv) on a flat input", i); }
@@ -538,7 +720,7 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
             s->kw = l->k * l->k * s->iwpp;
             H = (H + 2 * l->pad - l->k) / l->stride + 1; W = (W + 2 * l->pad - l->k) / l->stride + 1; C = rows;
             s->oh = H; s->ow = W; s->oc = C; s->owpp = (C + 63) / 64;
-            words = (size_t)H * W * s->owpp;
+            words = s->out_codes ? (size_t)H * W * C / 2 + 1 : (size_t)H * W * s->owpp;
             if (s->final) { rm_bnet_free(e); return rm_err(ctx, "layer %d (conv): the last weight layer must be linear", i); }
         } else {
             if (sp_in) { rm_bnet_free(e); return rm_err(ctx, "layer %d (linear) on an image (a flatten is missing)", i); }
@@ -546,8 +728,9 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
             s->F = C; s->fwords = (C + 63) / 64; s->kw = s->fwords;
             s->ih = s->iw = 1; s->ic = C; s->oh = s->ow = 1; s->oc = rows;
             C = rows;
-            words = (size_t)(C + 63) / 64;
+            words = s->out_codes ? (size_t)C / 2 + 1 : (size_t)(C + 63) / 64;
         }
+        s->out_n = H * W * C;
         s->out_words = words;
         if (words > e->maxwords) e->maxwords = words;
         if (s->in_words > e->maxwords) e->maxwords = s->in_words;
@@ -555,7 +738,8 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
         perm_c = 0;
         if (s->bound >= (1 << 24)) e->inexact_rows++;
         if (s->bound >= INT32_MAX) { rm_bnet_free(e); return rm_err(ctx, "layer %d (%s): accumulators exceed 32 bits", i, nm); }
-        if (!s->final && fold_thresholds(ctx, m, s)) { rm_bnet_free(e); return RM_ERR; }
+        if (!s->final && (s->out_codes ? fold_mthresholds(ctx, m, s) : fold_thresholds(ctx, m, s))) { rm_bnet_free(e); return RM_ERR; }
+        if (!s->final) { codes = s->out_codes; cbits = s->act_bits; cfbits = s->act_fbits; }
         i = j;
     }
     rm_bnet_set_path(e, RM_BNN_AUTO);
@@ -569,6 +753,7 @@ void rm_bnet_free(rm_bnet *e) {
         bstage *s = &e->st[i];
         free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
         free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kmask); free(s->koff); free(s->wTk); free(s->kco);
+        free(s->kT16); free(s->thrT); free(s->sgn); free(s->kT8); free(s->wsum);
     }
     free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
     free(e);
@@ -576,20 +761,23 @@ void rm_bnet_free(rm_bnet *e) {
 
 void rm_bnet_describe(const rm_bnet *e, char *buf, size_t n) {
     size_t bytes = 0;
-    int nb = 0, nt = 0, nn = 0;
+    int nb = 0, nt = 0, nn = 0, nq = 0, qb = 0;
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
         if (s->type != S_LINEAR && s->type != S_CONV) continue;
+        if (s->out_codes) { nq++; qb = s->act_bits; }
         if (s->wk == W_BIN) nb++;
         else if (s->wk == W_PLANES) nt++;
         else nn++;
         bytes += s->w ? (size_t)s->np * s->rows * s->kw * 8 : (size_t)s->rows * s->fan * ((s->wbits + 7) / 8);
     }
     size_t k = (size_t)snprintf(buf, n, "integer engine: ");
-    if (e->int_front && k < n) k += (size_t)snprintf(buf + k, n - k, "%d-bit input, %d integer-input layer, ", e->in_bits, nn);
+    if (e->int_front && k < n) k += (size_t)snprintf(buf + k, n - k, "%d-bit input, %d integer-input layer%s, ", e->in_bits, nn, nn == 1 ? "" : "s");
     else if (k < n) k += (size_t)snprintf(buf + k, n - k, "float front of %d layers, ", e->front);
-    if (k < n) k += (size_t)snprintf(buf + k, n - k, "%d XNOR-popcount + %d bit-plane layers (%zu bytes of weights), path %s", nb, nt,
-                                     bytes, rm_bnn_path_name(e->path));
+    if (k < n) k += (size_t)snprintf(buf + k, n - k, "%d XNOR-popcount + %d bit-plane layers (%zu bytes of weights), ", nb, nt, bytes);
+    if (nq && k < n) k += (size_t)snprintf(buf + k, n - k, "%d multi-threshold layer%s (%d-bit activations), ", nq, nq == 1 ? "" : "s", qb);
+    if (k < n) k += (size_t)snprintf(buf + k, n - k, "path %s%s", rm_bnn_path_name(e->path),
+                                     e->path == RM_BNN_VPOPCNT && nn && has_vnni() ? "+vnni" : "");
     if (e->inexact_rows && k < n)
         snprintf(buf + k, n - k, "; %d layer%s whose worst-case accumulator passes 2^24 (the float forward may round there)", e->inexact_rows,
                  e->inexact_rows == 1 ? "" : "s");
@@ -625,8 +813,7 @@ static void run_linear_ref(const bstage *s, const uint64_t *in, uint64_t *out, i
         } else {
             uint64_t *y = out + (size_t)b * s->out_words;
             memset(y, 0, sizeof(uint64_t) * s->out_words);
-            for (int o = 0; o < s->rows; o++)
-                if (fire(s, o, dot_linear(s, o, x, path))) y[o >> 6] |= 1ull << (o & 63);
+            for (int o = 0; o < s->rows; o++) put_act(s, y, o, dot_linear(s, o, x, path));
         }
     }
 }
@@ -639,8 +826,8 @@ static void run_conv_ref(const bstage *s, const uint64_t *in, uint64_t *out, int
             const uint64_t *x = in + (size_t)b * s->in_words;
             uint64_t patch[15 * 15 * 4];   /* k <= 15; wpp words per pixel; larger wpp goes pixel by pixel */
             for (int ox = 0; ox < s->ow; ox++) {
-                uint64_t *y = out + (size_t)b * s->out_words + ((size_t)oy * s->ow + ox) * s->owpp;
-                memset(y, 0, sizeof(uint64_t) * s->owpp);
+                void *y = pos_out(s, out, b, (size_t)oy * s->ow + ox);
+                if (!s->out_codes) memset(y, 0, sizeof(uint64_t) * s->owpp);
                 int valid = 0, full = 1;
                 for (int ky = 0; ky < k; ky++)
                     for (int kx = 0; kx < k; kx++) {
@@ -660,7 +847,7 @@ static void run_conv_ref(const bstage *s, const uint64_t *in, uint64_t *out, int
                                 const int32_t *xp = xc + ((size_t)iy * s->iw + ix) * s->ic, *kp = kr + (size_t)(ky * k + kx) * s->ic;
                                 for (int c = 0; c < s->ic; c++) acc += (int64_t)xp[c] * kp[c];
                             }
-                        if (fire(s, o, acc)) y[o >> 6] |= 1ull << (o & 63);
+                        put_act(s, y, o, acc);
                     }
                 } else if (full && wpp <= 4 && s->wk == W_BIN) {
                     /* interior: gather the patch once, one dot per filter */
@@ -671,7 +858,7 @@ static void run_conv_ref(const bstage *s, const uint64_t *in, uint64_t *out, int
                         }
                     for (int o = 0; o < s->rows; o++) {
                         int acc = k * k * s->ic - 2 * popx(path, patch, s->w + (size_t)o * s->kw, s->kw);
-                        if (fire(s, o, acc)) y[o >> 6] |= 1ull << (o & 63);
+                        put_act(s, y, o, acc);
                     }
                 } else {
                     for (int o = 0; o < s->rows; o++) {
@@ -690,7 +877,7 @@ static void run_conv_ref(const bstage *s, const uint64_t *in, uint64_t *out, int
                                                                       s->pcm[((size_t)q * s->rows + o) * k * k + p]);
                             }
                         if (s->wk == W_BIN) acc = valid * s->ic - 2 * pc;
-                        if (fire(s, o, acc)) y[o >> 6] |= 1ull << (o & 63);
+                        put_act(s, y, o, acc);
                     }
                 }
             }
@@ -763,9 +950,69 @@ static uint64_t pext64(uint64_t x, uint64_t m) {
     return r;
 }
 
-/* work area of one thread: the position's input words and valid-bit mask, popcounts, accumulators */
-typedef struct pos_work { uint64_t *xw, *mk; int64_t *pc, *acc; int *kp, *pix; } pos_work;
+static int has_vnni_cached(void) {
+    static int v = -1;
+    if (v < 0) v = has_vnni();
+    return v;
+}
+// a32 (R16) = sum over j < fan2 of the int16 pair x16[2j..2j+1] times each row's pair; W is (fan2,R16,2)
+#ifdef __x86_64__
+__attribute__((target("avx512f,avx512vnni")))
+static void dot_rows_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) {
+    for (int o0 = 0; o0 < R16; o0 += 16) {
+        __m512i acc = _mm512_setzero_si512();
+        for (int j = 0; j < fan2; j++) {
+            int32_t pair;
+            memcpy(&pair, x16 + 2 * (size_t)j, sizeof pair);
+            acc = _mm512_dpwssd_epi32(acc, _mm512_set1_epi32(pair), _mm512_loadu_si512(W + ((size_t)j * R16 + o0) * 2));
+        }
+        _mm512_storeu_si512(a32 + o0, acc);
+    }
+}
+// a32 (R16) = sum over j < fan4 of the 4 unsigned bytes x8[4j..4j+3] times each row's 4 int8 weights; W is (fan4,R16,4)
+__attribute__((target("avx512f,avx512vnni")))
+static void dot_rows_vnni8(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) {
+    for (int o0 = 0; o0 < R16; o0 += 16) {
+        __m512i acc = _mm512_setzero_si512();
+        for (int j = 0; j < fan4; j++) {
+            int32_t quad;
+            memcpy(&quad, x8 + 4 * (size_t)j, sizeof quad);
+            acc = _mm512_dpbusd_epi32(acc, _mm512_set1_epi32(quad), _mm512_loadu_si512(W + ((size_t)j * R16 + o0) * 4));
+        }
+        _mm512_storeu_si512(a32 + o0, acc);
+    }
+}
+#else
+static void dot_rows_vnni8(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) {
+    for (int o = 0; o < R16; o++) {
+        int32_t a = 0;
+        for (int j = 0; j < 4 * fan4; j++) a += (int32_t)x8[j] * W[((size_t)(j >> 2) * R16 + o) * 4 + (j & 3)];
+        a32[o] = a;
+    }
+}
+static void dot_rows_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) {
+    for (int o = 0; o < R16; o++) {
+        int32_t a = 0;
+        for (int j = 0; j < 2 * fan2; j++) a += (int32_t)x16[j] * W[((size_t)(j >> 1) * R16 + o) * 2 + (j & 1)];
+        a32[o] = a;
+    }
+}
+#endif
+
+/* work area of one thread: the position's input words and valid-bit mask, popcounts, accumulators; W_INT
+ * stages with a VNNI copy: the int16 patch and the int32 sums of R16 rows */
+typedef struct pos_work { uint64_t *xw, *mk; int64_t *pc, *acc; int *kp, *pix; int16_t *x16; int32_t *a32; } pos_work;
+static int work_alloc16(pos_work *w, const bstage *s) {
+    w->x16 = NULL; w->a32 = NULL;
+    if (!s->kT16) return 0;
+    /* the int16 patch (fan2 pairs) or the byte patch (fan4 quads, no larger), then the sums */
+    w->x16 = malloc(sizeof(int16_t) * (size_t)s->fan2 * 2 + 8 + sizeof(int32_t) * (size_t)s->R16 + 64);
+    if (!w->x16) return -1;
+    w->a32 = (int32_t *)(void *)(((uintptr_t)(w->x16 + (size_t)s->fan2 * 2 + 4) + 63) & ~(uintptr_t)63);
+    return 0;
+}
 static int work_alloc(pos_work *w, int nwords, int R8, int kk) {
+    w->x16 = NULL; w->a32 = NULL;
     w->xw = calloc((size_t)nwords * 2 + 2, sizeof(uint64_t));
     w->mk = w->xw ? w->xw + nwords + 1 : NULL;
     w->pc = malloc(sizeof(int64_t) * (size_t)R8 * 2);
@@ -774,7 +1021,7 @@ static int work_alloc(pos_work *w, int nwords, int R8, int kk) {
     w->pix = w->kp ? w->kp + kk : NULL;
     return w->xw && w->pc && w->kp ? 0 : -1;
 }
-static void work_free(pos_work *w) { free(w->xw); free(w->pc); free(w->kp); }
+static void work_free(pos_work *w) { free(w->xw); free(w->pc); free(w->kp); free(w->x16); }
 
 /* accumulators (w->acc, R8) of every row at one output position. Conv: nv valid kernel pixels, kernel pixel
  * kp[v] reading input pixel pix[v] of x (wpp words, or ic int32 codes, per pixel), the patch packed densely
@@ -784,6 +1031,38 @@ static void position_acc(const bstage *s, int path, const uint64_t *x, int nv, p
     int R8 = s->R8, conv = s->type == S_CONV, kk = conv ? s->k * s->k : 1, cin = conv ? s->ic : s->fan;
     int64_t *acc = w->acc, *pc = w->pc;
     memset(acc, 0, sizeof(int64_t) * R8);
+    if (s->wk == W_INT && path == RM_BNN_VPOPCNT && s->kT8 && w->x16 && has_vnni_cached()) {
+        /* 8-bit codes: the patch as unsigned bytes code + 128 (padding and the tail: 128, code 0), 64 inputs
+         * x 16 rows per VPDPBUSD step; sum (c + 128) k - 128 sum k = sum c k */
+        const int32_t *xc = (const int32_t *)x;
+        uint8_t *x8 = (uint8_t *)w->x16;
+        if (conv) {
+            memset(x8, 128, (size_t)s->fan4 * 4);
+            for (int v = 0; v < nv; v++)
+                for (int c = 0; c < cin; c++) x8[(size_t)w->kp[v] * cin + c] = (uint8_t)(xc[(size_t)w->pix[v] * cin + c] + 128);
+        } else {
+            for (int j = 0; j < s->fan; j++) x8[j] = (uint8_t)(xc[j] + 128);
+            for (int j = s->fan; j < s->fan4 * 4; j++) x8[j] = 128;
+        }
+        dot_rows_vnni8(x8, s->kT8, s->fan4, s->R16, w->a32);
+        for (int o = 0; o < R8; o++) acc[o] = w->a32[o] - 128 * s->wsum[o];
+        return;
+    }
+    if (s->wk == W_INT && path == RM_BNN_VPOPCNT && s->kT16 && w->x16 && has_vnni_cached()) {
+        /* the patch (or the input) as int16 codes, zeros at padding, then 16 rows per VPDPWSSD step */
+        const int32_t *xc = (const int32_t *)x;
+        if (conv) {
+            memset(w->x16, 0, sizeof(int16_t) * s->fan2 * 2);
+            for (int v = 0; v < nv; v++)
+                for (int c = 0; c < cin; c++) w->x16[(size_t)w->kp[v] * cin + c] = (int16_t)xc[(size_t)w->pix[v] * cin + c];
+        } else {
+            for (int j = 0; j < s->fan; j++) w->x16[j] = (int16_t)xc[j];
+            if (s->fan & 1) w->x16[s->fan] = 0;
+        }
+        dot_rows_vnni(w->x16, s->kT16, s->fan2, s->R16, w->a32);
+        for (int o = 0; o < R8; o++) acc[o] = w->a32[o];
+        return;
+    }
     if (s->wk == W_INT) {   /* int32 sums: the build refused rows whose bound reaches 2^31 */
         const int32_t *xc = (const int32_t *)x;
         int32_t *a32 = (int32_t *)pc;
@@ -847,7 +1126,7 @@ static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64
 #pragma omp parallel
     {
         pos_work w;
-        int ok = !work_alloc(&w, s->wTk ? s->ndk : 1, s->R8, 1);
+        int ok = !work_alloc(&w, s->wTk ? s->ndk : 1, s->R8, 1) && !work_alloc16(&w, s);
         if (ok) w.kp[0] = w.pix[0] = 0;
         else {
 #pragma omp atomic write
@@ -860,7 +1139,7 @@ static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64
             if (acc_out) {
                 for (int o = 0; o < s->rows; o++) acc_out[(size_t)b * s->rows + o] = w.acc[o];
             } else {
-                fire_rows(s, path, w.acc, out + (size_t)b * s->out_words);
+                fire_rows(s, path, w.acc, pos_out(s, out, b, 0));
             }
         }
         work_free(&w);
@@ -874,7 +1153,7 @@ static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, 
 #pragma omp parallel
     {
         pos_work w;
-        int ok = !work_alloc(&w, s->nd > 0 ? s->nd : 1, s->R8, kk);
+        int ok = !work_alloc(&w, s->nd > 0 ? s->nd : 1, s->R8, kk) && !work_alloc16(&w, s);
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -894,7 +1173,7 @@ static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, 
                             w.pix[nv++] = iy * s->iw + ix;
                         }
                     position_acc(s, path, x, nv, &w);
-                    fire_rows(s, path, w.acc, out + (size_t)b * s->out_words + ((size_t)oy * s->ow + ox) * s->owpp);
+                    fire_rows(s, path, w.acc, pos_out(s, out, b, (size_t)oy * s->ow + ox));
                 }
             }
         work_free(&w);
@@ -903,6 +1182,26 @@ static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, 
 }
 
 static void run_pool(const bstage *s, const uint64_t *in, uint64_t *out, int B) {
+    if (s->in_codes) {   /* n-bit codes: max of the window */
+        int C = s->ic;
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int b = 0; b < B; b++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    const int32_t *x = (const int32_t *)(in + (size_t)b * s->in_words);
+                    int32_t *y = (int32_t *)(out + (size_t)b * s->out_words) + ((size_t)oy * s->ow + ox) * C;
+                    for (int c = 0; c < C; c++) {
+                        int32_t v = INT32_MIN;
+                        for (int ky = 0; ky < s->k; ky++)
+                            for (int kx = 0; kx < s->k; kx++) {
+                                int32_t u = x[((size_t)(oy * s->s + ky) * s->iw + ox * s->s + kx) * C + c];
+                                if (u > v) v = u;
+                            }
+                        y[c] = v;
+                    }
+                }
+        return;
+    }
     int wpp = s->iwpp;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
@@ -922,6 +1221,10 @@ static void run_pool(const bstage *s, const uint64_t *in, uint64_t *out, int B) 
 
 /* NHWC map (H,W,C words per pixel) -> dense HWC bits: each pixel's C bits copied as a block */
 static void run_flatten(const bstage *s, const uint64_t *in, uint64_t *out, int B, int H, int W, int C) {
+    if (s->in_codes) {   /* codes of an NHWC map are already in (h,w,c) order */
+        memcpy(out, in, sizeof(uint64_t) * s->in_words * B);
+        return;
+    }
     int wpp = (C + 63) / 64;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
@@ -951,6 +1254,16 @@ static void compare_bits(const rm_bnet *e, const bstage *s, const uint64_t *bits
     const float *fy = rm_net_output(e->m, s->sign_layer, &c, &h, &w, &sp);
     int wpp = (c + 63) / 64;
     long bad = 0;
+    if (s->out_codes) {   /* the float output is code * 2^-fbits */
+        for (int b = 0; b < B; b++) {
+            const int32_t *y = (const int32_t *)(bits + (size_t)b * s->out_words);
+            const float *v = fy + (size_t)b * c * h * w;
+            for (int j = 0; j < c * h * w; j++) bad += (float)y[j] != ldexpf(v[j], s->act_fbits);
+        }
+        chk->bits += (long)B * c * h * w;
+        chk->bit_mismatch += bad;
+        return;
+    }
     for (int b = 0; b < B; b++) {
         const uint64_t *y = bits + (size_t)b * s->out_words;
         const float *v = fy + (size_t)b * c * h * w;
@@ -991,9 +1304,15 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
         if (rm_net_forward_upto(ctx, e->m, x, B, 0, e->front)) return RM_ERR;
         int c, h, w, sp;
         const float *fy = rm_net_output(e->m, e->front - 1, &c, &h, &w, &sp);
-        /* pack the front's +-1 output */
+        /* pack the front's +-1 output, or its codes (a quant(bits) last) */
         size_t in_words = e->st[0].in_words;
         int wpp = (c + 63) / 64;
+        if (e->fr_codes) {
+            for (size_t j = 0; j < (size_t)B * c * h * w; j++) {
+                size_t b = j / ((size_t)c * h * w), r = j % ((size_t)c * h * w);
+                ((int32_t *)(cur + b * in_words))[r] = (int32_t)ldexpf(fy[j], e->fr_fbits);
+            }
+        } else {
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < B; b++) {
             uint64_t *y = cur + (size_t)b * in_words;
@@ -1006,6 +1325,7 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
             } else {
                 for (int j = 0; j < c * h * w; j++) if (v[j] >= 0) y[j >> 6] |= 1ull << (j & 63);
             }
+        }
         }
         H = h; W = w; C = c;
     }
@@ -1104,3 +1424,18 @@ done:
 }
 
 rm_model *rm_bnet_model(const rm_bnet *e) { return e->m; }
+
+int rm_bnet_stage_acts(const rm_bnet *e, int i, int64_t acc, int32_t *eng, int32_t *flt) {
+    const bstage *s = &e->st[i];
+    int64_t *a = malloc(sizeof(int64_t) * s->rows);
+    float *x = malloc(sizeof(float) * s->rows * 4);
+    if (!a || !x) { free(a); free(x); return -1; }
+    for (int r = 0; r < s->rows; r++) a[r] = acc;
+    stage_values(s, e->m, a, x, x + s->rows, x + 2 * s->rows);
+    for (int o = 0; o < s->rows; o++) {
+        eng[o] = s->out_codes ? mcode(s, o, acc) : fire(s, o, acc);
+        flt[o] = s->out_codes ? quant_code(s, x[s->rows + o]) : x[s->rows + o] >= 0;
+    }
+    free(a); free(x);
+    return 0;
+}

@@ -1,14 +1,19 @@
 /* bnn.h - the integer engine of low-bit layer-list nets: binary layers as bit-packed weights with
  * XNOR-popcount arithmetic, ternary and n-bit layers as bit planes of their codes (AND-popcount per plane),
  * (scale +) bias + BatchNorm + sign folded into per-channel integer thresholds (FINN style), maxpool of
- * binary maps as OR. With an input quantiser first (quant(bits), in_bits=N) and a quantised first layer the
+ * binary maps as OR. An n-bit activation quant(bits) after a layer (+ BN) folds into 2^bits-1 thresholds per
+ * channel (FINN's MultiThreshold): the activation is an int32 code (value code * 2^-fbits), maxpool of codes is
+ * their max, and the next layer multiplies codes by weight codes in int32 (AVX-512 VNNI on the fast path:
+ * VPDPBUSD on code + 128 for 8-bit codes, VPDPWSSD for up to 16 bits); at most 8-bit activations.
+ * With an input quantiser first (quant(bits), in_bits=N) and a quantised first layer the
  * whole net is integer: input codes times weight codes, thresholds. Otherwise the front (the layers up to
- * the first sign, e.g. a 16-bit first layer on real-valued inputs) runs in float through the model's own
+ * the first sign or n-bit activation, e.g. a 16-bit first layer on real-valued inputs) runs in float through the model's own
  * kernels. The last layer gives logits post(acc * unit) (and its BN, if any). Thresholds come from the
  * model's own scale, bias and BN kernels (a bisection over the accumulator), and the float forward of a
  * quantised layer sums exact multiples of a power of two (net.c), so the engine's bits equal the float
  * forward's on every input while accumulators stay below 2^24: `verify` on real data checks it.
- * Paths: AVX-512 VPOPCNTDQ where the CPU has it (chosen at run time), a portable one otherwise;
+ * Paths: AVX-512 VPOPCNTDQ (and VNNI for code x code layers) where the CPU has it (chosen at run time), a
+ * portable one otherwise;
  * RESMLP_BNN_PATH=portable or rm_bnn_set_path forces one. */
 #ifndef RM_BNN_H
 #define RM_BNN_H
@@ -34,12 +39,12 @@ int rm_bnet_path(const rm_bnet *e);
 const char *rm_bnn_path_name(int path);
 /* one-line summary: front layers, binary layers, packed weight bytes */
 void rm_bnet_describe(const rm_bnet *e, char *buf, size_t n);
-/* accuracy of the engine on ds and agreement with the float forward: predictions equal and the binary
- * activations of every integer layer equal to the float forward's (mismatching bits counted) */
+/* accuracy of the engine on ds and agreement with the float forward: predictions equal and the activations
+ * (sign bits, n-bit codes) of every integer layer equal to the float forward's (mismatches counted) */
 typedef struct rm_bnn_check {
     int n, correct, float_correct, agree;   /* images, engine / float correct, equal predictions */
     int logit_mismatch, first_mismatch;      /* images whose logits differ in any bit; the first (-1: none) */
-    long bits, bit_mismatch;                 /* hidden activation bits compared, differing */
+    long bits, bit_mismatch;                 /* hidden activations (bits or codes) compared, differing */
     float max_logit_err;
 } rm_bnn_check;
 struct rm_dataset;

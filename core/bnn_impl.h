@@ -9,7 +9,7 @@
 enum { S_LINEAR = 0, S_CONV, S_POOL, S_FLATTEN };
 /* how a weight stage multiplies: XNOR-popcount of sign bits (binary weights on +-1 inputs); bit planes of
  * ternary / n-bit codes on +-1 inputs (AND-popcount per plane); integer input codes times integer weight
- * codes (the first layer after an input quantiser) */
+ * codes (the first layer after an input quantiser, and every layer after an n-bit activation quant(bits)) */
 enum { W_BIN = 0, W_PLANES, W_INT };
 #define RM_BNN_MAXPLANES 17
 
@@ -28,8 +28,16 @@ typedef struct bstage {
     int32_t *pcm;                            /* W_PLANES (np,rows,k*k): ones of each plane per kernel pixel */
     float unit;                              /* float value of one accumulator step (a power of two) */
     float *alpha, *bias;                     /* own copies: ternary scales, bias (NULL when absent) */
-    int32_t *thr;                            /* (rows) hidden stages */
-    int8_t *dir;                             /* 1: acc >= thr; -1: acc <= thr; 2: always +1; -2: always -1 */
+    int in_codes, out_codes;                 /* input / output are int32 codes (not +-1 bits) */
+    int in_n, out_n;                         /* codes per sample of a code input / output */
+    /* an n-bit activation quant(bits) after the layer (FINN's MultiThreshold): code = qlo + the number of the
+     * row's nthr = 2^bits - 1 thresholds passed (dir 1: acc >= thr[t]; dir -1: acc <= thr[t]); thresholds
+     * outside [-bound, bound] mean never / always. Sign stages: nthr = 1, dir as below. */
+    int act_bits, act_fbits, qlo, nthr;
+    int32_t *thr;                            /* (rows, nthr) hidden stages */
+    int8_t *dir;                             /* sign: 1: acc >= thr; -1: acc <= thr; 2: always +1; -2: always -1 */
+    int32_t *thrT;                           /* quant stages (nthr, R8): dir * thr, so code = qlo + #(dir*acc >= thrT) */
+    int32_t *sgn;                            /* quant stages (R8): dir */
     int64_t *tlo, *thi;                      /* the same as a range: +1 when tlo <= acc <= thi (padded to 8 rows) */
     int64_t bound;                           /* largest |accumulator| of any row */
     int R8;                                  /* rows rounded up to 8: the transposed copies the fast kernels use */
@@ -37,6 +45,13 @@ typedef struct bstage {
     uint64_t *wT;                            /* (np,nd,R8): weight words, all rows side by side (conv: dense patch order) */
     int32_t *pcmT;                           /* W_PLANES (np,k*k,R8) */
     int32_t *kT;                             /* W_INT (fan,R8) */
+    int16_t *kT16;                           /* W_INT, codes fit int16: (fan2,R16,2) input pairs per row (AVX-512 VNNI) */
+    int fan2, R16;
+    int in_cbits;                            /* W_INT: bits of the input codes */
+    int8_t *kT8;                             /* W_INT, 8-bit weight and input codes: (fan4,R16,4) input quads per row
+                                              * (VPDPBUSD on input codes + 128: acc = dot - 128 * wsum) */
+    int32_t *wsum;                           /* (R16) sum of each row's weight codes */
+    int fan4;
     size_t in_words, out_words;              /* per sample (W_INT input: int32 codes per sample) */
     /* SIMD-block pruning (prune.h) of a ternary / n-bit layer (code 0 is exact; a binary weight is never
      * 0, so binary layers are not skipped): the fast kernels read only the kept inputs */
@@ -58,6 +73,7 @@ struct rm_bnet {
     int in_bits, in_fbits;      /* input codes: bits and fractional bits (value = code * 2^-in_fbits) */
     int in_c, in_h, in_w, in_sp;/* input shape; in_sp: codes are NHWC */
     int fr_sp, fr_c, fr_h, fr_w;
+    int fr_codes, fr_fbits;     /* a float front ending in quant(bits): its output packed as codes (value * 2^fr_fbits) */
     int ns;
     bstage st[RM_NET_MAXL];
     int path;
@@ -73,4 +89,9 @@ struct rm_bnet {
  * accumulators (B,K) into acc: what the HLS testbench compares stage by stage */
 typedef void (*rm_bnn_tap)(void *ud, int stage, const uint64_t *words, size_t per_sample, int B);
 int rm_bnet_trace(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc, rm_bnn_tap tap, void *ud);
+/* hidden stage i, every row at accumulator acc: the activations the thresholds give, eng (rows), and the ones
+ * the model's float kernels give, flt (rows) (scale, bias, BN, then sign or the quantiser); sign: 0/1 for
+ * -1/+1, quant: the code. For tests; returns -1 when out of memory. */
+int rm_bnet_stage_acts(const rm_bnet *e, int i, int64_t acc, int32_t *eng, int32_t *flt);
+int rm_bnet_vnni(void);   /* the CPU has AVX-512 VNNI (the fast W_INT kernel of the VPOPCNT path) */
 #endif

@@ -1,6 +1,6 @@
 /* bnn_io.c - the integer model file of a layer-list net: the net's parameters and BN statistics (float, the
  * checkpoint names, so rm_checkpoint_load reads them too) plus, per weight stage of the integer engine, the
- * integer weight codes, thresholds and directions, and metadata format=resmlp-net-int-1 with the net's text
+ * integer weight codes, thresholds (rows, or rows x 2^bits-1 for an n-bit activation) and directions, and metadata format=resmlp-net-int-1 with the net's text
  * form. Loading rebuilds the model and the engine and checks every code and threshold against the file: a
  * file whose integer tensors do not match its parameters is refused. Writes are atomic (safetensors.c). */
 #include "bnn_impl.h"
@@ -40,8 +40,8 @@ int rm_bnet_save(rm_ctx *ctx, const char *path, const rm_bnet *e) {
         k++;
         if (!s->thr) continue;
         snprintf(t[k].name, sizeof t[k].name, "int.layers.%d.thresholds", s->layer);
-        t[k].dtype = RM_I32; t[k].ndim = 1; t[k].shape[0] = s->rows;
-        t[k].data = s->thr; t[k].nbytes = sizeof(int32_t) * s->rows;
+        t[k].dtype = RM_I32; t[k].ndim = s->out_codes ? 2 : 1; t[k].shape[0] = s->rows; t[k].shape[1] = s->nthr;
+        t[k].data = s->thr; t[k].nbytes = sizeof(int32_t) * s->rows * (s->out_codes ? s->nthr : 1);
         k++;
         snprintf(t[k].name, sizeof t[k].name, "int.layers.%d.directions", s->layer);
         t[k].dtype = RM_I8; t[k].ndim = 1; t[k].shape[0] = s->rows;
@@ -85,11 +85,21 @@ int rm_bnet_load(rm_ctx *ctx, const char *path, rm_model **mout, rm_bnet **eout)
         }
         if (!s->thr) continue;
         snprintf(nm, sizeof nm, "int.layers.%d.thresholds", s->layer);
-        if (rm_st_get(ctx, &f, nm, RM_I32, 1, (int64_t[]){s->rows}, &d)) goto done;
+        if (rm_st_get(ctx, &f, nm, RM_I32, s->out_codes ? 2 : 1, (int64_t[]){s->rows, s->nthr}, &d)) goto done;
         const int32_t *thr = d;
         snprintf(nm, sizeof nm, "int.layers.%d.directions", s->layer);
         if (rm_st_get(ctx, &f, nm, RM_I8, 1, (int64_t[]){s->rows}, &d)) goto done;
         const int8_t *dir = d;
+        if (s->out_codes) {   /* multi-thresholds: every one */
+            for (int o = 0; o < s->rows; o++)
+                for (int t = 0; t < s->nthr; t++)
+                    if (dir[o] != s->dir[o] || thr[(size_t)o * s->nthr + t] != s->thr[(size_t)o * s->nthr + t]) {
+                        rm_err(ctx, "%s: layer %d channel %d: threshold %d of %d is %d (direction %d) in the file, %d (%d) folded from its parameters",
+                               path, s->layer, o, t, s->nthr, thr[(size_t)o * s->nthr + t], dir[o], s->thr[(size_t)o * s->nthr + t], s->dir[o]);
+                        goto done;
+                    }
+            continue;
+        }
         for (int o = 0; o < s->rows; o++)
             if (dir[o] != s->dir[o] || ((dir[o] == 1 || dir[o] == -1) && thr[o] != s->thr[o])) {
                 rm_err(ctx, "%s: layer %d channel %d: threshold %d (direction %d) in the file, %d (%d) folded from its parameters",

@@ -3,8 +3,10 @@
  * own stage outputs. The arithmetic is the engine's (bnn.c), written out per stage:
  *   binary:  acc = n_valid - 2 * popcount(x XOR w)  (bits 1 = +1, padding contributes nothing)
  *   codes:   acc = sum over valid inputs of (bit ? k : -k)   (ternary / n-bit weights on +-1 inputs)
- *   integer: acc = sum of code * k                  (the first layer on the input codes)
- *   hidden:  output bit = fire(acc, thr, dir); final: the int32 accumulators; maxpool: OR of the window.
+ *   integer: acc = sum of code * k                  (on the input codes, and after an n-bit activation)
+ *   hidden:  output bit = fire(acc, thr, dir) after sign; after quant(bits) the code = qlo + the number of the
+ *            row's 2^bits-1 thresholds passed (FINN's MultiThreshold); final: the int32 accumulators;
+ *            maxpool: OR of the window (bits) or its max (codes); flatten of codes: the stream as it is.
  * A SIMD-block pruned code layer (bnn.c's kept lists) gets its kept-input table s<i>_kc (per kernel pixel
  * s<i>_ko[q] .. s<i>_ko[q+1]; linear: one list) and the codes of the kept inputs s<i>_wk, and its loops
  * visit only those: the pruned inputs (zero codes) take no cycles. */
@@ -64,12 +66,17 @@ static const char *arith(const bstage *s) {
          : s->wbits == 2 ? "ternary weight codes on +-1 inputs" : "n-bit weight codes on +-1 inputs";
 }
 static const char *code_type(const bstage *s) { return s->wbits <= 8 ? "int8_t" : "int16_t"; }
-/* words per sample a stage reads (the first stage of the design reads int16 codes instead) */
+/* what a stage reads: int16 codes (the input, or after an n-bit activation) or 64-bit words of +-1 bits */
+static int in_is_codes(const rm_bnet *e, int i) { return i == 0 || e->st[i].in_codes; }
+static const char *in_type(const rm_bnet *e, int i) { return in_is_codes(e, i) ? "int16_t" : "uint64_t"; }
+static const char *out_type(const bstage *s) { return s->final ? "int32_t" : s->out_codes ? "int16_t" : "uint64_t"; }
+/* values per sample a stage reads / writes (codes or words) */
 static size_t in_count(const rm_bnet *e, int i) {
     const bstage *s = &e->st[i];
     if (i == 0) return (size_t)e->in_c * e->in_h * e->in_w;
-    return s->in_words;
+    return s->in_codes ? (size_t)s->in_n : s->in_words;
 }
+static size_t out_count(const bstage *s) { return s->out_codes ? (size_t)s->out_n : s->out_words; }
 
 /* ---------------------------------------------------------------- net_params.h */
 
@@ -136,7 +143,20 @@ static void write_params(FILE *f, const rm_bnet *e, const char *model, long *bit
             }
             fprintf(f, "};\n");
         }
-        if (s->thr) {
+        if (s->thr && s->out_codes) {
+            fprintf(f, "/* s%d: multi-thresholds of scale + bias + BN + quant(%d) (layer %d%s): code = %d + the number of thresholds\n"
+                       " * passed, acc >= thr when dir 1, acc <= thr when dir -1 */\n", i, s->act_bits, s->layer,
+                    s->bn_layer >= 0 ? " + its BN" : "", s->qlo);
+            fprintf(f, "static const int32_t s%d_thr[%d][%d] = {\n", i, s->rows, s->nthr);
+            for (int o = 0; o < s->rows; o++) {
+                fprintf(f, "  {");
+                for (int t = 0; t < s->nthr; t++) fprintf(f, "%s%d", t ? "," : "", s->thr[(size_t)o * s->nthr + t]);
+                fprintf(f, "},\n");
+            }
+            fprintf(f, "};\nstatic const int8_t s%d_dir[%d] = {", i, s->rows);
+            for (int o = 0; o < s->rows; o++) fprintf(f, "%s%s%d", o ? "," : "", o % 32 ? "" : "\n  ", s->dir[o]);
+            fprintf(f, "};\n");
+        } else if (s->thr) {
             fprintf(f, "/* s%d: thresholds of scale + bias + BN + sign (layer %d%s) */\n", i, s->layer, s->bn_layer >= 0 ? " + its BN" : "");
             fprintf(f, "static const int32_t s%d_thr[%d] = {", i, s->rows);
             for (int o = 0; o < s->rows; o++) fprintf(f, "%s%s%d", o ? "," : "", o % 16 ? "" : "\n  ", s->thr[o]);
@@ -169,15 +189,15 @@ static void write_header(FILE *f, const rm_bnet *e, const char *model) {
             e->K, e->ns);
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
-        fprintf(f, "#define S%d_IN %zu%s\n", i, in_count(e, i), i == 0 ? "   /* int16 codes */" : "   /* 64-bit words */");
-        if (!s->final) fprintf(f, "#define S%d_OUT %zu  /* 64-bit words */\n", i, s->out_words);
+        fprintf(f, "#define S%d_IN %zu%s\n", i, in_count(e, i), in_is_codes(e, i) ? "   /* int16 codes */" : "   /* 64-bit words */");
+        if (!s->final) fprintf(f, "#define S%d_OUT %zu  /* %s */\n", i, out_count(s), s->out_codes ? "int16 codes" : "64-bit words");
     }
     fprintf(f, "\n/* net_samples.bin: \"RMNS\", uint32 samples, uint32 stages; then per sample: int16 in[NET_IN], for each\n"
-               " * hidden stage i uint64 words[S<i>_OUT], int32 acc[NET_K], int32 label (little-endian) */\n\n");
+               " * hidden stage i its S<i>_OUT outputs (uint64 words, or int16 codes after an n-bit activation),\n"
+               " * int32 acc[NET_K], int32 label (little-endian) */\n\n");
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
-        fprintf(f, "void s%d_%s(hls::stream<%s> &in, hls::stream<%s> &out);\n", i, kind_name(s), i == 0 ? "int16_t" : "uint64_t",
-                s->final ? "int32_t" : "uint64_t");
+        fprintf(f, "void s%d_%s(hls::stream<%s> &in, hls::stream<%s> &out);\n", i, kind_name(s), in_type(e, i), out_type(s));
     }
     fprintf(f, "void resmlp_net(hls::stream<int16_t> &in, hls::stream<int32_t> &out);\n#endif\n");
 }
@@ -198,10 +218,39 @@ static void fire_code(FILE *f, int i, const char *ind) {
     fprintf(f, "%sif (on) y[o >> 6] |= 1ull << (o & 63);\n", ind);
 }
 
+/* the code of an n-bit activation from acc (FINN's MultiThreshold), written to the stream */
+static void mthr_code(FILE *f, const bstage *s, int i, const char *ind) {
+    fprintf(f, "%sint16_t code = %d;\n", ind, s->qlo);
+    fprintf(f, "%sfor (int t = 0; t < %d; t++) code += s%d_dir[o] > 0 ? acc >= s%d_thr[o][t] : acc <= s%d_thr[o][t];\n", ind, s->nthr, i, i, i);
+    fprintf(f, "%sout.write(code);\n", ind);
+}
+
 static void write_stage(FILE *f, const rm_bnet *e, int i) {
     const bstage *s = &e->st[i];
-    const char *in_t = i == 0 ? "int16_t" : "uint64_t", *out_t = s->final ? "int32_t" : "uint64_t";
+    const char *in_t = in_type(e, i), *out_t = out_type(s);
     fprintf(f, "\n");
+    if (s->type == S_POOL && s->in_codes) {
+        fprintf(f, "// s%d maxpool %dx%d stride %d of n-bit codes: max of the window; (%d,%d,%d) -> (%d,%d,%d)\n", i, s->k, s->k, s->s, s->ih,
+                s->iw, s->ic, s->oh, s->ow, s->oc);
+        fprintf(f, "void s%d_maxpool(hls::stream<%s> &in, hls::stream<%s> &out) {\n", i, in_t, out_t);
+        fprintf(f, "    static int16_t x[%d * %d * %d];\n", s->ih, s->iw, s->ic);
+        fprintf(f, "s%d_read:\n    for (int j = 0; j < %d * %d * %d; j++) {\n#pragma HLS PIPELINE II=1\n        x[j] = in.read();\n    }\n", i,
+                s->ih, s->iw, s->ic);
+        fprintf(f, "s%d_pix:\n    for (int p = 0; p < %d * %d; p++)\n        for (int c = 0; c < %d; c++) {\n#pragma HLS PIPELINE II=1\n", i, s->oh,
+                s->ow, s->ic);
+        fprintf(f, "            int oy = p / %d, ox = p %% %d;\n            int16_t v = x[((oy * %d) * %d + ox * %d) * %d + c];\n", s->ow, s->ow, s->s,
+                s->iw, s->s, s->ic);
+        fprintf(f, "            for (int ky = 0; ky < %d; ky++)\n                for (int kx = 0; kx < %d; kx++) {\n", s->k, s->k);
+        fprintf(f, "                    int16_t u = x[((oy * %d + ky) * %d + ox * %d + kx) * %d + c];\n", s->s, s->iw, s->s, s->ic);
+        fprintf(f, "                    if (u > v) v = u;\n                }\n            out.write(v);\n        }\n}\n");
+        return;
+    }
+    if (s->type == S_FLATTEN && s->in_codes) {
+        fprintf(f, "// s%d flatten of n-bit codes: the (%d,%d,%d) NHWC stream is already in (h,w,c) order\n", i, s->ih, s->iw, s->ic);
+        fprintf(f, "void s%d_flatten(hls::stream<%s> &in, hls::stream<%s> &out) {\n", i, in_t, out_t);
+        fprintf(f, "s%d_copy:\n    for (int j = 0; j < %d; j++) {\n#pragma HLS PIPELINE II=1\n        out.write(in.read());\n    }\n}\n", i, s->out_n);
+        return;
+    }
     switch (s->type) {
     case S_POOL:
         fprintf(f, "// s%d maxpool %dx%d stride %d of +-1 maps: OR of the window; (%d,%d,%d) -> (%d,%d,%d), %d words per pixel\n", i, s->k,
@@ -246,7 +295,7 @@ static void write_stage(FILE *f, const rm_bnet *e, int i) {
     int wpp = conv ? s->iwpp : s->fwords;
     if (conv) {
         fprintf(f, "s%d_pix:\n    for (int p = 0; p < %d * %d; p++) {\n        int oy = p / %d, ox = p %% %d;\n", i, s->oh, s->ow, s->ow, s->ow);
-        fprintf(f, "        uint64_t y[%d];\n        for (int j = 0; j < %d; j++) y[j] = 0;\n", s->owpp, s->owpp);
+        if (!s->out_codes) fprintf(f, "        uint64_t y[%d];\n        for (int j = 0; j < %d; j++) y[j] = 0;\n", s->owpp, s->owpp);
         fprintf(f, "    s%d_out:\n        for (int o = 0; o < %d; o++) {\n", i, s->rows);
         /* one output channel per cycle when the window's work unrolls into a modest circuit */
         if (inner_ops(s) <= 1024) fprintf(f, "#pragma HLS PIPELINE II=1\n");
@@ -274,11 +323,16 @@ static void write_stage(FILE *f, const rm_bnet *e, int i) {
         }
         fprintf(f, "                }\n");
         if (s->wk == W_BIN) fprintf(f, "            acc = valid * %d - 2 * pc;\n", s->ic);
+        if (s->out_codes) {
+            mthr_code(f, s, i, "            ");
+            fprintf(f, "        }\n    }\n}\n");
+            return;
+        }
         fire_code(f, i, "            ");
         fprintf(f, "        }\n        for (int j = 0; j < %d; j++) out.write(y[j]);\n    }\n}\n", s->owpp);
         return;
     }
-    if (!s->final) fprintf(f, "    uint64_t y[%zu];\n    for (int j = 0; j < %zu; j++) y[j] = 0;\n", s->out_words, s->out_words);
+    if (!s->final && !s->out_codes) fprintf(f, "    uint64_t y[%zu];\n    for (int j = 0; j < %zu; j++) y[j] = 0;\n", s->out_words, s->out_words);
     fprintf(f, "s%d_out:\n    for (int o = 0; o < %d; o++) {\n", i, s->rows);
     if (inner_ops(s) <= 1024) fprintf(f, "#pragma HLS PIPELINE II=1\n");
     fprintf(f, "        int32_t acc = 0;\n");
@@ -296,7 +350,10 @@ static void write_stage(FILE *f, const rm_bnet *e, int i) {
         fprintf(f, "            acc += (x[j >> 6] >> (j & 63) & 1) ? k : -k;\n        }\n");
     }
     if (s->final) fprintf(f, "        out.write(acc);\n    }\n}\n");
-    else {
+    else if (s->out_codes) {
+        mthr_code(f, s, i, "        ");
+        fprintf(f, "    }\n}\n");
+    } else {
         fire_code(f, i, "        ");
         fprintf(f, "    }\ns%d_write:\n    for (int j = 0; j < %zu; j++) out.write(y[j]);\n}\n", i, s->out_words);
     }
@@ -316,7 +373,7 @@ static void write_kernel(FILE *f, const rm_bnet *e, const char *model) {
     fprintf(f, "\n// top: input codes in, the last layer's accumulators out; the stages run concurrently\n"
                "void resmlp_net(hls::stream<int16_t> &in, hls::stream<int32_t> &out) {\n"
                "#pragma HLS INTERFACE axis port=in\n#pragma HLS INTERFACE axis port=out\n#pragma HLS DATAFLOW\n");
-    for (int i = 0; i + 1 < e->ns; i++) fprintf(f, "    hls::stream<uint64_t> c%d(\"c%d\");\n", i, i);
+    for (int i = 0; i + 1 < e->ns; i++) fprintf(f, "    hls::stream<%s> c%d(\"c%d\");\n", out_type(&e->st[i]), i, i);
     for (int i = 0; i < e->ns; i++) {
         char a[16], b[16];
         if (i == 0) snprintf(a, sizeof a, "in"); else snprintf(a, sizeof a, "c%d", i - 1);
@@ -347,7 +404,7 @@ static void write_tb(FILE *f, const rm_bnet *e, const char *model) {
                "        std::printf(\"ERROR: %%s is not this design's sample file\\n\", path);\n        return 1;\n    }\n"
                "    std::vector<int16_t> in(NET_IN);\n", model);
     for (int i = 0; i < e->ns; i++)
-        if (!e->st[i].final) fprintf(f, "    std::vector<uint64_t> e%d(S%d_OUT);\n", i, i);
+        if (!e->st[i].final) fprintf(f, "    std::vector<%s> e%d(S%d_OUT);\n", out_type(&e->st[i]), i, i);
     fprintf(f, "    int32_t acc[NET_K], label;\n    int n = 0;\n    for (; n < (int)ns; n++) {\n"
                "        bool ok = rd(f, in.data(), NET_IN);\n");
     for (int i = 0; i < e->ns; i++)
@@ -357,8 +414,8 @@ static void write_tb(FILE *f, const rm_bnet *e, const char *model) {
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
         fprintf(f, "        {   // s%d alone, fed the engine's input of this stage\n", i);
-        fprintf(f, "            hls::stream<%s> a(\"s%d_in\");\n            hls::stream<%s> b(\"s%d_out\");\n", i == 0 ? "int16_t" : "uint64_t", i,
-                s->final ? "int32_t" : "uint64_t", i);
+        fprintf(f, "            hls::stream<%s> a(\"s%d_in\");\n            hls::stream<%s> b(\"s%d_out\");\n", in_type(e, i), i,
+                out_type(s), i);
         if (i == 0) fprintf(f, "            for (int j = 0; j < NET_IN; j++) a.write(in[j]);\n");
         else fprintf(f, "            for (int j = 0; j < S%d_IN; j++) a.write(e%d[j]);\n", i, i - 1);
         fprintf(f, "            s%d_%s(a, b);\n", i, kind_name(s));
@@ -426,8 +483,17 @@ static int write_samples(rm_ctx *ctx, FILE *f, rm_bnet *e, const rm_dataset *ds,
         for (int b = 0; b < B; b++) {
             for (size_t j = 0; j < in; j++) c16[j] = (int16_t)codes[(size_t)b * in + j];
             fwrite(c16, sizeof(int16_t), in, f);
-            for (int i = 0; i < e->ns; i++)
-                if (t.w[i]) fwrite(t.w[i] + (size_t)b * e->st[i].out_words, sizeof(uint64_t), e->st[i].out_words, f);
+            for (int i = 0; i < e->ns; i++) {
+                const bstage *s = &e->st[i];
+                if (!t.w[i]) continue;
+                if (s->out_codes) {   /* the engine's int32 codes as the design's int16 stream */
+                    const int32_t *c = (const int32_t *)(t.w[i] + (size_t)b * s->out_words);
+                    for (int j = 0; j < s->out_n; j++) {
+                        int16_t v = (int16_t)c[j];
+                        fwrite(&v, sizeof v, 1, f);
+                    }
+                } else fwrite(t.w[i] + (size_t)b * s->out_words, sizeof(uint64_t), s->out_words, f);
+            }
             for (int k = 0; k < e->K; k++) {
                 int32_t a = (int32_t)acc[(size_t)b * e->K + k];
                 fwrite(&a, sizeof a, 1, f);
@@ -489,7 +555,9 @@ int rm_hls_net_emit(rm_ctx *ctx, const char *dir, rm_bnet *e, const rm_dataset *
     fprintf(w.f, "# Integer net, streaming HLS design (generated by resmlp)\n\nFrom %s:\n\n    %s\n\n"
                  "One dataflow process per stage of resmlp's integer engine; binary layers as XNOR-popcount over packed\n"
                  "64-bit words, ternary / n-bit layers as weight codes on +-1 activations, the first layer on the %d-bit\n"
-                 "input codes, BatchNorm + sign folded into integer thresholds. The testbench checks every stage and the top\n"
+                 "input codes, BatchNorm + sign folded into integer thresholds, BatchNorm + an n-bit quantiser into 2^bits-1\n"
+                 "thresholds per channel (multi-threshold, int16 codes out; the next layer multiplies codes by weight codes).\n"
+                 "The testbench checks every stage and the top\n"
                  "function against the engine on %d images (net_samples.bin).\n\n"
                  "| file | what |\n|---|---|\n| `net_params.h` | packed weights, weight codes, thresholds |\n"
                  "| `resmlp.h`, `resmlp.cpp` | the design, top `resmlp_net` |\n| `resmlp_tb.cpp` | testbench |\n"

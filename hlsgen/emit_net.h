@@ -7,13 +7,17 @@
  *                   for +1, XNOR-popcount), ternary / n-bit layers as int8/int16 codes s<i>_w[ROWS][FAN],
  *                   the integer-input first layer as int16 codes; hidden stages' integer thresholds
  *                   s<i>_thr[ROWS] and directions s<i>_dir[ROWS] (scale + bias + BN + sign folded, FINN
- *                   style: 1 fires when acc >= thr, -1 when acc <= thr, 2 always, -2 never); every array
- *                   with a comment giving its layer, shape and the model it came from
+ *                   style: 1 fires when acc >= thr, -1 when acc <= thr, 2 always, -2 never); a stage
+ *                   followed by an n-bit activation quant(bits): multi-thresholds s<i>_thr[ROWS][2^bits-1]
+ *                   (code = qlo + thresholds passed, FINN's MultiThreshold), its next layer's weights as
+ *                   codes multiplied by the activation codes; every array with a comment giving its layer,
+ *                   shape and the model it came from
  *   net_stream.h    header-only host stand-in for hls::stream (when hls_stream.h is absent)
  *   resmlp.h        dimensions, stream word types and the stage prototypes
  *   resmlp.cpp      the design: one dataflow process per engine stage (conv, linear, maxpool as OR,
  *                   flatten), connected by streams of 64-bit activation words (pixel-major, channel bits
- *                   inside), the input as a stream of int16 codes (NHWC), the output as the last layer's
+ *                   inside) after sign stages and of int16 codes (NHWC) after n-bit activations (maxpool of
+ *                   codes as max), the input as a stream of int16 codes (NHWC), the output as the last layer's
  *                   int32 accumulators; top function resmlp_net
  *   resmlp_tb.cpp   testbench: reads net_samples.bin; every sample through each stage alone (fed the
  *                   engine's input of that stage, every output word compared) and through the top

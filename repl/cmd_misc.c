@@ -116,6 +116,8 @@ static const char *net_help =
     "  lerp_psa(G=, R=, E=, eps=) | bspline(K=, spacing=)   learned per-channel curves\n"
     "Binary weights are sign(w) with latent float weights clipped to [-1, 1] (STE where |w| <= 1); ternary\n"
     "weights are TWN's (delta = 0.75 mean|W| per output, alpha = mean |W| above delta).\n"
+    "`quantize` turns a net with quantised weights after its first sign or quant (at most 8 bits) into the\n"
+    "integer engine: BN + sign -> one threshold per channel, BN + quant(N) -> 2^N-1 (integer codes out).\n"
     "Example: input=1x28x28 quant(8) conv(16,pad=1,w=int16) bn sign(grad=reste) conv(32,pad=1,w=binary) bn\n"
     "         sign(grad=reste) maxpool(2) linear(32,w=binary) bn sign(grad=reste) linear(10,w=binary) bn\n"
     "Layers are numbered from 0 (as `info` lists them) in every message.";

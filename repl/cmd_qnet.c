@@ -163,7 +163,7 @@ int rm_qnet_verify(rm_call *c, lqmodel *m) {
                ck.agree, ck.n);
         printf("  logits %s the float forward's on every image", exact ? "bit-exact with" : "DIFFER from");
         if (ck.logit_mismatch) printf(" (%d images differ, first %d, max |diff| %g)", ck.logit_mismatch, ck.first_mismatch, ck.max_logit_err);
-        printf("; hidden bits %ld compared, %ld differ; %.0f img/s engine, %.2fs\n", ck.bits, ck.bit_mismatch, eng, dt);
+        printf("; hidden activations (bits, n-bit codes) %ld compared, %ld differ; %.0f img/s engine, %.2fs\n", ck.bits, ck.bit_mismatch, eng, dt);
         fflush(stdout);
     }
     lua_createtable(L, 0, 14);

@@ -479,8 +479,9 @@ const rm_command rm_commands[] = {
     {"quantize", "", "post-training INT8 quantization of a model (fold, 80/20 split, percentile search); a net: its integer engine", none,
      quantize_opts, rm_cmd_quantize,
      "examples: quantize model=m calib=5000    quantize lut=256 percentile=99 name=q out=runs/m_int8.safetensors\n"
-     "A layer-list net (binary/ternary/intN weights, sign activations) becomes its integer engine (name=, out= apply;\n"
-     "no calibration): `verify` then checks every logit against the float forward, `hls emit` writes its design.\n"
+     "A layer-list net (binary/ternary/intN weights; sign or n-bit quant(bits) activations, BN folded into integer\n"
+     "thresholds, 2^bits-1 per channel for n-bit) becomes its integer engine (name=, out= apply; no calibration):\n"
+     "`verify` then checks every logit and hidden bit / code against the float forward, `hls emit` writes its design.\n"
      "The result is a quantized model (QModel) in the workspace, the current one for qat, verify, lut, qsave and\n"
      "plot lut. Lua: r = resmlp.quantize{...} -> {qmodel=, name=, percentile=, val_acc=, calib={{pct=, acc=}...}}."},
     {"qat", "", "quantization-aware training of a quantized model (LSQ, KD from teacher=)", none, qat_opts, rm_cmd_qat,
@@ -509,7 +510,8 @@ const rm_command rm_commands[] = {
      "          hls emit out/hls model=m ptq=true samples=8\n"
      "          hls csim out/hls (host g++, bit-exact with the integer engine)    hls estimate out/hls\n"
      "          hls estimate model=m    hls fold out/hls budget=lut:200k,dsp:1000 [target_fps=20000]\n"
-     "          hls emit out/hls_net samples=800 (a quantized layer-list net: net_params.h, one stage per layer)\n"
+     "          hls emit out/hls_net samples=800 (a quantized layer-list net: net_params.h, one stage per layer;\n"
+     "          sign stages write bits, n-bit activation stages multi-threshold int16 codes)\n"
      "emit writes quant_params.h, lerp_psa_params.h, quant_samples.h, the streaming HLS C++, its testbench,\n"
      "build.tcl and README.md; fold rewrites DIR/hls_parallelism.h. Lua returns tables."},
     {"synth", "DIR", "run Vitis HLS (or Vivado HLS) on an emitted project; Ctrl-C stops it", dir_pos, synth_opts,

@@ -5,7 +5,10 @@
 -- errors for the ResMLP-only commands and for nets the engine cannot take; `hls emit` of the integer nets and
 -- `hls csim` (host g++) equal to the engine on every test sample of both (SKIP without a C++ compiler).
 -- Vertebral MLP 6-32-32-3 (8-bit input, 16-bit first layer, binary weights, sign with ReSTE), MiniMNIST CNN
--- conv 16, conv 32 + maxpool, fc 32-32-10 binary (the issue's reference shapes, short runs).
+-- conv 16, conv 32 + maxpool, fc 32-32-10 binary (the issue's reference shapes, short runs). n-bit activations
+-- (quantN: multi-thresholds, integer codes, code x code layers): a w2a2 vertebral MLP (every path, csim, the
+-- integer model file with its (rows, 3) thresholds, a tampered one refused), a w4a4 MiniMNIST MLP and a w4a4
+-- MiniMNIST CNN (maxpool of codes; csim on 100 images).
 local T = dofile((arg[0]:match("^(.*)/") or ".") .. "/lua/tutil.lua")
 local R = resmlp
 local dir = T.tmpdir()
@@ -93,7 +96,47 @@ exact(R.verify{data = test, quiet = true}, "ternary / int4 MLP", 0.5)
 T.errors(function() R.qat{qmodel = r3.qmodel, data = train, quiet = true} end, "qat on a net", "integer layer-list net")
 T.errors(function() R.verify{data = test, path = "avx2", quiet = true} end, "INT8 path", "auto (AVX-512 VPOPCNTDQ when present), portable and reference")
 local mr = R.model{kind = "mlp", layers = "6-16-3", act = "relu", name = "r"}
-T.errors(function() R.quantize{model = mr, quiet = true} end, "a ReLU net", "needs sign activations")
+T.errors(function() R.quantize{model = mr, quiet = true} end, "a ReLU net", "needs sign or n-bit quant(bits) activations")
+
+-- w2a2: 2-bit weights (8-bit first layer), 2-bit activations: thresholds per channel, codes -2..1
+local mq = R.model{kind = "mlp", layers = "6-32-32-3", w = "int8,int2", act = "quant2", in_bits = 8, name = "q", seed = 1}
+mq:train{data = train, epochs = 15, batch = 32, lr = 0.01, wd = 1e-4, quiet = true, live = false}
+local rq = R.quantize{model = mq, quiet = true}
+T.check(rq.engine:find("2 multi-threshold layers (2-bit activations)", 1, true) and rq.engine:find("3 integer-input layers", 1, true),
+        "w2a2 engine: " .. rq.engine)
+for _, p in ipairs({"auto", "portable", "reference"}) do
+  local vq = R.verify{data = test, path = p, quiet = true}
+  exact(vq, "w2a2 MLP, path " .. p, 0.5)
+  T.eq(vq.bits, 62 * 64, "w2a2: every hidden code compared (" .. p .. ")")
+end
+R.hls("emit", dir .. "/hls_q", {data = test, samples = 62, quiet = true})
+if CXX then
+  local cs = R.hls("csim", dir .. "/hls_q", {quiet = true})
+  T.eq(cs.mismatches, 0, "w2a2 csim bit-exact"); T.eq(cs.checked, 62 * (32 + 32 + 3 + 3), "w2a2 csim: both code stages, the accumulators twice")
+  local h = io.open(dir .. "/hls_q/resmlp.cpp"); local src = h:read("a"); h:close()
+  T.check(src:find("int16_t code = -2;", 1, true) and src:find("hls::stream<int16_t> c0", 1, true), "multi-threshold stages with int16 code streams")
+end
+local fq = dir .. "/q_int.safetensors"
+R.qsave(fq)
+R.qload("q2", fq)
+local vq2 = R.verify{data = test, qmodel = "q2", quiet = true}
+exact(vq2, "w2a2 after qload", 0.5)
+do
+  local h = io.open(fq, "rb"); local s = h:read("a"); h:close()
+  local n = string.unpack("<I8", s)
+  local hdr = s:sub(9, 8 + n)
+  T.check(hdr:match('"int%.layers%.4%.thresholds":{[^}]*"shape":%[32,3%]') and hdr:match('"int%.layers%.4%.thresholds":{[^}]*"I32"'),
+          "multi-thresholds stored as I32 (rows, 3)")
+  local a = hdr:match('"int%.layers%.4%.thresholds":{[^}]*"data_offsets":%[(%d+),')
+  T.check(a, "multi-thresholds of layer 4 in the file")
+  if a then
+    local off = 8 + n + tonumber(a) + 4 * 1 + 1   -- channel 0, threshold 1
+    local bad = s:sub(1, off - 1) .. string.char((s:byte(off) + 1) % 256) .. s:sub(off + 1)
+    local g = dir .. "/badq.safetensors"
+    h = io.open(g, "wb"); h:write(bad); h:close()
+    T.errors(function() R.qload("badq", g) end, "tampered multi-threshold", "layer 4 channel 0: threshold 1 of 3")
+  end
+end
 T.errors(function() R.quantize{model = m3, calib = 100, quiet = true} end, "calib= on a net", "calib= is for INT8 ResMLP models")
 
 -- MiniMNIST CNN, one short epoch (1,000 images): 8-bit input codes, 16-bit conv, binary conv/fc, maxpool
@@ -110,5 +153,22 @@ if CXX then
   T.eq(cs.samples, 800, "MiniMNIST csim: every test image"); T.eq(cs.mismatches, 0, "MiniMNIST csim bit-exact")
 end
 T.errors(function() R.hls("emit", dir .. "/hls_x", {data = mtest, fold = "lut:1000", quiet = true}) end, "fold of a net", "not folded yet")
+
+-- w4a4 on MiniMNIST: an MLP and a CNN (maxpool of 4-bit codes, flatten of codes), short runs
+local mm = R.model{kind = "mlp", layers = "784-64-64-10", w = "int8,int4", act = "quant4", in_bits = 8, name = "mm", seed = 1}
+mm:train{data = mtrain, epochs = 1, limit = 1000, batch = 32, lr = 0.01, quiet = true, live = false}
+R.quantize{model = mm, quiet = true}
+exact(R.verify{data = mtest, quiet = true}, "MiniMNIST w4a4 MLP", 0.5)
+local cq = R.model{kind = "cnn", conv = "8,16p2", fc = "32", w = "int8,int4", act = "quant4", in_bits = 8, name = "cq", seed = 1}
+cq:train{data = mtrain, epochs = 1, limit = 1000, batch = 32, lr = 0.01, quiet = true, live = false}
+local rcq = R.quantize{model = cq, quiet = true}
+T.check(rcq.engine:find("3 multi-threshold layers (4-bit activations)", 1, true), "w4a4 CNN engine: " .. rcq.engine)
+exact(R.verify{data = mtest, quiet = true}, "MiniMNIST w4a4 CNN", 0.4)
+exact(R.verify{data = mtest, path = "portable", quiet = true}, "MiniMNIST w4a4 CNN, portable", 0.4)
+R.hls("emit", dir .. "/hls_cq", {data = mtest, samples = 100, quiet = true})
+if CXX then
+  local cs = R.hls("csim", dir .. "/hls_cq", {quiet = true})
+  T.eq(cs.samples, 100, "w4a4 CNN csim samples"); T.eq(cs.mismatches, 0, "w4a4 CNN csim bit-exact")
+end
 T.errors(function() R.hls("estimate", dir .. "/hls_c", {quiet = true}) end, "estimate of a net design", "holds an integer net design")
 T.done()

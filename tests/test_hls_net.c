@@ -1,8 +1,10 @@
 /* test_hls_net.c - `hls emit` of integer layer-list nets and its C simulation on real data: a vertebral MLP
  * (8-bit input codes, 16-bit first layer, binary XNOR-popcount layers) on its whole 62-sample test split, and
  * a MiniMNIST CNN with ternary and 3-bit hidden convs, a strided conv and a ternary classifier on 100 test
- * images: the host-compiled design equals the integer engine on every stage output and every accumulator;
- * an edited accumulator in net_samples.bin is caught (the testbench can fail); nets with a float front
+ * images, and nets with 2-bit weights and 2-bit activations (multi-threshold stages, code x code MACs, maxpool
+ * of codes): a w2a2 vertebral MLP on its whole test split, a MiniMNIST CNN mixing sign bits and 2-bit codes on
+ * 50 images: the host-compiled design equals the integer engine on every stage output (bits or codes) and
+ * every accumulator; an edited accumulator in net_samples.bin is caught (the testbench can fail); nets with a float front
  * are refused with one line. Prints SKIP for the C simulation when no C++ compiler is installed. */
 #include "tests/tutil.h"
 #include "core/bnn.h"
@@ -91,8 +93,9 @@ int main(void) {
     char *dir = mkdtemp(tmpl);
     CHECK(dir != NULL, "temporary directory");
     if (!dir) TEST_END();
-    char d1[200], d2[200], d3[200];
+    char d1[200], d2[200], d3[200], d4[200], d5[200];
     snprintf(d1, sizeof d1, "%s/mlp", dir); snprintf(d2, sizeof d2, "%s/cnn", dir); snprintf(d3, sizeof d3, "%s/float", dir);
+    snprintf(d4, sizeof d4, "%s/w2a2mlp", dir); snprintf(d5, sizeof d5, "%s/w2a2cnn", dir);
 
     rm_dataset all = {0}, vtr = {0}, vte = {0};
     if (rm_vertebral_load(&ctx, &all, DATA_DIR "/vertebral/column_3C.dat", NULL)) { printf("SKIP: no vertebral data (%s)\n", ctx.msg); TEST_END(); }
@@ -101,12 +104,23 @@ int main(void) {
                           &vtr, 15, 0);
     if (m) emit_csim("vertebral MLP", m, &vte, vte.n, d1, 1);
     rm_model_free(m);
+    /* w2a2: 2-bit weights, 2-bit activations (codes -2..1) from multi-thresholds */
+    m = trained("input=6 quant(8) linear(16,w=int2) bn quant(2,range=1) linear(16,w=int2) bn quant(2,range=1) linear(3,w=int2) bn",
+                &vtr, 15, 0);
+    if (m) emit_csim("vertebral w2a2 MLP", m, &vte, vte.n, d4, 0);
+    rm_model_free(m);
 
     rm_dataset mtr = {0}, mte = {0};
     if (rm_minimnist_load(&ctx, DATA_DIR "/mnist", 1, &mtr, &mte)) { printf("SKIP: no MNIST (%s)\n", ctx.msg); TEST_END(); }
     m = trained("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,pad=1,w=ternary) bn sign maxpool(2) "
                 "conv(16,stride=2,w=int3) bn sign linear(10,w=ternary) bn", &mtr, 1, 1000);
     if (m) emit_csim("MiniMNIST ternary/int3 CNN", m, &mte, 100, d2, 0);
+    rm_model_free(m);
+    /* sign and 2-bit codes mixed: int8 conv -> sign bits -> int2 conv -> 2-bit codes -> maxpool of codes ->
+     * (flatten of codes) int3 linear on codes -> sign -> binary classifier */
+    m = trained("input=1x28x28 quant(8) conv(8,pad=1,w=int8) bn sign conv(16,stride=2,w=int2) bn quant(2,range=1) maxpool(2) "
+                "linear(32,w=int3) bn sign linear(10,w=binary) bn", &mtr, 1, 500);
+    if (m) emit_csim("MiniMNIST CNN, sign and 2-bit codes mixed", m, &mte, 50, d5, 0);
     rm_model_free(m);
 
     /* a float front (no input quantiser) has no integer input: refused */
