@@ -21,15 +21,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 D="$TMP/prj"
 fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); for f in out err; do [ -s "$TMP/$f" ] && sed 's/^/     | /' "$TMP/$f" | tail -n 15; done; }
-# expect NAME STATUS CMD...: CMD exits with STATUS (stdout in $TMP/out, stderr in $TMP/err)
-expect() {
-    name=$1; want=$2; shift 2
-    "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-    if [ "$got" -eq "$want" ]; then ok "$name"; else echo "     exit $got, want $want"; bad "$name"; fi
-}
-has() { grep -q -F -- "$2" "$TMP/$1" && ok "$3" || bad "$3"; }
+. tests/lib_e2e.sh   # ok, bad, expect, has
 # one_line NAME WANT: stderr is exactly one line holding WANT
 one_line() { [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -q -F -- "$2" "$TMP/err" && ok "$1: one line" || bad "$1: one line with '$2'"; }
 

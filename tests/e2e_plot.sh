@@ -17,15 +17,7 @@ unset NO_COLOR
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); for f in out err; do [ -s "$TMP/$f" ] && sed 's/^/     | /' "$TMP/$f" | head -n 12; done; }
-# expect NAME STATUS CMD...: CMD exits with STATUS (stdout in $TMP/out, stderr in $TMP/err)
-expect() {
-    name=$1; want=$2; shift 2
-    "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-    if [ "$got" -eq "$want" ]; then ok "$name"; else echo "     exit $got, want $want"; bad "$name"; fi
-}
-has() { grep -q -F -- "$2" "$TMP/$1" && ok "$3" || bad "$3"; }
+. tests/lib_e2e.sh   # ok, bad, expect, has
 # fits FILE W H NAME: at most H lines, each at most W characters (UTF-8 aware: wc -m in a UTF-8 locale)
 fits() {
     lines=$(wc -l < "$1"); widest=0

@@ -18,14 +18,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 D="$TMP/prj"
 fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); for f in out err; do [ -s "$TMP/$f" ] && sed 's/^/     | /' "$TMP/$f" | tail -n 15; done; }
-expect() {
-    name=$1; want=$2; shift 2
-    "$@" > "$TMP/out" 2> "$TMP/err"; got=$?
-    if [ "$got" -eq "$want" ]; then ok "$name"; else echo "     exit $got, want $want"; bad "$name"; fi
-}
-has() { grep -q -F -- "$2" "$TMP/$1" && ok "$3" || bad "$3"; }
+. tests/lib_e2e.sh   # ok, bad, expect, has
 
 expect "prune and save" 0 "$RM" -e "data cifar10 $DATA limit=500 test_limit=4" \
     -e "load m tests/fixtures/resmlp_lerp_h16.safetensors" -e "prune sparsity=0.5 inplace=true" -e "save $TMP/p.safetensors"
