@@ -101,6 +101,7 @@ static const char *lua_help =
     "    q:save(path)   q:lut{block=0} (64-entry table errors)   q:plot{block=0, layer='act1', ch=3}   q:info()   q:close()\n"
     "  resmlp.ws (named objects)   resmlp.current()   resmlp.args(arg, defaults)   resmlp.markdown(head, rows)\n"
     "  resmlp.write(path, text)   resmlp.mkdir(dir)   resmlp.clock()   resmlp.repr(v)\n"
+    "  resmlp.memory() -> {rss=, heap_used=, heap_free=, mmapped=, lua=} (bytes: resident set, malloc's heap, Lua's own)\n"
     "At the prompt, `=expr` or any expression prints its value; `_` holds the last result.";
 
 static const char *net_help =
