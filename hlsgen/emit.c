@@ -819,10 +819,7 @@ static int write_project(rm_ctx *ctx, const char *dir, const rm_qnet *q, const c
             model, q->relu ? "relu" : "lerp", n);
     fprintf(w.f, "D %d\nT %d\nP %d\nH %d\nL %d\nK %d\n", q->D, q->T, q->P, q->H, q->L, q->K);
     const rm_qlin *ls[3 + 3 * RM_MAXL];   /* SIMD-block pruned matmuls: their pruned input counts */
-    int nl = 0;
-    ls[nl++] = &q->embed;
-    for (int i = 0; i < q->L; i++) { ls[nl++] = &q->blk[i].lin; ls[nl++] = &q->blk[i].fc1; ls[nl++] = &q->blk[i].fc2; }
-    ls[nl++] = &q->cls;
+    int nl = rm_hls_qnet_linears(q, (const void **)ls);
     for (int i = 0; i < nl; i++) {
         char st[64];
         if (ls[i]->keep && rm_hls_qlin_stage(q, ls[i], st, sizeof st))

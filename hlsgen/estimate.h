@@ -112,6 +112,9 @@ int rm_hls_apply_prune(rm_ctx *ctx, rm_hls_design *d, const struct rm_model *m);
 /* the same from an integer network's kept-block lists (rm_qnet_set_pruned), re-estimated */
 struct rm_qnet;
 int rm_hls_apply_prune_qnet(rm_ctx *ctx, rm_hls_design *d, const struct rm_qnet *q);
+/* the matmuls of an integer ResMLP in stage order (embed, each block's lin / fc1 / fc2, cls) into
+ * ls (room for 3 + 3 * RM_MAXL rm_qlin pointers, passed as void); returns their number */
+int rm_hls_qnet_linears(const struct rm_qnet *q, const void **ls);
 /* the stage name of the integer network's matmul l (embed, blk[i].lin/fc1/fc2, cls), NULL if not one */
 const char *rm_hls_qlin_stage(const struct rm_qnet *q, const void *l, char *buf, size_t n);
 /* table of stages and totals; snprintf semantics */

@@ -37,12 +37,17 @@ const char *rm_hls_qlin_stage(const rm_qnet *q, const void *l, char *buf, size_t
     return NULL;
 }
 
-int rm_hls_apply_prune_qnet(rm_ctx *ctx, rm_hls_design *d, const rm_qnet *q) {
-    const rm_qlin *ls[3 + 3 * RM_MAXL];
+int rm_hls_qnet_linears(const rm_qnet *q, const void **ls) {
     int nl = 0;
     ls[nl++] = &q->embed;
     for (int i = 0; i < q->L; i++) { ls[nl++] = &q->blk[i].lin; ls[nl++] = &q->blk[i].fc1; ls[nl++] = &q->blk[i].fc2; }
     ls[nl++] = &q->cls;
+    return nl;
+}
+
+int rm_hls_apply_prune_qnet(rm_ctx *ctx, rm_hls_design *d, const rm_qnet *q) {
+    const rm_qlin *ls[3 + 3 * RM_MAXL];
+    int nl = rm_hls_qnet_linears(q, (const void **)ls);
     for (int i = 0; i < nl; i++) {
         char st[64];
         if (!ls[i]->keep || !rm_hls_qlin_stage(q, ls[i], st, sizeof st)) continue;

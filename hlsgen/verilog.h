@@ -23,6 +23,7 @@
 #include "synth.h"
 #include "lut.h"
 #include <stdint.h>
+#include <stdio.h>
 
 /* the formula above for one channel's 64-entry table in lut_edge mode edge, e its edge entry (the
  * C reference of the hardware: rm_lut64_eval) */
@@ -74,4 +75,9 @@ int rm_hls_yosys_synth_hier(rm_ctx *ctx, const char *dir, const char *top, const
 int rm_hls_yosys_stat_parse(rm_ctx *ctx, const char *text, const char *top, rm_hls_cells *cells);
 /* "LUT 123, FF 45, BRAM_18K 1, DSP 0, LUTRAM 0, ... (cells: LUT6 40, FDRE 45, ...)"; snprintf semantics */
 int rm_hls_cells_format(const rm_hls_cells *c, char *buf, size_t n);
+/* shared by the generators of Verilog (verilog.c, pe.c): a Verilog/C identifier?; a file written through
+ * DIR/NAME.tmp (begin: open it, the path in tmp; end: close and rename over DIR/NAME, or remove it) */
+int rm_v_ident(const char *s);
+FILE *rm_v_begin_file(rm_ctx *ctx, const char *dir, const char *name, char *tmp, size_t n);
+int rm_v_end_file(rm_ctx *ctx, FILE *f, const char *tmp);
 #endif
