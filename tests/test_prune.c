@@ -1,13 +1,16 @@
 /* test_prune.c - SIMD-block pruning: SIMD lists (repeat, auto, an error naming the layer SIMD does not
  * divide), blocks of SIMD consecutive inputs zeroed smallest-norm first (L1 and L2), step-wise sparsity
  * only adds blocks, masks survive an optimiser step (AdamW with weight decay), a training epoch, a
- * checkpoint save/load and a params copy; a ResMLP's masks drop folds and multipliers in the HLS estimate. */
+ * checkpoint save/load and a params copy; a ResMLP's masks drop folds and multipliers in the HLS estimate;
+ * the masks survive qsave / qload of the integer ResMLP (same kept blocks, identical engine outputs, a
+ * tampered mask refused) and malformed mask tensors are refused naming the layer. */
 #include "tests/tutil.h"
 #include "core/prune.h"
 #include "core/train.h"
 #include "core/checkpoint.h"
 #include "hlsgen/estimate.h"
 #include "core/quant.h"
+#include "core/safetensors.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +27,104 @@ static int masks_ok(rm_model *m) {   /* every masked block is zero, every unmask
         for (int b = 0; b < L->nblocks; b++) if (block_zero(w, L->rows, L->cols, L->simd, b) != L->mask[b]) return 0;
     }
     return 1;
+}
+
+/* qsave / qload of a pruned integer ResMLP: the masks come back (same kept lists), every engine gives the
+ * same logits and sublayer streams as before, the float state keeps them (re-export has the same masks); a
+ * mask marking a kept block (nonzero codes) as pruned is refused naming the layer */
+static void qfile_round_trip(rm_qmodel *q, rm_qnet *net, const rm_dataset *ds) {
+    rm_ctx ctx = {0};
+    char path[] = "/tmp/resmlp-pruneq-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    rm_qlin *a[2 + 3 * RM_MAXL];
+    int na = 0;
+    a[na++] = &net->embed;
+    for (int l = 0; l < net->L; l++) { a[na++] = &net->blk[l].lin; a[na++] = &net->blk[l].fc1; a[na++] = &net->blk[l].fc2; }
+    a[na++] = &net->cls;
+    CHECK_OK(rm_qmodel_save(&ctx, path, q, net), &ctx);
+    rm_qmodel *q2 = NULL;
+    rm_qnet *n2 = NULL, *n3 = NULL;
+    CHECK_OK(rm_qmodel_load(&ctx, path, &q2, &n2), &ctx);
+    if (q2) CHECK_OK(rm_quant_export(&ctx, q2, &n3), &ctx);
+    if (n2 && n3) {
+        rm_qlin *b[2 + 3 * RM_MAXL], *c[2 + 3 * RM_MAXL];
+        int nb = 0;
+        b[nb] = &n2->embed; c[nb++] = &n3->embed;
+        for (int l = 0; l < n2->L; l++) {
+            b[nb] = &n2->blk[l].lin; c[nb++] = &n3->blk[l].lin;
+            b[nb] = &n2->blk[l].fc1; c[nb++] = &n3->blk[l].fc1;
+            b[nb] = &n2->blk[l].fc2; c[nb++] = &n3->blk[l].fc2;
+        }
+        b[nb] = &n2->cls; c[nb++] = &n3->cls;
+        int npruned = 0, same = nb == na;
+        for (int i = 0; same && i < na; i++) {
+            npruned += a[i]->pruned != NULL;
+            for (int r = 0; r < 2; r++) {
+                const rm_qlin *x = r ? c[i] : b[i];
+                same &= x->simd == a[i]->simd && x->nkeep == a[i]->nkeep && !x->pruned == !a[i]->pruned;
+                if (same && a[i]->pruned) same &= !memcmp(x->keep, a[i]->keep, sizeof(int16_t) * a[i]->nkeep);
+            }
+        }
+        CHECK(npruned >= 3 && same, "qload: %d pruned linears, the same SIMD and kept blocks after load and after re-export", npruned);
+        const int n = 100, K = net->K;
+        size_t dst = (size_t)2 * net->L * net->T * net->D;
+        int8_t *z1 = malloc((size_t)n * K), *z2 = malloc((size_t)n * K), *d1 = malloc(n * dst), *d2 = malloc(n * dst);
+        for (int p = RM_IE_REF; p < RM_IE_NPATHS; p++) {
+            if (!rm_ie_path_available(p, net)) continue;
+            CHECK_OK(rm_ie_run(&ctx, net, p, ds->pixels, n, z1, d1), &ctx);
+            CHECK_OK(rm_ie_run(&ctx, n2, p, ds->pixels, n, z2, d2), &ctx);
+            CHECK(!memcmp(z1, z2, (size_t)n * K) && !memcmp(d1, d2, n * dst), "qload: %s engine, logits and every sublayer stream identical",
+                  rm_ie_path_name(p));
+        }
+        free(z1); free(z2); free(d1); free(d2);
+    }
+    rm_qnet_free(n2); rm_qnet_free(n3);
+    rm_qmodel_free(q2);
+    /* tampered: a kept block (nonzero codes) marked pruned in the file */
+    rm_qlin *t = &net->blk[1].lin;
+    int kb = t->pruned ? t->keep[0] : -1;
+    if (kb >= 0) {
+        t->pruned[kb] = 1;
+        CHECK_OK(rm_qmodel_save(&ctx, path, q, net), &ctx);
+        t->pruned[kb] = 0;
+        rm_qnet *n4 = NULL;
+        CHECK(rm_qmodel_load(&ctx, path, NULL, &n4) == RM_ERR && strstr(ctx.msg, "layers.1.tok.linear") && strstr(ctx.msg, "not zero") && !strchr(ctx.msg, '\n'),
+              "a mask over nonzero codes refused: %s", ctx.msg);
+        rm_qnet_free(n4);
+    }
+    unlink(path);
+}
+
+/* the mask tensors of the integer files (rm_prune_st_read): each malformed form is one error naming the layer */
+static void mask_tensors(void) {
+    rm_ctx ctx = {0};
+    char path[] = "/tmp/resmlp-prunest-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    struct { int32_t hdr[2]; int nblk; int32_t blk[3]; const char *msg; } cs[] = {
+        {{4, 3}, 2, {0, 2}, NULL},
+        {{5, 3}, 1, {0}, "SIMD 5 does not divide its 12 inputs"},
+        {{4, 2}, 1, {0}, "mask of 2 blocks, but SIMD 4 on 12 inputs makes 3"},
+        {{4, 3}, 2, {2, 1}, "not ascending"},
+        {{4, 3}, 1, {3}, "out of range"},
+        {{4, 3}, 0, {0}, "without x.pruned_blocks"},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        rm_st_tensor t[2] = {{.name = "x.prune", .dtype = RM_I32, .ndim = 1, .shape = {2}, .data = cs[i].hdr, .nbytes = 8},
+                             {.name = "x.pruned_blocks", .dtype = RM_I32, .ndim = 1, .shape = {cs[i].nblk}, .data = cs[i].blk, .nbytes = 4 * (size_t)cs[i].nblk}};
+        CHECK_OK(rm_st_save(&ctx, path, t, cs[i].nblk ? 2 : 1, NULL, NULL, 0), &ctx);
+        rm_st_file f = {0};
+        CHECK_OK(rm_st_load(&ctx, path, &f), &ctx);
+        int simd = 0;
+        uint8_t *mask = NULL;
+        int r = rm_prune_st_read(&ctx, &f, "x", "layer x", 12, &simd, &mask);
+        if (!cs[i].msg) CHECK(r == RM_OK && simd == 4 && mask && mask[0] && !mask[1] && mask[2], "mask tensors read back: SIMD 4, blocks 0 and 2");
+        else CHECK(r == RM_ERR && strstr(ctx.msg, "layer x") && strstr(ctx.msg, cs[i].msg), "malformed mask %zu refused: %s", i, ctx.msg);
+        free(mask);
+        rm_st_free(&f);
+    }
+    unlink(path);
 }
 
 int main(void) {
@@ -153,6 +254,8 @@ int main(void) {
     }
     rm_model_free(r);
 
+    mask_tensors();
+
     /* the integer engine on a pruned ResMLP: PTQ keeps the pruned blocks at int8 zero, engine == fake-quant */
     rm_dataset cif = {0};
     if (rm_cifar10_load(&ctx, &cif, DATA_DIR "/cifar-10-batches-bin/test_batch.bin", "test")) {
@@ -188,6 +291,7 @@ int main(void) {
             rm_verify_report rep;
             CHECK_OK(rm_quant_verify(&ctx, q, net, &small, 100, RM_IE_AUTO, 10, &rep), &ctx);
             CHECK(rep.block_mismatch == 0 && rep.logit_mismatch_images == 0, "pruned model: integer engine bit-exact with fake-quant (%ld)", rep.block_mismatch);
+            qfile_round_trip(q, net, &small);
         }
         rm_qnet_free(net);
         rm_qmodel_free(q);
