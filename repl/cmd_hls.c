@@ -315,7 +315,9 @@ static int hls_emit(rm_call *c, const char *dir) {
         for (int i = 0; i < info.nfiles; i++) printf(" %s", info.files[i]);
         if (!strcmp(design, "simd")) {
             static rm_simd_est se;
-            if (!rm_hls_simd_estimate(&ctx, &info.design.dims, clk, &se))
+            int pruned[2 + 3 * RM_MAXL];
+            rm_hls_simd_pruned_of_design(&info.design, pruned);
+            if (!rm_hls_simd_estimate_pruned(&ctx, &info.design.dims, clk, pruned, &se))
                 printf("\n  estimate: latency %ld cycles (%.0f images/s), one 16x16 MAC tile (`hls estimate design=simd` for the terms)\n",
                        se.total, se.fps);
         } else
@@ -382,7 +384,9 @@ static int hls_estimate_simd(rm_call *c, const rm_hls_design *d) {
     lua_State *L = c->L;
     rm_ctx ctx = {0};
     static rm_simd_est e;
-    if (rm_hls_simd_estimate(&ctx, &d->dims, d->clock_ns, &e)) rm_cmd_error(c, "%s", ctx.msg);
+    int pruned[2 + 3 * RM_MAXL];   /* SIMD-block pruning (the model's masks, or the project's "pruned" lines) */
+    rm_hls_simd_pruned_of_design(d, pruned);
+    if (rm_hls_simd_estimate_pruned(&ctx, &d->dims, d->clock_ns, pruned, &e)) rm_cmd_error(c, "%s", ctx.msg);
     if (!quiet(c)) {
         char b[8192];
         rm_hls_simd_format(&e, b, sizeof b);
@@ -392,11 +396,12 @@ static int hls_estimate_simd(rm_call *c, const rm_hls_design *d) {
     SETS("design", "simd"); SETI("latency", e.total); SETN("fps", e.fps); SETN("clock_ns", e.clock_ns);
     SETI("mac", e.mac); SETI("skew", e.skew); SETI("fill", e.fill); SETI("in_copy", e.in_copy);
     SETI("first_load", e.first_load); SETI("pool", e.pool); SETI("macs", e.macs);
+    SETI("mac_dense", e.mac_dense); SETI("latency_dense", e.total_dense);
     lua_createtable(L, e.ncalls, 0);
     for (int i = 0; i < e.ncalls; i++) {
         lua_createtable(L, 0, 6);
         SETS("name", e.call[i].name); SETI("K", e.call[i].K); SETI("N", e.call[i].N); SETI("O", e.call[i].O);
-        SETI("mac", e.call[i].mac); SETI("cycles", e.call[i].total);
+        SETI("mac", e.call[i].mac); SETI("cycles", e.call[i].total); SETI("kept", e.call[i].kept);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "calls");
