@@ -111,7 +111,7 @@ static void design_for(rm_call *c, rm_hls_design *d, const char **dir_out) {
                      rm_posarg(c, "action")->s);
     lmodel *lm = mv->ud;
     if (!lm->m) rm_cmd_error(c, "the model is closed");
-    if (lm->m->net) rm_cmd_error(c, "hls estimates and folds are for ResMLP models; this one is a layer-list net");
+    if (lm->m->net) rm_cmd_error(c, "hls fold is for ResMLP models; this one is a layer-list net (`hls estimate model=NAME pe= simd=` gives its folding cycles)");
     const rm_model_cfg *k = &lm->m->cfg;
     rm_hls_dims dims = { .D = k->D, .T = k->T, .P = k->P, .h = k->H, .L = k->L, .classes = k->K,
                          .act = k->act.kind == RM_ACT_RELU ? RM_HLS_ACT_RELU : RM_HLS_ACT_LERP };
@@ -408,9 +408,15 @@ static int hls_estimate_simd(rm_call *c, const rm_hls_design *d) {
     return 1;
 }
 
+int rm_hls_net_estimate_cmd(rm_call *c, const rm_model *m);   /* cmd_hls_net.c */
+
 static int hls_estimate(rm_call *c) {
     static rm_hls_design d;
     const char *dir;
+    rm_val *mv = rm_arg(c, "model");   /* a layer-list net: its FINN folding model (hlsgen/net_est.h) */
+    if (!rm_posarg(c, "dir")->set && mv->set && mv->ud && ((lmodel *)mv->ud)->m && ((lmodel *)mv->ud)->m->net)
+        return rm_hls_net_estimate_cmd(c, ((lmodel *)mv->ud)->m);
+    if (rm_arg(c, "pe")->set || rm_arg(c, "simd")->set) rm_cmd_error(c, "pe= and simd= are for layer-list nets (`hls fold` sets a ResMLP's)");
     design_for(c, &d, &dir);
     if (!strcmp(rm_arg(c, "design")->s, "simd")) return hls_estimate_simd(c, &d);
     if (dir) {   /* a project emitted with design=simd is estimated as one */

@@ -3,12 +3,15 @@
  * only adds blocks, masks survive an optimiser step (AdamW with weight decay), a training epoch, a
  * checkpoint save/load and a params copy; a ResMLP's masks drop folds and multipliers in the HLS estimate;
  * the masks survive qsave / qload of the integer ResMLP (same kept blocks, identical engine outputs, a
- * tampered mask refused) and malformed mask tensors are refused naming the layer. */
+ * tampered mask refused) and malformed mask tensors are refused naming the layer; the FINN folding estimate of
+ * a pruned layer-list net by hand (hardware SIMD equal to, smaller and larger than the pruning SIMD; binary
+ * layers skip nothing). */
 #include "tests/tutil.h"
 #include "core/prune.h"
 #include "core/train.h"
 #include "core/checkpoint.h"
 #include "hlsgen/estimate.h"
+#include "hlsgen/net_est.h"
 #include "core/quant.h"
 #include "core/safetensors.h"
 #include <stdlib.h>
@@ -125,6 +128,55 @@ static void mask_tensors(void) {
         rm_st_free(&f);
     }
     unlink(path);
+}
+
+/* `hls estimate` of a pruned layer-list net (hlsgen/net_est.h), by hand: conv 2x6x6 -> 4 (k=3, pad 1: IC 18,
+ * 36 positions), linear 144 -> 3; pruning SIMD 9 and 16 at 0.5: conv 1 of 2 blocks, linear 4 of 9 */
+static void net_estimate(void) {
+    rm_ctx ctx = {0};
+    rm_model *m = NULL;
+    CHECK_OK(rm_model_new_net(&ctx, &m, "input=2x6x6 conv(4,k=3,pad=1) relu linear(3)", 3), &ctx);
+    if (!m) return;
+    int simd[RM_MAX_WLAYERS];
+    CHECK(rm_prune_simd_list(&ctx, m, "9,16", simd, RM_MAX_WLAYERS) == 2, "two weight layers");
+    CHECK_OK(rm_prune_step(&ctx, m, simd, 0.5, RM_PRUNE_L1), &ctx);
+    rm_net_est e;
+    /* PE 2, 1; SIMD = the pruning SIMD: conv NF 2 x SF 2 x 36 = 144 dense, one fold skipped: 72; linear NF 3 x SF 9
+     * = 27, four skipped: 15 */
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, "2,1", NULL, 5.0, &e), &ctx);
+    CHECK(e.n == 2 && e.l[0].conv && e.l[0].pix == 36 && e.l[0].ic == 18 && e.l[0].nf == 2 && e.l[0].sf == 2 && e.l[0].skipped == 1 &&
+          e.l[0].cycles_dense == 144 && e.l[0].cycles == 72, "conv: 144 dense, 72 pruned (%ld, %ld)", e.l[0].cycles_dense, e.l[0].cycles);
+    CHECK(e.l[1].ic == 144 && e.l[1].nf == 3 && e.l[1].sf == 9 && e.l[1].skipped == 4 && e.l[1].cycles_dense == 27 && e.l[1].cycles == 15,
+          "linear: 27 dense, 15 pruned (%ld, %ld)", e.l[1].cycles_dense, e.l[1].cycles);
+    CHECK(e.total_dense == 171 && e.total == 87 && e.ii_dense == 144 && e.ii == 72, "totals 171 -> 87, interval 144 -> 72");
+    char b[4096];
+    rm_hls_net_estimate_format(&e, b, sizeof b);
+    CHECK(strstr(b, "171 cycles dense, 87 pruned") && strstr(b, "1/2x9") && strstr(b, "4/9x16"), "table: %s", b);
+    printf("%s", b);
+    /* a smaller hardware SIMD: each pruned block is several skipped folds (9/3 = 3, 16/8 = 2) */
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, NULL, "3,8", 5.0, &e), &ctx);
+    CHECK(e.l[0].sf == 6 && e.l[0].skipped == 3 && e.l[0].cycles_dense == 4 * 6 * 36 && e.l[0].cycles == 4 * 3 * 36 &&
+          e.l[1].sf == 18 && e.l[1].skipped == 8 && e.l[1].cycles_dense == 54 && e.l[1].cycles == 30, "SIMD 3, 8: 864 -> 432, 54 -> 30");
+    /* a larger one: a fold of three 16-blocks is skipped only when all three are pruned */
+    const rm_prune_layer *P = &m->prune->l[1];
+    int want = 0;
+    for (int f = 0; f < 3; f++) want += P->mask[3 * f] && P->mask[3 * f + 1] && P->mask[3 * f + 2];
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, NULL, "18,48", 5.0, &e), &ctx);
+    CHECK(e.l[0].skipped == 0 && e.l[0].cycles == e.l[0].cycles_dense && e.l[1].skipped == want && e.l[1].cycles == 3 * (3 - want),
+          "SIMD 18, 48: conv nothing skipped, linear %d whole folds", want);
+    CHECK(rm_hls_net_estimate(&ctx, m, "3", NULL, 5.0, &e) == RM_ERR && strstr(ctx.msg, "PE 3 does not divide the 4 outputs of conv 0"), "bad PE: %s", ctx.msg);
+    CHECK(rm_hls_net_estimate(&ctx, m, NULL, "9,5", 5.0, &e) == RM_ERR && strstr(ctx.msg, "SIMD 5 does not divide the 144 inputs of linear"), "bad SIMD: %s", ctx.msg);
+    rm_model_free(m);
+    /* binary weights: a pruned block is still +-1, its folds run; the ternary layer's are skipped */
+    m = NULL;
+    CHECK_OK(rm_model_new_net(&ctx, &m, "input=16 linear(8,w=binary) bn sign linear(4,w=ternary)", 3), &ctx);
+    if (!m) return;
+    CHECK(rm_prune_simd_list(&ctx, m, "4", simd, RM_MAX_WLAYERS) == 2, "two weight layers");
+    CHECK_OK(rm_prune_step(&ctx, m, simd, 0.5, RM_PRUNE_L1), &ctx);
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, NULL, NULL, 5.0, &e), &ctx);
+    CHECK(e.l[0].binary && e.l[0].npruned == 2 && e.l[0].skipped == 0 && e.l[0].cycles == 8 * 4 && !e.l[1].binary && e.l[1].skipped == 1 &&
+          e.l[1].cycles == 4 * 1, "binary 32 cycles (nothing skipped), ternary 8 -> 4");
+    rm_model_free(m);
 }
 
 int main(void) {
@@ -255,6 +307,7 @@ int main(void) {
     rm_model_free(r);
 
     mask_tensors();
+    net_estimate();
 
     /* the integer engine on a pruned ResMLP: PTQ keeps the pruned blocks at int8 zero, engine == fake-quant */
     rm_dataset cif = {0};
