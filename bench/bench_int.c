@@ -77,6 +77,7 @@ int main(int argc, char **argv) {
     char p[1024];
     snprintf(p, sizeof p, "%s/data_batch_1.bin", data);
     if (rm_cifar10_load(&ctx, &train, p, NULL) || rm_cifar10_load(&ctx, &test, data, "test")) die(&ctx);
+    if (images < 200) { fprintf(stderr, "bench_int: --images must be at least 200 (the logits of 200 are compared)\n"); return 2; }
     const size_t chw = 3072;
     uint8_t *pix = malloc((size_t)images * chw);
     for (int i = 0; i < images; i++) memcpy(pix + (size_t)i * chw, test.pixels + (size_t)(i % test.n) * chw, chw);
@@ -105,6 +106,7 @@ int main(int argc, char **argv) {
             for (int path = RM_IE_AMX; path >= RM_IE_REF; path--) {   /* amx only where the CPU has it */
                 if (!rm_ie_path_available(path, net)) continue;
                 int n = path == RM_IE_REF ? 400 : path == RM_IE_PORTABLE ? 2000 : images;
+                if (n > images) n = images;   /* pix and z hold `images` images */
                 double r = rate(&ctx, net, path, pix, n, z);
                 int same = !memcmp(z, z0, 2000);
                 printf("| %s | %s | %d | %.0f%s |\n", nets[k].name, rm_ie_path_name(path), nt, r, same ? "" : " (LOGITS DIFFER)");
