@@ -592,7 +592,7 @@ int rm_cmd_hls(rm_call *c) {
     if (!a) rm_cmd_error(c, "what to do? hls emit DIR | hls csim DIR | hls estimate [DIR] | hls fold [DIR] budget=... | "
                             "hls rtl DIR | hls yosys DIR");
     if ((!strcmp(a, "estimate") || !strcmp(a, "fold")) && dv->set && rm_hls_net_project(dv->s))
-        rm_cmd_error(c, "%s holds an integer net design; estimates and folding are for ResMLP designs so far (`hls csim %s` checks it)", dv->s, dv->s);
+        rm_cmd_error(c, "%s holds an integer net design; estimates of a project and folding are for ResMLP designs so far (`hls csim %s` checks it; `hls estimate model=NET` gives the net's folding cycles)", dv->s, dv->s);
     if (!strcmp(a, "estimate")) return hls_estimate(c);
     if (!strcmp(a, "fold")) return hls_fold(c);
     if (!dv->set) rm_cmd_error(c, "missing DIR (usage: hls %s DIR)", a);
