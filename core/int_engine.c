@@ -241,6 +241,7 @@ static void lut_pack(uint8_t *v, int8_t *g, const int8_t *lut, int C) {
 }
 
 static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
+static int up32(int n) { return (n + 31) & ~31; }
 /* the portable engine's compact copies of the pruned embed / fc1 / fc2 (int_engine_impl.h), one allocation */
 static int compact_all(const rm_qnet *q, struct rm_ie_packed *p) {
     const rm_qlin *ls[1 + 2 * RM_MAXL];
@@ -250,7 +251,7 @@ static int compact_all(const rm_qnet *q, struct rm_ie_packed *p) {
     for (int l = 0; l < q->L; l++) { ls[n] = &q->blk[l].fc1; cs[n++] = &p->cp_fc1[l]; ls[n] = &q->blk[l].fc2; cs[n++] = &p->cp_fc2[l]; }
     size_t sz = 0;
     for (int i = 0; i < n; i++)
-        if (ls[i]->keep) sz += up64((size_t)ls[i]->nkeep * ls[i]->simd * sizeof(int16_t)) + up64((size_t)ls[i]->nkeep * ls[i]->simd * ls[i]->OC);
+        if (ls[i]->keep) sz += up64((size_t)ls[i]->nkeep * ls[i]->simd * sizeof(int16_t)) + up64((size_t)up32(ls[i]->nkeep * ls[i]->simd) * ls[i]->OC);
     if (!sz) return 0;
     uint8_t *m = aligned_alloc(64, sz);
     if (!m) return -1;
@@ -259,13 +260,13 @@ static int compact_all(const rm_qnet *q, struct rm_ie_packed *p) {
         const rm_qlin *l = ls[i];
         struct rm_ie_compact *c = cs[i];
         if (!l->keep) continue;
-        int S = l->simd, nk = l->nkeep * S;
-        c->nk = nk;
+        int S = l->simd, nk = l->nkeep * S, nkp = up32(nk);
+        c->nk = nk; c->nkp = nkp;
         c->ki = (int16_t *)m; m += up64((size_t)nk * sizeof(int16_t));
-        c->wk = (int8_t *)m; m += up64((size_t)nk * l->OC);
+        c->wk = (int8_t *)m; m += up64((size_t)nkp * l->OC);
         for (int j = 0; j < nk; j++) c->ki[j] = (int16_t)(l->keep[j / S] * S + j % S);
         for (int o = 0; o < l->OC; o++)
-            for (int j = 0; j < nk; j++) c->wk[(size_t)o * nk + j] = l->w[(size_t)o * l->IC + c->ki[j]];
+            for (int j = 0; j < nkp; j++) c->wk[(size_t)o * nkp + j] = j < nk ? l->w[(size_t)o * l->IC + c->ki[j]] : 0;
     }
     return 0;
 }
@@ -574,13 +575,14 @@ static inline int32_t dot8(const int8_t *x, const int8_t *w, int n) {
 static inline const int8_t *kept_row(const struct rm_ie_compact *c, const int8_t *x, int8_t *xk) {
     if (!c->wk) return x;
     for (int j = 0; j < c->nk; j++) xk[j] = x[c->ki[j]];
+    for (int j = c->nk; j < c->nkp; j++) xk[j] = 0;   /* the zero-weight padding */
     return xk;
 }
 /* weight row o of l as the dot reads it: dense (IC) or compact (nk) */
 static inline const int8_t *wrow(const struct rm_ie_compact *c, const rm_qlin *l, int o) {
-    return c->wk ? c->wk + (size_t)o * c->nk : l->w + (size_t)o * l->IC;
+    return c->wk ? c->wk + (size_t)o * c->nkp : l->w + (size_t)o * l->IC;
 }
-static inline int nin(const struct rm_ie_compact *c, const rm_qlin *l) { return c->wk ? c->nk : l->IC; }
+static inline int nin(const struct rm_ie_compact *c, const rm_qlin *l) { return c->wk ? c->nkp : l->IC; }
 
 /* natural layouts, int32 accumulation, tables always read as 256 entries; pruned blocks skipped: the
  * token linear's kept blocks, the compact kept-input rows of embed / fc1 / fc2 (xk: max(P, D, H) scratch) */
@@ -680,7 +682,7 @@ int rm_ie_run(rm_ctx *ctx, const rm_qnet *q, int path, const uint8_t *pixels, in
     {
         ref_buf B;
         int32_t *acc = malloc(sizeof(int32_t) * (q->D > q->T ? q->D : q->T));
-        int8_t *xk = malloc((size_t)(q->P > q->D ? q->P : q->D) + (size_t)q->H);   /* kept-input rows */
+        int8_t *xk = malloc((size_t)q->P + q->D + q->H + 32);   /* a kept-input row, padded to 32 */
         int ok = ref_buf_new(&B, q) == 0 && acc && xk;
         if (!ok) {
 #pragma omp atomic write
