@@ -7,7 +7,8 @@
  * usage: build/bench/bench_int [--images N] [--data DIR] [--lerp Q.safetensors] [--relu Q.safetensors]
  *                              [--save DIR] [--threads "1 2"] [--prune S]
  *   --prune S: SIMD-block prune every Linear of the fresh models to sparsity S (auto SIMD per layer, L1)
- *   before quantising; the engines then skip the pruned blocks (compare with a run without it).
+ *   before quantising; the engines then skip the pruned blocks (compare with a run without it). An extra row
+ *   times the portable engine on the same weights with the masks cleared (its dense loops).
  *   --save DIR writes DIR/lerp_psa_h96.int8.safetensors, DIR/relu_h192.int8.safetensors and the int8 logits of
  *   the first 200 test images (DIR/<name>.logits.i8) for bench/numpy_int.py to check itself against and time.
  * Prints a Markdown table. Run on an otherwise idle machine. */
@@ -77,6 +78,7 @@ int main(int argc, char **argv) {
     char p[1024];
     snprintf(p, sizeof p, "%s/data_batch_1.bin", data);
     if (rm_cifar10_load(&ctx, &train, p, NULL) || rm_cifar10_load(&ctx, &test, data, "test")) die(&ctx);
+    if (images < 200) { fprintf(stderr, "bench_int: --images must be at least 200 (the logits of 200 are compared)\n"); return 2; }
     const size_t chw = 3072;
     uint8_t *pix = malloc((size_t)images * chw);
     for (int i = 0; i < images; i++) memcpy(pix + (size_t)i * chw, test.pixels + (size_t)(i % test.n) * chw, chw);
@@ -105,10 +107,26 @@ int main(int argc, char **argv) {
             for (int path = RM_IE_AMX; path >= RM_IE_REF; path--) {   /* amx only where the CPU has it */
                 if (!rm_ie_path_available(path, net)) continue;
                 int n = path == RM_IE_REF ? 400 : path == RM_IE_PORTABLE ? 2000 : images;
+                if (n > images) n = images;   /* pix and z hold `images` images */
                 double r = rate(&ctx, net, path, pix, n, z);
                 int same = !memcmp(z, z0, 2000);
                 printf("| %s | %s | %d | %.0f%s |\n", nets[k].name, rm_ie_path_name(path), nt, r, same ? "" : " (LOGITS DIFFER)");
                 fflush(stdout);
+            }
+            if (g_prune > 0 && q) {   /* the portable engine on the same weights without the masks (dense loops) */
+                rm_qnet *dn = NULL;
+                if (rm_quant_export(&ctx, q, &dn)) die(&ctx);
+                rm_qlin *ls[3 + 3 * RM_MAXL];
+                int nl = 0;
+                ls[nl++] = &dn->embed; ls[nl++] = &dn->cls;
+                for (int l = 0; l < dn->L; l++) { ls[nl++] = &dn->blk[l].lin; ls[nl++] = &dn->blk[l].fc1; ls[nl++] = &dn->blk[l].fc2; }
+                for (int i = 0; i < nl; i++) if (rm_qnet_set_pruned(&ctx, dn, ls[i], 1, NULL)) die(&ctx);
+                if (rm_qnet_prepare(&ctx, dn)) die(&ctx);
+                int n = images < 2000 ? images : 2000;
+                double r = rate(&ctx, dn, RM_IE_PORTABLE, pix, n, z);
+                printf("| %s | portable, same weights without masks | %d | %.0f%s |\n", nets[k].name, nt, r, memcmp(z, z0, 2000) ? " (LOGITS DIFFER)" : "");
+                fflush(stdout);
+                rm_qnet_free(dn);
             }
         }
         rm_set_threads(0);

@@ -51,7 +51,9 @@ struct rm_dataset;
 int rm_bnet_verify(rm_ctx *ctx, rm_bnet *e, const struct rm_dataset *ds, int batch, rm_bnn_check *out);
 /* the integer model file (bnn_io.c): parameters + codes, thresholds, directions; format resmlp-net-int-1.
  * Load rebuilds the model (*m, owned by the caller, freed after the engine) and the engine, and refuses a
- * file whose codes or thresholds differ from the ones its parameters give. */
+ * file whose codes or thresholds differ from the ones its parameters give. SIMD-block pruning masks travel
+ * with the file (int.layers.<i>.prune / .pruned_blocks) and are checked against the weights on load, so the
+ * loaded engine skips the same inputs. */
 int rm_bnet_save(rm_ctx *ctx, const char *path, const rm_bnet *e);
 int rm_bnet_load(rm_ctx *ctx, const char *path, rm_model **m, rm_bnet **e);
 int rm_bnet_file_is_int(const char *path);   /* 1 if path is such a file */

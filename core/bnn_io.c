@@ -2,9 +2,15 @@
  * checkpoint names, so rm_checkpoint_load reads them too) plus, per weight stage of the integer engine, the
  * integer weight codes, thresholds (rows, or rows x 2^bits-1 for an n-bit activation) and directions, and metadata format=resmlp-net-int-1 with the net's text
  * form. Loading rebuilds the model and the engine and checks every code and threshold against the file: a
- * file whose integer tensors do not match its parameters is refused. Writes are atomic (safetensors.c). */
+ * file whose integer tensors do not match its parameters is refused. Writes are atomic (safetensors.c).
+ * SIMD-block pruning masks (prune.h) travel as int.layers.<i>.prune {SIMD, blocks} and .pruned_blocks (the
+ * pruned block list) per pruned weight layer; load checks them (SIMD divides the inputs, block count, block
+ * list, zero weights in every pruned block) and puts them on the model before the engine is built, so the
+ * loaded engine skips exactly the blocks the saved one skipped. */
 #include "bnn_impl.h"
 #include "checkpoint.h"
+#include "prune.h"
+#include "wlayers.h"
 #include "safetensors.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +20,28 @@
 
 int rm_bnet_save(rm_ctx *ctx, const char *path, const rm_bnet *e) {
     const rm_model *m = e->m;
-    int nt = m->ntensors + m->nbuftensors + 3 * e->ns;
+    const rm_prune *pr = m->prune;
+    int nt = m->ntensors + m->nbuftensors + 3 * e->ns + 2 * (pr ? pr->n : 0);
+    size_t pcap = 1;
+    for (int i = 0; pr && i < pr->n; i++) pcap += 2 + (size_t)pr->l[i].nblocks;
     rm_st_tensor *t = calloc(nt, sizeof *t);
-    if (!t) return rm_err(ctx, "%s: out of memory", path);
+    int32_t *pbuf = malloc(sizeof(int32_t) * pcap);
+    if (!t || !pbuf) { free(t); free(pbuf); return rm_err(ctx, "%s: out of memory", path); }
     int k = 0;
+    for (int i = 0, off = 0; pr && i < pr->n; i++) {   /* pruning masks: {SIMD, blocks}, the pruned blocks */
+        const rm_prune_layer *L = &pr->l[i];
+        int np = rm_prune_st_fill(L->simd, L->nblocks, L->mask, pbuf + off);
+        if (!np) continue;
+        snprintf(t[k].name, sizeof t[k].name, "int.layers.%d.prune", L->index);
+        t[k].dtype = RM_I32; t[k].ndim = 1; t[k].shape[0] = 2;
+        t[k].data = pbuf + off; t[k].nbytes = 2 * sizeof(int32_t);
+        k++;
+        snprintf(t[k].name, sizeof t[k].name, "int.layers.%d.pruned_blocks", L->index);
+        t[k].dtype = RM_I32; t[k].ndim = 1; t[k].shape[0] = np;
+        t[k].data = pbuf + off + 2; t[k].nbytes = (size_t)np * sizeof(int32_t);
+        k++;
+        off += 2 + L->nblocks;
+    }
     for (int pass = 0; pass < 2; pass++) {
         int cnt = pass ? m->nbuftensors : m->ntensors;
         const rm_ptensor *src = pass ? m->buftensors : m->tensors;
@@ -54,8 +78,49 @@ int rm_bnet_save(rm_ctx *ctx, const char *path, const rm_bnet *e) {
     rm_bnet_describe(e, desc, sizeof desc);
     const char *keys[] = {"format", "classes", "net", "engine"}, *vals[] = {INT_FORMAT, classes, net, desc};
     int r = rm_st_save(ctx, path, t, k, keys, vals, 4);
-    free(t);
+    free(t); free(pbuf);
     return r;
+}
+
+/* the file's pruning masks (if any) onto m, after checking them against m's weights */
+static int load_masks(rm_ctx *ctx, const char *path, const rm_st_file *f, rm_model *m) {
+    rm_wlayer wl[RM_MAX_WLAYERS];
+    int n = rm_wlayers(m, wl, RM_MAX_WLAYERS), st = RM_ERR;
+    size_t cap = 1, len = 0;
+    for (int i = 0; i < n; i++) cap += strlen(wl[i].name) + 16 + (size_t)wl[i].cols / 4 + 2;
+    char *text = malloc(cap);
+    if (!text) return rm_err(ctx, "%s: out of memory", path);
+    text[0] = 0;
+    for (int i = 0; i < n; i++) {
+        char prefix[64], label[96], lb[48];
+        int simd;
+        uint8_t *mask;
+        snprintf(prefix, sizeof prefix, "int.layers.%d", wl[i].index);
+        snprintf(label, sizeof label, "layer %d (%s)", wl[i].index, rm_wlayer_label(m, &wl[i], lb, sizeof lb));
+        if (rm_prune_st_read(ctx, f, prefix, label, wl[i].cols, &simd, &mask)) { rm_errprefix(ctx, "%s", path); goto done; }
+        if (!mask) continue;
+        const float *w = rm_wlayer_w(m, &wl[i]);
+        for (int b = 0; w && b < wl[i].cols / simd; b++)
+            for (int r = 0; mask[b] && r < wl[i].rows; r++)
+                for (int c = b * simd; c < (b + 1) * simd; c++)
+                    if (w[(size_t)r * wl[i].cols + c] != 0) {
+                        rm_err(ctx, "%s: %s: pruned block %d (SIMD %d) holds weight (%d, %d) = %g, not 0", path, label, b, simd, r, c, w[(size_t)r * wl[i].cols + c]);
+                        free(mask);
+                        goto done;
+                    }
+        len += (size_t)sprintf(text + len, "%s%s:%d:", len ? ";" : "", wl[i].name, simd);
+        for (int b = 0; b < wl[i].cols / simd; b += 4) {
+            int v = 0;
+            for (int j = 0; j < 4 && b + j < wl[i].cols / simd; j++) v |= mask[b + j] << j;
+            text[len++] = "0123456789abcdef"[v];
+        }
+        text[len] = 0;
+        free(mask);
+    }
+    st = len && rm_prune_parse(ctx, m, text) ? rm_errprefix(ctx, "%s", path) : RM_OK;
+done:
+    free(text);
+    return st;
 }
 
 int rm_bnet_load(rm_ctx *ctx, const char *path, rm_model **mout, rm_bnet **eout) {
@@ -71,7 +136,7 @@ int rm_bnet_load(rm_ctx *ctx, const char *path, rm_model **mout, rm_bnet **eout)
     rm_model *m = NULL;
     rm_bnet *e = NULL;
     int st = RM_ERR;
-    if (rm_checkpoint_load(ctx, path, &m) || rm_bnet_build(ctx, m, &e)) goto done;
+    if (rm_checkpoint_load(ctx, path, &m) || load_masks(ctx, path, &f, m) || rm_bnet_build(ctx, m, &e)) goto done;
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
         if (!s->kc) continue;

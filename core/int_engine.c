@@ -82,6 +82,7 @@ int rm_qnet_new(rm_ctx *ctx, rm_qnet **out, int T, int P, int D, int H, int L, i
 
 static void packed_free(struct rm_ie_packed *p) {
     if (!p) return;
+    free(p->cmem);
     free(p->mem);
     free(p);
 }
@@ -239,6 +240,37 @@ static void lut_pack(uint8_t *v, int8_t *g, const int8_t *lut, int C) {
     memset(g + (size_t)C * 256, 0, 4);
 }
 
+static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
+static int up32(int n) { return (n + 31) & ~31; }
+/* the portable engine's compact copies of the pruned embed / fc1 / fc2 (int_engine_impl.h), one allocation */
+static int compact_all(const rm_qnet *q, struct rm_ie_packed *p) {
+    const rm_qlin *ls[1 + 2 * RM_MAXL];
+    struct rm_ie_compact *cs[1 + 2 * RM_MAXL];
+    int n = 0;
+    ls[n] = &q->embed; cs[n++] = &p->cp_embed;
+    for (int l = 0; l < q->L; l++) { ls[n] = &q->blk[l].fc1; cs[n++] = &p->cp_fc1[l]; ls[n] = &q->blk[l].fc2; cs[n++] = &p->cp_fc2[l]; }
+    size_t sz = 0;
+    for (int i = 0; i < n; i++)
+        if (ls[i]->keep) sz += up64((size_t)ls[i]->nkeep * ls[i]->simd * sizeof(int16_t)) + up64((size_t)up32(ls[i]->nkeep * ls[i]->simd) * ls[i]->OC);
+    if (!sz) return 0;
+    uint8_t *m = aligned_alloc(64, sz);
+    if (!m) return -1;
+    p->cmem = m;
+    for (int i = 0; i < n; i++) {
+        const rm_qlin *l = ls[i];
+        struct rm_ie_compact *c = cs[i];
+        if (!l->keep) continue;
+        int S = l->simd, nk = l->nkeep * S, nkp = up32(nk);
+        c->nk = nk; c->nkp = nkp;
+        c->ki = (int16_t *)m; m += up64((size_t)nk * sizeof(int16_t));
+        c->wk = (int8_t *)m; m += up64((size_t)nkp * l->OC);
+        for (int j = 0; j < nk; j++) c->ki[j] = (int16_t)(l->keep[j / S] * S + j % S);
+        for (int o = 0; o < l->OC; o++)
+            for (int j = 0; j < nkp; j++) c->wk[(size_t)o * nkp + j] = j < nk ? l->w[(size_t)o * l->IC + c->ki[j]] : 0;
+    }
+    return 0;
+}
+
 static int pack(rm_ctx *ctx, rm_qnet *q) {
     packed_free(q->packed);
     q->packed = NULL;
@@ -288,6 +320,7 @@ static int pack(rm_ctx *ctx, rm_qnet *q) {
         if (T == 64) glist_fill(&p->blk[l].gl_tokv, &b->lin, rho);
         glist_fill(&p->blk[l].gl_fc1, &b->fc1, NULL); glist_fill(&p->blk[l].gl_fc2, &b->fc2, NULL);
     }
+    if (compact_all(q, p)) { packed_free(p); return rm_err(ctx, "integer network: out of memory packing"); }
     q->packed = p;
     return RM_OK;
 }
@@ -533,8 +566,28 @@ static int ref_buf_new(ref_buf *B, const rm_qnet *q) {
 
 /* ---- portable engine ------------------------------------------------------------------------- */
 
-/* natural layouts, int32 accumulation, tables always read as 256 entries; pruned blocks skipped */
-static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8_t *dump, ref_buf *B, int32_t *acc) {
+static inline int32_t dot8(const int8_t *x, const int8_t *w, int n) {
+    int32_t s = 0;
+    for (int i = 0; i < n; i++) s += x[i] * w[i];
+    return s;
+}
+/* the input row a layer's dots read: x itself (dense), or its kept inputs gathered into xk (compact) */
+static inline const int8_t *kept_row(const struct rm_ie_compact *c, const int8_t *x, int8_t *xk) {
+    if (!c->wk) return x;
+    for (int j = 0; j < c->nk; j++) xk[j] = x[c->ki[j]];
+    for (int j = c->nk; j < c->nkp; j++) xk[j] = 0;   /* the zero-weight padding */
+    return xk;
+}
+/* weight row o of l as the dot reads it: dense (IC) or compact (nk) */
+static inline const int8_t *wrow(const struct rm_ie_compact *c, const rm_qlin *l, int o) {
+    return c->wk ? c->wk + (size_t)o * c->nkp : l->w + (size_t)o * l->IC;
+}
+static inline int nin(const struct rm_ie_compact *c, const rm_qlin *l) { return c->wk ? c->nkp : l->IC; }
+
+/* natural layouts, int32 accumulation, tables always read as 256 entries; pruned blocks skipped: the
+ * token linear's kept blocks, the compact kept-input rows of embed / fc1 / fc2 (xk: max(P, D, H) scratch) */
+static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int8_t *dump, ref_buf *B, int32_t *acc, int8_t *xk) {
+    const struct rm_ie_packed *pk = q->packed;
     const int T = q->T, P = q->P, D = q->D, H = q->H, c = q->img_c, pt = q->patch, gw = q->img_w / pt;
     const size_t hw = (size_t)q->img_h * q->img_w;
     for (int t = 0; t < T; t++) {
@@ -544,10 +597,12 @@ static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int
             B->x[(size_t)t * P + f] = q->pix_lut[ch][img[ch * hw + (size_t)(py * pt + ky) * q->img_w + px * pt + kx]];
         }
     }
+    const struct rm_ie_compact *ce = &pk->cp_embed;
     for (int t = 0; t < T; t++) {
-        const int8_t *xr = B->x + (size_t)t * P;
+        const int8_t *xr = kept_row(ce, B->x + (size_t)t * P, xk);
+        const int ni = nin(ce, &q->embed);
         for (int d = 0; d < D; d++) {
-            int32_t s = dot_kept(&q->embed, xr, q->embed.w + (size_t)d * P);
+            int32_t s = dot8(xr, wrow(ce, &q->embed, d), ni);
             B->s[(size_t)t * D + d] = (int8_t)rm_requant(s, q->embed.k[d], q->embed.b[d]);
         }
     }
@@ -581,18 +636,21 @@ static void port_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, int
             }
         }
         if (dump) memcpy(dump + (size_t)(2 * l) * T * D, B->m, (size_t)T * D);
+        const struct rm_ie_compact *c1 = &pk->cp_fc1[l], *c2 = &pk->cp_fc2[l];
         for (int t = 0; t < T; t++) {
-            const int8_t *yr = B->y1 + (size_t)t * D;
+            const int8_t *yr = kept_row(c1, B->y1 + (size_t)t * D, xk);
+            const int ni = nin(c1, &b->fc1);
             for (int j = 0; j < H; j++) {
-                int32_t s = dot_kept(&b->fc1, yr, b->fc1.w + (size_t)j * D);
+                int32_t s = dot8(yr, wrow(c1, &b->fc1, j), ni);
                 int32_t h = rm_requant(s, b->fc1.k[j], b->fc1.b[j]);
                 B->y2[(size_t)t * H + j] = (int8_t)(q->relu ? (h > 0 ? h : 0) : b->lut2[(size_t)j * 256 + h + 128]);
             }
         }
         for (int t = 0; t < T; t++) {
-            const int8_t *yr = B->y2 + (size_t)t * H;
+            const int8_t *yr = kept_row(c2, B->y2 + (size_t)t * H, xk);
+            const int ni = nin(c2, &b->fc2);
             for (int d = 0; d < D; d++) {
-                int32_t s = dot_kept(&b->fc2, yr, b->fc2.w + (size_t)d * H);
+                int32_t s = dot8(yr, wrow(c2, &b->fc2, d), ni);
                 size_t i = (size_t)t * D + d;
                 B->s[i] = (int8_t)rm_sat8(rm_requant(s, b->fc2.k[d], b->fc2.b[d]) + B->t[i]);
             }
@@ -624,7 +682,8 @@ int rm_ie_run(rm_ctx *ctx, const rm_qnet *q, int path, const uint8_t *pixels, in
     {
         ref_buf B;
         int32_t *acc = malloc(sizeof(int32_t) * (q->D > q->T ? q->D : q->T));
-        int ok = ref_buf_new(&B, q) == 0 && acc;
+        int8_t *xk = malloc((size_t)q->P + q->D + q->H + 32);   /* a kept-input row, padded to 32 */
+        int ok = ref_buf_new(&B, q) == 0 && acc && xk;
         if (!ok) {
 #pragma omp atomic write
             fail = 1;
@@ -635,10 +694,10 @@ int rm_ie_run(rm_ctx *ctx, const rm_qnet *q, int path, const uint8_t *pixels, in
             const uint8_t *img = pixels + (size_t)i * chw;
             int8_t *dp = dump ? dump + (size_t)i * dstride : NULL;
             if (p == RM_IE_REF) ref_image(q, img, logits + (size_t)i * q->K, dp, NULL, &B);
-            else port_image(q, img, logits + (size_t)i * q->K, dp, &B, acc);
+            else port_image(q, img, logits + (size_t)i * q->K, dp, &B, acc, xk);
         }
         if (ok) free(B.x);
-        free(acc);
+        free(acc); free(xk);
     }
     return fail ? rm_err(ctx, "integer engine: out of memory for per-thread buffers") : RM_OK;
 }

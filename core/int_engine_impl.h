@@ -49,6 +49,12 @@ struct rm_ie_packed {
         rm_ie_glist gl_fc1, gl_fc2;
     } blk[RM_MAXL];
     void *mem;
+    /* portable engine: a SIMD-block pruned embed / fc1 / fc2 compacted to its kept inputs (ki, nk of them)
+     * and their weights wk (OC, nkp), nkp = nk rounded up to 32 with zero weights (the dense dot's vector
+     * steps, no scalar remainder), so a row's dot runs densely over the kept inputs (one gather per row);
+     * wk NULL: dense */
+    struct rm_ie_compact { int nk, nkp; int16_t *ki; int8_t *wk; } cp_embed, cp_fc1[RM_MAXL], cp_fc2[RM_MAXL];
+    void *cmem;
 };
 
 /* the VNNI engine's byte order of 64 tokens (see int_engine_x86.c): an involution */

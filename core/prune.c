@@ -2,6 +2,7 @@
  * parameter change, copy, and the checkpoint text form (see prune.h). */
 #include "prune.h"
 #include "int_engine.h"
+#include "safetensors.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,5 +237,43 @@ int rm_prune_to_qnet(rm_ctx *ctx, const rm_prune *p, rm_qnet *q) {
             return rm_err(ctx, "prune: mask of %s does not fit the integer network", L->name);
         if (rm_qnet_set_pruned(ctx, q, ql, L->simd, L->mask)) return rm_errprefix(ctx, "prune: %s", L->name);
     }
+    return RM_OK;
+}
+
+int rm_prune_st_fill(int simd, int nblocks, const uint8_t *mask, int32_t *out) {
+    int n = 0;
+    out[0] = simd; out[1] = nblocks;
+    for (int b = 0; b < nblocks; b++) if (mask[b]) out[2 + n++] = b;
+    return n;
+}
+
+int rm_prune_st_read(rm_ctx *ctx, const rm_st_file *f, const char *prefix, const char *label, int cols, int *simd,
+                     uint8_t **mask) {
+    char nm[200], nb_nm[200];
+    const void *d;
+    *mask = NULL; *simd = 0;
+    snprintf(nm, sizeof nm, "%s.prune", prefix);
+    snprintf(nb_nm, sizeof nb_nm, "%s.pruned_blocks", prefix);
+    const rm_st_tensor *bt = rm_st_find(f, nb_nm);
+    if (!rm_st_find(f, nm)) return bt ? rm_err(ctx, "%s: %s without %s", label, nb_nm, nm) : RM_OK;
+    if (rm_st_get(ctx, f, nm, RM_I32, 1, (int64_t[]){2}, &d)) return RM_ERR;
+    int32_t s = ((const int32_t *)d)[0], nb = ((const int32_t *)d)[1];
+    if (s < 1 || cols % s) return rm_err(ctx, "%s: pruning SIMD %d does not divide its %d inputs", label, s, cols);
+    if (nb != cols / s) return rm_err(ctx, "%s: pruning mask of %d blocks, but SIMD %d on %d inputs makes %d", label, nb, s, cols, cols / s);
+    if (!bt) return rm_err(ctx, "%s: %s without %s", label, nm, nb_nm);
+    if (bt->ndim != 1 || bt->shape[0] < 1 || bt->shape[0] > nb)
+        return rm_err(ctx, "%s: %s must list 1 to %d blocks", label, nb_nm, nb);
+    if (rm_st_get(ctx, f, nb_nm, RM_I32, 1, bt->shape, &d)) return RM_ERR;
+    const int32_t *blk = d;
+    uint8_t *m = calloc((size_t)nb, 1);
+    if (!m) return rm_err(ctx, "%s: out of memory", label);
+    for (int64_t i = 0; i < bt->shape[0]; i++) {
+        if (blk[i] < 0 || blk[i] >= nb || (i && blk[i] <= blk[i - 1])) {
+            free(m);
+            return rm_err(ctx, "%s: pruned block %d (entry %d) out of range 0..%d or not ascending", label, blk[i], (int)i, nb - 1);
+        }
+        m[blk[i]] = 1;
+    }
+    *simd = s; *mask = m;
     return RM_OK;
 }

@@ -56,6 +56,17 @@ void rm_prune_release(rm_prune *p);
  * integer engines skip the pruned blocks). Call before rm_qnet_prepare. */
 struct rm_qnet;
 int rm_prune_to_qnet(rm_ctx *ctx, const rm_prune *p, struct rm_qnet *q);
+/* The integer model files' form of one layer's mask (quant_io.c, bnn_io.c): tensor "<prefix>.prune" I32 (2) =
+ * {SIMD, block count} and "<prefix>.pruned_blocks" I32 (npruned), the pruned block indices ascending.
+ * rm_prune_st_fill writes {simd, nblocks, pruned blocks...} into out (2 + nblocks entries at most) and returns
+ * npruned. rm_prune_st_read reads them back for a layer of `cols` inputs: *mask NULL when the file has none
+ * (dense), else a malloc'd (cols / *simd) mask; a SIMD that does not divide cols, a block count other than
+ * cols / SIMD, a block index out of range or repeated: one error naming `label`. (Whether the pruned blocks
+ * hold zero weights is the caller's check.) */
+struct rm_st_file;
+int rm_prune_st_fill(int simd, int nblocks, const uint8_t *mask, int32_t *out);
+int rm_prune_st_read(rm_ctx *ctx, const struct rm_st_file *f, const char *prefix, const char *label, int cols,
+                     int *simd, uint8_t **mask);
 /* "name:simd:hex;..." for checkpoints (malloc'd, NULL when the model has no masks) and back */
 char *rm_prune_format(const rm_model *m);
 int rm_prune_parse(rm_ctx *ctx, rm_model *m, const char *text);

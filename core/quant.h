@@ -189,7 +189,11 @@ int rm_quant_export(rm_ctx *ctx, rm_qmodel *q, rm_qnet **out);
 /* Quantised model file (safetensors): metadata format "resmlp-int8-1" plus the architecture; int8
  * tensors "int.*" (the integer network: weights, biases, shifts, tables, pixel table) that an integer
  * implementation needs, and the float state "fold.*" (folded parameters) and "quant.<point>.abs_max",
- * "quant.<layer>.sw" (F32) that the fake-quant model (verify, further QAT) needs. */
+ * "quant.<layer>.sw" (F32) that the fake-quant model (verify, further QAT) needs. SIMD-block pruning masks
+ * (prune.h) of the embed / token / channel / classifier linears go in as "int.<layer>.prune" {SIMD, blocks}
+ * and "int.<layer>.pruned_blocks" (I32); load checks them (SIMD divides the inputs, the block count, the
+ * block list, zero codes in the pruned blocks: one error naming the layer) and sets them on the network
+ * (rm_qnet_set_pruned) and on the float state (QAT keeps the pruned weights zero). */
 int rm_qmodel_save(rm_ctx *ctx, const char *path, rm_qmodel *q, const rm_qnet *net);
 /* load; either output may be NULL. qout needs the float state in the file. */
 int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **netout);

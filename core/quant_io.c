@@ -6,6 +6,8 @@
 #include "quant_impl.h"
 #include "safetensors.h"
 #include "layers.h"
+#include "prune.h"
+#include "wlayers.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +75,27 @@ static int net_tensors(tlist *L, rm_qnet *n) {
     return lin_tensors(L, "int.classifier", &n->cls, 0);
 }
 
+/* the SIMD-block prunable linears (prune.h): file prefix, float weight name (wlayers.c), kind and index */
+typedef struct { char prefix[64], wname[96]; rm_qlin *l; int kind, index; } plin;
+static int prunable(rm_qnet *n, plin *out) {
+    int k = 0, learned = rm_act_has_params(n->act);
+    out[k++] = (plin){"int.embed", "embed_linear.weight", &n->embed, RM_WL_EMBED, -1};
+    for (int l = 0; l < n->L; l++) {
+        out[k] = (plin){"", "", &n->blk[l].lin, RM_WL_TOK, l};
+        snprintf(out[k].prefix, sizeof out[k].prefix, "int.layers.%d.tok.linear", l);
+        snprintf(out[k++].wname, sizeof out[0].wname, "layers.%d.layers.0.layers.weight", l);
+        out[k] = (plin){"", "", &n->blk[l].fc1, RM_WL_FC1, l};
+        snprintf(out[k].prefix, sizeof out[k].prefix, "int.layers.%d.mlp.linear_1", l);
+        snprintf(out[k++].wname, sizeof out[0].wname, "layers.%d.layers.1.layers.%d.weight", l, learned ? 1 : 0);
+        out[k] = (plin){"", "", &n->blk[l].fc2, RM_WL_FC2, l};
+        snprintf(out[k].prefix, sizeof out[k].prefix, "int.layers.%d.mlp.linear_2", l);
+        snprintf(out[k++].wname, sizeof out[0].wname, "layers.%d.layers.1.layers.%d.weight", l, learned ? 3 : 2);
+    }
+    out[k++] = (plin){"int.classifier", "classifier.weight", &n->cls, RM_WL_CLS, n->L};
+    return k;
+}
+#define RM_NPLIN (2 + 3 * RM_MAXL)
+
 /* ---- save ------------------------------------------------------------------------------------ */
 
 #define NMETA 32
@@ -88,7 +111,23 @@ int rm_qmodel_save(rm_ctx *ctx, const char *path, rm_qmodel *q, const rm_qnet *n
     char (*names)[160] = calloc((size_t)q->f->ntensors + q->nq + q->nl, 160);
     float *A1 = calloc(q->nq, sizeof(float));
     int st = RM_ERR, k = 0;
-    if (!names || !A1 || net_tensors(&L, net)) { rm_err(ctx, "%s: out of memory", path); goto done; }
+    plin pl[RM_NPLIN];
+    int npl = prunable(net, pl);
+    size_t pcap = 0;
+    for (int i = 0; i < npl; i++) pcap += pl[i].l->pruned ? 2 + (size_t)(pl[i].l->IC / pl[i].l->simd) : 0;
+    int32_t *pbuf = malloc(sizeof(int32_t) * (pcap + 1));
+    char (*pnames)[160] = calloc(2 * (size_t)npl, 160);
+    if (!names || !A1 || !pbuf || !pnames || net_tensors(&L, net)) { rm_err(ctx, "%s: out of memory", path); goto done; }
+    /* SIMD-block pruning masks: {SIMD, blocks} and the pruned block list per pruned linear (prune.h) */
+    for (int i = 0, off = 0; i < npl; i++) {
+        const rm_qlin *l = pl[i].l;
+        int nb = l->pruned ? l->IC / l->simd : 0, np = l->pruned ? rm_prune_st_fill(l->simd, nb, l->pruned, pbuf + off) : 0;
+        if (!np) continue;
+        snprintf(pnames[2 * i], 160, "%.120s.prune", pl[i].prefix);
+        snprintf(pnames[2 * i + 1], 160, "%.120s.pruned_blocks", pl[i].prefix);
+        if (tl_add(&L, pnames[2 * i], RM_I32, 1, 2, 0, pbuf + off) || tl_add(&L, pnames[2 * i + 1], RM_I32, 1, np, 0, pbuf + off + 2)) goto oom;
+        off += 2 + nb;
+    }
     for (int i = 0; i < q->f->ntensors; i++) {
         const rm_ptensor *t = &q->f->tensors[i];
         snprintf(names[k], 160, "fold.%s", t->name);
@@ -131,7 +170,7 @@ int rm_qmodel_save(rm_ctx *ctx, const char *path, rm_qmodel *q, const rm_qnet *n
 oom:
     rm_err(ctx, "%s: out of memory", path);
 done:
-    free(L.t); free(names); free(A1);
+    free(L.t); free(names); free(A1); free(pbuf); free(pnames);
     rm_qnet_free(own);
     return st;
 }
@@ -165,6 +204,23 @@ static void meta_list(const rm_st_file *f, const char *key, float *out, int n) {
     }
 }
 
+/* add layer pl's mask to fo->prune (created on the first call) */
+static int prune_add(rm_ctx *ctx, rm_folded *fo, const plin *pl, int simd, const uint8_t *mask) {
+    if (!fo->prune && !(fo->prune = calloc(1, sizeof *fo->prune))) return rm_err(ctx, "out of memory");
+    rm_prune *p = fo->prune;
+    if (p->n >= RM_MAX_WLAYERS) return rm_err(ctx, "too many pruned layers");
+    rm_prune_layer *L = &p->l[p->n];
+    memset(L, 0, sizeof *L);
+    snprintf(L->name, sizeof L->name, "%s", pl->wname);
+    L->rows = pl->l->OC; L->cols = pl->l->IC; L->simd = simd; L->kind = pl->kind; L->index = pl->index;
+    L->nblocks = L->cols / simd;
+    if (!(L->mask = malloc((size_t)L->nblocks))) return rm_err(ctx, "out of memory");
+    memcpy(L->mask, mask, (size_t)L->nblocks);
+    for (int b = 0; b < L->nblocks; b++) L->npruned += mask[b] != 0;
+    p->n++;
+    return RM_OK;
+}
+
 int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **netout) {
     if (qout) *qout = NULL;
     if (netout) *netout = NULL;
@@ -175,6 +231,9 @@ int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **ne
     rm_folded *fo = NULL;
     rm_qmodel *q = NULL;
     tlist L = {0};
+    plin pl[RM_NPLIN];
+    int npl = 0, psimd[RM_NPLIN] = {0};
+    uint8_t *pmask[RM_NPLIN] = {0};
     const char *fmt = rm_st_meta(&f, "format"), *act = rm_st_meta(&f, "act");
     if (!fmt || strcmp(fmt, "resmlp-int8-1")) { rm_err(ctx, "%s: not a quantised resmlp model (format '%s')", path, fmt ? fmt : "none"); goto done; }
     int kind = act ? rm_act_kind_from_name(act) : -1;
@@ -212,6 +271,14 @@ int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **ne
         if (rm_st_get(ctx, &f, L.t[i].name, RM_I8, L.t[i].ndim, L.t[i].shape, &d)) goto done;
         memcpy((void *)L.t[i].data, d, L.t[i].nbytes);
     }
+    /* SIMD-block pruning masks: checked (SIMD, block count, block list, zero codes in the pruned blocks) and
+     * put on the network, so the engines skip exactly the blocks the saved network skipped */
+    npl = prunable(net, pl);
+    for (int i = 0; i < npl; i++) {
+        const char *label = pl[i].prefix + 4;   /* without "int." */
+        if (rm_prune_st_read(ctx, &f, pl[i].prefix, label, pl[i].l->IC, &psimd[i], &pmask[i])) { rm_errprefix(ctx, "%s", path); goto done; }
+        if (pmask[i] && rm_qnet_set_pruned(ctx, net, pl[i].l, psimd[i], pmask[i])) { rm_errprefix(ctx, "%s: %s", path, label); goto done; }
+    }
     if (rm_qnet_prepare(ctx, net)) { rm_errprefix(ctx, "%s", path); goto done; }
     if (qout) {
         if (!rm_st_find(&f, "fold.embed.weight")) { rm_err(ctx, "%s: no float state (fold.*) in this file", path); goto done; }
@@ -227,6 +294,8 @@ int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **ne
         rm_dataset shape = {.c = ic, .h = ih, .w = iw};
         meta_list(&f, "mean", shape.mean, 3);
         meta_list(&f, "std", shape.std, 3);
+        for (int i = 0; i < npl; i++)   /* the masks on the float state too: QAT keeps the pruned weights 0 */
+            if (pmask[i] && prune_add(ctx, fo, &pl[i], psimd[i], pmask[i])) { rm_errprefix(ctx, "%s", path); goto done; }
         rm_folded *fown = fo;
         fo = NULL;
         if (rm_qmodel_new(ctx, &q, fown, lut == 64, &shape)) { rm_errprefix(ctx, "%s", path); goto done; }
@@ -270,6 +339,7 @@ int rm_qmodel_load(rm_ctx *ctx, const char *path, rm_qmodel **qout, rm_qnet **ne
     st = RM_OK;
 done:
     free(L.t);
+    for (int i = 0; i < npl; i++) free(pmask[i]);
     rm_folded_free(fo);
     rm_st_free(&f);
     if (st == RM_OK) {

@@ -7,7 +7,11 @@
  * compares every sublayer output and the logits with quant_samples.h, bit-exact.
  * Differences from the paper's processor, stated in the emitted README: weights are on-chip ROMs
  * (the paper streams them from DRAM through m_axi into ping-pong buffers), and the write-back of
- * each 16x16 output tile takes its own 16 cycles instead of overlapping the next tile. */
+ * each 16x16 output tile takes its own 16 cycles instead of overlapping the next tile.
+ * SIMD-block pruning (rm_qnet_set_pruned): a pruned layer's descriptor carries its kept-input list
+ * (<layer>_ki, the inputs of the kept blocks) and its compact weights (<layer>_wk of quant_params.h, out x
+ * kept in); the kslice loop runs over the kept inputs only, one cycle each, so every pruned block of SIMD
+ * inputs saves SIMD * ceil(N/16) * ceil(O/16) cycles of that call (`hls estimate design=simd` counts them). */
 #include "emit_simd.h"
 #include "simd.h"
 #include <stdio.h>
@@ -65,12 +69,13 @@ static const char K_COMMON[] =
 " * X[n][k] = in[n*ldi + k] (tin: in[k*ldi + n]); Y[n][o] -> out[n*ldo + o] (tout: out[o*ldo + n]) and\n"
 " * the residual is read at the same place as the output. */\n"
 "struct rm_layer {\n"
-"    int K, N, O, tin, tout;\n"
-"    const int8_t *w, *b; const uint8_t *s;            /* (O,K), (O), (O) */\n"
+"    int K, NK, N, O, tin, tout;                        /* NK: inputs read (K unless SIMD-block pruned) */\n"
+"    const int8_t *w, *b; const uint8_t *s;            /* (O,NK), (O), (O) */\n"
 "    int pre;  const int8_t *pw, *pb; const uint8_t *ps; /* PRE_AFFINE_ROW: per row n */\n"
 "    const int8_t *lut; int lut_n;                      /* PRE_LUT_K: table of input channel k, lut_n entries */\n"
 "    int post; const int8_t *qw, *qb; const uint8_t *qs; /* POST_TOKRES: affine_2 per row n */\n"
 "    const int8_t *rw, *rb; const uint8_t *rs;          /* POST_TOKRES (per row n) / POST_MLPRES (per column o) */\n"
+"    const uint16_t *ki;                                /* pruned: the NK kept inputs ascending (0: all K) */\n"
 "};\n\n"
 "static inline int8_t pre_op(const rm_layer &c, int8_t x, int n, int k) {\n"
 "#pragma HLS inline\n"
@@ -79,7 +84,8 @@ static const char K_COMMON[] =
 "    return x;\n"
 "}\n\n"
 "/* the shared processor: output tiles of 16 rows x 16 columns; per tile one K-slice per cycle into\n"
-" * the 256 accumulators, then the tile's write-back (rq, post-op), a row per cycle */\n"
+" * the 256 accumulators (kept inputs only: pruned blocks take no cycle), then the tile's write-back\n"
+" * (rq, post-op), a row per cycle */\n"
 "static void simd_call(const rm_layer &c, const int8_t *in, int ldi, const int8_t *res, int8_t *out, int ldo) {\n"
 "#pragma HLS inline off\n"
 "tiles_o:\n"
@@ -89,8 +95,9 @@ static const char K_COMMON[] =
 "            int32_t acc[RM_TILE][RM_TILE];\n"
 "#pragma HLS array_partition variable=acc complete dim=0\n"
 "        kslice:\n"
-"            for (int k = 0; k < c.K; k++) {\n"
+"            for (int kk = 0; kk < c.NK; kk++) {\n"
 "#pragma HLS pipeline II=1\n"
+"                int k = c.ki ? (int)c.ki[kk] : kk;\n"
 "                int8_t xv[RM_TILE], wv[RM_TILE];\n"
 "                for (int i = 0; i < RM_TILE; i++) {\n"
 "#pragma HLS unroll\n"
@@ -101,13 +108,13 @@ static const char K_COMMON[] =
 "                for (int j = 0; j < RM_TILE; j++) {\n"
 "#pragma HLS unroll\n"
 "                    int o = ot + j;\n"
-"                    wv[j] = o < c.O ? c.w[(long)o * c.K + k] : (int8_t)0;\n"
+"                    wv[j] = o < c.O ? c.w[(long)o * c.NK + kk] : (int8_t)0;\n"
 "                }\n"
 "                for (int i = 0; i < RM_TILE; i++) {\n"
 "#pragma HLS unroll\n"
 "                    for (int j = 0; j < RM_TILE; j++) {\n"
 "#pragma HLS unroll\n"
-"                        acc[i][j] = (k == 0 ? 0 : acc[i][j]) + (int32_t)xv[i] * wv[j];\n"
+"                        acc[i][j] = (kk == 0 ? 0 : acc[i][j]) + (int32_t)xv[i] * wv[j];\n"
 "                    }\n"
 "                }\n"
 "            }\n"
@@ -148,9 +155,21 @@ static const char K_COMMON[] =
 "    }\n"
 "}\n\n";
 
-static void put_layer(FILE *f, const char *w, int K, int N, int O, int tin, int tout, const char *pre, const char *pw,
+/* a pruned layer's kept inputs, <w>_ki (the descriptor's ki) */
+static void put_kept(FILE *f, const char *w, const rm_qlin *l) {
+    if (!l->keep) return;
+    fprintf(f, "/* %s: SIMD-block pruned, %d of %d blocks of %d inputs kept; the kept inputs */\nstatic const uint16_t %s_ki[%d] = {",
+            w, l->nkeep, l->IC / l->simd, l->simd, w, l->nkeep * l->simd);
+    for (int j = 0; j < l->nkeep * l->simd; j++)
+        fprintf(f, "%s%s%d", j ? "," : "", j % 32 ? "" : "\n    ", l->keep[j / l->simd] * l->simd + j % l->simd);
+    fputs("\n};\n", f);
+}
+
+static void put_layer(FILE *f, const char *w, const rm_qlin *l, int K, int N, int O, int tin, int tout, const char *pre, const char *pw,
                       const char *lut, int lut_n, const char *post, const char *qw, const char *rw) {
-    fprintf(f, "    { %d, %d, %d, %d, %d, &%s_w[0]%s, %s_b, %s_s,\n", K, N, O, tin, tout, w, K > 1 ? "[0]" : "", w, w);
+    int nk = l->keep ? l->nkeep * l->simd : K;
+    fprintf(f, "    { %d, %d, %d, %d, %d, %d, &%s_w%s[0]%s, %s_b, %s_s,\n", K, nk, N, O, tin, tout, w, l->keep ? "k" : "",
+            K > 1 ? "[0]" : "", w, w);
     if (pw) fprintf(f, "      %s, %s_w, %s_b, %s_s, ", pre, pw, pw, pw);
     else fprintf(f, "      %s, 0, 0, 0, ", pre);
     if (lut) fprintf(f, "&%s[0][0], %d,\n", lut, lut_n);
@@ -158,8 +177,10 @@ static void put_layer(FILE *f, const char *w, int K, int N, int O, int tin, int 
     fprintf(f, "      %s, ", post);
     if (qw) fprintf(f, "%s_w, %s_b, %s_s, ", qw, qw, qw);
     else fprintf(f, "0, 0, 0, ");
-    if (rw) fprintf(f, "%s_w, %s_b, %s_s },\n", rw, rw, rw);
-    else fprintf(f, "0, 0, 0 },\n");
+    if (rw) fprintf(f, "%s_w, %s_b, %s_s, ", rw, rw, rw);
+    else fprintf(f, "0, 0, 0, ");
+    if (l->keep) fprintf(f, "%s_ki },\n", w);
+    else fprintf(f, "0 },\n");
 }
 
 int rm_hls_emit_simd(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char *model, const char *part, double clk,
@@ -171,7 +192,9 @@ int rm_hls_emit_simd(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char 
     char tmp[1100];
     rm_hls_dims dims = rm_hls_dims_of_qnet(q);
     rm_simd_est est;
-    if (rm_hls_simd_estimate(ctx, &dims, clk, &est)) return RM_ERR;
+    int pruned[2 + 3 * RM_MAXL];
+    rm_hls_simd_pruned_of_qnet(q, pruned);
+    if (rm_hls_simd_estimate_pruned(ctx, &dims, clk, pruned, &est)) return RM_ERR;
 
     /* ---- resmlp.h ---- */
     FILE *f = wopen(ctx, dir, "resmlp.h", tmp, sizeof tmp);
@@ -201,9 +224,17 @@ int rm_hls_emit_simd(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char 
     fwrite(K_COMMON, 1, (size_t)(at - K_COMMON), f);
     fputs(lp, f);
     fputs(at + 8, f);
-    /* the layer descriptors */
-    fprintf(f, "/* the %d layers in call order */\nstatic const rm_layer layers[%d] = {\n", 2 + 3 * L, 2 + 3 * L);
-    put_layer(f, "embed_linear", P, T, D, 0, 0, "PRE_NONE", NULL, NULL, 0, "POST_NONE", NULL, NULL);
+    /* the kept-input lists of pruned layers, then the layer descriptors */
+    put_kept(f, "embed_linear", &q->embed);
+    for (int i = 0; i < L; i++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "blocks_%d_token_mixer_linear", i); put_kept(f, nm, &q->blk[i].lin);
+        snprintf(nm, sizeof nm, "blocks_%d_mlp_linear_1", i); put_kept(f, nm, &q->blk[i].fc1);
+        snprintf(nm, sizeof nm, "blocks_%d_mlp_linear_2", i); put_kept(f, nm, &q->blk[i].fc2);
+    }
+    put_kept(f, "classifier_linear", &q->cls);
+    fprintf(f, "\n/* the %d layers in call order */\nstatic const rm_layer layers[%d] = {\n", 2 + 3 * L, 2 + 3 * L);
+    put_layer(f, "embed_linear", &q->embed, P, T, D, 0, 0, "PRE_NONE", NULL, NULL, 0, "POST_NONE", NULL, NULL);
     for (int i = 0; i < L; i++) {
         char a1[64], lin[64], a2[64], res[64], f1[64], f2[64], r2[64], l1[80], l2[80];
         snprintf(a1, sizeof a1, "blocks_%d_token_mixer_affine_1", i);
@@ -216,13 +247,13 @@ int rm_hls_emit_simd(rm_ctx *ctx, const char *dir, const rm_qnet *q, const char 
         snprintf(l1, sizeof l1, "blocks_%d_mlp_psa_0_%s", i, lsuf);
         snprintf(l2, sizeof l2, "blocks_%d_mlp_psa_1_%s", i, lsuf);
         fprintf(f, "    /* block %d: token mixer (transposed: rows are channels, K the tokens), linear_1, linear_2 */\n", i);
-        put_layer(f, lin, T, D, T, 1, 1, "PRE_AFFINE_ROW", a1, NULL, 0, "POST_TOKRES", a2, res);
-        put_layer(f, f1, D, T, H, 0, 0, q->has_act1 ? "PRE_LUT_K" : "PRE_NONE", NULL, q->has_act1 ? l1 : NULL, lut_n,
+        put_layer(f, lin, &q->blk[i].lin, T, D, T, 1, 1, "PRE_AFFINE_ROW", a1, NULL, 0, "POST_TOKRES", a2, res);
+        put_layer(f, f1, &q->blk[i].fc1, D, T, H, 0, 0, q->has_act1 ? "PRE_LUT_K" : "PRE_NONE", NULL, q->has_act1 ? l1 : NULL, lut_n,
                   q->relu ? "POST_RELU" : "POST_NONE", NULL, NULL);
-        put_layer(f, f2, H, T, D, 0, 0, !q->relu ? "PRE_LUT_K" : "PRE_NONE", NULL, !q->relu ? l2 : NULL, lut_n,
+        put_layer(f, f2, &q->blk[i].fc2, H, T, D, 0, 0, !q->relu ? "PRE_LUT_K" : "PRE_NONE", NULL, !q->relu ? l2 : NULL, lut_n,
                   "POST_MLPRES", NULL, r2);
     }
-    put_layer(f, "classifier_linear", D, 1, K, 0, 0, "PRE_NONE", NULL, NULL, 0, "POST_NONE", NULL, NULL);
+    put_layer(f, "classifier_linear", &q->cls, D, 1, K, 0, 0, "PRE_NONE", NULL, NULL, 0, "POST_NONE", NULL, NULL);
     fputs("};\n\n", f);
     fprintf(f,
         "void %s(const int8_t x[RM_T][RM_P], int8_t logits[RM_K], int8_t dbg[2 * RM_L + 1][RM_T][RM_D]) {\n"

@@ -17,7 +17,10 @@
  * N=T, O=h), linear_2 (K=h, N=T, O=D), and the classifier (K=D, N=1, O=16: padded to a tile).
  * Plus, once per image: the input copy (T*P/16 16-byte beats) in parallel with the first weight load
  * ((D*P + 2D)/16 beats; later loads overlap the previous layer's call), the token pool (T*D/16 cycles)
- * and writing the logits (1 beat). */
+ * and writing the logits (1 beat).
+ * SIMD-block pruning (core/prune.h): a call reads only its kept inputs (the kslice loop runs over the kept
+ * input list), so its MAC cycles are kept * ceil(N/16) * ceil(O/16), kept = K - the pruned inputs; the
+ * estimate reports the dense figures beside. */
 #ifndef RM_HLS_SIMD_H
 #define RM_HLS_SIMD_H
 #include "estimate.h"
@@ -31,6 +34,7 @@
 typedef struct rm_simd_call {
     char name[48];
     int K, N, O;
+    int kept;                              /* inputs read (K minus the SIMD-block pruned ones) */
     long mac, skew, fill, total;
 } rm_simd_call;
 
@@ -40,12 +44,21 @@ typedef struct rm_simd_est {
     rm_simd_call call[2 + 3 * RM_MAXL];
     long in_copy, first_load, pool, out_write;
     long mac, skew, fill, total;           /* sums over the calls; total = the image latency in cycles */
+    long mac_dense, total_dense;           /* the same without pruning (equal when nothing is pruned) */
     double clock_ns, fps;
     long macs;                             /* the tile: 16 x 16 multipliers */
 } rm_simd_est;
 
 /* the model above for dims at clock_ns (<= 0: 5 ns) */
 int rm_hls_simd_estimate(rm_ctx *ctx, const rm_hls_dims *dims, double clock_ns, rm_simd_est *e);
+/* the same with pruned[i] pruned inputs of call i (call order: embed, per block token mixer, linear_1,
+ * linear_2, classifier; NULL: none) */
+int rm_hls_simd_estimate_pruned(rm_ctx *ctx, const rm_hls_dims *dims, double clock_ns, const int *pruned, rm_simd_est *e);
+/* the pruned inputs per call from the matmul stages of a design (rm_hls_set_pruned: `hls estimate` on a
+ * pruned model or an emitted project) or of an integer network's masks; pruned has 2 + 3L entries */
+void rm_hls_simd_pruned_of_design(const rm_hls_design *d, int *pruned);
+struct rm_qnet;
+void rm_hls_simd_pruned_of_qnet(const struct rm_qnet *q, int *pruned);
 /* the terms, one line per call, and the total; snprintf semantics */
 int rm_hls_simd_format(const rm_simd_est *e, char *buf, size_t n);
 #endif

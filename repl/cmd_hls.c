@@ -111,7 +111,7 @@ static void design_for(rm_call *c, rm_hls_design *d, const char **dir_out) {
                      rm_posarg(c, "action")->s);
     lmodel *lm = mv->ud;
     if (!lm->m) rm_cmd_error(c, "the model is closed");
-    if (lm->m->net) rm_cmd_error(c, "hls estimates and folds are for ResMLP models; this one is a layer-list net");
+    if (lm->m->net) rm_cmd_error(c, "hls fold is for ResMLP models; this one is a layer-list net (`hls estimate model=NAME pe= simd=` gives its folding cycles)");
     const rm_model_cfg *k = &lm->m->cfg;
     rm_hls_dims dims = { .D = k->D, .T = k->T, .P = k->P, .h = k->H, .L = k->L, .classes = k->K,
                          .act = k->act.kind == RM_ACT_RELU ? RM_HLS_ACT_RELU : RM_HLS_ACT_LERP };
@@ -315,7 +315,9 @@ static int hls_emit(rm_call *c, const char *dir) {
         for (int i = 0; i < info.nfiles; i++) printf(" %s", info.files[i]);
         if (!strcmp(design, "simd")) {
             static rm_simd_est se;
-            if (!rm_hls_simd_estimate(&ctx, &info.design.dims, clk, &se))
+            int pruned[2 + 3 * RM_MAXL];
+            rm_hls_simd_pruned_of_design(&info.design, pruned);
+            if (!rm_hls_simd_estimate_pruned(&ctx, &info.design.dims, clk, pruned, &se))
                 printf("\n  estimate: latency %ld cycles (%.0f images/s), one 16x16 MAC tile (`hls estimate design=simd` for the terms)\n",
                        se.total, se.fps);
         } else
@@ -382,7 +384,9 @@ static int hls_estimate_simd(rm_call *c, const rm_hls_design *d) {
     lua_State *L = c->L;
     rm_ctx ctx = {0};
     static rm_simd_est e;
-    if (rm_hls_simd_estimate(&ctx, &d->dims, d->clock_ns, &e)) rm_cmd_error(c, "%s", ctx.msg);
+    int pruned[2 + 3 * RM_MAXL];   /* SIMD-block pruning (the model's masks, or the project's "pruned" lines) */
+    rm_hls_simd_pruned_of_design(d, pruned);
+    if (rm_hls_simd_estimate_pruned(&ctx, &d->dims, d->clock_ns, pruned, &e)) rm_cmd_error(c, "%s", ctx.msg);
     if (!quiet(c)) {
         char b[8192];
         rm_hls_simd_format(&e, b, sizeof b);
@@ -392,20 +396,27 @@ static int hls_estimate_simd(rm_call *c, const rm_hls_design *d) {
     SETS("design", "simd"); SETI("latency", e.total); SETN("fps", e.fps); SETN("clock_ns", e.clock_ns);
     SETI("mac", e.mac); SETI("skew", e.skew); SETI("fill", e.fill); SETI("in_copy", e.in_copy);
     SETI("first_load", e.first_load); SETI("pool", e.pool); SETI("macs", e.macs);
+    SETI("mac_dense", e.mac_dense); SETI("latency_dense", e.total_dense);
     lua_createtable(L, e.ncalls, 0);
     for (int i = 0; i < e.ncalls; i++) {
         lua_createtable(L, 0, 6);
         SETS("name", e.call[i].name); SETI("K", e.call[i].K); SETI("N", e.call[i].N); SETI("O", e.call[i].O);
-        SETI("mac", e.call[i].mac); SETI("cycles", e.call[i].total);
+        SETI("mac", e.call[i].mac); SETI("cycles", e.call[i].total); SETI("kept", e.call[i].kept);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "calls");
     return 1;
 }
 
+int rm_hls_net_estimate_cmd(rm_call *c, const rm_model *m);   /* cmd_hls_net.c */
+
 static int hls_estimate(rm_call *c) {
     static rm_hls_design d;
     const char *dir;
+    rm_val *mv = rm_arg(c, "model");   /* a layer-list net: its FINN folding model (hlsgen/net_est.h) */
+    if (!rm_posarg(c, "dir")->set && mv->set && mv->ud && ((lmodel *)mv->ud)->m && ((lmodel *)mv->ud)->m->net)
+        return rm_hls_net_estimate_cmd(c, ((lmodel *)mv->ud)->m);
+    if (rm_arg(c, "pe")->set || rm_arg(c, "simd")->set) rm_cmd_error(c, "pe= and simd= are for layer-list nets (`hls fold` sets a ResMLP's)");
     design_for(c, &d, &dir);
     if (!strcmp(rm_arg(c, "design")->s, "simd")) return hls_estimate_simd(c, &d);
     if (dir) {   /* a project emitted with design=simd is estimated as one */
@@ -581,7 +592,7 @@ int rm_cmd_hls(rm_call *c) {
     if (!a) rm_cmd_error(c, "what to do? hls emit DIR | hls csim DIR | hls estimate [DIR] | hls fold [DIR] budget=... | "
                             "hls rtl DIR | hls yosys DIR");
     if ((!strcmp(a, "estimate") || !strcmp(a, "fold")) && dv->set && rm_hls_net_project(dv->s))
-        rm_cmd_error(c, "%s holds an integer net design; estimates and folding are for ResMLP designs so far (`hls csim %s` checks it)", dv->s, dv->s);
+        rm_cmd_error(c, "%s holds an integer net design; estimates of a project and folding are for ResMLP designs so far (`hls csim %s` checks it; `hls estimate model=NET` gives the net's folding cycles)", dv->s, dv->s);
     if (!strcmp(a, "estimate")) return hls_estimate(c);
     if (!strcmp(a, "fold")) return hls_fold(c);
     if (!dv->set) rm_cmd_error(c, "missing DIR (usage: hls %s DIR)", a);

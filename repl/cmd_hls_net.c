@@ -2,15 +2,49 @@
  * the network is one: qfile= an integer net model file (qsave of a net), qmodel= a net QModel (the default:
  * the current quantized model), or model= a net with ptq=true (its integer engine built now). The sample
  * images are the first samples= images of data= (default `test`, else `train`); `hls csim DIR` then builds
- * and runs the testbench as for the ResMLP. */
+ * and runs the testbench as for the ResMLP. `hls estimate model=NET pe= simd=` gives a net's FINN folding
+ * cycles, dense and pruned (hlsgen/net_est.h). */
 #include "qmodel.h"
 #include "hlsgen/emit_net.h"
+#include "hlsgen/net_est.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define SETI(k, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, k))
 #define SETS(k, v) (lua_pushstring(L, (v)), lua_setfield(L, -2, k))
+#define SETN(k, v) (lua_pushnumber(L, (double)(v)), lua_setfield(L, -2, k))
+
+int rm_hls_net_estimate_cmd(rm_call *c, const rm_model *m) {
+    lua_State *L = c->L;
+    if (!strcmp(rm_arg(c, "design")->s, "simd")) rm_cmd_error(c, "design=simd is a ResMLP design; a net's estimate is its streaming folding");
+    rm_val *pv = rm_arg(c, "pe"), *sv = rm_arg(c, "simd");
+    rm_ctx ctx = {0};
+    static rm_net_est e;
+    if (rm_hls_net_estimate(&ctx, m, pv->set ? pv->s : NULL, sv->set ? sv->s : NULL, rm_arg(c, "clock_ns")->d, &e))
+        rm_cmd_error(c, "%s", ctx.msg);
+    if (!rm_arg(c, "quiet")->i) {
+        char b[16384];
+        rm_hls_net_estimate_format(&e, b, sizeof b);
+        fputs(b, stdout);
+    }
+    lua_createtable(L, 0, 8);
+    SETS("design", "net"); SETI("total", e.total); SETI("total_dense", e.total_dense); SETI("interval", e.ii);
+    SETI("interval_dense", e.ii_dense); SETN("clock_ns", e.clock_ns);
+    SETN("fps", e.ii ? 1e9 / (e.ii * e.clock_ns) : 0); SETN("fps_dense", e.ii_dense ? 1e9 / (e.ii_dense * e.clock_ns) : 0);
+    lua_createtable(L, e.n, 0);
+    for (int i = 0; i < e.n; i++) {
+        const rm_net_est_layer *l = &e.l[i];
+        lua_createtable(L, 0, 16);
+        SETS("name", l->name); SETI("layer", l->layer); SETI("oc", l->oc); SETI("ic", l->ic); SETI("positions", l->pix);
+        SETI("pe", l->pe); SETI("simd", l->simd); SETI("nf", l->nf); SETI("sf", l->sf); SETI("pruned_blocks", l->npruned);
+        SETI("blocks", l->pblocks); SETI("prune_simd", l->psimd); SETI("skipped", l->skipped);
+        SETI("cycles", l->cycles); SETI("cycles_dense", l->cycles_dense);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "layers");
+    return 1;
+}
 
 /* 1 if this `hls emit` call is about a layer-list net */
 int rm_hls_net_wanted(rm_call *c) {

@@ -208,6 +208,10 @@ static const rm_opt hls_opts[] = {
                                     "resadd, pool, LERP; synth_xilinx, family=) and estimate with their cells", "none|yosys", NULL},
     {"family", A_STR, "xc7", "yosys: synth_xilinx family (xc7, xcu, xcup), or generic (6-input LUTs)", NULL, NULL},
     {"budget", A_STR, NULL, "fold: resource budget lut:N,dsp:M[,ff:K][,bram:B] (k/M suffixes)", NULL, NULL},
+    {"pe", A_STR, NULL, "estimate of a layer-list net: PE (output lanes) per weight layer, e.g. 4,8,2 (a short list "
+                        "repeats its last; default 1)", NULL, NULL},
+    {"simd", A_STR, NULL, "estimate of a layer-list net: SIMD (input lanes) per weight layer (default: the pruning "
+                          "SIMD, else the largest divisor <= 16)", NULL, NULL},
     {"target_fps", A_NUM, "0", "fold: stop once this many images/s are reached (0: as fast as fits)", NULL, NULL},
     {"quiet", A_BOOL, "false", "print nothing (Lua: the result table only)", NULL, NULL},
     {NULL}};
@@ -509,7 +513,8 @@ const rm_command rm_commands[] = {
      "examples: hls emit out/hls (the current quantized model)    hls emit out/hls qfile=runs/m_int8.safetensors\n"
      "          hls emit out/hls model=m ptq=true samples=8\n"
      "          hls csim out/hls (host g++, bit-exact with the integer engine)    hls estimate out/hls\n"
-     "          hls estimate model=m    hls fold out/hls budget=lut:200k,dsp:1000 [target_fps=20000]\n"
+     "          hls estimate model=m    hls fold out/hls budget=lut:200k,dsp:1000 [target_fps=20000]\n"     "          hls estimate model=net pe=4,2 simd=9,16 (a layer-list net: FINN MVAU folding cycles per layer,\n"
+     "          dense and with its SIMD-block pruned folds skipped)\n"
      "          hls emit out/hls_net samples=800 (a quantized layer-list net: net_params.h, one stage per layer;\n"
      "          sign stages write bits, n-bit activation stages multi-threshold int16 codes)\n"
      "emit writes quant_params.h, lerp_psa_params.h, quant_samples.h, the streaming HLS C++, its testbench,\n"

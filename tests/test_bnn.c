@@ -14,6 +14,7 @@
 #include "tests/tutil.h"
 #include "core/bnn_impl.h"
 #include "core/prune.h"
+#include <unistd.h>
 #include "core/net.h"
 #include "core/train.h"
 #include <stdlib.h>
@@ -162,6 +163,54 @@ static void check_pruned(const char *spec, const char *simd, const rm_dataset *t
                   spec, rm_bnn_path_name(got));
             printf("  pruned path %s: accumulators = dense reference on %d images, acc %.2f%%\n", rm_bnn_path_name(got), B, 100.0 * ck.correct / ck.n);
         }
+        /* qsave / qload: the masks come back, the loaded engine skips the same inputs with the same results */
+        char path[] = "/tmp/resmlp-bnnprune-XXXXXX";
+        int fd = mkstemp(path);
+        close(fd);
+        CHECK_OK(rm_bnet_save(&ctx, path, e), &ctx);
+        rm_model *lm = NULL;
+        rm_bnet *le = NULL;
+        CHECK_OK(rm_bnet_load(&ctx, path, &lm, &le), &ctx);
+        if (le) {
+            int same = le->ns == e->ns;
+            for (int i = 0; same && i < e->ns; i++) {
+                const bstage *s = &e->st[i], *t = &le->st[i];
+                same &= s->pruned_in == t->pruned_in && s->ndk == t->ndk && !s->kco == !t->kco;
+                if (same && s->kco) same &= !memcmp(s->kco, t->kco, sizeof(int32_t) * ((s->type == S_CONV ? s->k * s->k : 1) + 1));
+            }
+            CHECK(same, "%s: qload: every stage skips the same inputs", spec);
+            for (int p = 0; p < 3; p++) {
+                int got = rm_bnet_set_path(le, paths[p]);
+                rm_bnet_set_path(e, paths[p]);
+                CHECK_OK(rm_bnet_forward_acc(&ctx, e, x, B, a0), &ctx);
+                CHECK_OK(rm_bnet_forward_acc(&ctx, le, x, B, a), &ctx);
+                CHECK(!memcmp(a, a0, sizeof(int64_t) * B * 10), "%s: qload: path %s accumulators identical", spec, rm_bnn_path_name(got));
+            }
+        }
+        rm_bnet_free(le); rm_model_free(lm);
+        /* tampered masks are refused, naming the layer: a kept block (nonzero weights) marked pruned, a SIMD that
+         * does not divide the inputs, a wrong block count */
+        rm_prune_layer *L = NULL;
+        for (int i = 0; m->prune && i < m->prune->n; i++) if (m->prune->l[i].npruned) L = &m->prune->l[i];
+        int kb = -1;
+        for (int b = 0; L && b < L->nblocks; b++) if (!L->mask[b]) { kb = b; break; }
+        if (kb >= 0) {
+            char want[32];
+            snprintf(want, sizeof want, "layer %d (", L->index);
+            for (int c = 0; c < 3; c++) {
+                int simd = L->simd, nb = L->nblocks;
+                if (c == 0) L->mask[kb] = 1;
+                if (c == 1) L->simd = L->cols + 1;
+                if (c == 2) L->nblocks--;
+                CHECK_OK(rm_bnet_save(&ctx, path, e), &ctx);
+                L->mask[kb] = 0; L->simd = simd; L->nblocks = nb;
+                rm_ctx c2 = {0};
+                int r = rm_bnet_load(&c2, path, &lm, &le);
+                const char *msg = c == 0 ? "holds weight" : c == 1 ? "does not divide" : "blocks, but SIMD";
+                CHECK(r == RM_ERR && strstr(c2.msg, want) && strstr(c2.msg, msg) && !lm && !le, "%s: tampered mask %d refused: %s", spec, c, c2.msg);
+            }
+        }
+        unlink(path);
         free(x); free(a); free(a0);
     }
     rm_bnet_free(e); rm_bnet_free(e0);

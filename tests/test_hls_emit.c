@@ -7,6 +7,7 @@
  *    the stand-in vitis_hls of tests/fake_tools;
  *  - a synthetic h=8 network with 256-entry tables (the other LUT form) through csim, and the golden
  *    header lines of its quant_params.h (tests/golden/hls/; RESMLP_REGEN_GOLDEN=1 rewrites them);
+ *  - design=simd on a SIMD-block pruned network: csim bit-exact, kept-input loops, the saved cycles;
  *  - the LERP-PSA Verilog unit for a real quantized layer (block 0's first activation, all 96
  *    channels x 256 inputs) in Icarus, bit-exact with the engine's tables, and its Yosys cell counts.
  * Icarus / Yosys / tclsh parts print SKIP when the tool is absent. */
@@ -14,6 +15,7 @@
 #include "core/checkpoint.h"
 #include "core/quant.h"
 #include "hlsgen/emit.h"
+#include "hlsgen/simd.h"
 #include "hlsgen/report.h"
 #include "hlsgen/synth.h"
 #include "hlsgen/tcl.h"
@@ -502,6 +504,71 @@ static int simd_csim_one(const rm_dataset *test, const rm_qnet *q, const char *w
     return rc;
 }
 
+/* prune the blocks of l marked '1' in pat (one character per block of simd inputs): zero their weights, set
+ * the mask */
+static void prune_blocks(rm_qnet *q, rm_qlin *l, int simd, const char *pat) {
+    rm_ctx ctx = {0};
+    uint8_t m[64];
+    for (int b = 0; b < l->IC / simd; b++) {
+        m[b] = pat[b] == '1';
+        for (int o = 0; m[b] && o < l->OC; o++) memset(l->w + (size_t)o * l->IC + (size_t)b * simd, 0, (size_t)simd);
+    }
+    CHECK_OK(rm_qnet_set_pruned(&ctx, q, l, simd, m), &ctx);
+}
+
+/* design=simd on a SIMD-block pruned network (D=16, h=24, 2 blocks, every kind of linear pruned): csim
+ * bit-exact with the integer engine (which skips the same blocks), the kslice loop over the kept-input
+ * lists, and the latency model's saving by hand: a pruned input saves ceil(N/16)*ceil(O/16) cycles of its
+ * call, embed 16 x 4 x 1 = 64, per block token 16 x 1 x 4 = 64, linear_1 8 x 4 x 2 = 64, linear_2
+ * 8 x 4 x 1 = 32, classifier 8 x 1 x 1 = 8: 64 + 2 * 160 + 8 = 392 cycles */
+static void simd_pruned(const rm_dataset *test) {
+    rm_ctx ctx = {0};
+    rm_qnet *q = synthetic(&ctx, 16, 24, 2, RM_ACT_LERP_PSA, 1, 951);
+    CHECK(q != NULL, "synthetic: %s", ctx.msg);
+    if (!q) return;
+    prune_blocks(q, &q->embed, 8, "010010");
+    for (int l = 0; l < 2; l++) {
+        prune_blocks(q, &q->blk[l].lin, 16, l ? "1000" : "0010");
+        prune_blocks(q, &q->blk[l].fc1, 4, "1001");
+        prune_blocks(q, &q->blk[l].fc2, 8, l ? "001" : "010");
+    }
+    prune_blocks(q, &q->cls, 8, "01");
+    CHECK_OK(rm_qnet_prepare(&ctx, q), &ctx);
+    simd_csim_one(test, q, "pruned_h24", 3);
+    char p[512];
+    snprintf(p, sizeof p, "%s/simd_pruned_h24/resmlp.cpp", tmp);
+    char *cpp = read_all(p, NULL);
+    CHECK(cpp && strstr(cpp, "static const uint16_t blocks_1_mlp_linear_2_ki[16] = {") && strstr(cpp, "&blocks_1_mlp_linear_2_wk[0][0]") &&
+          strstr(cpp, "for (int kk = 0; kk < c.NK; kk++)") && strstr(cpp, "{ 48, 32, 64, 16, 0, 0, &embed_linear_wk[0][0]"),
+          "pruned layers: kept-input lists, compact weights, the kslice loop over NK");
+    free(cpp);
+    int pruned[2 + 3 * RM_MAXL];
+    rm_hls_simd_pruned_of_qnet(q, pruned);
+    CHECK(pruned[0] == 16 && pruned[1] == 16 && pruned[2] == 8 && pruned[3] == 8 && pruned[7] == 8, "pruned inputs per call");
+    rm_hls_dims dims = rm_hls_dims_of_qnet(q);
+    rm_simd_est e, e0;
+    CHECK_OK(rm_hls_simd_estimate_pruned(&ctx, &dims, 5.0, pruned, &e), &ctx);
+    CHECK_OK(rm_hls_simd_estimate(&ctx, &dims, 5.0, &e0), &ctx);
+    CHECK(e.mac_dense == e0.mac && e0.mac - e.mac == 392 && e0.total - e.total == 392 && e.total_dense == e0.total,
+          "pruning saves 392 MAC cycles (%ld -> %ld)", e0.total, e.total);
+    CHECK(e.call[2].kept == 8 && e.call[2].mac == 8L * 4 * 2 && e.call[7].mac == 8 * 1 * 1, "per call: kept inputs x tiles");
+    char b[8192];
+    rm_hls_simd_format(&e, b, sizeof b);
+    CHECK(strstr(b, "pruning saves 392 MAC cycles") && strstr(b, "8/16"), "estimate text: %s", b);
+    snprintf(p, sizeof p, "%s/simd_pruned_h24/README.md", tmp);
+    char *rd = read_all(p, NULL);
+    CHECK(rd && strstr(rd, "pruning saves 392 MAC cycles"), "README latency with the pruned blocks");
+    free(rd);
+    /* the project's design (its "pruned" lines) gives the same per-call counts (`hls estimate DIR design=simd`) */
+    rm_hls_design d;
+    snprintf(p, sizeof p, "%s/simd_pruned_h24", tmp);
+    CHECK_OK(rm_hls_project_design(&ctx, p, &d, NULL), &ctx);
+    int pd[2 + 3 * RM_MAXL];
+    rm_hls_simd_pruned_of_design(&d, pd);
+    CHECK(!memcmp(pd, pruned, sizeof(int) * (2 + 3 * 2)), "project design: the same pruned inputs per call");
+    rm_qnet_free(q);
+}
+
 static void simd_synthetic(const rm_dataset *test) {
     struct { int act, lut64, edge, H; const char *what; } cs[] = {
         {RM_ACT_RELU, 0, 0, 8, "relu_h8"}, {RM_ACT_LERP_PSA, 0, 0, 8, "lut256_h8"},
@@ -630,6 +697,7 @@ int main(void) {
             synthetic_edges(&test);
             concurrent_fifos(&test);
             simd_synthetic(&test);
+            simd_pruned(&test);
         }
         synthetic_folded(&test);
     }

@@ -1,13 +1,19 @@
 /* test_prune.c - SIMD-block pruning: SIMD lists (repeat, auto, an error naming the layer SIMD does not
  * divide), blocks of SIMD consecutive inputs zeroed smallest-norm first (L1 and L2), step-wise sparsity
  * only adds blocks, masks survive an optimiser step (AdamW with weight decay), a training epoch, a
- * checkpoint save/load and a params copy; a ResMLP's masks drop folds and multipliers in the HLS estimate. */
+ * checkpoint save/load and a params copy; a ResMLP's masks drop folds and multipliers in the HLS estimate;
+ * the masks survive qsave / qload of the integer ResMLP (same kept blocks, identical engine outputs, a
+ * tampered mask refused) and malformed mask tensors are refused naming the layer; the FINN folding estimate of
+ * a pruned layer-list net by hand (hardware SIMD equal to, smaller and larger than the pruning SIMD; binary
+ * layers skip nothing). */
 #include "tests/tutil.h"
 #include "core/prune.h"
 #include "core/train.h"
 #include "core/checkpoint.h"
 #include "hlsgen/estimate.h"
+#include "hlsgen/net_est.h"
 #include "core/quant.h"
+#include "core/safetensors.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +30,153 @@ static int masks_ok(rm_model *m) {   /* every masked block is zero, every unmask
         for (int b = 0; b < L->nblocks; b++) if (block_zero(w, L->rows, L->cols, L->simd, b) != L->mask[b]) return 0;
     }
     return 1;
+}
+
+/* qsave / qload of a pruned integer ResMLP: the masks come back (same kept lists), every engine gives the
+ * same logits and sublayer streams as before, the float state keeps them (re-export has the same masks); a
+ * mask marking a kept block (nonzero codes) as pruned is refused naming the layer */
+static void qfile_round_trip(rm_qmodel *q, rm_qnet *net, const rm_dataset *ds) {
+    rm_ctx ctx = {0};
+    char path[] = "/tmp/resmlp-pruneq-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    rm_qlin *a[2 + 3 * RM_MAXL];
+    int na = 0;
+    a[na++] = &net->embed;
+    for (int l = 0; l < net->L; l++) { a[na++] = &net->blk[l].lin; a[na++] = &net->blk[l].fc1; a[na++] = &net->blk[l].fc2; }
+    a[na++] = &net->cls;
+    CHECK_OK(rm_qmodel_save(&ctx, path, q, net), &ctx);
+    rm_qmodel *q2 = NULL;
+    rm_qnet *n2 = NULL, *n3 = NULL;
+    CHECK_OK(rm_qmodel_load(&ctx, path, &q2, &n2), &ctx);
+    if (q2) CHECK_OK(rm_quant_export(&ctx, q2, &n3), &ctx);
+    if (n2 && n3) {
+        rm_qlin *b[2 + 3 * RM_MAXL], *c[2 + 3 * RM_MAXL];
+        int nb = 0;
+        b[nb] = &n2->embed; c[nb++] = &n3->embed;
+        for (int l = 0; l < n2->L; l++) {
+            b[nb] = &n2->blk[l].lin; c[nb++] = &n3->blk[l].lin;
+            b[nb] = &n2->blk[l].fc1; c[nb++] = &n3->blk[l].fc1;
+            b[nb] = &n2->blk[l].fc2; c[nb++] = &n3->blk[l].fc2;
+        }
+        b[nb] = &n2->cls; c[nb++] = &n3->cls;
+        int npruned = 0, same = nb == na;
+        for (int i = 0; same && i < na; i++) {
+            npruned += a[i]->pruned != NULL;
+            for (int r = 0; r < 2; r++) {
+                const rm_qlin *x = r ? c[i] : b[i];
+                same &= x->simd == a[i]->simd && x->nkeep == a[i]->nkeep && !x->pruned == !a[i]->pruned;
+                if (same && a[i]->pruned) same &= !memcmp(x->keep, a[i]->keep, sizeof(int16_t) * a[i]->nkeep);
+            }
+        }
+        CHECK(npruned >= 3 && same, "qload: %d pruned linears, the same SIMD and kept blocks after load and after re-export", npruned);
+        const int n = 100, K = net->K;
+        size_t dst = (size_t)2 * net->L * net->T * net->D;
+        int8_t *z1 = malloc((size_t)n * K), *z2 = malloc((size_t)n * K), *d1 = malloc(n * dst), *d2 = malloc(n * dst);
+        for (int p = RM_IE_REF; p < RM_IE_NPATHS; p++) {
+            if (!rm_ie_path_available(p, net)) continue;
+            CHECK_OK(rm_ie_run(&ctx, net, p, ds->pixels, n, z1, d1), &ctx);
+            CHECK_OK(rm_ie_run(&ctx, n2, p, ds->pixels, n, z2, d2), &ctx);
+            CHECK(!memcmp(z1, z2, (size_t)n * K) && !memcmp(d1, d2, n * dst), "qload: %s engine, logits and every sublayer stream identical",
+                  rm_ie_path_name(p));
+        }
+        free(z1); free(z2); free(d1); free(d2);
+    }
+    rm_qnet_free(n2); rm_qnet_free(n3);
+    rm_qmodel_free(q2);
+    /* tampered: a kept block (nonzero codes) marked pruned in the file */
+    rm_qlin *t = &net->blk[1].lin;
+    int kb = t->pruned ? t->keep[0] : -1;
+    if (kb >= 0) {
+        t->pruned[kb] = 1;
+        CHECK_OK(rm_qmodel_save(&ctx, path, q, net), &ctx);
+        t->pruned[kb] = 0;
+        rm_qnet *n4 = NULL;
+        CHECK(rm_qmodel_load(&ctx, path, NULL, &n4) == RM_ERR && strstr(ctx.msg, "layers.1.tok.linear") && strstr(ctx.msg, "not zero") && !strchr(ctx.msg, '\n'),
+              "a mask over nonzero codes refused: %s", ctx.msg);
+        rm_qnet_free(n4);
+    }
+    unlink(path);
+}
+
+/* the mask tensors of the integer files (rm_prune_st_read): each malformed form is one error naming the layer */
+static void mask_tensors(void) {
+    rm_ctx ctx = {0};
+    char path[] = "/tmp/resmlp-prunest-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    struct { int32_t hdr[2]; int nblk; int32_t blk[3]; const char *msg; } cs[] = {
+        {{4, 3}, 2, {0, 2}, NULL},
+        {{5, 3}, 1, {0}, "SIMD 5 does not divide its 12 inputs"},
+        {{4, 2}, 1, {0}, "mask of 2 blocks, but SIMD 4 on 12 inputs makes 3"},
+        {{4, 3}, 2, {2, 1}, "not ascending"},
+        {{4, 3}, 1, {3}, "out of range"},
+        {{4, 3}, 0, {0}, "without x.pruned_blocks"},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        rm_st_tensor t[2] = {{.name = "x.prune", .dtype = RM_I32, .ndim = 1, .shape = {2}, .data = cs[i].hdr, .nbytes = 8},
+                             {.name = "x.pruned_blocks", .dtype = RM_I32, .ndim = 1, .shape = {cs[i].nblk}, .data = cs[i].blk, .nbytes = 4 * (size_t)cs[i].nblk}};
+        CHECK_OK(rm_st_save(&ctx, path, t, cs[i].nblk ? 2 : 1, NULL, NULL, 0), &ctx);
+        rm_st_file f = {0};
+        CHECK_OK(rm_st_load(&ctx, path, &f), &ctx);
+        int simd = 0;
+        uint8_t *mask = NULL;
+        int r = rm_prune_st_read(&ctx, &f, "x", "layer x", 12, &simd, &mask);
+        if (!cs[i].msg) CHECK(r == RM_OK && simd == 4 && mask && mask[0] && !mask[1] && mask[2], "mask tensors read back: SIMD 4, blocks 0 and 2");
+        else CHECK(r == RM_ERR && strstr(ctx.msg, "layer x") && strstr(ctx.msg, cs[i].msg), "malformed mask %zu refused: %s", i, ctx.msg);
+        free(mask);
+        rm_st_free(&f);
+    }
+    unlink(path);
+}
+
+/* `hls estimate` of a pruned layer-list net (hlsgen/net_est.h), by hand: conv 2x6x6 -> 4 (k=3, pad 1: IC 18,
+ * 36 positions), linear 144 -> 3; pruning SIMD 9 and 16 at 0.5: conv 1 of 2 blocks, linear 4 of 9 */
+static void net_estimate(void) {
+    rm_ctx ctx = {0};
+    rm_model *m = NULL;
+    CHECK_OK(rm_model_new_net(&ctx, &m, "input=2x6x6 conv(4,k=3,pad=1) relu linear(3)", 3), &ctx);
+    if (!m) return;
+    int simd[RM_MAX_WLAYERS];
+    CHECK(rm_prune_simd_list(&ctx, m, "9,16", simd, RM_MAX_WLAYERS) == 2, "two weight layers");
+    CHECK_OK(rm_prune_step(&ctx, m, simd, 0.5, RM_PRUNE_L1), &ctx);
+    rm_net_est e;
+    /* PE 2, 1; SIMD = the pruning SIMD: conv NF 2 x SF 2 x 36 = 144 dense, one fold skipped: 72; linear NF 3 x SF 9
+     * = 27, four skipped: 15 */
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, "2,1", NULL, 5.0, &e), &ctx);
+    CHECK(e.n == 2 && e.l[0].conv && e.l[0].pix == 36 && e.l[0].ic == 18 && e.l[0].nf == 2 && e.l[0].sf == 2 && e.l[0].skipped == 1 &&
+          e.l[0].cycles_dense == 144 && e.l[0].cycles == 72, "conv: 144 dense, 72 pruned (%ld, %ld)", e.l[0].cycles_dense, e.l[0].cycles);
+    CHECK(e.l[1].ic == 144 && e.l[1].nf == 3 && e.l[1].sf == 9 && e.l[1].skipped == 4 && e.l[1].cycles_dense == 27 && e.l[1].cycles == 15,
+          "linear: 27 dense, 15 pruned (%ld, %ld)", e.l[1].cycles_dense, e.l[1].cycles);
+    CHECK(e.total_dense == 171 && e.total == 87 && e.ii_dense == 144 && e.ii == 72, "totals 171 -> 87, interval 144 -> 72");
+    char b[4096];
+    rm_hls_net_estimate_format(&e, b, sizeof b);
+    CHECK(strstr(b, "171 cycles dense, 87 pruned") && strstr(b, "1/2x9") && strstr(b, "4/9x16"), "table: %s", b);
+    printf("%s", b);
+    /* a smaller hardware SIMD: each pruned block is several skipped folds (9/3 = 3, 16/8 = 2) */
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, NULL, "3,8", 5.0, &e), &ctx);
+    CHECK(e.l[0].sf == 6 && e.l[0].skipped == 3 && e.l[0].cycles_dense == 4 * 6 * 36 && e.l[0].cycles == 4 * 3 * 36 &&
+          e.l[1].sf == 18 && e.l[1].skipped == 8 && e.l[1].cycles_dense == 54 && e.l[1].cycles == 30, "SIMD 3, 8: 864 -> 432, 54 -> 30");
+    /* a larger one: a fold of three 16-blocks is skipped only when all three are pruned */
+    const rm_prune_layer *P = &m->prune->l[1];
+    int want = 0;
+    for (int f = 0; f < 3; f++) want += P->mask[3 * f] && P->mask[3 * f + 1] && P->mask[3 * f + 2];
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, NULL, "18,48", 5.0, &e), &ctx);
+    CHECK(e.l[0].skipped == 0 && e.l[0].cycles == e.l[0].cycles_dense && e.l[1].skipped == want && e.l[1].cycles == 3 * (3 - want),
+          "SIMD 18, 48: conv nothing skipped, linear %d whole folds", want);
+    CHECK(rm_hls_net_estimate(&ctx, m, "3", NULL, 5.0, &e) == RM_ERR && strstr(ctx.msg, "PE 3 does not divide the 4 outputs of conv 0"), "bad PE: %s", ctx.msg);
+    CHECK(rm_hls_net_estimate(&ctx, m, NULL, "9,5", 5.0, &e) == RM_ERR && strstr(ctx.msg, "SIMD 5 does not divide the 144 inputs of linear"), "bad SIMD: %s", ctx.msg);
+    rm_model_free(m);
+    /* binary weights: a pruned block is still +-1, its folds run; the ternary layer's are skipped */
+    m = NULL;
+    CHECK_OK(rm_model_new_net(&ctx, &m, "input=16 linear(8,w=binary) bn sign linear(4,w=ternary)", 3), &ctx);
+    if (!m) return;
+    CHECK(rm_prune_simd_list(&ctx, m, "4", simd, RM_MAX_WLAYERS) == 2, "two weight layers");
+    CHECK_OK(rm_prune_step(&ctx, m, simd, 0.5, RM_PRUNE_L1), &ctx);
+    CHECK_OK(rm_hls_net_estimate(&ctx, m, NULL, NULL, 5.0, &e), &ctx);
+    CHECK(e.l[0].binary && e.l[0].npruned == 2 && e.l[0].skipped == 0 && e.l[0].cycles == 8 * 4 && !e.l[1].binary && e.l[1].skipped == 1 &&
+          e.l[1].cycles == 4 * 1, "binary 32 cycles (nothing skipped), ternary 8 -> 4");
+    rm_model_free(m);
 }
 
 int main(void) {
@@ -153,6 +306,9 @@ int main(void) {
     }
     rm_model_free(r);
 
+    mask_tensors();
+    net_estimate();
+
     /* the integer engine on a pruned ResMLP: PTQ keeps the pruned blocks at int8 zero, engine == fake-quant */
     rm_dataset cif = {0};
     if (rm_cifar10_load(&ctx, &cif, DATA_DIR "/cifar-10-batches-bin/test_batch.bin", "test")) {
@@ -188,6 +344,7 @@ int main(void) {
             rm_verify_report rep;
             CHECK_OK(rm_quant_verify(&ctx, q, net, &small, 100, RM_IE_AUTO, 10, &rep), &ctx);
             CHECK(rep.block_mismatch == 0 && rep.logit_mismatch_images == 0, "pruned model: integer engine bit-exact with fake-quant (%ld)", rep.block_mismatch);
+            qfile_round_trip(q, net, &small);
         }
         rm_qnet_free(net);
         rm_qmodel_free(q);
