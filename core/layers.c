@@ -189,17 +189,38 @@ void bn_backward_acc(float *dx, float *dgamma, float *dbeta, const float *dy, co
 
 /* ---- LayerScale affine + residual ------------------------------------------------------------ */
 
-void affine_residual_forward(float *out, const float *x, const float *v, const float *w, const float *b,
-                             int N, int C, int T) {
+/* the bias of the linear that produced v, added to v before the LayerScale: per token (vT > 0: row r of the
+ * logical (N,C) is token r % vT) or per channel; vb NULL: none. vbias(...)[c] is then added to v[c]. */
+static inline const float *vbias(const float *vb, float *tmp, int r, int vT, int C) {
+    if (!vb || vT <= 0) return vb;
+    float t = vb[r % vT];
+    for (int c = 0; c < C; c++) tmp[c] = t;
+    return tmp;
+}
+static const float zeros[RM_MAXC];
+
+void affine_residual_forward_b(float *out, const float *x, const float *v, const float *vb, const float *w, const float *b,
+                               int N, int C, int T) {
     int B = T > 0 ? N / T : 0;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
+        float tmp[RM_MAXC];
         const float *xr = x + (size_t)r * C;
-        const float *vr = v + prow(r, T, B) * C;
+        const float *vr = v + prow(r, T, B) * C, *bb = vb ? vbias(vb, tmp, r, T, C) : zeros;
         float *o = out + (size_t)r * C;
+        if (vb) {
 #pragma omp simd
-        for (int c = 0; c < C; c++) o[c] = xr[c] + vr[c] * w[c] + b[c];
+            for (int c = 0; c < C; c++) o[c] = xr[c] + (vr[c] + bb[c]) * w[c] + b[c];
+        } else {
+#pragma omp simd
+            for (int c = 0; c < C; c++) o[c] = xr[c] + vr[c] * w[c] + b[c];
+        }
     }
+}
+
+void affine_residual_forward(float *out, const float *x, const float *v, const float *w, const float *b,
+                             int N, int C, int T) {
+    affine_residual_forward_b(out, x, v, NULL, w, b, N, C, T);
 }
 
 // one pass: the column sums of dout and dout*v in col_reduce's chunks and order, and dv = dout*w
@@ -303,7 +324,7 @@ void stream_backward(float *ds, const rm_bn_grad *bg, int acc, float *dv, float 
 
 // x, out (N,C); v (N,C) or (T,B,C). out = x + v*w + b, and in the same pass the column sums and sums of
 // squares of out in col_reduce's chunks and order, left at scratch + RM_ROUT for bn_forward_summed.
-void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *w, const float *b,
+void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *vb, const float *w, const float *b,
                                    int N, int C, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
 #pragma omp parallel for schedule(static)
@@ -313,12 +334,13 @@ void affine_residual_forward_sumsq(float *out, const float *x, const float *v, c
         int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
         float l1[RM_MAXC], l2[RM_MAXC];
         for (int c = 0; c < C; c++) l1[c] = l2[c] = 0;
+        float tmp[RM_MAXC];
         for (int r = r0; r < r1; r++) {
-            const float *xr = x + (size_t)r * C, *vr = v + prow(r, T, B) * C;
+            const float *xr = x + (size_t)r * C, *vr = v + prow(r, T, B) * C, *bb = vb ? vbias(vb, tmp, r, T, C) : zeros;
             float *o = out + (size_t)r * C;
 #pragma omp simd
             for (int c = 0; c < C; c++) {
-                float y = xr[c] + vr[c] * w[c] + b[c];
+                float y = xr[c] + (vb ? vr[c] + bb[c] : vr[c]) * w[c] + b[c];
                 o[c] = y;
                 l1[c] += y;
                 l2[c] += y * y;
@@ -340,7 +362,7 @@ void affine_residual_forward_sumsq(float *out, const float *x, const float *v, c
 // eval mode: out = x + v*w + b and y = BatchNorm(out) with the running statistics, in one pass;
 // y (N,C), or (T,B,C) when yT > 0; mean/rstd receive the running values as bn_forward leaves them.
 void affine_residual_bn_eval(float *out, float *y, float *mean, float *rstd, const float *x, const float *v,
-                             const float *w, const float *b, const float *gamma, const float *beta,
+                             const float *vb, const float *w, const float *b, const float *gamma, const float *beta,
                              const float *run_mean, const float *run_var, int N, int C, int vT, int yT, float eps) {
     for (int c = 0; c < C; c++) { mean[c] = run_mean[c]; rstd[c] = 1.0f / sqrtf(run_var[c] + eps); }
     float ka[RM_MAXC], kb[RM_MAXC];
@@ -348,11 +370,12 @@ void affine_residual_bn_eval(float *out, float *y, float *mean, float *rstd, con
     int vB = vT > 0 ? N / vT : 0, yB = yT > 0 ? N / yT : 0;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
-        const float *xr = x + (size_t)r * C, *vr = v + prow(r, vT, vB) * C;
+        float tmp[RM_MAXC];
+        const float *xr = x + (size_t)r * C, *vr = v + prow(r, vT, vB) * C, *bb = vb ? vbias(vb, tmp, r, vT, C) : zeros;
         float *o = out + (size_t)r * C, *yr = y + prow(r, yT, yB) * C;
 #pragma omp simd
         for (int c = 0; c < C; c++) {
-            float t = xr[c] + vr[c] * w[c] + b[c];
+            float t = xr[c] + (vb ? vr[c] + bb[c] : vr[c]) * w[c] + b[c];
             o[c] = t;
             yr[c] = t * ka[c] + kb[c];
         }
@@ -397,6 +420,7 @@ void relu_bias_backward(float *dx, float *db, const float *dy, const float *h, i
 
 // u, v are (T, BC); w is (T,T); b is (T)
 void tokmix_forward(float *v, const float *u, const float *w, const float *b, int T, int BC) {
+    if (!b) { rm_gemm(0, 0, T, BC, T, 1.0f, w, T, u, BC, 0.0f, v, BC); return; }
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) {
         float *vr = v + (size_t)t * BC;

@@ -39,6 +39,11 @@ void colsum(double *out, const float *a, const float *b, int N, int C, double *s
  * (T,B,C) when transpose_T > 0 (token mixing output) or (N,C) when 0. out may alias x. */
 void affine_residual_forward(float *out, const float *x, const float *v, const float *w, const float *b,
                              int N, int C, int transpose_T);
+/* the same with the bias vb of the linear that produced v applied here instead of in that linear (its GEMM
+ * then runs with beta = 0 and no bias pass): out = x + (v + vb)*w + b, vb per token ((T) when transpose_T
+ * > 0) or per channel (C); vb NULL: none. The _sumsq and _bn_eval passes below take vb the same way. */
+void affine_residual_forward_b(float *out, const float *x, const float *v, const float *vb, const float *w, const float *b,
+                               int N, int C, int transpose_T);
 // dout (N,C); dv = dout*w (layout like v); dw += sum dout*v; db += sum dout
 void affine_residual_backward(float *dv, float *dw, float *db, const float *dout, const float *v,
                               const float *w, int N, int C, int transpose_T, double *scratch);
@@ -48,13 +53,13 @@ void affine_residual_backward(float *dv, float *dw, float *db, const float *dout
  *   out would compute, left in scratch for bn_forward_summed (= bn_forward(train) minus its reduction);
  * affine_residual_bn_eval = affine_residual_forward then an eval-mode bn_forward of out (y (T,B,C) when yT);
  * bn_backward_acc = bn_backward that ADDS its dx into dx (the residual stream's gradient). */
-void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *w, const float *b,
+void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *vb, const float *w, const float *b,
                                    int N, int C, int transpose_T, double *scratch);
 void bn_forward_summed(float *y, float *mean, float *rstd, const float *x, const float *gamma, const float *beta,
                        float *run_mean, float *run_var, int N, int C, float momentum, float eps, int transpose_T,
                        double *scratch);
 void affine_residual_bn_eval(float *out, float *y, float *mean, float *rstd, const float *x, const float *v,
-                             const float *w, const float *b, const float *gamma, const float *beta,
+                             const float *vb, const float *w, const float *b, const float *gamma, const float *beta,
                              const float *run_mean, const float *run_var, int N, int C, int vT, int yT, float eps);
 void bn_backward_acc(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
                      const float *gamma, const float *rstd, int N, int C, int train, int transpose_T, double *scratch);
@@ -83,7 +88,7 @@ void stream_backward(float *ds, const rm_bn_grad *bg, int acc, float *dv, float 
 void relu_bias_forward(float *h, const float *b, int N, int C);
 void relu_bias_backward(float *dx, float *db, const float *dy, const float *h, int N, int C, double *scratch);
 
-/* token mixing on the transposed layout: v (T, B*C) = W (T,T) @ u (T, B*C) + bias[t] */
+/* token mixing on the transposed layout: v (T, B*C) = W (T,T) @ u (T, B*C) + bias[t] (b NULL: no bias) */
 void tokmix_forward(float *v, const float *u, const float *w, const float *b, int T, int BC);
 // dv (T,BC); dW += dv u^T; db[t] += sum_j dv[t][j]; du = W^T dv
 void tokmix_backward(float *du, float *dw, float *db, const float *dv, const float *u, const float *w, int T, int BC);

@@ -373,17 +373,19 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
         else if (pending == 0)
             RM_PROF(RM_PROF_BN, bn_forward(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
                                            m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, train, mom, eps, T, m->scratch));
-        RM_PROF(RM_PROF_GEMM, tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, p->tok[l].b, T, B * D));
+        /* the token-mixing and fc2 biases are added in the LayerScale pass that reads vt / o (out = x + (v + bias)*w
+         * + b): their GEMMs run with beta = 0 and no bias pass; the backward adds them back the same way */
+        RM_PROF(RM_PROF_GEMM, tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, NULL, T, B * D));
         /* channel MLP: x + ls(fc2(act2(fc1(act1(bn(x)))))) */
         if (train) {
-            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b,
+            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].b, p->tok[l].ls_w, p->tok[l].ls_b,
                                                               N, D, T, m->scratch));
             xin = k->xs[2 * l + 1];
             RM_PROF(RM_PROF_BN, bn_forward_summed(k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
                                                   m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, mom, eps, 0, m->scratch));
         } else {
             RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 1], k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin,
-                                                        k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b, p->mlp[l].bn_w,
+                                                        k->tok[l].vt, p->tok[l].b, p->tok[l].ls_w, p->tok[l].ls_b, p->mlp[l].bn_w,
                                                         p->mlp[l].bn_b, m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, T, 0, eps));
             xin = k->xs[2 * l + 1];
         }
@@ -402,7 +404,7 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
             if (m->record_stats) record(&m->stats[l][1], k->mlp[l].hpre, (size_t)N * H);
             RM_PROF(RM_PROF_ACT, rm_act_forward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->mlp[l].hact, N));
         }
-        RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, p->mlp[l].fc2_b, N, H, D));
+        RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, NULL, N, H, D));
         /* the BN that reads the new stream state: the next block's token BN, or the head's */
         int next = l + 1 < upto ? 1 : head ? 2 : 0;
         float *ny = NULL, *nmean = NULL, *nrstd = NULL, *ng = NULL, *nb = NULL, *nrm = NULL, *nrv = NULL;
@@ -415,15 +417,15 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
             nrm = m->buf.head_rm; nrv = m->buf.head_rv;
         }
         if (next && train) {
-            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b,
+            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w, p->mlp[l].ls_b,
                                                               N, D, 0, m->scratch));
             pending = 1;
         } else if (next) {
-            RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 2], ny, nmean, nrstd, xin, k->mlp[l].o, p->mlp[l].ls_w,
+            RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 2], ny, nmean, nrstd, xin, k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w,
                                                         p->mlp[l].ls_b, ng, nb, nrm, nrv, N, D, 0, nT, eps));
             pending = 2;
         } else {
-            RM_PROF(RM_PROF_LS, affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0));
+            RM_PROF(RM_PROF_LS, affine_residual_forward_b(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0));
             pending = 0;
         }
     }
@@ -473,7 +475,7 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
     for (int l = upto - 1; l >= lo; l--) {
         /* channel MLP: [pending BN dx into ds] + LayerScale backward + fc2's bias gradient, one pass */
         RM_PROF(RM_PROF_LS, stream_backward(ds, pend, pend_acc, k->d0, g->mlp[l].ls_w, g->mlp[l].ls_b, g->mlp[l].fc2_b,
-                                            k->mlp[l].o, NULL, p->mlp[l].ls_w, N, D, 0, sc));
+                                            k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w, N, D, 0, sc));
         RM_PROF(RM_PROF_GEMM, linear_backward(k->dh0, g->mlp[l].fc2_w, NULL, k->d0, k->mlp[l].hact, p->mlp[l].fc2_w, N, H, D, sc));
         float *db1 = g->mlp[l].fc1_b;
         if (c->act.kind == RM_ACT_RELU) {
@@ -494,7 +496,7 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
         /* token mixing: the MLP BN's dx added into ds (the residual branch) + LayerScale backward, one pass
          * (d1 receives dvt (T,B,D) as d1 is free again; d2 dut) */
         float *dvt = du == k->d1 ? k->d2 : k->d1, *dut = du == k->d1 ? k->d1 : k->d2;
-        RM_PROF(RM_PROF_LS, stream_backward(ds, &bg, 1, dvt, g->tok[l].ls_w, g->tok[l].ls_b, NULL, k->tok[l].vt, NULL,
+        RM_PROF(RM_PROF_LS, stream_backward(ds, &bg, 1, dvt, g->tok[l].ls_w, g->tok[l].ls_b, NULL, k->tok[l].vt, p->tok[l].b,
                                             p->tok[l].ls_w, N, D, T, sc));
         RM_PROF(RM_PROF_GEMM, tokmix_backward(dut, g->tok[l].w, g->tok[l].b, dvt, k->tok[l].ut, p->tok[l].w, T, B * D));
         RM_PROF(RM_PROF_BN, bn_backward_reduce(&bg, g->tok[l].bn_w, g->tok[l].bn_b, dut, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w,
