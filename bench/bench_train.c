@@ -2,9 +2,11 @@
  * (augmentation included), batch 128, for the teacher (ReLU h=384), ReLU h=96 and the KD steps of the
  * LERP-PSA and B-spline h=96 students (teacher forward included); plus OpenBLAS's own sgemm rate on
  * the model's biggest product and the effective GEMM rate of a training step.
- * usage: build/bench/bench_train [--profile] [--precision fp32|bf16] [--only LABEL] [images_per_config (default 3840)]
+ * usage: build/bench/bench_train [--profile] [--cpu] [--precision fp32|bf16] [--only LABEL] [images_per_config (default 3840)]
  * --profile adds, per configuration, the share of the training step's wall time spent in each kind of
- * operation (core/prof.h), so the next bottleneck is visible. */
+ * operation (core/prof.h), so the next bottleneck is visible. --cpu: the profile counts the main thread's
+ * CPU time instead of wall time, and each line adds the process's CPU seconds per 1,000 training images
+ * (getrusage): with RESMLP_THREADS=1 on a machine other jobs load, these are the figures to compare. */
 #include "core/train.h"
 #include "core/prof.h"
 #include "core/gemm.h"
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static double gemm_flops_per_image(const rm_model_cfg *c) {
     /* multiply-adds x2: embed, per block token mix (T*T*D) + fc1 + fc2, classifier (per image, pooled) */
@@ -32,13 +35,18 @@ static double sgemm_rate(int M, int N, int K) {
     return 2.0 * M * N * K * reps / dt / 1e9;
 }
 
-static int profile;
+static int profile, cpu;
+static double cpu_seconds(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + 1e-6 * u.ru_utime.tv_usec + u.ru_stime.tv_sec + 1e-6 * u.ru_stime.tv_usec;
+}
 static const char *only;
 
 static void print_profile(double wall) {
     double sum = 0;
     for (int k = 0; k < RM_PROF_N; k++) sum += rm_prof_t[k];
-    printf("    profile of %.2f s of training steps:\n", wall);
+    printf("    profile of %.2f s of training steps (%s time):\n", wall, cpu ? "main thread's CPU" : "wall");
     for (int k = 0; k < RM_PROF_N; k++)
         printf("      %-26s %6.1f%%  %8.0f ms  (%ld calls)\n", rm_prof_name(k), 100 * rm_prof_t[k] / wall,
                1e3 * rm_prof_t[k], rm_prof_calls[k]);
@@ -60,9 +68,10 @@ static void run(const char *label, int kind, int h, rm_model *teacher, const rm_
     rm_train(&ctx, m, &opt, ds, &o, &res);
     o.limit = images;
     rm_prof_enable(profile);
-    double tw = rm_now();
+    double tw = rm_prof_clock(), tc = cpu_seconds();
     if (rm_train(&ctx, m, &opt, ds, &o, &res)) { fprintf(stderr, "%s\n", ctx.msg); exit(1); }
-    tw = rm_now() - tw;
+    tw = rm_prof_clock() - tw;
+    tc = cpu_seconds() - tc;
     double prof_t[RM_PROF_N];
     long prof_c[RM_PROF_N];
     memcpy(prof_t, rm_prof_t, sizeof prof_t);
@@ -77,8 +86,10 @@ static void run(const char *label, int kind, int h, rm_model *teacher, const rm_
     rm_evaluate(&ctx, m, &ev, 128, &acc, &loss);
     double eval = ev.n / (rm_now() - t0);
     double gf = gemm_flops_per_image(&cfg) * 3 * train / 1e9;   /* forward + 2x backward */
-    printf("resmlp %-22s %s %7.0f img/s   eval %7.0f img/s   (GEMM work in training: %.0f GFLOP/s)\n", label,
+    printf("resmlp %-22s %s %7.0f img/s   eval %7.0f img/s   (GEMM work in training: %.0f GFLOP/s)", label,
            teacher ? "kd   " : "train", train, eval, gf);
+    if (cpu) printf("   CPU %.3f s / 1000 img", tc * 1000 / res.images);
+    printf("\n");
     if (profile) {
         memcpy(rm_prof_t, prof_t, sizeof prof_t);
         memcpy(rm_prof_calls, prof_c, sizeof prof_c);
@@ -94,6 +105,7 @@ int main(int argc, char **argv) {
     int images = 3840;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--profile")) profile = 1;
+        else if (!strcmp(argv[i], "--cpu")) cpu = rm_prof_cpu = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
             char note[200] = "";
@@ -102,7 +114,7 @@ int main(int argc, char **argv) {
             rm_gemm_set_precision((rm_precision)p, note, sizeof note);
             if (note[0]) printf("%s\n", note);
         } else if (atoi(argv[i]) > 0) images = atoi(argv[i]);
-        else { fprintf(stderr, "usage: bench_train [--profile] [--precision fp32|bf16] [--only LABEL] [images]\n"); return 2; }
+        else { fprintf(stderr, "usage: bench_train [--profile] [--cpu] [--precision fp32|bf16] [--only LABEL] [images]\n"); return 2; }
     }
     int th = rm_set_threads(0);
     rm_ctx ctx = {0};

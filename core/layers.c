@@ -116,6 +116,7 @@ static void bn_apply(float *y, const float *x, const float *mean, const float *r
     for (int r = 0; r < N; r++) {
         const float *xr = x + (size_t)r * C;
         float *yr = y + prow(r, T, B) * C;
+#pragma omp simd
         for (int c = 0; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
     }
 }
@@ -140,28 +141,39 @@ void bn_forward_summed(float *y, float *mean, float *rstd, const float *x, const
     bn_apply(y, x, mean, rstd, gamma, beta, N, C, T);
 }
 
-static void bn_backward_impl(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
-                             const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch, int acc) {
-    int B = T > 0 ? N / T : 0;
+/* the reduction half of BatchNorm backward: dgamma, dbeta accumulated, the coefficients of dx in bg */
+void bn_backward_reduce(rm_bn_grad *bg, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                        const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch) {
     double *sdb = scratch + RM_ROUT, *sdg = sdb + C;
     col_reduce(sdb, sdg, dy, T, x, 0, mean, N, C, R_PROD, scratch);   /* sum dy, sum dy*(x-mean) in one pass */
-    float k1[RM_MAXC], k2[RM_MAXC], g[RM_MAXC];
     for (int c = 0; c < C; c++) {
         sdg[c] *= rstd[c];                              /* sum dy*xhat */
         dgamma[c] += (float)sdg[c];
         dbeta[c] += (float)sdb[c];
-        g[c] = gamma[c] * rstd[c];
-        k1[c] = train ? (float)(sdb[c] / N) : 0.0f;   /* mean(dy) */
-        k2[c] = train ? (float)(sdg[c] / N) * rstd[c] : 0.0f;   /* mean(dy*xhat) * rstd */
+        bg->g[c] = gamma[c] * rstd[c];
+        bg->k1[c] = train ? (float)(sdb[c] / N) : 0.0f;   /* mean(dy) */
+        bg->k2[c] = train ? (float)(sdg[c] / N) * rstd[c] : 0.0f;   /* mean(dy*xhat) * rstd */
     }
+    bg->dy = dy; bg->x = x; bg->mean = mean; bg->dyT = T;
+}
+
+static void bn_backward_impl(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x, const float *mean,
+                             const float *gamma, const float *rstd, int N, int C, int train, int T, double *scratch, int acc) {
+    int B = T > 0 ? N / T : 0;
+    rm_bn_grad bg;
+    bn_backward_reduce(&bg, dgamma, dbeta, dy, x, mean, gamma, rstd, N, C, train, T, scratch);
+    const float *g = bg.g, *k1 = bg.k1, *k2 = bg.k2;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
         const float *dr = dy + prow(r, T, B) * C, *xr = x + (size_t)r * C;
         float *o = dx + (size_t)r * C;
-        if (acc)
+        if (acc) {
+#pragma omp simd
             for (int c = 0; c < C; c++) { float v = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]); o[c] += v; }
-        else
+        } else {
+#pragma omp simd
             for (int c = 0; c < C; c++) o[c] = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]);
+        }
     }
 }
 
@@ -177,16 +189,38 @@ void bn_backward_acc(float *dx, float *dgamma, float *dbeta, const float *dy, co
 
 /* ---- LayerScale affine + residual ------------------------------------------------------------ */
 
-void affine_residual_forward(float *out, const float *x, const float *v, const float *w, const float *b,
-                             int N, int C, int T) {
+/* the bias of the linear that produced v, added to v before the LayerScale: per token (vT > 0: row r of the
+ * logical (N,C) is token r % vT) or per channel; vb NULL: none. vbias(...)[c] is then added to v[c]. */
+static inline const float *vbias(const float *vb, float *tmp, int r, int vT, int C) {
+    if (!vb || vT <= 0) return vb;
+    float t = vb[r % vT];
+    for (int c = 0; c < C; c++) tmp[c] = t;
+    return tmp;
+}
+static const float zeros[RM_MAXC];
+
+void affine_residual_forward_b(float *out, const float *x, const float *v, const float *vb, const float *w, const float *b,
+                               int N, int C, int T) {
     int B = T > 0 ? N / T : 0;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
+        float tmp[RM_MAXC];
         const float *xr = x + (size_t)r * C;
-        const float *vr = v + prow(r, T, B) * C;
+        const float *vr = v + prow(r, T, B) * C, *bb = vb ? vbias(vb, tmp, r, T, C) : zeros;
         float *o = out + (size_t)r * C;
-        for (int c = 0; c < C; c++) o[c] = xr[c] + vr[c] * w[c] + b[c];
+        if (vb) {
+#pragma omp simd
+            for (int c = 0; c < C; c++) o[c] = xr[c] + (vr[c] + bb[c]) * w[c] + b[c];
+        } else {
+#pragma omp simd
+            for (int c = 0; c < C; c++) o[c] = xr[c] + vr[c] * w[c] + b[c];
+        }
     }
+}
+
+void affine_residual_forward(float *out, const float *x, const float *v, const float *w, const float *b,
+                             int N, int C, int T) {
+    affine_residual_forward_b(out, x, v, NULL, w, b, N, C, T);
 }
 
 // one pass: the column sums of dout and dout*v in col_reduce's chunks and order, and dv = dout*w
@@ -203,6 +237,7 @@ void affine_residual_backward(float *dv, float *dw, float *db, const float *dout
         for (int r = r0; r < r1; r++) {
             const float *d = dout + (size_t)r * C, *vr = v + prow(r, T, B) * C;
             float *o = dv + prow(r, T, B) * C;
+#pragma omp simd
             for (int c = 0; c < C; c++) { l1[c] += d[c]; l2[c] += d[c] * vr[c]; o[c] = d[c] * w[c]; }
             if (((r - r0) & 31) == 31)
                 for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; l1[c] = l2[c] = 0; }
@@ -219,9 +254,77 @@ void affine_residual_backward(float *dv, float *dw, float *db, const float *dout
 
 /* ---- fused passes (each bit-identical to the unfused sequence it replaces) ---------------------- */
 
+// ds (N,C) is the gradient of a stream state. One pass, in col_reduce's chunks and order:
+//   bg: ds = (acc ? ds + : ) the BatchNorm dx of bg (bn_backward_reduce ran before);
+//   v:  the LayerScale backward of out = x + (v + vb)*w + b that wrote this state: dv = ds*w (layout of v),
+//       dw += sum ds*(v + vb), db += sum ds, dvb (if not NULL) += sum dv (the bias gradient of the linear
+//       that produced v; vb is that bias, per channel (vT == 0) or per token (vT > 0), or NULL);
+//   no v: db (if not NULL) += sum ds (the gradient of a bias that fed the stream, e.g. the embedding's).
+// Bit-identical to bn_backward(_acc), then affine_residual_backward, then linear_backward's bias sum.
+void stream_backward(float *ds, const rm_bn_grad *bg, int acc, float *dv, float *dw, float *db, float *dvb,
+                     const float *v, const float *vb, const float *w, int N, int C, int vT, double *scratch) {
+    int B = vT > 0 ? N / vT : 0, dB = bg && bg->dyT > 0 ? N / bg->dyT : 0;
+    int ls = v != NULL, sum3 = ls && dvb;
+#pragma omp parallel for schedule(static)
+    for (int k = 0; k < RM_RCHUNKS; k++) {
+        double *acc1 = scratch + (size_t)k * 3 * C, *acc2 = acc1 + C, *acc3 = acc2 + C;
+        for (int c = 0; c < C; c++) acc1[c] = acc2[c] = acc3[c] = 0;
+        int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
+        float l1[RM_MAXC], l2[RM_MAXC], l3[RM_MAXC];
+        for (int c = 0; c < C; c++) l1[c] = l2[c] = l3[c] = 0;
+        for (int r = r0; r < r1; r++) {
+            float *d = ds + (size_t)r * C;
+            if (bg) {
+                const float *g = bg->g, *k1 = bg->k1, *k2 = bg->k2, *mean = bg->mean;
+                const float *dr = bg->dy + prow(r, bg->dyT, dB) * C, *xr = bg->x + (size_t)r * C;
+                if (acc) {
+#pragma omp simd
+                    for (int c = 0; c < C; c++) { float t = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]); d[c] += t; }
+                } else {
+#pragma omp simd
+                    for (int c = 0; c < C; c++) d[c] = g[c] * (dr[c] - k1[c] - (xr[c] - mean[c]) * k2[c]);
+                }
+            }
+            if (ls) {
+                const float *vr = v + prow(r, vT, B) * C;
+                float *o = dv + prow(r, vT, B) * C;
+                if (vb && vT > 0) {
+                    float bt = vb[r % vT];
+#pragma omp simd
+                    for (int c = 0; c < C; c++) { float o_ = d[c] * w[c]; l1[c] += d[c]; l2[c] += d[c] * (vr[c] + bt); o[c] = o_; l3[c] += o_; }
+                } else if (vb) {
+#pragma omp simd
+                    for (int c = 0; c < C; c++) { float o_ = d[c] * w[c]; l1[c] += d[c]; l2[c] += d[c] * (vr[c] + vb[c]); o[c] = o_; l3[c] += o_; }
+                } else {
+#pragma omp simd
+                    for (int c = 0; c < C; c++) { float o_ = d[c] * w[c]; l1[c] += d[c]; l2[c] += d[c] * vr[c]; o[c] = o_; l3[c] += o_; }
+                }
+            } else if (db) {
+#pragma omp simd
+                for (int c = 0; c < C; c++) l1[c] += d[c];
+            }
+            if (((r - r0) & 31) == 31)
+                for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; acc3[c] += l3[c]; l1[c] = l2[c] = l3[c] = 0; }
+        }
+        for (int c = 0; c < C; c++) { acc1[c] += l1[c]; acc2[c] += l2[c]; acc3[c] += l3[c]; }
+    }
+    if (!ls && !db) return;
+    for (int c = 0; c < C; c++) {
+        double x1 = 0, x2 = 0, x3 = 0;
+        for (int k = 0; k < RM_RCHUNKS; k++) {
+            const double *a = scratch + (size_t)k * 3 * C;
+            x1 += a[c]; x2 += a[C + c]; x3 += a[2 * C + c];
+        }
+        db[c] += (float)x1;
+        if (ls) dw[c] += (float)x2;
+        if (sum3) dvb[c] += (float)x3;
+    }
+}
+
+
 // x, out (N,C); v (N,C) or (T,B,C). out = x + v*w + b, and in the same pass the column sums and sums of
 // squares of out in col_reduce's chunks and order, left at scratch + RM_ROUT for bn_forward_summed.
-void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *w, const float *b,
+void affine_residual_forward_sumsq(float *out, const float *x, const float *v, const float *vb, const float *w, const float *b,
                                    int N, int C, int T, double *scratch) {
     int B = T > 0 ? N / T : 0;
 #pragma omp parallel for schedule(static)
@@ -231,11 +334,13 @@ void affine_residual_forward_sumsq(float *out, const float *x, const float *v, c
         int r0 = (int)((long)N * k / RM_RCHUNKS), r1 = (int)((long)N * (k + 1) / RM_RCHUNKS);
         float l1[RM_MAXC], l2[RM_MAXC];
         for (int c = 0; c < C; c++) l1[c] = l2[c] = 0;
+        float tmp[RM_MAXC];
         for (int r = r0; r < r1; r++) {
-            const float *xr = x + (size_t)r * C, *vr = v + prow(r, T, B) * C;
+            const float *xr = x + (size_t)r * C, *vr = v + prow(r, T, B) * C, *bb = vb ? vbias(vb, tmp, r, T, C) : zeros;
             float *o = out + (size_t)r * C;
+#pragma omp simd
             for (int c = 0; c < C; c++) {
-                float y = xr[c] + vr[c] * w[c] + b[c];
+                float y = xr[c] + (vb ? vr[c] + bb[c] : vr[c]) * w[c] + b[c];
                 o[c] = y;
                 l1[c] += y;
                 l2[c] += y * y;
@@ -257,7 +362,7 @@ void affine_residual_forward_sumsq(float *out, const float *x, const float *v, c
 // eval mode: out = x + v*w + b and y = BatchNorm(out) with the running statistics, in one pass;
 // y (N,C), or (T,B,C) when yT > 0; mean/rstd receive the running values as bn_forward leaves them.
 void affine_residual_bn_eval(float *out, float *y, float *mean, float *rstd, const float *x, const float *v,
-                             const float *w, const float *b, const float *gamma, const float *beta,
+                             const float *vb, const float *w, const float *b, const float *gamma, const float *beta,
                              const float *run_mean, const float *run_var, int N, int C, int vT, int yT, float eps) {
     for (int c = 0; c < C; c++) { mean[c] = run_mean[c]; rstd[c] = 1.0f / sqrtf(run_var[c] + eps); }
     float ka[RM_MAXC], kb[RM_MAXC];
@@ -265,10 +370,12 @@ void affine_residual_bn_eval(float *out, float *y, float *mean, float *rstd, con
     int vB = vT > 0 ? N / vT : 0, yB = yT > 0 ? N / yT : 0;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
-        const float *xr = x + (size_t)r * C, *vr = v + prow(r, vT, vB) * C;
+        float tmp[RM_MAXC];
+        const float *xr = x + (size_t)r * C, *vr = v + prow(r, vT, vB) * C, *bb = vb ? vbias(vb, tmp, r, vT, C) : zeros;
         float *o = out + (size_t)r * C, *yr = y + prow(r, yT, yB) * C;
+#pragma omp simd
         for (int c = 0; c < C; c++) {
-            float t = xr[c] + vr[c] * w[c] + b[c];
+            float t = xr[c] + (vb ? vr[c] + bb[c] : vr[c]) * w[c] + b[c];
             o[c] = t;
             yr[c] = t * ka[c] + kb[c];
         }
@@ -280,6 +387,7 @@ void relu_bias_forward(float *h, const float *b, int N, int C) {
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < N; r++) {
         float *hr = h + (size_t)r * C;
+#pragma omp simd
         for (int c = 0; c < C; c++) { float v = hr[c] + b[c]; hr[c] = v > 0 ? v : 0; }
     }
 }
@@ -295,6 +403,7 @@ void relu_bias_backward(float *dx, float *db, const float *dy, const float *h, i
         for (int r = r0; r < r1; r++) {
             const float *dr = dy + (size_t)r * C, *hr = h + (size_t)r * C;
             float *o = dx + (size_t)r * C;
+#pragma omp simd
             for (int c = 0; c < C; c++) { float v = hr[c] > 0 ? dr[c] : 0; o[c] = v; l[c] += v; }
             if (((r - r0) & 31) == 31) for (int c = 0; c < C; c++) { acc[c] += l[c]; l[c] = 0; }
         }
@@ -311,6 +420,7 @@ void relu_bias_backward(float *dx, float *db, const float *dy, const float *h, i
 
 // u, v are (T, BC); w is (T,T); b is (T)
 void tokmix_forward(float *v, const float *u, const float *w, const float *b, int T, int BC) {
+    if (!b) { rm_gemm(0, 0, T, BC, T, 1.0f, w, T, u, BC, 0.0f, v, BC); return; }
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < T; t++) {
         float *vr = v + (size_t)t * BC;
@@ -319,15 +429,28 @@ void tokmix_forward(float *v, const float *u, const float *w, const float *b, in
     rm_gemm(0, 0, T, BC, T, 1.0f, w, T, u, BC, 1.0f, v, BC);
 }
 
+// db[t] += sum_j dv[t][j]: eight double lanes (lane i takes j = i mod 8), added in lane order; the
+// same order for any number of threads
+void tokmix_bias_backward(float *db, const float *dv, int T, int BC) {
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < T; t++) {
+        const float *r = dv + (size_t)t * BC;
+        double l[8] = {0};
+        int j = 0;
+        for (; j + 8 <= BC; j += 8)
+#pragma omp simd
+            for (int i = 0; i < 8; i++) l[i] += r[j + i];
+        for (; j < BC; j++) l[j & 7] += r[j];
+        double s = 0;
+        for (int i = 0; i < 8; i++) s += l[i];
+        db[t] += (float)s;
+    }
+}
+
 void tokmix_backward(float *du, float *dw, float *db, const float *dv, const float *u, const float *w, int T, int BC) {
     if (dw) {
         rm_gemm(0, 1, T, T, BC, 1.0f, dv, BC, u, BC, 1.0f, dw, T);
-        for (int t = 0; t < T; t++) {
-            const float *r = dv + (size_t)t * BC;
-            double s = 0;
-            for (int j = 0; j < BC; j++) s += r[j];
-            db[t] += (float)s;
-        }
+        if (db) tokmix_bias_backward(db, dv, T, BC);
     }
     if (du) rm_gemm(1, 0, T, BC, T, 1.0f, w, T, dv, BC, 0.0f, du, BC);
 }

@@ -373,17 +373,19 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
         else if (pending == 0)
             RM_PROF(RM_PROF_BN, bn_forward(k->tok[l].ut, k->tok[l].mean, k->tok[l].rstd, xin, p->tok[l].bn_w, p->tok[l].bn_b,
                                            m->buf.tok_rm[l], m->buf.tok_rv[l], N, D, train, mom, eps, T, m->scratch));
-        RM_PROF(RM_PROF_GEMM, tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, p->tok[l].b, T, B * D));
+        /* the token-mixing and fc2 biases are added in the LayerScale pass that reads vt / o (out = x + (v + bias)*w
+         * + b): their GEMMs run with beta = 0 and no bias pass; the backward adds them back the same way */
+        RM_PROF(RM_PROF_GEMM, tokmix_forward(k->tok[l].vt, k->tok[l].ut, p->tok[l].w, NULL, T, B * D));
         /* channel MLP: x + ls(fc2(act2(fc1(act1(bn(x)))))) */
         if (train) {
-            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b,
+            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 1], xin, k->tok[l].vt, p->tok[l].b, p->tok[l].ls_w, p->tok[l].ls_b,
                                                               N, D, T, m->scratch));
             xin = k->xs[2 * l + 1];
             RM_PROF(RM_PROF_BN, bn_forward_summed(k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin, p->mlp[l].bn_w, p->mlp[l].bn_b,
                                                   m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, mom, eps, 0, m->scratch));
         } else {
             RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 1], k->mlp[l].u, k->mlp[l].mean, k->mlp[l].rstd, xin,
-                                                        k->tok[l].vt, p->tok[l].ls_w, p->tok[l].ls_b, p->mlp[l].bn_w,
+                                                        k->tok[l].vt, p->tok[l].b, p->tok[l].ls_w, p->tok[l].ls_b, p->mlp[l].bn_w,
                                                         p->mlp[l].bn_b, m->buf.mlp_rm[l], m->buf.mlp_rv[l], N, D, T, 0, eps));
             xin = k->xs[2 * l + 1];
         }
@@ -402,7 +404,7 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
             if (m->record_stats) record(&m->stats[l][1], k->mlp[l].hpre, (size_t)N * H);
             RM_PROF(RM_PROF_ACT, rm_act_forward(&c->act, H, p->mlp[l].act2, m->actwork[l][1], k->mlp[l].hpre, k->mlp[l].hact, N));
         }
-        RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, p->mlp[l].fc2_b, N, H, D));
+        RM_PROF(RM_PROF_GEMM, linear_forward(k->mlp[l].o, k->mlp[l].hact, p->mlp[l].fc2_w, NULL, N, H, D));
         /* the BN that reads the new stream state: the next block's token BN, or the head's */
         int next = l + 1 < upto ? 1 : head ? 2 : 0;
         float *ny = NULL, *nmean = NULL, *nrstd = NULL, *ng = NULL, *nb = NULL, *nrm = NULL, *nrv = NULL;
@@ -415,15 +417,15 @@ int rm_model_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train,
             nrm = m->buf.head_rm; nrv = m->buf.head_rv;
         }
         if (next && train) {
-            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b,
+            RM_PROF(RM_PROF_LS, affine_residual_forward_sumsq(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w, p->mlp[l].ls_b,
                                                               N, D, 0, m->scratch));
             pending = 1;
         } else if (next) {
-            RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 2], ny, nmean, nrstd, xin, k->mlp[l].o, p->mlp[l].ls_w,
+            RM_PROF(RM_PROF_LS, affine_residual_bn_eval(k->xs[2 * l + 2], ny, nmean, nrstd, xin, k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w,
                                                         p->mlp[l].ls_b, ng, nb, nrm, nrv, N, D, 0, nT, eps));
             pending = 2;
         } else {
-            RM_PROF(RM_PROF_LS, affine_residual_forward(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0));
+            RM_PROF(RM_PROF_LS, affine_residual_forward_b(k->xs[2 * l + 2], xin, k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w, p->mlp[l].ls_b, N, D, 0));
             pending = 0;
         }
     }
@@ -454,18 +456,27 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
     int head = upto < 0;
     if (upto < 0 || upto > c->L) upto = c->L;
     float *ds = k->dstream;   /* gradient w.r.t. the current stream state (N,D) */
+    /* The BatchNorm that read a stream state and the LayerScale+residual that wrote it meet in one pass
+     * over ds (stream_backward): the BN's dx goes into ds, then the LayerScale backward reads it, and the
+     * bias sum of the linear before the LayerScale rides along. bg holds the pending BN's coefficients. */
+    rm_bn_grad bg;   /* 24 KiB of coefficients on the stack */
+    const rm_bn_grad *pend = NULL;
+    int pend_acc = 0;
     if (head) {
         RM_PROF(RM_PROF_GEMM, linear_backward(k->dpooled, g->cls_w, g->cls_b, dlogits, k->pooled, p->cls_w, B, D, c->K, sc));
         RM_PROF(RM_PROF_LOSS, meanpool_backward(k->d0, k->dpooled, B, T, D));
-        RM_PROF(RM_PROF_BN, bn_backward(ds, g->head_bn_w, g->head_bn_b, k->d0, k->xs[2 * c->L], k->hmean, p->head_bn_w, k->hrstd, N, D, 1, 0, sc));
+        RM_PROF(RM_PROF_BN, bn_backward_reduce(&bg, g->head_bn_w, g->head_bn_b, k->d0, k->xs[2 * c->L], k->hmean, p->head_bn_w,
+                                               k->hrstd, N, D, 1, 0, sc));
+        pend = &bg; pend_acc = 0;
     } else {
         memcpy(ds, dstream, sizeof(float) * N * D);
     }
     int lo = from_block < 0 ? 0 : from_block;
     for (int l = upto - 1; l >= lo; l--) {
-        /* channel MLP */
-        RM_PROF(RM_PROF_LS, affine_residual_backward(k->d0, g->mlp[l].ls_w, g->mlp[l].ls_b, ds, k->mlp[l].o, p->mlp[l].ls_w, N, D, 0, sc));
-        RM_PROF(RM_PROF_GEMM, linear_backward(k->dh0, g->mlp[l].fc2_w, g->mlp[l].fc2_b, k->d0, k->mlp[l].hact, p->mlp[l].fc2_w, N, H, D, sc));
+        /* channel MLP: [pending BN dx into ds] + LayerScale backward + fc2's bias gradient, one pass */
+        RM_PROF(RM_PROF_LS, stream_backward(ds, pend, pend_acc, k->d0, g->mlp[l].ls_w, g->mlp[l].ls_b, g->mlp[l].fc2_b,
+                                            k->mlp[l].o, p->mlp[l].fc2_b, p->mlp[l].ls_w, N, D, 0, sc));
+        RM_PROF(RM_PROF_GEMM, linear_backward(k->dh0, g->mlp[l].fc2_w, NULL, k->d0, k->mlp[l].hact, p->mlp[l].fc2_w, N, H, D, sc));
         float *db1 = g->mlp[l].fc1_b;
         if (c->act.kind == RM_ACT_RELU) {
             RM_PROF(RM_PROF_ACT, relu_bias_backward(k->dh1, db1, k->dh0, k->mlp[l].hact, N, H, sc));
@@ -480,15 +491,23 @@ void rm_model_backward(rm_model *m, const float *x, const float *dlogits, const 
             RM_PROF(RM_PROF_ACT, rm_act_backward(&c->act, D, p->mlp[l].act1, m->actwork[l][0], k->mlp[l].u, k->d1, k->d2, g->mlp[l].act1, N));
             du = k->d2;
         }
-        /* BN backward adds into the stream's gradient (the residual branch): one pass, no extra add */
-        RM_PROF(RM_PROF_BN, bn_backward_acc(ds, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->xs[2 * l + 1], k->mlp[l].mean, p->mlp[l].bn_w, k->mlp[l].rstd, N, D, 1, 0, sc));
-        /* token mixing (d1 holds dvt (T,B,D), d2 dut) */
-        RM_PROF(RM_PROF_LS, affine_residual_backward(k->d1, g->tok[l].ls_w, g->tok[l].ls_b, ds, k->tok[l].vt, p->tok[l].ls_w, N, D, T, sc));
-        RM_PROF(RM_PROF_GEMM, tokmix_backward(k->d2, g->tok[l].w, g->tok[l].b, k->d1, k->tok[l].ut, p->tok[l].w, T, B * D));
-        RM_PROF(RM_PROF_BN, bn_backward_acc(ds, g->tok[l].bn_w, g->tok[l].bn_b, k->d2, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w, k->tok[l].rstd, N, D, 1, T, sc));
+        RM_PROF(RM_PROF_BN, bn_backward_reduce(&bg, g->mlp[l].bn_w, g->mlp[l].bn_b, du, k->xs[2 * l + 1], k->mlp[l].mean, p->mlp[l].bn_w,
+                                               k->mlp[l].rstd, N, D, 1, 0, sc));
+        /* token mixing: the MLP BN's dx added into ds (the residual branch) + LayerScale backward, one pass
+         * (d1 receives dvt (T,B,D) as d1 is free again; d2 dut) */
+        float *dvt = du == k->d1 ? k->d2 : k->d1, *dut = du == k->d1 ? k->d1 : k->d2;
+        RM_PROF(RM_PROF_LS, stream_backward(ds, &bg, 1, dvt, g->tok[l].ls_w, g->tok[l].ls_b, NULL, k->tok[l].vt, p->tok[l].b,
+                                            p->tok[l].ls_w, N, D, T, sc));
+        RM_PROF(RM_PROF_GEMM, tokmix_backward(dut, g->tok[l].w, g->tok[l].b, dvt, k->tok[l].ut, p->tok[l].w, T, B * D));
+        RM_PROF(RM_PROF_BN, bn_backward_reduce(&bg, g->tok[l].bn_w, g->tok[l].bn_b, dut, k->xs[2 * l], k->tok[l].mean, p->tok[l].bn_w,
+                                               k->tok[l].rstd, N, D, 1, T, sc));
+        pend = &bg; pend_acc = 1;
     }
-    if (from_block < 0)
-        RM_PROF(RM_PROF_GEMM, linear_backward(NULL, g->embed_w, g->embed_b, ds, x, p->embed_w, N, c->P, D, sc));
+    if (from_block < 0) {
+        /* the last BN's dx into ds, with the embedding's bias gradient in the same pass */
+        RM_PROF(RM_PROF_BN, stream_backward(ds, pend, pend_acc, NULL, NULL, g->embed_b, NULL, NULL, NULL, NULL, N, D, 0, sc));
+        RM_PROF(RM_PROF_GEMM, linear_backward(NULL, g->embed_w, NULL, ds, x, p->embed_w, N, c->P, D, sc));
+    }
 }
 
 float rm_model_regular(rm_model *m, float lambda, int grad) {

@@ -10,6 +10,10 @@
 enum { RM_PROF_GEMM = 0, RM_PROF_BN, RM_PROF_LS, RM_PROF_ACT, RM_PROF_LOSS, RM_PROF_OPT, RM_PROF_DATA, RM_PROF_N };
 
 extern int rm_prof_on;
+extern int rm_prof_cpu;               /* probes read the calling thread's CPU clock, not the wall clock:
+                                       * on a loaded machine with 1 thread this is the work done, without
+                                       * the time other processes took (with more threads it includes the
+                                       * caller's waits and spins at barriers) */
 extern double rm_prof_t[RM_PROF_N];   /* seconds per category since the last reset */
 extern long rm_prof_calls[RM_PROF_N];
 
@@ -17,9 +21,11 @@ void rm_prof_enable(int on);          /* also resets */
 void rm_prof_reset(void);
 const char *rm_prof_name(int cat);    /* "GEMM", "BatchNorm", ... */
 
-static inline double rm_prof_begin(void) { return rm_prof_on ? rm_now() : 0.0; }
+double rm_prof_thread_cpu(void);      /* seconds of CPU time of the calling thread */
+static inline double rm_prof_clock(void) { return rm_prof_cpu ? rm_prof_thread_cpu() : rm_now(); }
+static inline double rm_prof_begin(void) { return rm_prof_on ? rm_prof_clock() : 0.0; }
 static inline void rm_prof_end(int cat, double t0) {
-    if (rm_prof_on) { rm_prof_t[cat] += rm_now() - t0; rm_prof_calls[cat]++; }
+    if (rm_prof_on) { rm_prof_t[cat] += rm_prof_clock() - t0; rm_prof_calls[cat]++; }
 }
 /* RM_PROF(RM_PROF_BN, bn_forward(...)); */
 #define RM_PROF(cat, ...) do { double rm_pt_ = rm_prof_begin(); __VA_ARGS__; rm_prof_end(cat, rm_pt_); } while (0)
