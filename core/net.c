@@ -6,6 +6,7 @@
 #include "model.h"
 #include "layers.h"
 #include "gemm.h"
+#include "prof.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,6 +406,16 @@ static float quant_scale(const rm_nlayer_spec *s, float *lo, float *hi) {
 
 /* ---- forward / backward ------------------------------------------------------------------------- */
 
+/* profile category of a layer without weights (prof.h) */
+static int prof_cat(int type) {
+    switch (type) {
+    case RM_NL_MAXPOOL: return RM_PROF_POOL;
+    case RM_NL_FLATTEN: case RM_NL_DROPOUT: return RM_PROF_COPY;
+    case RM_NL_BN: return RM_PROF_BN;
+    default: return RM_PROF_ACT;
+    }
+}
+
 int rm_net_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train) {
     return rm_net_forward_upto(ctx, m, x, B, train, m->net->s.n);
 }
@@ -425,7 +436,7 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
     struct rm_net *net = m->net;
     const float *in = x;
     if (net->in_nhwc) {
-        transpose_chw(net->xin, x, B, net->s.in_c, net->s.in_h * net->s.in_w, 0);
+        RM_PROF(RM_PROF_COPY, transpose_chw(net->xin, x, B, net->s.in_c, net->s.in_h * net->s.in_w, 0));
         in = net->xin;
     }
     if (nlayers > net->s.n) nlayers = net->s.n;
@@ -435,18 +446,22 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
         float *y = L->y;
         size_t n = (size_t)B * L->out_n;
         int C = L->in_sp ? L->ic : (int)L->in_n, N = L->in_sp ? B * L->ih * L->iw : B;
+        double tl = rm_prof_begin();
         switch (s->type) {
         case RM_NL_LINEAR:
         case RM_NL_CONV: {
-            const float *wf = weights_fwd(net, i, train), *xin = in;
+            const float *wf, *xin = in;
+            RM_PROF(RM_PROF_WQ, wf = weights_fwd(net, i, train));
             int rows = B;
             if (s->type == RM_NL_CONV) {
-                im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
+                RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
                 xin = net->col;
                 rows = B * L->oh * L->ow;
             }
+            double tg = rm_prof_begin();
             if (s->wq == RM_WQ_FLOAT) linear_forward(y, xin, wf, L->b, rows, L->fan, L->rows);
             else qlinear_forward(y, xin, s->wq == RM_WQ_TERNARY ? L->wt : wf, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows);
+            rm_prof_end(RM_PROF_GEMM, tg);
             break;
         }
         case RM_NL_MAXPOOL:
@@ -496,6 +511,7 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
             break;
         }
         }
+        if (s->type != RM_NL_LINEAR && s->type != RM_NL_CONV) rm_prof_end(prof_cat(s->type), tl);
         in = y;
     }
     if (nlayers < net->s.n) return RM_OK;   /* later curve tables stay unprepared: act_ready unchanged */
@@ -518,14 +534,17 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         size_t n = (size_t)B * L->out_n;   /* = B * in_n for elementwise layers */
         int C = L->in_sp ? L->ic : (int)L->in_n, N = L->in_sp ? B * L->ih * L->iw : B;
         const float *wq = L->wq ? L->wq : L->w;
+        double tl = rm_prof_begin();
         switch (s->type) {
         case RM_NL_LINEAR:
             linear_backward(i ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
             break;
         case RM_NL_CONV:
-            im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
+            RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+            tl = rm_prof_begin();
             linear_backward(i ? net->dcol : NULL, L->gw, L->gb, dout, net->col, wq, B * L->oh * L->ow, L->fan, L->rows, m->scratch);
-            if (i) col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
+            rm_prof_end(RM_PROF_GEMM, tl);
+            if (i) RM_PROF(RM_PROF_IM2COL, col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             break;
         case RM_NL_MAXPOOL: {
             size_t in_n = L->in_n;
@@ -582,9 +601,13 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
             break;
         }
         }
+        if (s->type == RM_NL_LINEAR) rm_prof_end(RM_PROF_GEMM, tl);
+        else if (s->type != RM_NL_CONV) rm_prof_end(prof_cat(s->type), tl);
         if ((s->type == RM_NL_LINEAR || s->type == RM_NL_CONV) && s->wq == RM_WQ_BINARY) {
             size_t nw = (size_t)L->rows * L->fan;
+            double tq = rm_prof_begin();
             for (size_t j = 0; j < nw; j++) if (fabsf(L->w[j]) > 1) L->gw[j] = 0;
+            rm_prof_end(RM_PROF_WQ, tq);
         }
         dout = din;
     }

@@ -7,7 +7,10 @@ double rm_prof_t[RM_PROF_N];
 long rm_prof_calls[RM_PROF_N];
 
 static const char *names[RM_PROF_N] = {"GEMM (linear, token mix)", "BatchNorm", "LayerScale + residual",
-                                       "activation curves", "softmax / loss / pool", "optimiser", "data (batches)"};
+                                       "activations / quantisers", "softmax / loss / pool", "optimiser",
+                                       "data (batches)", "conv im2col / col2im", "maxpool",
+                                       "weight quantisation", "layout (transpose, copies)",
+                                       "non-finite checks, backup"};
 
 void rm_prof_reset(void) { memset(rm_prof_t, 0, sizeof rm_prof_t); memset(rm_prof_calls, 0, sizeof rm_prof_calls); }
 void rm_prof_enable(int on) { rm_prof_reset(); rm_prof_on = on; }

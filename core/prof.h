@@ -1,13 +1,16 @@
 /* prof.h - a coarse profile of training steps: wall time per kind of operation (GEMM, BatchNorm,
- * LayerScale + residual, activation curves, softmax/loss, optimiser, data), accumulated by the model and
- * the training loop around each operation when profiling is on (bench_train --profile). Off, a probe is
+ * LayerScale + residual, activation curves and quantisers, softmax/loss, optimiser, data; for layer-list
+ * nets also conv im2col / col2im, maxpool, weight quantisation, layout copies, and the trainer's
+ * non-finite checks), accumulated by the model and the training loop around each operation when
+ * profiling is on (bench_train --profile, bench_net --profile). Off, a probe is
  * one predictable branch. Probes sit on the calling thread outside parallel regions, so the shares add up
  * to the step's wall time minus loop overhead. Process-wide, not for concurrent trainings. */
 #ifndef RM_PROF_H
 #define RM_PROF_H
 #include "ctx.h"
 
-enum { RM_PROF_GEMM = 0, RM_PROF_BN, RM_PROF_LS, RM_PROF_ACT, RM_PROF_LOSS, RM_PROF_OPT, RM_PROF_DATA, RM_PROF_N };
+enum { RM_PROF_GEMM = 0, RM_PROF_BN, RM_PROF_LS, RM_PROF_ACT, RM_PROF_LOSS, RM_PROF_OPT, RM_PROF_DATA, RM_PROF_IM2COL,
+       RM_PROF_POOL, RM_PROF_WQ, RM_PROF_COPY, RM_PROF_CHECK, RM_PROF_N };
 
 extern int rm_prof_on;
 extern double rm_prof_t[RM_PROF_N];   /* seconds per category since the last reset */
