@@ -4,11 +4,13 @@
  * the integer engine (core/bnn.c) for binarised nets: the Vertebral MLP, the MiniMNIST CNN and CNV w1a1
  * (XNOR-popcount), and for nets with n-bit activations (multi-thresholds, code x code products): a w4a4
  * MiniMNIST CNN and CNV w2a2 (all engine paths: AVX-512 VPOPCNTDQ / VNNI where the CPU has it, portable).
- * usage: build/bench/bench_net [--precision fp32|bf16] [--profile] [--train-only] [--only NAME] [train_images (default 6400)]
+ * usage: build/bench/bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--only NAME] [train_images (default 6400)]
  * --precision sets the matmul precision of the training figures (bf16: fp32 master weights, bf16 GEMM
  * inputs; a CPU without bf16 units keeps fp32 with a notice); --profile adds the share of the training
  * step's wall time per kind of operation (core/prof.h); --train-only skips the inference figures;
- * --only runs the training figures whose name contains NAME.
+ * --only runs the training figures whose name contains NAME; --cpu: the profile in process CPU time (on a
+ * loaded machine, with 1 thread, a steadier measure than the wall clock). Each training line also gives
+ * images per CPU-second of the process (all threads).
  * Prints one line per figure; bench/torch_net_bench.py prints the PyTorch side in the same format. */
 #include "core/train.h"
 #include "core/net.h"
@@ -62,13 +64,20 @@ static void train_rate(const char *name, const char *spec, const rm_dataset *ds,
     o.batch = 128; o.limit = imgs; o.aug = 0; o.start_epoch = 1; o.epochs = 2;
     rm_train_result r;
     rm_prof_enable(profile);
-    double tw = rm_now();
+    int pc = rm_prof_cpu;
+    rm_prof_cpu = 1;
+    double cpu = rm_prof_clock(), tw = rm_now();
+    rm_prof_cpu = pc;
     if (rm_train(&c, m, &opt, ds, &o, &r)) die(&c, name);
     tw = rm_now() - tw;
+    rm_prof_cpu = 1;
+    cpu = rm_prof_clock() - cpu;
+    rm_prof_cpu = pc;
+    if (pc) tw = cpu;   /* --cpu: shares of CPU time */
     rm_prof_on = 0;
     rate = r.imgs_per_s;
-    printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads, %s)\n", name, rate, imgs, rm_get_threads(),
-           rm_precision_name(rm_gemm_precision()));
+    printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads, %s; %.0f img per CPU-s)\n", name, rate, imgs,
+           rm_get_threads(), rm_precision_name(rm_gemm_precision()), imgs / cpu);
     if (profile) {
         double sum = 0;
         for (int k = 0; k < RM_PROF_N; k++) sum += rm_prof_t[k];
@@ -131,6 +140,7 @@ int main(int argc, char **argv) {
     int imgs = 6400, train_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--profile")) profile = 1;
+        else if (!strcmp(argv[i], "--cpu")) rm_prof_cpu = 1;
         else if (!strcmp(argv[i], "--train-only")) train_only = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
@@ -141,7 +151,7 @@ int main(int argc, char **argv) {
             if (note[0]) printf("# %s\n", note);
         } else if (atoi(argv[i]) > 0) imgs = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_net [--precision fp32|bf16] [--profile] [--train-only] [--only NAME] [train_images]\n");
+            fprintf(stderr, "usage: bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--only NAME] [train_images]\n");
             return 2;
         }
     }

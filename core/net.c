@@ -25,6 +25,8 @@ typedef struct nl_rt {
     float *ap, *gap, *work;       /* curve parameters, their grads, work area */
     float *wq, *alpha;            /* quantised weights (own), TWN scales */
     float *wt;                    /* ternary: the codes -1/0/+1 the forward's product uses (wq = alpha*wt) */
+    float *wp, *wtp;              /* conv: the used weights (and ternary codes) with columns in im2col's
+                                   * (ky,kx,c) order, permuted from PyTorch's (c,ky,kx) once per forward */
     float *y, *mean, *rstd, *mask;/* cache: output (B,out_n), BN stats, dropout mask */
     int *arg;                     /* maxpool argmax (B,out_n) */
 } nl_rt;
@@ -35,6 +37,7 @@ struct rm_net {
     int in_nhwc;                  /* input transposed to NHWC */
     size_t maxn, maxcol;          /* largest per-sample tensor; largest im2col row count x width per sample */
     float *xin, *col, *dcol, *d0, *d1, *dlogits, *u;
+    float *gtmp;                  /* conv weight gradient in (ky,kx,c) column order, before it is permuted */
     float *cache, *qmem;
     uint64_t seed, step;          /* draws of dropout / stochastic rounding depend on (seed, backward count) */
     int act_ready;
@@ -104,7 +107,7 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
     net->in_nhwc = h * w > 1 && net->s.l[0].type != RM_NL_FLATTEN;
     int sp = net->in_nhwc;
     net->maxn = (size_t)c * h * w;
-    size_t nq = 0, nrow = 0, nu = 0;
+    size_t nq = 0, nrow = 0, nu = 0, ngt = 0;
     for (int i = 0; i < net->s.n; i++) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
@@ -119,6 +122,11 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
             L->rows = s->out; L->fan = L->ic * s->k * s->k;
             size_t cs = (size_t)L->oh * L->ow * L->fan;
             if (cs > net->maxcol) net->maxcol = cs;
+        }
+        if (s->type == RM_NL_CONV) {
+            size_t nw = (size_t)L->rows * L->fan;
+            nq += nw * (s->wq == RM_WQ_TERNARY ? 2 : 1);
+            if (nw > ngt) ngt = nw;
         }
         if ((s->type == RM_NL_LINEAR || s->type == RM_NL_CONV) && s->wq != RM_WQ_FLOAT) {
             nq += (size_t)L->rows * L->fan * (s->wq == RM_WQ_TERNARY ? 2 : 1);
@@ -138,7 +146,7 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
     m->gmem = m->mem ? rm_calloc(ctx, (m->nparams + 1) * sizeof(float), "gradients") : NULL;
     m->bmem = m->gmem ? rm_calloc(ctx, (m->nbufs + 1) * sizeof(float), "BN buffers") : NULL;
     m->scratch = m->bmem ? rm_malloc(ctx, RM_RSCRATCH * sizeof(double), "reduction scratch") : NULL;
-    net->qmem = m->scratch ? rm_calloc(ctx, (nq + nrow + nu + 1) * sizeof(float), "quantised weights") : NULL;
+    net->qmem = m->scratch ? rm_calloc(ctx, (nq + nrow + nu + ngt + 1) * sizeof(float), "quantised weights") : NULL;
     if (!m->tensors || !m->buftensors || !net->qmem) {
         if (!m->tensors || !m->buftensors) rm_err(ctx, "out of memory allocating tensor tables");
         return RM_ERR;
@@ -164,6 +172,10 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
                 L->alpha = q; q += L->rows;
                 if (s->wq == RM_WQ_TERNARY) { L->wt = q; q += (size_t)L->rows * L->fan; }
             }
+            if (s->type == RM_NL_CONV) {
+                L->wp = q; q += (size_t)L->rows * L->fan;
+                if (s->wq == RM_WQ_TERNARY) { L->wtp = q; q += (size_t)L->rows * L->fan; }
+            }
         } else if (s->type == RM_NL_BN) {
             int C = L->in_sp ? L->ic : (int)L->in_n;
             for (int k = 0; k < C; k++) { L->w[k] = 1; L->rv[k] = 1; }
@@ -175,6 +187,8 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
         }
     }
     net->u = nu ? q : NULL;
+    q += nu;
+    net->gtmp = ngt ? q : NULL;
     rm_net_params_changed(m);
     return RM_OK;
 }
@@ -275,31 +289,48 @@ static void transpose_chw(float *y, const float *x, int B, int C, int HW, int to
     }
 }
 
-// x is (B,H,W,C) NHWC; col is (B*OH*OW, C*k*k) with column c*k*k + ky*k + kx (PyTorch (OC,IC,kh,kw) order)
+/* conv columns are in (ky,kx,c) order so each kernel row copies k*C contiguous floats of the NHWC input;
+ * the weights are permuted to match (PyTorch's (OC,IC,kh,kw) order stays the stored one) */
+// w is (OC, C*k*k) in (c,ky,kx) order; wp is (OC, k*k*C) in (ky,kx,c) order
+static void perm_to_kkc(float *wp, const float *w, int OC, int C, int k) {
+    int kk = k * k, F = C * kk;
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < kk; j++) wp[(size_t)o * F + (size_t)j * C + c] = w[(size_t)o * F + (size_t)c * kk + j];
+}
+// g (OC, C*k*k) in (c,ky,kx) order += gp (OC, k*k*C) in (ky,kx,c) order
+static void add_from_kkc(float *g, const float *gp, int OC, int C, int k) {
+    int kk = k * k, F = C * kk;
+#pragma omp parallel for schedule(static) if ((long)OC * F > 65536)
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < kk; j++) g[(size_t)o * F + (size_t)c * kk + j] += gp[(size_t)o * F + (size_t)j * C + c];
+}
+
+// x is (B,H,W,C) NHWC; col is (B*OH*OW, k*k*C), column (ky*k + kx)*C + c; zeros where the kernel is off the image
 static void im2col(float *col, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
-    size_t F = (size_t)C * k * k;
+    size_t F = (size_t)C * k * k, kC = (size_t)k * C;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 float *cr = col + (((size_t)b * OH + oy) * OW + ox) * F;
-                for (int ky = 0; ky < k; ky++) {
+                int ix0 = ox * s - pad;
+                for (int ky = 0; ky < k; ky++, cr += kC) {
                     int iy = oy * s - pad + ky;
+                    if (iy < 0 || iy >= H) { memset(cr, 0, sizeof(float) * kC); continue; }
+                    const float *xr = x + ((size_t)b * H + iy) * W * C;
+                    if (ix0 >= 0 && ix0 + k <= W) { memcpy(cr, xr + (size_t)ix0 * C, sizeof(float) * kC); continue; }
                     for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * s - pad + kx;
-                        float *cc = cr + ky * k + kx;
-                        if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-                            for (int c = 0; c < C; c++) cc[(size_t)c * k * k] = 0;
-                        } else {
-                            const float *xp = x + (((size_t)b * H + iy) * W + ix) * C;
-                            for (int c = 0; c < C; c++) cc[(size_t)c * k * k] = xp[c];
-                        }
+                        int ix = ix0 + kx;
+                        if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C, 0, sizeof(float) * C);
+                        else memcpy(cr + (size_t)kx * C, xr + (size_t)ix * C, sizeof(float) * C);
                     }
                 }
             }
 }
 
-// dcol (B*OH*OW, C*k*k) -> dx (B,H,W,C) (overwritten): the adjoint of im2col; parallel over images
+// dcol (B*OH*OW, k*k*C) -> dx (B,H,W,C) (overwritten): the adjoint of im2col; parallel over images
 static void col2im(float *dx, const float *dcol, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
     size_t F = (size_t)C * k * k;
 #pragma omp parallel for schedule(static)
@@ -312,13 +343,14 @@ static void col2im(float *dx, const float *dcol, int B, int H, int W, int C, int
                 for (int ky = 0; ky < k; ky++) {
                     int iy = oy * s - pad + ky;
                     if (iy < 0 || iy >= H) continue;
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * s - pad + kx;
-                        if (ix < 0 || ix >= W) continue;
-                        float *xp = xb + ((size_t)iy * W + ix) * C;
-                        const float *cc = cr + ky * k + kx;
-                        for (int c = 0; c < C; c++) xp[c] += cc[(size_t)c * k * k];
-                    }
+                    int ix0 = ox * s - pad, kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + k > W ? W - ix0 : k;
+                    if (kx1 <= kx0) continue;
+                    /* the kernel row's in-image part: (kx1-kx0)*C contiguous floats on both sides */
+                    float *xp = xb + ((size_t)iy * W + ix0 + kx0) * C;
+                    const float *cc = cr + ((size_t)ky * k + kx0) * C;
+                    size_t len = (size_t)(kx1 - kx0) * C;
+#pragma omp simd
+                    for (size_t j = 0; j < len; j++) xp[j] += cc[j];
                 }
             }
     }
@@ -452,15 +484,21 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
         case RM_NL_CONV: {
             const float *wf, *xin = in;
             RM_PROF(RM_PROF_WQ, wf = weights_fwd(net, i, train));
+            const float *wc = s->wq == RM_WQ_TERNARY ? L->wt : wf;   /* what the product multiplies */
             int rows = B;
             if (s->type == RM_NL_CONV) {
+                double tq = rm_prof_begin();
+                perm_to_kkc(L->wp, wf, L->rows, L->ic, s->k);
+                if (L->wtp) perm_to_kkc(L->wtp, L->wt, L->rows, L->ic, s->k);
+                wc = L->wtp ? L->wtp : L->wp;
+                rm_prof_end(RM_PROF_WQ, tq);
                 RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
                 xin = net->col;
                 rows = B * L->oh * L->ow;
             }
             double tg = rm_prof_begin();
-            if (s->wq == RM_WQ_FLOAT) linear_forward(y, xin, wf, L->b, rows, L->fan, L->rows);
-            else qlinear_forward(y, xin, s->wq == RM_WQ_TERNARY ? L->wt : wf, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows);
+            if (s->wq == RM_WQ_FLOAT) linear_forward(y, xin, wc, L->b, rows, L->fan, L->rows);
+            else qlinear_forward(y, xin, wc, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows);
             rm_prof_end(RM_PROF_GEMM, tg);
             break;
         }
@@ -542,8 +580,14 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         case RM_NL_CONV:
             RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             tl = rm_prof_begin();
-            linear_backward(i ? net->dcol : NULL, L->gw, L->gb, dout, net->col, wq, B * L->oh * L->ow, L->fan, L->rows, m->scratch);
+            {   // dout is (N,OC), col (N,F) and wp (OC,F) in (ky,kx,c) order: gtmp = dout^T col, dcol = dout wp
+                int Nr = B * L->oh * L->ow;
+                rm_gemm(1, 0, L->rows, L->fan, Nr, 1.0f, dout, L->rows, net->col, L->fan, 0.0f, net->gtmp, L->fan);
+                if (L->gb) linear_backward(NULL, NULL, L->gb, dout, NULL, NULL, Nr, L->fan, L->rows, m->scratch);
+                if (i) rm_gemm(0, 0, Nr, L->fan, L->rows, 1.0f, dout, L->rows, L->wp, L->fan, 0.0f, net->dcol, L->fan);
+            }
             rm_prof_end(RM_PROF_GEMM, tl);
+            RM_PROF(RM_PROF_WQ, add_from_kkc(L->gw, net->gtmp, L->rows, L->ic, s->k));
             if (i) RM_PROF(RM_PROF_IM2COL, col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             break;
         case RM_NL_MAXPOOL: {

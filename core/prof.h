@@ -13,6 +13,7 @@ enum { RM_PROF_GEMM = 0, RM_PROF_BN, RM_PROF_LS, RM_PROF_ACT, RM_PROF_LOSS, RM_P
        RM_PROF_POOL, RM_PROF_WQ, RM_PROF_COPY, RM_PROF_CHECK, RM_PROF_N };
 
 extern int rm_prof_on;
+extern int rm_prof_cpu;               /* 1: probes read the process's CPU time instead of the wall clock */
 extern double rm_prof_t[RM_PROF_N];   /* seconds per category since the last reset */
 extern long rm_prof_calls[RM_PROF_N];
 
@@ -20,9 +21,10 @@ void rm_prof_enable(int on);          /* also resets */
 void rm_prof_reset(void);
 const char *rm_prof_name(int cat);    /* "GEMM", "BatchNorm", ... */
 
-static inline double rm_prof_begin(void) { return rm_prof_on ? rm_now() : 0.0; }
+double rm_prof_clock(void);           /* the probes' clock: rm_now() or process CPU seconds (rm_prof_cpu) */
+static inline double rm_prof_begin(void) { return rm_prof_on ? rm_prof_clock() : 0.0; }
 static inline void rm_prof_end(int cat, double t0) {
-    if (rm_prof_on) { rm_prof_t[cat] += rm_now() - t0; rm_prof_calls[cat]++; }
+    if (rm_prof_on) { rm_prof_t[cat] += rm_prof_clock() - t0; rm_prof_calls[cat]++; }
 }
 /* RM_PROF(RM_PROF_BN, bn_forward(...)); */
 #define RM_PROF(cat, ...) do { double rm_pt_ = rm_prof_begin(); __VA_ARGS__; rm_prof_end(cat, rm_pt_); } while (0)
