@@ -8,6 +8,7 @@
 #include "gemm.h"
 #include "prof.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,29 @@ static void im2col(float *col, const float *x, int B, int H, int W, int C, int k
             }
 }
 
+// as im2col, written in bf16 (rounded to nearest even) for a bf16 product: col is (B*OH*OW, k*k*C) uint16
+static void im2col_bf16(uint16_t *col, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
+    size_t F = (size_t)C * k * k, kC = (size_t)k * C;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                uint16_t *cr = col + (((size_t)b * OH + oy) * OW + ox) * F;
+                int ix0 = ox * s - pad;
+                for (int ky = 0; ky < k; ky++, cr += kC) {
+                    int iy = oy * s - pad + ky;
+                    if (iy < 0 || iy >= H) { memset(cr, 0, sizeof(uint16_t) * kC); continue; }
+                    const float *xr = x + ((size_t)b * H + iy) * W * C;
+                    if (ix0 >= 0 && ix0 + k <= W) { rm_bf16_convert(xr + (size_t)ix0 * C, cr, kC); continue; }
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ix0 + kx;
+                        if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C, 0, sizeof(uint16_t) * C);
+                        else rm_bf16_convert(xr + (size_t)ix * C, cr + (size_t)kx * C, C);
+                    }
+                }
+            }
+}
+
 // dcol (B*OH*OW, k*k*C) -> dx (B,H,W,C) (overwritten): the adjoint of im2col; parallel over images
 static void col2im(float *dx, const float *dcol, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
     size_t F = (size_t)C * k * k;
@@ -429,6 +453,30 @@ static void qlinear_forward(float *y, const float *x, const float *w, const floa
         for (int o = 0; o < OC; o++) y[(size_t)r * OC + o] = rm_net_post(y[(size_t)r * OC + o], alpha, b, o);
 }
 
+/* bf16 products (precision bf16 on a CPU with bf16 units): conv columns arrive in bf16; the weight
+ * gradient dy^T x runs in bf16 too (rm_gemm keeps transA products in fp32). Quantised layers keep the
+ * order: product, then scale and bias one rounding each, as qlinear_forward. */
+// col is (N,F) bf16, w is (OC,F) fp32; y is (N,OC)
+static void conv_bf16_forward(float *y, const uint16_t *col, const float *w, const float *alpha, const float *b,
+                              int N, int F, int OC, int quantised) {
+    if (!quantised && b) {
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < N; r++) memcpy(y + (size_t)r * OC, b, sizeof(float) * OC);
+    }
+    rm_gemm_bf16(0, 1, N, OC, F, 1.0f, col, 1, F, w, 0, F, !quantised && b ? 1.0f : 0.0f, y, OC);
+    if (!quantised || (!alpha && !b)) return;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++)
+        for (int o = 0; o < OC; o++) y[(size_t)r * OC + o] = rm_net_post(y[(size_t)r * OC + o], alpha, b, o);
+}
+
+// as linear_backward with the weight gradient in bf16: dw (OC,IC) += dy^T x; db += colsum(dy); dx = dy w
+static void linear_backward_bf16(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                 int N, int IC, int OC, double *scratch) {
+    rm_gemm_bf16(1, 0, OC, IC, N, 1.0f, dy, 0, OC, x, 0, IC, 1.0f, dw, IC);
+    linear_backward(dx, NULL, db, dy, NULL, w, N, IC, OC, scratch);
+}
+
 /* fixed-point activation quantiser: f = bits-1-ceil(log2 range) fractional bits */
 static float quant_scale(const rm_nlayer_spec *s, float *lo, float *hi) {
     int f = s->bits - 1 - (int)ceilf(log2f(s->range));
@@ -472,6 +520,7 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
         in = net->xin;
     }
     if (nlayers > net->s.n) nlayers = net->s.n;
+    int bf16 = rm_gemm_precision() == RM_PREC_BF16 && rm_gemm_has_bf16();
     for (int i = 0; i < nlayers; i++) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
@@ -492,9 +541,16 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
                 if (L->wtp) perm_to_kkc(L->wtp, L->wt, L->rows, L->ic, s->k);
                 wc = L->wtp ? L->wtp : L->wp;
                 rm_prof_end(RM_PROF_WQ, tq);
+                rows = B * L->oh * L->ow;
+                if (bf16) {   /* columns written in bf16 directly (in col's memory), the product in bf16 */
+                    RM_PROF(RM_PROF_IM2COL, im2col_bf16((uint16_t *)net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+                    double tg = rm_prof_begin();
+                    conv_bf16_forward(y, (const uint16_t *)net->col, wc, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows, s->wq != RM_WQ_FLOAT);
+                    rm_prof_end(RM_PROF_GEMM, tg);
+                    break;
+                }
                 RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
                 xin = net->col;
-                rows = B * L->oh * L->ow;
             }
             double tg = rm_prof_begin();
             if (s->wq == RM_WQ_FLOAT) linear_forward(y, xin, wc, L->b, rows, L->fan, L->rows);
@@ -563,6 +619,7 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
 void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
     struct rm_net *net = m->net;
     int B = m->B;
+    int bf16 = rm_gemm_precision() == RM_PREC_BF16 && rm_gemm_has_bf16();
     const float *dout = dlogits;
     for (int i = net->s.n - 1; i >= 0; i--) {
         const rm_nlayer_spec *s = &net->s.l[i];
@@ -575,14 +632,16 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         double tl = rm_prof_begin();
         switch (s->type) {
         case RM_NL_LINEAR:
-            linear_backward(i ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
+            (bf16 ? linear_backward_bf16 : linear_backward)(i ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
             break;
         case RM_NL_CONV:
-            RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+            if (bf16) RM_PROF(RM_PROF_IM2COL, im2col_bf16((uint16_t *)net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+            else RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             tl = rm_prof_begin();
             {   // dout is (N,OC), col (N,F) and wp (OC,F) in (ky,kx,c) order: gtmp = dout^T col, dcol = dout wp
                 int Nr = B * L->oh * L->ow;
-                rm_gemm(1, 0, L->rows, L->fan, Nr, 1.0f, dout, L->rows, net->col, L->fan, 0.0f, net->gtmp, L->fan);
+                if (bf16) rm_gemm_bf16(1, 0, L->rows, L->fan, Nr, 1.0f, dout, 0, L->rows, net->col, 1, L->fan, 0.0f, net->gtmp, L->fan);
+                else rm_gemm(1, 0, L->rows, L->fan, Nr, 1.0f, dout, L->rows, net->col, L->fan, 0.0f, net->gtmp, L->fan);
                 if (L->gb) linear_backward(NULL, NULL, L->gb, dout, NULL, NULL, Nr, L->fan, L->rows, m->scratch);
                 if (i) rm_gemm(0, 0, Nr, L->fan, L->rows, 1.0f, dout, L->rows, L->wp, L->fan, 0.0f, net->dcol, L->fan);
             }
