@@ -9,6 +9,9 @@
 #include "prof.h"
 #include <math.h>
 #include <stdint.h>
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,9 +334,29 @@ static void im2col(float *col, const float *x, int B, int H, int W, int C, int k
             }
 }
 
+#ifdef __x86_64__
+/* n floats -> bf16 with AVX-512 BF16 (callers check the CPU has it: only bf16 runs come here) */
+__attribute__((target("avx512f,avx512bf16,avx512vl"))) static inline void cvt_bf16_hw(const float *s, uint16_t *d, size_t n) {
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        _mm256_storeu_si256((__m256i *)(d + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + j)));
+    if (j < n) {
+        __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+        _mm256_mask_storeu_epi16(d + j, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + j)));
+    }
+}
+#endif
+static inline void cvt_bf16(const float *s, uint16_t *d, size_t n, int hw) {
+#ifdef __x86_64__
+    if (hw) { cvt_bf16_hw(s, d, n); return; }
+#endif
+    rm_bf16_convert(s, d, n);
+}
+
 // as im2col, written in bf16 (rounded to nearest even) for a bf16 product: col is (B*OH*OW, k*k*C) uint16
 static void im2col_bf16(uint16_t *col, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
     size_t F = (size_t)C * k * k, kC = (size_t)k * C;
+    int hw = rm_gemm_cpu_isa() >= RM_ISA_AVX512_BF16;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < OH; oy++)
@@ -344,11 +367,11 @@ static void im2col_bf16(uint16_t *col, const float *x, int B, int H, int W, int 
                     int iy = oy * s - pad + ky;
                     if (iy < 0 || iy >= H) { memset(cr, 0, sizeof(uint16_t) * kC); continue; }
                     const float *xr = x + ((size_t)b * H + iy) * W * C;
-                    if (ix0 >= 0 && ix0 + k <= W) { rm_bf16_convert(xr + (size_t)ix0 * C, cr, kC); continue; }
+                    if (ix0 >= 0 && ix0 + k <= W) { cvt_bf16(xr + (size_t)ix0 * C, cr, kC, hw); continue; }
                     for (int kx = 0; kx < k; kx++) {
                         int ix = ix0 + kx;
                         if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C, 0, sizeof(uint16_t) * C);
-                        else rm_bf16_convert(xr + (size_t)ix * C, cr + (size_t)kx * C, C);
+                        else cvt_bf16(xr + (size_t)ix * C, cr + (size_t)kx * C, C, hw);
                     }
                 }
             }
@@ -486,6 +509,10 @@ static float quant_scale(const rm_nlayer_spec *s, float *lo, float *hi) {
 
 /* ---- forward / backward ------------------------------------------------------------------------- */
 
+static int has_params(int type) {
+    return type == RM_NL_LINEAR || type == RM_NL_CONV || type == RM_NL_BN || type == RM_NL_CURVE;
+}
+
 /* profile category of a layer without weights (prof.h) */
 static int prof_cat(int type) {
     switch (type) {
@@ -582,7 +609,7 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
             break;
         case RM_NL_HARDTANH:
 #pragma omp parallel for simd schedule(static)
-            for (size_t j = 0; j < n; j++) y[j] = fminf(1, fmaxf(-1, in[j]));
+            for (size_t j = 0; j < n; j++) { float v = in[j] > -1 ? in[j] : -1; y[j] = v < 1 ? v : 1; }   /* NaN -> -1, as fmaxf */
             break;
         case RM_NL_SIGN:
 #pragma omp parallel for simd schedule(static)
@@ -601,7 +628,12 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
         case RM_NL_QUANT: {
             float lo, hi, sc = quant_scale(s, &lo, &hi), inv = 1 / sc;
 #pragma omp parallel for simd schedule(static)
-            for (size_t j = 0; j < n; j++) y[j] = fminf(fmaxf(nearbyintf(in[j] * sc), lo), hi) * inv;
+            for (size_t j = 0; j < n; j++) {   /* rintf = nearbyintf here (round to nearest even); vectorises */
+                float v = rintf(in[j] * sc);
+                v = v > lo ? v : lo;    /* NaN -> lo, as fmaxf */
+                v = v < hi ? v : hi;
+                y[j] = v * inv;
+            }
             break;
         }
         }
@@ -621,7 +653,11 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
     int B = m->B;
     int bf16 = rm_gemm_precision() == RM_PREC_BF16 && rm_gemm_has_bf16();
     const float *dout = dlogits;
-    for (int i = net->s.n - 1; i >= 0; i--) {
+    /* layers below the first one with parameters need no gradient: the backward stops there, and that
+     * layer computes no input gradient (e.g. CNV's first conv after the input quantiser: no col2im) */
+    int lo = 0;
+    while (lo < net->s.n - 1 && !has_params(net->s.l[lo].type)) lo++;
+    for (int i = net->s.n - 1; i >= lo; i--) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
         const float *in = i ? net->l[i - 1].y : net->in_nhwc ? net->xin : x;
@@ -632,7 +668,7 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         double tl = rm_prof_begin();
         switch (s->type) {
         case RM_NL_LINEAR:
-            (bf16 ? linear_backward_bf16 : linear_backward)(i ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
+            (bf16 ? linear_backward_bf16 : linear_backward)(i > lo ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
             break;
         case RM_NL_CONV:
             if (bf16) RM_PROF(RM_PROF_IM2COL, im2col_bf16((uint16_t *)net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
@@ -643,11 +679,11 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
                 if (bf16) rm_gemm_bf16(1, 0, L->rows, L->fan, Nr, 1.0f, dout, 0, L->rows, net->col, 1, L->fan, 0.0f, net->gtmp, L->fan);
                 else rm_gemm(1, 0, L->rows, L->fan, Nr, 1.0f, dout, L->rows, net->col, L->fan, 0.0f, net->gtmp, L->fan);
                 if (L->gb) linear_backward(NULL, NULL, L->gb, dout, NULL, NULL, Nr, L->fan, L->rows, m->scratch);
-                if (i) rm_gemm(0, 0, Nr, L->fan, L->rows, 1.0f, dout, L->rows, L->wp, L->fan, 0.0f, net->dcol, L->fan);
+                if (i > lo) rm_gemm(0, 0, Nr, L->fan, L->rows, 1.0f, dout, L->rows, L->wp, L->fan, 0.0f, net->dcol, L->fan);
             }
             rm_prof_end(RM_PROF_GEMM, tl);
             RM_PROF(RM_PROF_WQ, add_from_kkc(L->gw, net->gtmp, L->rows, L->ic, s->k));
-            if (i) RM_PROF(RM_PROF_IM2COL, col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+            if (i > lo) RM_PROF(RM_PROF_IM2COL, col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             break;
         case RM_NL_MAXPOOL: {
             size_t in_n = L->in_n;
