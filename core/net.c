@@ -29,6 +29,7 @@ typedef struct nl_rt {
     float *ap, *gap, *work;       /* curve parameters, their grads, work area */
     float *wq, *alpha;            /* quantised weights (own), TWN scales */
     float *wt;                    /* ternary: the codes -1/0/+1 the forward's product uses (wq = alpha*wt) */
+    size_t coloff;                /* conv: offset of its bf16 columns in col's memory (x B, in bf16 units) */
     float *wp, *wtp;              /* conv: the used weights (and ternary codes) with columns in im2col's
                                    * (ky,kx,c) order, permuted from PyTorch's (c,ky,kx) once per forward */
     float *y, *mean, *rstd, *mask;/* cache: output (B,out_n), BN stats, dropout mask */
@@ -42,6 +43,9 @@ struct rm_net {
     size_t maxn, maxcol;          /* largest per-sample tensor; largest im2col row count x width per sample */
     float *xin, *col, *dcol, *d0, *d1, *dlogits, *u;
     float *gtmp;                  /* conv weight gradient in (ky,kx,c) column order, before it is permuted */
+    size_t sumcol;                /* sum over conv layers of their im2col row count x width per sample */
+    int colcache;                 /* bf16: every conv's columns fit in col's memory side by side, so the
+                                   * forward's columns serve the backward (no second im2col); set per forward */
     float *cache, *qmem;
     uint64_t seed, step;          /* draws of dropout / stochastic rounding depend on (seed, backward count) */
     int act_ready;
@@ -126,6 +130,8 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
             L->rows = s->out; L->fan = L->ic * s->k * s->k;
             size_t cs = (size_t)L->oh * L->ow * L->fan;
             if (cs > net->maxcol) net->maxcol = cs;
+            L->coloff = net->sumcol;
+            net->sumcol += cs;
         }
         if (s->type == RM_NL_CONV) {
             size_t nw = (size_t)L->rows * L->fan;
@@ -548,6 +554,7 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
     }
     if (nlayers > net->s.n) nlayers = net->s.n;
     int bf16 = rm_gemm_precision() == RM_PREC_BF16 && rm_gemm_has_bf16();
+    net->colcache = bf16 && net->sumcol <= 2 * net->maxcol;   /* col holds B*maxcol floats = 2*B*maxcol bf16 */
     for (int i = 0; i < nlayers; i++) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
@@ -570,9 +577,10 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
                 rm_prof_end(RM_PROF_WQ, tq);
                 rows = B * L->oh * L->ow;
                 if (bf16) {   /* columns written in bf16 directly (in col's memory), the product in bf16 */
-                    RM_PROF(RM_PROF_IM2COL, im2col_bf16((uint16_t *)net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+                    uint16_t *colh = (uint16_t *)net->col + (net->colcache ? (size_t)B * L->coloff : 0);
+                    RM_PROF(RM_PROF_IM2COL, im2col_bf16(colh, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
                     double tg = rm_prof_begin();
-                    conv_bf16_forward(y, (const uint16_t *)net->col, wc, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows, s->wq != RM_WQ_FLOAT);
+                    conv_bf16_forward(y, colh, wc, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows, s->wq != RM_WQ_FLOAT);
                     rm_prof_end(RM_PROF_GEMM, tg);
                     break;
                 }
@@ -670,21 +678,22 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         case RM_NL_LINEAR:
             (bf16 ? linear_backward_bf16 : linear_backward)(i > lo ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
             break;
-        case RM_NL_CONV:
-            if (bf16) RM_PROF(RM_PROF_IM2COL, im2col_bf16((uint16_t *)net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+        case RM_NL_CONV: {   // dout is (N,OC), col (N,F) and wp (OC,F) in (ky,kx,c) order: gtmp = dout^T col, dcol = dout wp
+            int Nr = B * L->oh * L->ow;
+            uint16_t *colh = (uint16_t *)net->col;
+            if (bf16 && net->colcache) colh += (size_t)B * L->coloff;   /* the forward's columns */
+            else if (bf16) RM_PROF(RM_PROF_IM2COL, im2col_bf16(colh, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             else RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             tl = rm_prof_begin();
-            {   // dout is (N,OC), col (N,F) and wp (OC,F) in (ky,kx,c) order: gtmp = dout^T col, dcol = dout wp
-                int Nr = B * L->oh * L->ow;
-                if (bf16) rm_gemm_bf16(1, 0, L->rows, L->fan, Nr, 1.0f, dout, 0, L->rows, net->col, 1, L->fan, 0.0f, net->gtmp, L->fan);
-                else rm_gemm(1, 0, L->rows, L->fan, Nr, 1.0f, dout, L->rows, net->col, L->fan, 0.0f, net->gtmp, L->fan);
-                if (L->gb) linear_backward(NULL, NULL, L->gb, dout, NULL, NULL, Nr, L->fan, L->rows, m->scratch);
-                if (i > lo) rm_gemm(0, 0, Nr, L->fan, L->rows, 1.0f, dout, L->rows, L->wp, L->fan, 0.0f, net->dcol, L->fan);
-            }
+            if (bf16) rm_gemm_bf16(1, 0, L->rows, L->fan, Nr, 1.0f, dout, 0, L->rows, colh, 1, L->fan, 0.0f, net->gtmp, L->fan);
+            else rm_gemm(1, 0, L->rows, L->fan, Nr, 1.0f, dout, L->rows, net->col, L->fan, 0.0f, net->gtmp, L->fan);
+            if (L->gb) linear_backward(NULL, NULL, L->gb, dout, NULL, NULL, Nr, L->fan, L->rows, m->scratch);
+            if (i > lo) rm_gemm(0, 0, Nr, L->fan, L->rows, 1.0f, dout, L->rows, L->wp, L->fan, 0.0f, net->dcol, L->fan);
             rm_prof_end(RM_PROF_GEMM, tl);
             RM_PROF(RM_PROF_WQ, add_from_kkc(L->gw, net->gtmp, L->rows, L->ic, s->k));
             if (i > lo) RM_PROF(RM_PROF_IM2COL, col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             break;
+        }
         case RM_NL_MAXPOOL: {
             size_t in_n = L->in_n;
 #pragma omp parallel for schedule(static)
