@@ -258,7 +258,9 @@ void rm_net_params_changed(rm_model *m) {
         if (net->s.l[i].wq == RM_WQ_BINARY && (net->s.l[i].type == RM_NL_LINEAR || net->s.l[i].type == RM_NL_CONV)) {
             nl_rt *L = &net->l[i];
             size_t n = (size_t)L->rows * L->fan;
-            for (size_t j = 0; j < n; j++) L->w[j] = fminf(1, fmaxf(-1, L->w[j]));
+            float *w = L->w;
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+            for (size_t j = 0; j < n; j++) { float v = w[j] > -1 ? w[j] : -1; w[j] = v < 1 ? v : 1; }   /* NaN -> -1, as fmaxf */
         }
 }
 
@@ -304,6 +306,7 @@ static void transpose_chw(float *y, const float *x, int B, int C, int HW, int to
 // w is (OC, C*k*k) in (c,ky,kx) order; wp is (OC, k*k*C) in (ky,kx,c) order
 static void perm_to_kkc(float *wp, const float *w, int OC, int C, int k) {
     int kk = k * k, F = C * kk;
+#pragma omp parallel for schedule(static) if ((long)OC * F > 65536)
     for (int o = 0; o < OC; o++)
         for (int c = 0; c < C; c++)
             for (int j = 0; j < kk; j++) wp[(size_t)o * F + (size_t)j * C + c] = w[(size_t)o * F + (size_t)c * kk + j];
@@ -409,24 +412,29 @@ static void col2im(float *dx, const float *dcol, int B, int H, int W, int C, int
     }
 }
 
-// x is (B,H,W,C); y is (B,OH,OW,C); arg holds the input offset (within the sample) of each maximum
+// x is (B,H,W,C); y is (B,OH,OW,C); arg holds the input offset (within the sample) of each maximum (the
+// first one in (ky,kx) order on ties); vectorised over channels
 static void maxpool_fwd(float *y, int *arg, const float *x, int B, int H, int W, int C, int k, int s, int OH, int OW) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++)
-                for (int c = 0; c < C; c++) {
-                    const float *xb = x + (size_t)b * H * W * C;
-                    int best = ((oy * s) * W + ox * s) * C + c;
-                    for (int ky = 0; ky < k; ky++)
-                        for (int kx = 0; kx < k; kx++) {
-                            int o = ((oy * s + ky) * W + ox * s + kx) * C + c;
-                            if (xb[o] > xb[best]) best = o;
-                        }
-                    size_t oi = (((size_t)b * OH + oy) * OW + ox) * C + c;
-                    y[oi] = xb[best];
-                    arg[oi] = best;
-                }
+            for (int ox = 0; ox < OW; ox++) {
+                const float *xb = x + (size_t)b * H * W * C;
+                size_t oi = (((size_t)b * OH + oy) * OW + ox) * C;
+                float *yo = y + oi;
+                int *ao = arg + oi;
+                int o0 = ((oy * s) * W + ox * s) * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) { yo[c] = xb[o0 + c]; ao[c] = o0 + c; }
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        if (!ky && !kx) continue;
+                        int o = ((oy * s + ky) * W + ox * s + kx) * C;
+#pragma omp simd
+                        for (int c = 0; c < C; c++)
+                            if (xb[o + c] > yo[c]) { yo[c] = xb[o + c]; ao[c] = o + c; }
+                    }
+            }
 }
 
 /* the weights the forward uses: latent floats or their quantised copy */
@@ -754,7 +762,10 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         if ((s->type == RM_NL_LINEAR || s->type == RM_NL_CONV) && s->wq == RM_WQ_BINARY) {
             size_t nw = (size_t)L->rows * L->fan;
             double tq = rm_prof_begin();
-            for (size_t j = 0; j < nw; j++) if (fabsf(L->w[j]) > 1) L->gw[j] = 0;
+            const float *w = L->w;
+            float *gw = L->gw;
+#pragma omp parallel for simd schedule(static) if (nw > 65536)
+            for (size_t j = 0; j < nw; j++) gw[j] = fabsf(w[j]) > 1 ? 0.0f : gw[j];
             rm_prof_end(RM_PROF_WQ, tq);
         }
         dout = din;
