@@ -331,6 +331,37 @@ static double rel_err(const float *a, const float *b, size_t n) {
     return sqrt(d / (s > 0 ? s : 1));
 }
 
+/* fp32 training of a CNN is deterministic for a given thread count: two runs, the same weights bit for bit */
+static void test_deterministic(void) {
+    rm_ctx ctx = {0};
+    rm_dataset tr, te;
+    CHECK_OK(rm_minimnist_load(&ctx, DATA_DIR "/mnist", 1, &tr, &te), &ctx);
+    float *w[2] = {NULL, NULL};
+    size_t np = 0;
+    for (int run = 0; run < 2; run++) {
+        rm_model *m = NULL;
+        CHECK_OK(rm_model_new_net(&ctx, &m, "input=1x28x28 quant(8) conv(8,pad=1) bn sign conv(8,stride=2,w=int4) bn relu maxpool(2) "
+                                            "linear(10,w=binary) bn", 4), &ctx);
+        if (!m) break;
+        rm_optim opt;
+        rm_optim_cfg oc = rm_optim_default();
+        CHECK_OK(rm_optim_init(&ctx, &opt, m, &oc), &ctx);
+        rm_train_opts o = rm_train_defaults();
+        o.batch = 64; o.aug = 0; o.limit = 512;
+        rm_train_result res;
+        CHECK_OK(rm_train(&ctx, m, &opt, &tr, &o, &res), &ctx);
+        np = m->nparams;
+        w[run] = malloc(sizeof(float) * np);
+        memcpy(w[run], m->mem, sizeof(float) * np);
+        rm_optim_free(&opt);
+        rm_model_free(m);
+    }
+    CHECK(w[0] && w[1] && !memcmp(w[0], w[1], sizeof(float) * np), "fp32 CNN training is deterministic (two runs, same weights)");
+    free(w[0]); free(w[1]);
+    rm_dataset_free(&tr);
+    rm_dataset_free(&te);
+}
+
 /* precision bf16 (fp32 master weights; conv columns, products and weight gradients in bf16): one
  * training step agrees with fp32 to bf16 tolerance; a binary CNN's forward (8-bit input codes, +-1
  * weights and activations: exact in bf16, sums exact in fp32) equals fp32 bit for bit; the loss of a
@@ -408,6 +439,7 @@ int main(void) {
     test_sign();
     test_quantisers();
     test_roundtrip();
+    test_deterministic();
     test_bf16();
     TEST_END();
 }
