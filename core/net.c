@@ -1,7 +1,11 @@
 /* net.c - layer-list networks inside an rm_model: tensor table, caches, and forward/backward of each layer
  * (linear, conv via im2col + rm_gemm, maxpool, flatten, BN1d/2d, dropout, ReLU, HardTanh, sign with STE /
  * ReSTE, the learned curves, n-bit activation quantisation) with the weight quantisers. Spatial tensors
- * are NHWC (B,H,W,C); flat ones (B,F). See net.h for the text form and layouts. */
+ * are NHWC (B,H,W,C); flat ones (B,F). See net.h for the text form and layouts. im2col columns are in
+ * (ky,kx,c) order (contiguous copies of NHWC rows); the weights are permuted to match once per forward.
+ * Under precision bf16 (rm_gemm_set_precision) every product runs in bf16 with fp32 accumulation and fp32
+ * master weights: conv columns are written in bf16 directly and, when they fit, kept for the backward;
+ * weight gradients run in bf16 too (rm_gemm_bf16). Elementwise work (BN, activations) stays fp32. */
 #include "net.h"
 #include "model.h"
 #include "layers.h"
