@@ -4,12 +4,19 @@
  * the integer engine (core/bnn.c) for binarised nets: the Vertebral MLP, the MiniMNIST CNN and CNV w1a1
  * (XNOR-popcount), and for nets with n-bit activations (multi-thresholds, code x code products): a w4a4
  * MiniMNIST CNN and CNV w2a2 (all engine paths: AVX-512 VPOPCNTDQ / VNNI where the CPU has it, portable).
- * usage: build/bench/bench_net [train_images (default 6400)]
+ * usage: build/bench/bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--only NAME] [train_images (default 6400)]
+ * --precision sets the matmul precision of the training figures (bf16: fp32 master weights, bf16 GEMM
+ * inputs; a CPU without bf16 units keeps fp32 with a notice); --profile adds the share of the training
+ * step's wall time per kind of operation (core/prof.h); --train-only skips the inference figures;
+ * --only runs the training figures whose name contains NAME; --cpu: the profile in process CPU time (on a
+ * loaded machine, with 1 thread, a steadier measure than the wall clock). Each training line also gives
+ * images per CPU-second of the process (all threads).
  * Prints one line per figure; bench/torch_net_bench.py prints the PyTorch side in the same format. */
 #include "core/train.h"
 #include "core/net.h"
 #include "core/bnn.h"
 #include "core/gemm.h"
+#include "core/prof.h"
 #include "core/table.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +47,49 @@ static rm_model *trained(const char *name, const char *spec, const rm_dataset *d
     return m;
 }
 
-/* training img/s: the second of two epochs over `imgs` images (the first creates primitives and caches) */
+static int profile;
+static const char *only;
+
+/* training img/s: the second of two epochs over `imgs` images (the first creates primitives and caches);
+ * with --profile the per-operation shares of that epoch */
 static void train_rate(const char *name, const char *spec, const rm_dataset *ds, int imgs) {
+    if (only && !strstr(name, only)) return;
     double rate;
-    rm_model_free(trained(name, spec, ds, imgs, 2, &rate));
-    printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads)\n", name, rate, imgs, rm_get_threads());
+    rm_model *m = trained(name, spec, ds, imgs, 1, NULL);
+    rm_ctx c = {0};
+    rm_optim opt;
+    rm_optim_cfg oc = rm_optim_default();
+    if (rm_optim_init(&c, &opt, m, &oc)) die(&c, "optimiser");
+    rm_train_opts o = rm_train_defaults();
+    o.batch = 128; o.limit = imgs; o.aug = 0; o.start_epoch = 1; o.epochs = 2;
+    rm_train_result r;
+    rm_prof_enable(profile);
+    int pc = rm_prof_cpu;
+    rm_prof_cpu = 2;
+    double cpu = rm_prof_clock(), tw = rm_now();
+    rm_prof_cpu = pc;
+    if (rm_train(&c, m, &opt, ds, &o, &r)) die(&c, name);
+    tw = rm_now() - tw;
+    rm_prof_cpu = 2;
+    cpu = rm_prof_clock() - cpu;
+    rm_prof_cpu = pc;
+    if (pc) tw = cpu;   /* --cpu: shares of CPU time */
+    rm_prof_on = 0;
+    rate = r.imgs_per_s;
+    printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads, %s; %.0f img per CPU-s)\n", name, rate, imgs,
+           rm_get_threads(), rm_precision_name(rm_gemm_precision()), imgs / cpu);
+    if (profile) {
+        double sum = 0;
+        for (int k = 0; k < RM_PROF_N; k++) sum += rm_prof_t[k];
+        for (int k = 0; k < RM_PROF_N; k++)
+            if (rm_prof_calls[k])
+                printf("    %-28s %5.1f%%  %7.1f ms/step\n", rm_prof_name(k), 100 * rm_prof_t[k] / tw,
+                       1e3 * rm_prof_t[k] / r.steps_per_epoch);
+        printf("    %-28s %5.1f%%\n", "other (loop, bookkeeping)", sum < tw ? 100 * (tw - sum) / tw : 0.0);
+    }
     fflush(stdout);
+    rm_optim_free(&opt);
+    rm_model_free(m);
 }
 
 /* float eval forward vs the integer engine on up to 4,096 images of ds, after one epoch of training so
@@ -93,7 +137,24 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
 }
 
 int main(int argc, char **argv) {
-    int imgs = argc > 1 ? atoi(argv[1]) : 6400;
+    int imgs = 6400, train_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--profile")) profile = 1;
+        else if (!strcmp(argv[i], "--cpu")) rm_prof_cpu = 2;
+        else if (!strcmp(argv[i], "--train-only")) train_only = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            char note[200] = "";
+            int p = rm_precision_parse(argv[++i]);
+            if (p < 0) { fprintf(stderr, "bench_net: unknown precision '%s' (fp32, bf16)\n", argv[i]); return 2; }
+            rm_gemm_set_precision((rm_precision)p, note, sizeof note);
+            if (note[0]) printf("# %s\n", note);
+        } else if (atoi(argv[i]) > 0) imgs = atoi(argv[i]);
+        else {
+            fprintf(stderr, "usage: bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--only NAME] [train_images]\n");
+            return 2;
+        }
+    }
     rm_set_threads(0);
     rm_ctx c = {0};
     rm_dataset mnist, cifar, vert, vert_tr, vert_te, mm_tr, mm_te;
@@ -112,6 +173,8 @@ int main(int argc, char **argv) {
                        "linear(512,w=int2) bn quant(2,range=1) linear(10,w=int2) bn";
     train_rate("cnv_w1a1", cnv1, &cifar, imgs / 4);
     train_rate("cnv_w2a2", cnv2, &cifar, imgs / 4);
+    if (train_only) return 0;
+    rm_gemm_set_precision(RM_PREC_FP32, NULL, 0);   /* inference figures in fp32 */
     if (rm_vertebral_load(&c, &vert, DATA "/vertebral/column_3C.dat", NULL)) die(&c, "vertebral");
     if (rm_split_stratified(&c, &vert, 0.2, 1, &vert_tr, &vert_te)) die(&c, "vertebral split");
     if (rm_minimnist_load(&c, DATA "/mnist", 1, &mm_tr, &mm_te)) die(&c, "minimnist");

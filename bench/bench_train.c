@@ -48,7 +48,7 @@ static void print_profile(double wall) {
     for (int k = 0; k < RM_PROF_N; k++) sum += rm_prof_t[k];
     printf("    profile of %.2f s of training steps (%s time):\n", wall, cpu ? "main thread's CPU" : "wall");
     for (int k = 0; k < RM_PROF_N; k++)
-        printf("      %-26s %6.1f%%  %8.0f ms  (%ld calls)\n", rm_prof_name(k), 100 * rm_prof_t[k] / wall,
+        if (rm_prof_calls[k]) printf("      %-26s %6.1f%%  %8.0f ms  (%ld calls)\n", rm_prof_name(k), 100 * rm_prof_t[k] / wall,
                1e3 * rm_prof_t[k], rm_prof_calls[k]);
     printf("      %-26s %6.1f%%\n", "other (loop, bookkeeping)", sum < wall ? 100 * (wall - sum) / wall : 0.0);
 }

@@ -13,7 +13,8 @@ Models (same layer lists as bench_net.c):
   cnv_w2a2    the same with 2-bit weights and activations (uniform fake quantisation, STE)
 One step: forward + cross-entropy + backward + AdamW, batch 128, random inputs of the real shapes
 (throughput does not depend on the values). --warmup steps are not timed. bf16 = torch.autocast("cpu",
-torch.bfloat16). Prints: torch <model> <mode> train <img/s>
+torch.bfloat16). Prints: torch <model> <mode> train <img/s> and images per CPU-second of the process (all
+threads; on a loaded machine with 1 thread a steadier measure than the wall clock, as bench_net prints)
 """
 import argparse
 import time
@@ -118,12 +119,12 @@ def bench(name, model, shape, in_bits, steps, warmup, batch, mode):
 
     for _ in range(warmup):
         step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
     print(f"torch  {name:<22} {mode:<5} train {batch * steps / dt:8.0f} img/s  ({steps} steps, batch {batch}, "
-          f"{torch.get_num_threads()} threads)", flush=True)
+          f"{torch.get_num_threads()} threads; {batch * steps / dc:.0f} img per CPU-s)", flush=True)
 
 
 def main():

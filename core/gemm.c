@@ -78,6 +78,8 @@ static struct {
     long created, hits;
     uint16_t *abuf, *bbuf; /* bf16 copies of A and B */
     size_t acap, bcap;
+    float *fbuf;           /* fp32 widening of a bf16 operand on a path without bf16 units */
+    size_t fcap;
 } G;
 
 static void setup(void) {
@@ -153,8 +155,10 @@ void rm_gemm_release(void) {
     for (int i = 0; i < CACHE_N; i++) entry_free(&G.cache[i]);
     free(G.abuf);
     free(G.bbuf);
+    free(G.fbuf);
     G.abuf = G.bbuf = NULL;
-    G.acap = G.bcap = 0;
+    G.fbuf = NULL;
+    G.acap = G.bcap = G.fcap = 0;
 }
 
 void rm_gemm_stats(long *created, long *hits) {
@@ -187,6 +191,45 @@ __attribute__((target("avx512f,avx512bf16,avx512vl"))) static void row_bf16_hw(c
     for (; j < n; j++) d[j] = f2bf(s[j]);
 }
 #endif
+
+void rm_bf16_convert(const float *src, unsigned short *dst, size_t n) {
+    setup();
+#ifdef __x86_64__
+    if (G.cpu >= RM_ISA_AVX512_BF16) {
+        while (n > 0) {
+            int k = n > (1u << 30) ? 1 << 30 : (int)n;
+            row_bf16_hw(src, dst, k);
+            src += k; dst += k; n -= (size_t)k;
+        }
+        return;
+    }
+#endif
+    for (size_t j = 0; j < n; j++) dst[j] = f2bf(src[j]);
+}
+
+int rm_gemm_has_bf16(void) { setup(); return G.isa >= RM_ISA_AVX512_BF16 && G.dnnl_ok; }
+
+// src is (rows, cols) with leading dim ld (fp32); dst is its transpose (cols, rows) compact, in bf16
+static void to_bf16_t(const float *src, int rows, int cols, int ld, uint16_t *dst) {
+    enum { TB = 16 };
+#pragma omp parallel for schedule(static) if ((long)rows * cols > 32768)
+    for (int c0 = 0; c0 < cols; c0 += TB) {
+        int c1 = c0 + TB < cols ? c0 + TB : cols;
+        for (int r0 = 0; r0 < rows; r0 += 64) {
+            int r1 = r0 + 64 < rows ? r0 + 64 : rows;
+            float tile[TB][64];
+            for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++) tile[c - c0][r - r0] = src[(size_t)r * ld + c];
+            for (int c = c0; c < c1; c++) {
+                uint16_t *d = dst + (size_t)c * rows + r0;
+#ifdef __x86_64__
+                if (G.cpu >= RM_ISA_AVX512_BF16) { row_bf16_hw(tile[c - c0], d, r1 - r0); continue; }
+#endif
+                for (int r = r0; r < r1; r++) d[r - r0] = f2bf(tile[c - c0][r - r0]);
+            }
+        }
+    }
+}
 
 // src is (rows, cols) with leading dim ld; dst is (rows, cols) compact
 static void to_bf16(const float *src, int rows, int cols, int ld, uint16_t *dst) {
@@ -344,4 +387,85 @@ void rm_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
         blas(transA, transB, M, N, K, alpha, A, olda, B, oldb, beta, C, ldc);
     else
         dnnl_stream_wait(G.strm);
+}
+
+/* run one cached primitive on A, B (already in the primitive's data type); 0 when oneDNN cannot */
+static int run_prim(int tA, int tB, int M, int N, int K, float alpha, const void *A, int lda, const void *B, int ldb,
+                    float beta, float *C, int ldc, int prec) {
+    gemm_entry *e = lookup(tA, tB, M, N, K, lda, ldb, ldc, prec, alpha, beta);
+    if (!e) return 0;
+    dnnl_memory_set_data_handle(e->a, (void *)A);
+    dnnl_memory_set_data_handle(e->b, (void *)B);
+    dnnl_memory_set_data_handle(e->c, C);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+    if (dnnl_primitive_execute(e->prim, G.strm, 3, args) != dnnl_success) return 0;
+    dnnl_stream_wait(G.strm);
+    return 1;
+}
+
+static inline float bf2f(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float r;
+    memcpy(&r, &u, 4);
+    return r;
+}
+
+// A is (M,K) or (K,M), B is (K,N) or (N,K), either fp32 or bf16 (flags); C is (M,N) fp32
+void rm_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const void *A, int a_bf16, int lda,
+                  const void *B, int b_bf16, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    setup();
+    int ar = transA ? K : M, ac = transA ? M : K, br = transB ? N : K, bc = transB ? K : N;
+    if (K > 0 && rm_gemm_has_bf16()) {
+        const void *pa = A, *pb = B;
+        int tA = transA, la = lda, lb = ldb;
+        int ok = grow(&G.abuf, &G.acap, a_bf16 ? 1 : (size_t)ar * ac) && grow(&G.bbuf, &G.bcap, b_bf16 ? 1 : (size_t)br * bc);
+        if (ok) {
+            if (!a_bf16) {
+                if (transA) { to_bf16_t(A, K, M, lda, G.abuf); tA = 0; la = K; }   /* op(A) compact (M,K) */
+                else { to_bf16(A, M, K, lda, G.abuf); la = K; }
+                pa = G.abuf;
+            }
+            if (!b_bf16) { to_bf16(B, br, bc, ldb, G.bbuf); lb = bc; pb = G.bbuf; }
+            if (run_prim(tA, transB, M, N, K, alpha, pa, la, pb, lb, beta, C, ldc, RM_PREC_BF16)) return;
+        }
+    }
+    /* no bf16 units (or oneDNN refused): widen bf16 operands and run the fp32 product */
+    size_t na = a_bf16 ? (size_t)ar * ac : 0, nb = b_bf16 ? (size_t)br * bc : 0;
+    if (na + nb > G.fcap) {
+        float *f = realloc(G.fbuf, (na + nb) * sizeof(float));
+        if (!f) {   /* out of memory for the widened copy: the plain triple loop, slow but right */
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    float acc = 0;
+                    for (int k = 0; k < K; k++) {
+                        size_t ia = transA ? (size_t)k * lda + i : (size_t)i * lda + k;
+                        size_t ib = transB ? (size_t)j * ldb + k : (size_t)k * ldb + j;
+                        float a = a_bf16 ? bf2f(((const uint16_t *)A)[ia]) : ((const float *)A)[ia];
+                        float b = b_bf16 ? bf2f(((const uint16_t *)B)[ib]) : ((const float *)B)[ib];
+                        acc += a * b;
+                    }
+                    C[(size_t)i * ldc + j] = alpha * acc + (beta != 0 ? beta * C[(size_t)i * ldc + j] : 0);
+                }
+            return;
+        }
+        G.fbuf = f;
+        G.fcap = na + nb;
+    }
+    const float *fa = A, *fb = B;
+    int la = lda, lb = ldb;
+    if (a_bf16) {
+        for (int r = 0; r < ar; r++)
+            for (int c = 0; c < ac; c++) G.fbuf[(size_t)r * ac + c] = bf2f(((const uint16_t *)A)[(size_t)r * lda + c]);
+        fa = G.fbuf; la = ac;
+    }
+    if (b_bf16) {
+        for (int r = 0; r < br; r++)
+            for (int c = 0; c < bc; c++) G.fbuf[na + (size_t)r * bc + c] = bf2f(((const uint16_t *)B)[(size_t)r * ldb + c]);
+        fb = G.fbuf + na; lb = bc;
+    }
+    rm_precision p = G.prec;
+    G.prec = RM_PREC_FP32;
+    rm_gemm(transA, transB, M, N, K, alpha, fa, la, fb, lb, beta, C, ldc);
+    G.prec = p;
 }

@@ -17,6 +17,18 @@ typedef enum { RM_PREC_FP32 = 0, RM_PREC_BF16 } rm_precision;
 void rm_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
 
+/* rm_gemm in bf16 whatever the precision setting, for callers that hold an operand in bf16 already (an
+ * im2col written in bf16) or want the weight-gradient product (transA) in bf16 too: A (a_bf16) and B
+ * (b_bf16) are uint16_t bf16 arrays when flagged, else fp32 converted here (round to nearest even); an fp32
+ * A with transA is converted into its transpose so oneDNN runs a plain product. A path without bf16 units
+ * (below avx512_bf16) widens bf16 operands back to fp32 and runs the fp32 product. */
+void rm_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const void *A, int a_bf16, int lda,
+                  const void *B, int b_bf16, int ldb, float beta, float *C, int ldc);
+/* n floats -> bf16 (round to nearest even), with AVX-512 BF16 where the CPU has it */
+void rm_bf16_convert(const float *src, unsigned short *dst, size_t n);
+/* 1 when bf16 products run on bf16 units (path avx512_bf16 or amx) */
+int rm_gemm_has_bf16(void);
+
 /* the path in use: the CPU's best, lowered by RESMLP_ISA (read once, at the first call of any rm_gemm*). */
 rm_isa rm_gemm_isa(void);
 /* what the CPU itself offers, ignoring RESMLP_ISA */

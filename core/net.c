@@ -1,12 +1,21 @@
 /* net.c - layer-list networks inside an rm_model: tensor table, caches, and forward/backward of each layer
  * (linear, conv via im2col + rm_gemm, maxpool, flatten, BN1d/2d, dropout, ReLU, HardTanh, sign with STE /
  * ReSTE, the learned curves, n-bit activation quantisation) with the weight quantisers. Spatial tensors
- * are NHWC (B,H,W,C); flat ones (B,F). See net.h for the text form and layouts. */
+ * are NHWC (B,H,W,C); flat ones (B,F). See net.h for the text form and layouts. im2col columns are in
+ * (ky,kx,c) order (contiguous copies of NHWC rows); the weights are permuted to match once per forward.
+ * Under precision bf16 (rm_gemm_set_precision) every product runs in bf16 with fp32 accumulation and fp32
+ * master weights: conv columns are written in bf16 directly and, when they fit, kept for the backward;
+ * weight gradients run in bf16 too (rm_gemm_bf16). Elementwise work (BN, activations) stays fp32. */
 #include "net.h"
 #include "model.h"
 #include "layers.h"
 #include "gemm.h"
+#include "prof.h"
 #include <math.h>
+#include <stdint.h>
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +33,9 @@ typedef struct nl_rt {
     float *ap, *gap, *work;       /* curve parameters, their grads, work area */
     float *wq, *alpha;            /* quantised weights (own), TWN scales */
     float *wt;                    /* ternary: the codes -1/0/+1 the forward's product uses (wq = alpha*wt) */
+    size_t coloff;                /* conv: offset of its bf16 columns in col's memory (x B, in bf16 units) */
+    float *wp, *wtp;              /* conv: the used weights (and ternary codes) with columns in im2col's
+                                   * (ky,kx,c) order, permuted from PyTorch's (c,ky,kx) once per forward */
     float *y, *mean, *rstd, *mask;/* cache: output (B,out_n), BN stats, dropout mask */
     int *arg;                     /* maxpool argmax (B,out_n) */
 } nl_rt;
@@ -34,6 +46,10 @@ struct rm_net {
     int in_nhwc;                  /* input transposed to NHWC */
     size_t maxn, maxcol;          /* largest per-sample tensor; largest im2col row count x width per sample */
     float *xin, *col, *dcol, *d0, *d1, *dlogits, *u;
+    float *gtmp;                  /* conv weight gradient in (ky,kx,c) column order, before it is permuted */
+    size_t sumcol;                /* sum over conv layers of their im2col row count x width per sample */
+    int colcache;                 /* bf16: every conv's columns fit in col's memory side by side, so the
+                                   * forward's columns serve the backward (no second im2col); set per forward */
     float *cache, *qmem;
     uint64_t seed, step;          /* draws of dropout / stochastic rounding depend on (seed, backward count) */
     int act_ready;
@@ -103,7 +119,7 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
     net->in_nhwc = h * w > 1 && net->s.l[0].type != RM_NL_FLATTEN;
     int sp = net->in_nhwc;
     net->maxn = (size_t)c * h * w;
-    size_t nq = 0, nrow = 0, nu = 0;
+    size_t nq = 0, nrow = 0, nu = 0, ngt = 0;
     for (int i = 0; i < net->s.n; i++) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
@@ -118,6 +134,13 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
             L->rows = s->out; L->fan = L->ic * s->k * s->k;
             size_t cs = (size_t)L->oh * L->ow * L->fan;
             if (cs > net->maxcol) net->maxcol = cs;
+            L->coloff = net->sumcol;
+            net->sumcol += cs;
+        }
+        if (s->type == RM_NL_CONV) {
+            size_t nw = (size_t)L->rows * L->fan;
+            nq += nw * (s->wq == RM_WQ_TERNARY ? 2 : 1);
+            if (nw > ngt) ngt = nw;
         }
         if ((s->type == RM_NL_LINEAR || s->type == RM_NL_CONV) && s->wq != RM_WQ_FLOAT) {
             nq += (size_t)L->rows * L->fan * (s->wq == RM_WQ_TERNARY ? 2 : 1);
@@ -137,7 +160,7 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
     m->gmem = m->mem ? rm_calloc(ctx, (m->nparams + 1) * sizeof(float), "gradients") : NULL;
     m->bmem = m->gmem ? rm_calloc(ctx, (m->nbufs + 1) * sizeof(float), "BN buffers") : NULL;
     m->scratch = m->bmem ? rm_malloc(ctx, RM_RSCRATCH * sizeof(double), "reduction scratch") : NULL;
-    net->qmem = m->scratch ? rm_calloc(ctx, (nq + nrow + nu + 1) * sizeof(float), "quantised weights") : NULL;
+    net->qmem = m->scratch ? rm_calloc(ctx, (nq + nrow + nu + ngt + 1) * sizeof(float), "quantised weights") : NULL;
     if (!m->tensors || !m->buftensors || !net->qmem) {
         if (!m->tensors || !m->buftensors) rm_err(ctx, "out of memory allocating tensor tables");
         return RM_ERR;
@@ -163,6 +186,10 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
                 L->alpha = q; q += L->rows;
                 if (s->wq == RM_WQ_TERNARY) { L->wt = q; q += (size_t)L->rows * L->fan; }
             }
+            if (s->type == RM_NL_CONV) {
+                L->wp = q; q += (size_t)L->rows * L->fan;
+                if (s->wq == RM_WQ_TERNARY) { L->wtp = q; q += (size_t)L->rows * L->fan; }
+            }
         } else if (s->type == RM_NL_BN) {
             int C = L->in_sp ? L->ic : (int)L->in_n;
             for (int k = 0; k < C; k++) { L->w[k] = 1; L->rv[k] = 1; }
@@ -174,6 +201,8 @@ int rm_net_build(rm_ctx *ctx, rm_model *m, const rm_net_spec *spec, uint64_t see
         }
     }
     net->u = nu ? q : NULL;
+    q += nu;
+    net->gtmp = ngt ? q : NULL;
     rm_net_params_changed(m);
     return RM_OK;
 }
@@ -233,7 +262,9 @@ void rm_net_params_changed(rm_model *m) {
         if (net->s.l[i].wq == RM_WQ_BINARY && (net->s.l[i].type == RM_NL_LINEAR || net->s.l[i].type == RM_NL_CONV)) {
             nl_rt *L = &net->l[i];
             size_t n = (size_t)L->rows * L->fan;
-            for (size_t j = 0; j < n; j++) L->w[j] = fminf(1, fmaxf(-1, L->w[j]));
+            float *w = L->w;
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+            for (size_t j = 0; j < n; j++) { float v = w[j] > -1 ? w[j] : -1; w[j] = v < 1 ? v : 1; }   /* NaN -> -1, as fmaxf */
         }
 }
 
@@ -274,31 +305,92 @@ static void transpose_chw(float *y, const float *x, int B, int C, int HW, int to
     }
 }
 
-// x is (B,H,W,C) NHWC; col is (B*OH*OW, C*k*k) with column c*k*k + ky*k + kx (PyTorch (OC,IC,kh,kw) order)
+/* conv columns are in (ky,kx,c) order so each kernel row copies k*C contiguous floats of the NHWC input;
+ * the weights are permuted to match (PyTorch's (OC,IC,kh,kw) order stays the stored one) */
+// w is (OC, C*k*k) in (c,ky,kx) order; wp is (OC, k*k*C) in (ky,kx,c) order
+static void perm_to_kkc(float *wp, const float *w, int OC, int C, int k) {
+    int kk = k * k, F = C * kk;
+#pragma omp parallel for schedule(static) if ((long)OC * F > 65536)
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < kk; j++) wp[(size_t)o * F + (size_t)j * C + c] = w[(size_t)o * F + (size_t)c * kk + j];
+}
+// g (OC, C*k*k) in (c,ky,kx) order += gp (OC, k*k*C) in (ky,kx,c) order
+static void add_from_kkc(float *g, const float *gp, int OC, int C, int k) {
+    int kk = k * k, F = C * kk;
+#pragma omp parallel for schedule(static) if ((long)OC * F > 65536)
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++)
+            for (int j = 0; j < kk; j++) g[(size_t)o * F + (size_t)c * kk + j] += gp[(size_t)o * F + (size_t)j * C + c];
+}
+
+// x is (B,H,W,C) NHWC; col is (B*OH*OW, k*k*C), column (ky*k + kx)*C + c; zeros where the kernel is off the image
 static void im2col(float *col, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
-    size_t F = (size_t)C * k * k;
+    size_t F = (size_t)C * k * k, kC = (size_t)k * C;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 float *cr = col + (((size_t)b * OH + oy) * OW + ox) * F;
-                for (int ky = 0; ky < k; ky++) {
+                int ix0 = ox * s - pad;
+                for (int ky = 0; ky < k; ky++, cr += kC) {
                     int iy = oy * s - pad + ky;
+                    if (iy < 0 || iy >= H) { memset(cr, 0, sizeof(float) * kC); continue; }
+                    const float *xr = x + ((size_t)b * H + iy) * W * C;
+                    if (ix0 >= 0 && ix0 + k <= W) { memcpy(cr, xr + (size_t)ix0 * C, sizeof(float) * kC); continue; }
                     for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * s - pad + kx;
-                        float *cc = cr + ky * k + kx;
-                        if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-                            for (int c = 0; c < C; c++) cc[(size_t)c * k * k] = 0;
-                        } else {
-                            const float *xp = x + (((size_t)b * H + iy) * W + ix) * C;
-                            for (int c = 0; c < C; c++) cc[(size_t)c * k * k] = xp[c];
-                        }
+                        int ix = ix0 + kx;
+                        if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C, 0, sizeof(float) * C);
+                        else memcpy(cr + (size_t)kx * C, xr + (size_t)ix * C, sizeof(float) * C);
                     }
                 }
             }
 }
 
-// dcol (B*OH*OW, C*k*k) -> dx (B,H,W,C) (overwritten): the adjoint of im2col; parallel over images
+#ifdef __x86_64__
+/* n floats -> bf16 with AVX-512 BF16 (callers check the CPU has it: only bf16 runs come here) */
+__attribute__((target("avx512f,avx512bf16,avx512vl"))) static inline void cvt_bf16_hw(const float *s, uint16_t *d, size_t n) {
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        _mm256_storeu_si256((__m256i *)(d + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + j)));
+    if (j < n) {
+        __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+        _mm256_mask_storeu_epi16(d + j, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + j)));
+    }
+}
+#endif
+static inline void cvt_bf16(const float *s, uint16_t *d, size_t n, int hw) {
+#ifdef __x86_64__
+    if (hw) { cvt_bf16_hw(s, d, n); return; }
+#endif
+    rm_bf16_convert(s, d, n);
+}
+
+// as im2col, written in bf16 (rounded to nearest even) for a bf16 product: col is (B*OH*OW, k*k*C) uint16
+static void im2col_bf16(uint16_t *col, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
+    size_t F = (size_t)C * k * k, kC = (size_t)k * C;
+    int hw = rm_gemm_cpu_isa() >= RM_ISA_AVX512_BF16;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                uint16_t *cr = col + (((size_t)b * OH + oy) * OW + ox) * F;
+                int ix0 = ox * s - pad;
+                for (int ky = 0; ky < k; ky++, cr += kC) {
+                    int iy = oy * s - pad + ky;
+                    if (iy < 0 || iy >= H) { memset(cr, 0, sizeof(uint16_t) * kC); continue; }
+                    const float *xr = x + ((size_t)b * H + iy) * W * C;
+                    if (ix0 >= 0 && ix0 + k <= W) { cvt_bf16(xr + (size_t)ix0 * C, cr, kC, hw); continue; }
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ix0 + kx;
+                        if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C, 0, sizeof(uint16_t) * C);
+                        else cvt_bf16(xr + (size_t)ix * C, cr + (size_t)kx * C, C, hw);
+                    }
+                }
+            }
+}
+
+// dcol (B*OH*OW, k*k*C) -> dx (B,H,W,C) (overwritten): the adjoint of im2col; parallel over images
 static void col2im(float *dx, const float *dcol, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
     size_t F = (size_t)C * k * k;
 #pragma omp parallel for schedule(static)
@@ -311,36 +403,42 @@ static void col2im(float *dx, const float *dcol, int B, int H, int W, int C, int
                 for (int ky = 0; ky < k; ky++) {
                     int iy = oy * s - pad + ky;
                     if (iy < 0 || iy >= H) continue;
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * s - pad + kx;
-                        if (ix < 0 || ix >= W) continue;
-                        float *xp = xb + ((size_t)iy * W + ix) * C;
-                        const float *cc = cr + ky * k + kx;
-                        for (int c = 0; c < C; c++) xp[c] += cc[(size_t)c * k * k];
-                    }
+                    int ix0 = ox * s - pad, kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + k > W ? W - ix0 : k;
+                    if (kx1 <= kx0) continue;
+                    /* the kernel row's in-image part: (kx1-kx0)*C contiguous floats on both sides */
+                    float *xp = xb + ((size_t)iy * W + ix0 + kx0) * C;
+                    const float *cc = cr + ((size_t)ky * k + kx0) * C;
+                    size_t len = (size_t)(kx1 - kx0) * C;
+#pragma omp simd
+                    for (size_t j = 0; j < len; j++) xp[j] += cc[j];
                 }
             }
     }
 }
 
-// x is (B,H,W,C); y is (B,OH,OW,C); arg holds the input offset (within the sample) of each maximum
+// x is (B,H,W,C); y is (B,OH,OW,C); arg holds the input offset (within the sample) of each maximum (the
+// first one in (ky,kx) order on ties); vectorised over channels
 static void maxpool_fwd(float *y, int *arg, const float *x, int B, int H, int W, int C, int k, int s, int OH, int OW) {
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
         for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++)
-                for (int c = 0; c < C; c++) {
-                    const float *xb = x + (size_t)b * H * W * C;
-                    int best = ((oy * s) * W + ox * s) * C + c;
-                    for (int ky = 0; ky < k; ky++)
-                        for (int kx = 0; kx < k; kx++) {
-                            int o = ((oy * s + ky) * W + ox * s + kx) * C + c;
-                            if (xb[o] > xb[best]) best = o;
-                        }
-                    size_t oi = (((size_t)b * OH + oy) * OW + ox) * C + c;
-                    y[oi] = xb[best];
-                    arg[oi] = best;
-                }
+            for (int ox = 0; ox < OW; ox++) {
+                const float *xb = x + (size_t)b * H * W * C;
+                size_t oi = (((size_t)b * OH + oy) * OW + ox) * C;
+                float *yo = y + oi;
+                int *ao = arg + oi;
+                int o0 = ((oy * s) * W + ox * s) * C;
+#pragma omp simd
+                for (int c = 0; c < C; c++) { yo[c] = xb[o0 + c]; ao[c] = o0 + c; }
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        if (!ky && !kx) continue;
+                        int o = ((oy * s + ky) * W + ox * s + kx) * C;
+#pragma omp simd
+                        for (int c = 0; c < C; c++)
+                            if (xb[o + c] > yo[c]) { yo[c] = xb[o + c]; ao[c] = o + c; }
+                    }
+            }
 }
 
 /* the weights the forward uses: latent floats or their quantised copy */
@@ -396,6 +494,30 @@ static void qlinear_forward(float *y, const float *x, const float *w, const floa
         for (int o = 0; o < OC; o++) y[(size_t)r * OC + o] = rm_net_post(y[(size_t)r * OC + o], alpha, b, o);
 }
 
+/* bf16 products (precision bf16 on a CPU with bf16 units): conv columns arrive in bf16; the weight
+ * gradient dy^T x runs in bf16 too (rm_gemm keeps transA products in fp32). Quantised layers keep the
+ * order: product, then scale and bias one rounding each, as qlinear_forward. */
+// col is (N,F) bf16, w is (OC,F) fp32; y is (N,OC)
+static void conv_bf16_forward(float *y, const uint16_t *col, const float *w, const float *alpha, const float *b,
+                              int N, int F, int OC, int quantised) {
+    if (!quantised && b) {
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < N; r++) memcpy(y + (size_t)r * OC, b, sizeof(float) * OC);
+    }
+    rm_gemm_bf16(0, 1, N, OC, F, 1.0f, col, 1, F, w, 0, F, !quantised && b ? 1.0f : 0.0f, y, OC);
+    if (!quantised || (!alpha && !b)) return;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < N; r++)
+        for (int o = 0; o < OC; o++) y[(size_t)r * OC + o] = rm_net_post(y[(size_t)r * OC + o], alpha, b, o);
+}
+
+// as linear_backward with the weight gradient in bf16: dw (OC,IC) += dy^T x; db += colsum(dy); dx = dy w
+static void linear_backward_bf16(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                                 int N, int IC, int OC, double *scratch) {
+    rm_gemm_bf16(1, 0, OC, IC, N, 1.0f, dy, 0, OC, x, 0, IC, 1.0f, dw, IC);
+    linear_backward(dx, NULL, db, dy, NULL, w, N, IC, OC, scratch);
+}
+
 /* fixed-point activation quantiser: f = bits-1-ceil(log2 range) fractional bits */
 static float quant_scale(const rm_nlayer_spec *s, float *lo, float *hi) {
     int f = s->bits - 1 - (int)ceilf(log2f(s->range));
@@ -404,6 +526,20 @@ static float quant_scale(const rm_nlayer_spec *s, float *lo, float *hi) {
 }
 
 /* ---- forward / backward ------------------------------------------------------------------------- */
+
+static int has_params(int type) {
+    return type == RM_NL_LINEAR || type == RM_NL_CONV || type == RM_NL_BN || type == RM_NL_CURVE;
+}
+
+/* profile category of a layer without weights (prof.h) */
+static int prof_cat(int type) {
+    switch (type) {
+    case RM_NL_MAXPOOL: return RM_PROF_POOL;
+    case RM_NL_FLATTEN: case RM_NL_DROPOUT: return RM_PROF_COPY;
+    case RM_NL_BN: return RM_PROF_BN;
+    default: return RM_PROF_ACT;
+    }
+}
 
 int rm_net_forward(rm_ctx *ctx, rm_model *m, const float *x, int B, int train) {
     return rm_net_forward_upto(ctx, m, x, B, train, m->net->s.n);
@@ -425,28 +561,48 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
     struct rm_net *net = m->net;
     const float *in = x;
     if (net->in_nhwc) {
-        transpose_chw(net->xin, x, B, net->s.in_c, net->s.in_h * net->s.in_w, 0);
+        RM_PROF(RM_PROF_COPY, transpose_chw(net->xin, x, B, net->s.in_c, net->s.in_h * net->s.in_w, 0));
         in = net->xin;
     }
     if (nlayers > net->s.n) nlayers = net->s.n;
+    int bf16 = rm_gemm_precision() == RM_PREC_BF16 && rm_gemm_has_bf16();
+    net->colcache = bf16 && net->sumcol <= 2 * net->maxcol;   /* col holds B*maxcol floats = 2*B*maxcol bf16 */
     for (int i = 0; i < nlayers; i++) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
         float *y = L->y;
         size_t n = (size_t)B * L->out_n;
         int C = L->in_sp ? L->ic : (int)L->in_n, N = L->in_sp ? B * L->ih * L->iw : B;
+        double tl = rm_prof_begin();
         switch (s->type) {
         case RM_NL_LINEAR:
         case RM_NL_CONV: {
-            const float *wf = weights_fwd(net, i, train), *xin = in;
+            const float *wf, *xin = in;
+            RM_PROF(RM_PROF_WQ, wf = weights_fwd(net, i, train));
+            const float *wc = s->wq == RM_WQ_TERNARY ? L->wt : wf;   /* what the product multiplies */
             int rows = B;
             if (s->type == RM_NL_CONV) {
-                im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
-                xin = net->col;
+                double tq = rm_prof_begin();
+                perm_to_kkc(L->wp, wf, L->rows, L->ic, s->k);
+                if (L->wtp) perm_to_kkc(L->wtp, L->wt, L->rows, L->ic, s->k);
+                wc = L->wtp ? L->wtp : L->wp;
+                rm_prof_end(RM_PROF_WQ, tq);
                 rows = B * L->oh * L->ow;
+                if (bf16) {   /* columns written in bf16 directly (in col's memory), the product in bf16 */
+                    uint16_t *colh = (uint16_t *)net->col + (net->colcache ? (size_t)B * L->coloff : 0);
+                    RM_PROF(RM_PROF_IM2COL, im2col_bf16(colh, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+                    double tg = rm_prof_begin();
+                    conv_bf16_forward(y, colh, wc, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows, s->wq != RM_WQ_FLOAT);
+                    rm_prof_end(RM_PROF_GEMM, tg);
+                    break;
+                }
+                RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+                xin = net->col;
             }
-            if (s->wq == RM_WQ_FLOAT) linear_forward(y, xin, wf, L->b, rows, L->fan, L->rows);
-            else qlinear_forward(y, xin, s->wq == RM_WQ_TERNARY ? L->wt : wf, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows);
+            double tg = rm_prof_begin();
+            if (s->wq == RM_WQ_FLOAT) linear_forward(y, xin, wc, L->b, rows, L->fan, L->rows);
+            else qlinear_forward(y, xin, wc, s->wq == RM_WQ_TERNARY ? L->alpha : NULL, L->b, rows, L->fan, L->rows);
+            rm_prof_end(RM_PROF_GEMM, tg);
             break;
         }
         case RM_NL_MAXPOOL:
@@ -473,7 +629,7 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
             break;
         case RM_NL_HARDTANH:
 #pragma omp parallel for simd schedule(static)
-            for (size_t j = 0; j < n; j++) y[j] = fminf(1, fmaxf(-1, in[j]));
+            for (size_t j = 0; j < n; j++) { float v = in[j] > -1 ? in[j] : -1; y[j] = v < 1 ? v : 1; }   /* NaN -> -1, as fmaxf */
             break;
         case RM_NL_SIGN:
 #pragma omp parallel for simd schedule(static)
@@ -492,10 +648,16 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
         case RM_NL_QUANT: {
             float lo, hi, sc = quant_scale(s, &lo, &hi), inv = 1 / sc;
 #pragma omp parallel for simd schedule(static)
-            for (size_t j = 0; j < n; j++) y[j] = fminf(fmaxf(nearbyintf(in[j] * sc), lo), hi) * inv;
+            for (size_t j = 0; j < n; j++) {   /* rintf = nearbyintf here (round to nearest even); vectorises */
+                float v = rintf(in[j] * sc);
+                v = v > lo ? v : lo;    /* NaN -> lo, as fmaxf */
+                v = v < hi ? v : hi;
+                y[j] = v * inv;
+            }
             break;
         }
         }
+        if (s->type != RM_NL_LINEAR && s->type != RM_NL_CONV) rm_prof_end(prof_cat(s->type), tl);
         in = y;
     }
     if (nlayers < net->s.n) return RM_OK;   /* later curve tables stay unprepared: act_ready unchanged */
@@ -509,8 +671,13 @@ int rm_net_forward_upto(rm_ctx *ctx, rm_model *m, const float *x, int B, int tra
 void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
     struct rm_net *net = m->net;
     int B = m->B;
+    int bf16 = rm_gemm_precision() == RM_PREC_BF16 && rm_gemm_has_bf16();
     const float *dout = dlogits;
-    for (int i = net->s.n - 1; i >= 0; i--) {
+    /* layers below the first one with parameters need no gradient: the backward stops there, and that
+     * layer computes no input gradient (e.g. CNV's first conv after the input quantiser: no col2im) */
+    int lo = 0;
+    while (lo < net->s.n - 1 && !has_params(net->s.l[lo].type)) lo++;
+    for (int i = net->s.n - 1; i >= lo; i--) {
         const rm_nlayer_spec *s = &net->s.l[i];
         nl_rt *L = &net->l[i];
         const float *in = i ? net->l[i - 1].y : net->in_nhwc ? net->xin : x;
@@ -518,15 +685,27 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
         size_t n = (size_t)B * L->out_n;   /* = B * in_n for elementwise layers */
         int C = L->in_sp ? L->ic : (int)L->in_n, N = L->in_sp ? B * L->ih * L->iw : B;
         const float *wq = L->wq ? L->wq : L->w;
+        double tl = rm_prof_begin();
         switch (s->type) {
         case RM_NL_LINEAR:
-            linear_backward(i ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
+            (bf16 ? linear_backward_bf16 : linear_backward)(i > lo ? din : NULL, L->gw, L->gb, dout, in, wq, B, L->fan, L->rows, m->scratch);
             break;
-        case RM_NL_CONV:
-            im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
-            linear_backward(i ? net->dcol : NULL, L->gw, L->gb, dout, net->col, wq, B * L->oh * L->ow, L->fan, L->rows, m->scratch);
-            if (i) col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow);
+        case RM_NL_CONV: {   // dout is (N,OC), col (N,F) and wp (OC,F) in (ky,kx,c) order: gtmp = dout^T col, dcol = dout wp
+            int Nr = B * L->oh * L->ow;
+            uint16_t *colh = (uint16_t *)net->col;
+            if (bf16 && net->colcache) colh += (size_t)B * L->coloff;   /* the forward's columns */
+            else if (bf16) RM_PROF(RM_PROF_IM2COL, im2col_bf16(colh, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+            else RM_PROF(RM_PROF_IM2COL, im2col(net->col, in, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
+            tl = rm_prof_begin();
+            if (bf16) rm_gemm_bf16(1, 0, L->rows, L->fan, Nr, 1.0f, dout, 0, L->rows, colh, 1, L->fan, 0.0f, net->gtmp, L->fan);
+            else rm_gemm(1, 0, L->rows, L->fan, Nr, 1.0f, dout, L->rows, net->col, L->fan, 0.0f, net->gtmp, L->fan);
+            if (L->gb) linear_backward(NULL, NULL, L->gb, dout, NULL, NULL, Nr, L->fan, L->rows, m->scratch);
+            if (i > lo) rm_gemm(0, 0, Nr, L->fan, L->rows, 1.0f, dout, L->rows, L->wp, L->fan, 0.0f, net->dcol, L->fan);
+            rm_prof_end(RM_PROF_GEMM, tl);
+            RM_PROF(RM_PROF_WQ, add_from_kkc(L->gw, net->gtmp, L->rows, L->ic, s->k));
+            if (i > lo) RM_PROF(RM_PROF_IM2COL, col2im(din, net->dcol, B, L->ih, L->iw, L->ic, s->k, s->stride, s->pad, L->oh, L->ow));
             break;
+        }
         case RM_NL_MAXPOOL: {
             size_t in_n = L->in_n;
 #pragma omp parallel for schedule(static)
@@ -582,9 +761,16 @@ void rm_net_backward(rm_model *m, const float *x, const float *dlogits) {
             break;
         }
         }
+        if (s->type == RM_NL_LINEAR) rm_prof_end(RM_PROF_GEMM, tl);
+        else if (s->type != RM_NL_CONV) rm_prof_end(prof_cat(s->type), tl);
         if ((s->type == RM_NL_LINEAR || s->type == RM_NL_CONV) && s->wq == RM_WQ_BINARY) {
             size_t nw = (size_t)L->rows * L->fan;
-            for (size_t j = 0; j < nw; j++) if (fabsf(L->w[j]) > 1) L->gw[j] = 0;
+            double tq = rm_prof_begin();
+            const float *w = L->w;
+            float *gw = L->gw;
+#pragma omp parallel for simd schedule(static) if (nw > 65536)
+            for (size_t j = 0; j < nw; j++) gw[j] = fabsf(w[j]) > 1 ? 0.0f : gw[j];
+            rm_prof_end(RM_PROF_WQ, tq);
         }
         dout = din;
     }

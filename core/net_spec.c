@@ -443,8 +443,9 @@ int rm_net_shapes(rm_ctx *ctx, rm_net_spec *s, int (*outs)[3]) {
 /* ---- quantisers --------------------------------------------------------------------------------- */
 
 int rm_quant_fixed(float *q, const float *w, size_t n, int bits, const float *u) {
-    float mx = 0;
-    for (size_t i = 0; i < n; i++) mx = fmaxf(mx, fabsf(w[i]));
+    float mx = 0;   /* max|w| (compares instead of fmaxf, NaN skipped as fmaxf does, so the loops vectorise) */
+#pragma omp simd reduction(max : mx)
+    for (size_t i = 0; i < n; i++) { float a = fabsf(w[i]); mx = a > mx ? a : mx; }
     int f = bits - 1;
     if (mx > 0) f = bits - 1 - (int)ceilf(log2f(mx));
     if (f > 24) f = 24;
@@ -452,8 +453,9 @@ int rm_quant_fixed(float *q, const float *w, size_t n, int bits, const float *u)
 #pragma omp parallel for simd schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float v = w[i] * s;
-        v = u ? floorf(v + u[i]) : nearbyintf(v);
-        q[i] = fminf(fmaxf(v, lo), hi) * inv;
+        v = u ? floorf(v + u[i]) : rintf(v);   /* rintf = nearbyintf (round to nearest even) */
+        v = v > lo ? v : lo;
+        q[i] = (v < hi ? v : hi) * inv;
     }
     return f;
 }

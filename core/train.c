@@ -33,7 +33,16 @@ static int check_data(rm_ctx *ctx, const rm_model *m, const rm_dataset *ds) {
 /* index of the first NaN/Inf of x[0..n), or -1: a non-finite input or gradient can leave the loss finite
  * (ReLU maps NaN to 0 downstream) while it poisons the weights, so the loss check alone is not enough */
 static long first_nonfinite(const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) if (!isfinite(x[i])) return (long)i;
+    /* blocks of 4096 in one vector pass each: x*0 is 0 for a finite x and NaN for NaN or Inf, so the
+     * block's sum is NaN exactly when the block holds one; only then the exact scan */
+    for (size_t b = 0; b < n; b += 4096) {
+        size_t e = n - b < 4096 ? n : b + 4096;
+        float acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (size_t i = b; i < e; i++) acc += x[i] * 0.0f;
+        if (acc == acc) continue;
+        for (size_t i = b; i < e; i++) if (!isfinite(x[i])) return (long)i;
+    }
     return -1;
 }
 
@@ -129,7 +138,8 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
         for (int s = 0; s < steps; s++) {
             if (rm_interrupted(ctx)) { res->interrupted = 1; st = RM_OK; goto done; }
             RM_PROF(RM_PROF_DATA, make_batch(m, ds, perm + (size_t)s * B, B, o->aug, o->seed ^ ((uint64_t)e << 32) ^ (uint64_t)s * 0x100000001B3ull, x, y));
-            long bad = first_nonfinite(x, (size_t)B * insize);
+            long bad;
+            RM_PROF(RM_PROF_CHECK, bad = first_nonfinite(x, (size_t)B * insize));
             if (bad >= 0) {
                 rm_err(ctx, "%s input at epoch %d step %d (sample %d of the training set, feature %ld)",
                        isnan(x[bad]) ? "NaN" : "infinite", e + 1, s + 1, perm[(size_t)s * B + bad / insize], bad % insize);
@@ -151,7 +161,8 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
                 goto blowup;
             }
             rm_model_backward(m, x, kt ? NULL : dz, dkt, upto, kt ? o->kt_block : -1);
-            if ((bad = first_nonfinite(m->gmem, m->nparams)) >= 0) {
+            RM_PROF(RM_PROF_CHECK, bad = first_nonfinite(m->gmem, m->nparams));
+            if (bad >= 0) {
                 rm_err(ctx, "gradients became %s at epoch %d step %d (loss %g)", isnan(m->gmem[bad]) ? "NaN" : "infinite",
                        e + 1, s + 1, loss);
                 goto blowup;
@@ -160,6 +171,8 @@ int rm_train(rm_ctx *ctx, rm_model *m, rm_optim *opt, const rm_dataset *ds, cons
             memcpy(good, m->mem, sizeof(float) * m->nparams);
             memcpy(good + m->nparams, m->bmem, sizeof(float) * m->nbufs);
             have_good = 1;
+            rm_prof_end(RM_PROF_CHECK, to_);
+            to_ = rm_prof_begin();
             rm_optim_step(opt, m);
             rm_prof_end(RM_PROF_OPT, to_);
             lsum += loss; images += B; seen += B;
