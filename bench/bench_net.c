@@ -4,11 +4,13 @@
  * the integer engine (core/bnn.c) for binarised nets: the Vertebral MLP, the MiniMNIST CNN and CNV w1a1
  * (XNOR-popcount), and for nets with n-bit activations (multi-thresholds, code x code products): a w4a4
  * MiniMNIST CNN and CNV w2a2 (all engine paths: AVX-512 VPOPCNTDQ / VNNI where the CPU has it, portable).
- * usage: build/bench/bench_net [train_images (default 6400)]
+ * usage: build/bench/bench_net [train_images (default 6400)] [--infer] [--profile] [--only NAME]
+ *   --infer: inference figures only (no training img/s); --profile: per-stage time of each engine path
+ *   (us per image, the layer index and kind of each stage); --only NAME: that net only.
  * Prints one line per figure; bench/torch_net_bench.py prints the PyTorch side in the same format. */
 #include "core/train.h"
 #include "core/net.h"
-#include "core/bnn.h"
+#include "core/bnn_impl.h"
 #include "core/gemm.h"
 #include "core/table.h"
 #include <stdio.h>
@@ -16,6 +18,9 @@
 #include <string.h>
 
 #define DATA "../shared/data"
+static int g_profile, g_infer;
+static const char *g_only;
+static int wanted(const char *name) { return !g_only || !strcmp(g_only, name); }
 
 static void die(rm_ctx *c, const char *what) { fprintf(stderr, "bench_net: %s: %s\n", what, c->msg); exit(1); }
 
@@ -42,6 +47,7 @@ static rm_model *trained(const char *name, const char *spec, const rm_dataset *d
 
 /* training img/s: the second of two epochs over `imgs` images (the first creates primitives and caches) */
 static void train_rate(const char *name, const char *spec, const rm_dataset *ds, int imgs) {
+    if (g_infer || !wanted(name)) return;
     double rate;
     rm_model_free(trained(name, spec, ds, imgs, 2, &rate));
     printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads)\n", name, rate, imgs, rm_get_threads());
@@ -51,6 +57,7 @@ static void train_rate(const char *name, const char *spec, const rm_dataset *ds,
 /* float eval forward vs the integer engine on up to 4,096 images of ds, after one epoch of training so
  * the BN statistics are real */
 static void infer_rate(const char *name, const char *spec, const rm_dataset *ds, int train_imgs) {
+    if (!wanted(name)) return;
     rm_ctx c = {0};
     rm_model *m = trained(name, spec, ds, train_imgs, 1, NULL);
     int B = 256, n = ds->n < 4096 ? ds->n / B * B : 4096;
@@ -67,6 +74,7 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
     rm_bnet *e = NULL;
     if (rm_bnet_build(&c, m, &e)) die(&c, "bnet_build");
     double tf = 1e30, te[3] = {1e30, 1e30, 1e30};
+    double *prof = calloc((size_t)3 * (e->ns + 1), sizeof(double));   /* per path: stages, then the input */
     for (int rep = 0; rep < 3; rep++) {
         double t0 = rm_now();
         for (int b = 0; b < n; b += B)
@@ -76,8 +84,10 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
         for (int p = RM_BNN_PORTABLE; p <= RM_BNN_VPOPCNT; p++) {
             if (rm_bnet_set_path(e, p) != p) continue;
             t0 = rm_now();
+            if (g_profile && rep > 0) rm_bnet_profile(e, prof + (size_t)p * (e->ns + 1));   /* reps 1, 2 */
             for (int b = 0; b < n; b += B)
                 if (rm_bnet_forward(&c, e, x + (size_t)b * in, B, logits)) die(&c, "bnet_forward");
+            rm_bnet_profile(e, NULL);
             t = rm_now() - t0;
             if (t < te[p]) te[p] = t;
         }
@@ -86,6 +96,19 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
     for (int p = RM_BNN_PORTABLE; p <= RM_BNN_VPOPCNT; p++)
         if (te[p] < 1e30) printf(" | int %s %9.0f img/s (%.1fx)", rm_bnn_path_name(p), n / te[p], tf / te[p]);
     printf("  (%d images, batch %d, %d threads)\n", n, B, rm_get_threads());
+    for (int p = RM_BNN_PORTABLE; g_profile && p <= RM_BNN_VPOPCNT; p++) {
+        if (te[p] >= 1e30) continue;
+        const double *t = prof + (size_t)p * (e->ns + 1);
+        static const char *kind[] = {"linear", "conv", "pool", "flatten"};
+        printf("  profile %-16s us/img: input %.2f", rm_bnn_path_name(p), 1e6 * t[e->ns] / (2.0 * n));
+        for (int i = 0; i < e->ns; i++) {
+            const bstage *s = &e->st[i];
+            printf(" | %d %s%s %.2f", s->layer, kind[s->type], s->type <= S_CONV ? (s->wk == W_BIN ? "/bin" : s->wk == W_PLANES ? "/planes" : "/int") : "",
+                   1e6 * t[i] / (2.0 * n));
+        }
+        printf("\n");
+    }
+    free(prof);
     fflush(stdout);
     rm_bnet_free(e);
     rm_model_free(m);
@@ -93,7 +116,14 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
 }
 
 int main(int argc, char **argv) {
-    int imgs = argc > 1 ? atoi(argv[1]) : 6400;
+    int imgs = 6400;
+    for (int a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--profile")) g_profile = 1;
+        else if (!strcmp(argv[a], "--infer")) g_infer = 1;
+        else if (!strcmp(argv[a], "--only") && a + 1 < argc) g_only = argv[++a];
+        else if (atoi(argv[a]) > 0) imgs = atoi(argv[a]);
+        else { fprintf(stderr, "bench_net: unknown argument %s (train_images, --infer, --profile, --only NAME)\n", argv[a]); return 1; }
+    }
     rm_set_threads(0);
     rm_ctx c = {0};
     rm_dataset mnist, cifar, vert, vert_tr, vert_te, mm_tr, mm_te;

@@ -1296,6 +1296,7 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
     if (ensure(ctx, e, B)) return RM_ERR;
     uint64_t *cur = e->buf0, *nxt = e->buf1;
     int H, W, C;
+    double tp = e->prof ? rm_now() : 0;
     if (e->int_front) {
         /* int32 codes per sample fit in in_words = n/2 + 1 words */
         for (int b = 0; b < B; b++) rm_bnet_input_codes(e, x + (size_t)b * e->in_c * e->in_h * e->in_w, 1, (int32_t *)(cur + (size_t)b * e->st[0].in_words));
@@ -1329,6 +1330,7 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
         }
         H = h; W = w; C = c;
     }
+    if (e->prof) { double t = rm_now(); e->prof[e->ns] += t - tp; tp = t; }
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
         switch (s->type) {
@@ -1355,12 +1357,14 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
                     }
                 }
                 free(tmp);
+                if (e->prof) e->prof[i] += rm_now() - tp;
                 return RM_OK;
             }
             run_linear(s, cur, nxt, NULL, B, e->path);
             C = s->rows; H = W = 1;
             break;
         }
+        if (e->prof) { double t = rm_now(); e->prof[i] += t - tp; tp = t; }
         if (chk && s->sign_layer >= 0) compare_bits(e, s, nxt, B, chk);
         if (tap) tap(tap_ud, i, nxt, s->out_words, B);
         uint64_t *t = cur; cur = nxt; nxt = t;
@@ -1424,6 +1428,7 @@ done:
 }
 
 rm_model *rm_bnet_model(const rm_bnet *e) { return e->m; }
+void rm_bnet_profile(rm_bnet *e, double *t) { e->prof = t; }
 
 int rm_bnet_stage_acts(const rm_bnet *e, int i, int64_t acc, int32_t *eng, int32_t *flt) {
     const bstage *s = &e->st[i];
