@@ -1147,8 +1147,250 @@ static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64
     if (failed) run_linear_ref(s, in, out, acc_out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
 }
 
+/* ---- fast conv stages: one sample per thread, patches built straight from the map ----------------- */
+/* Binary stages (W_BIN): the dense patch (transpose_stage's order, bit p*ic + c) from each valid pixel's words,
+ * then every row's popcount in registers and the thresholds applied at once; a mask of the valid bits at the
+ * border. W_INT stages with an int16 copy (kT16): the sample's codes copied once into a zero-padded map (int16,
+ * or code + 128 bytes for VPDPBUSD), so each patch is k runs of k*ic codes and padding contributes code 0. */
+
+// the dense patch of output position (oy, ox) of x (wpp words per pixel) into xw (nd words) and, at the
+// border, its valid-bit mask into mk; returns the number of valid bits (mk untouched when all are valid)
+static inline long bin_patch(const bstage *s, const uint64_t *x, int oy, int ox, uint64_t *xw, uint64_t *mk, int *border) {
+    const int k = s->k, ic = s->ic, wpp = s->iwpp, nd = s->nd;
+    memset(xw, 0, sizeof(uint64_t) * nd);
+    int iy0 = oy * s->s - s->pad, ix0 = ox * s->s - s->pad;
+    int full = iy0 >= 0 && ix0 >= 0 && iy0 + k <= s->ih && ix0 + k <= s->iw;
+    *border = !full;
+    if (!full) memset(mk, 0, sizeof(uint64_t) * nd);
+    long nv = 0;
+    for (int ky = 0; ky < k; ky++) {
+        int iy = iy0 + ky;
+        if (iy < 0 || iy >= s->ih) continue;
+        for (int kx = 0; kx < k; kx++) {
+            int ix = ix0 + kx;
+            if (ix < 0 || ix >= s->iw) continue;
+            const uint64_t *px = x + ((size_t)iy * s->iw + ix) * wpp;
+            size_t pos = (size_t)(ky * k + kx) * ic;
+            nv++;
+            if ((ic & 63) == 0) memcpy(xw + (pos >> 6), px, sizeof(uint64_t) * wpp);
+            else if (ic < 64) {   /* the bits above ic are 0 in a stored map */
+                int sh = (int)(pos & 63);
+                xw[pos >> 6] |= px[0] << sh;
+                if (sh && sh + ic > 64) xw[(pos >> 6) + 1] |= px[0] >> (64 - sh);
+            } else put_bits(xw, pos, px, ic);
+            if (!full) put_bits(mk, pos, NULL, ic);
+        }
+    }
+    return nv * ic;
+}
+
+#ifdef __x86_64__
+/* G groups of 8 rows from row o0: popcounts of (patch XOR weights) [AND mask] in registers, then the
+ * branch-free thresholds (acc = nbits - 2 * pc in [tlo, thi]); returns the rows' bits (bit 8g + lane) */
+#define BIN_CHUNK(G_, MK_)                                                                                           \
+    __attribute__((target("avx512f,avx512vpopcntdq"))) static uint64_t bin_chunk_##G_##_##MK_(                     \
+        const bstage *s, const uint64_t *xw, const uint64_t *mk, int nd, long nbits, int o0) {                      \
+        const int R8 = s->R8;                                                                                       \
+        __m512i a[G_];                                                                                              \
+        for (int g = 0; g < G_; g++) a[g] = _mm512_setzero_si512();                                                 \
+        const uint64_t *W = s->wT + o0;                                                                             \
+        for (int j = 0; j < nd; j++, W += R8) {                                                                     \
+            __m512i xb = _mm512_set1_epi64((long long)xw[j]);                                                       \
+            __m512i mb = MK_ ? _mm512_set1_epi64((long long)mk[j]) : xb;                                            \
+            for (int g = 0; g < G_; g++) {                                                                          \
+                __m512i v = _mm512_xor_si512(xb, _mm512_loadu_si512(W + 8 * g));                                    \
+                if (MK_) v = _mm512_and_si512(v, mb);                                                               \
+                a[g] = _mm512_add_epi64(a[g], _mm512_popcnt_epi64(v));                                              \
+            }                                                                                                       \
+        }                                                                                                           \
+        __m512i nb = _mm512_set1_epi64(nbits);                                                                      \
+        uint64_t bits = 0;                                                                                          \
+        for (int g = 0; g < G_; g++) {                                                                              \
+            __m512i acc = _mm512_sub_epi64(nb, _mm512_slli_epi64(a[g], 1));                                         \
+            __mmask8 m = _mm512_cmpge_epi64_mask(acc, _mm512_loadu_si512(s->tlo + o0 + 8 * g)) &                    \
+                         _mm512_cmple_epi64_mask(acc, _mm512_loadu_si512(s->thi + o0 + 8 * g));                     \
+            bits |= (uint64_t)m << (8 * g);                                                                         \
+        }                                                                                                           \
+        return bits;                                                                                                \
+    }
+BIN_CHUNK(1, 0) BIN_CHUNK(2, 0) BIN_CHUNK(4, 0) BIN_CHUNK(8, 0)
+BIN_CHUNK(1, 1) BIN_CHUNK(2, 1) BIN_CHUNK(4, 1) BIN_CHUNK(8, 1)
+#undef BIN_CHUNK
+/* all rows of one position into y (owpp words): chunks of 64 rows (8 registers), smaller tails */
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void bin_fire_512(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, uint64_t *y) {
+    const int nd = s->nd;
+    for (int o0 = 0; o0 < s->R8;) {
+        int left = (s->R8 - o0) / 8, G = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        uint64_t b;
+        if (mk) b = G == 8 ? bin_chunk_8_1(s, xw, mk, nd, nbits, o0) : G == 4 ? bin_chunk_4_1(s, xw, mk, nd, nbits, o0)
+                  : G == 2 ? bin_chunk_2_1(s, xw, mk, nd, nbits, o0) : bin_chunk_1_1(s, xw, mk, nd, nbits, o0);
+        else b = G == 8 ? bin_chunk_8_0(s, xw, mk, nd, nbits, o0) : G == 4 ? bin_chunk_4_0(s, xw, mk, nd, nbits, o0)
+                  : G == 2 ? bin_chunk_2_0(s, xw, mk, nd, nbits, o0) : bin_chunk_1_0(s, xw, mk, nd, nbits, o0);
+        int sh = o0 & 63;
+        if (!sh) y[o0 >> 6] = 0;
+        y[o0 >> 6] |= b << sh;
+        o0 += 8 * G;
+    }
+    int r = s->rows & 63;   /* the padded rows past the last one stay 0 */
+    if (r) y[s->rows >> 6] &= (1ull << r) - 1;
+}
+#else
+static void bin_fire_512(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, uint64_t *y) { (void)s; (void)xw; (void)mk; (void)nbits; (void)y; }
+#endif
+/* the portable form: every row's popcount (R8 at once, plain C), then the thresholds */
+static void bin_fire_port(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, int64_t *restrict pc, uint64_t *y) {
+    const int R8 = s->R8;
+    memset(pc, 0, sizeof(int64_t) * R8);
+    pop_rows_port(xw, mk, s->wT, s->nd, R8, 0, pc, NULL);
+    for (int o = 0; o < R8; o++) pc[o] = nbits - 2 * pc[o];
+    fire_rows_port(s, pc, y);
+}
+
+#ifdef __x86_64__
+// a32 (R16) = dot of the patch of fan4 byte quads with W (fan4,R16,4): VPDPBUSD, 4 groups of 16 rows at once
+__attribute__((target("avx512f,avx512vnni")))
+static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) {
+    for (int o0 = 0; o0 < R16; o0 += 64) {
+        int G = (R16 - o0) / 16 < 4 ? (R16 - o0) / 16 : 4;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        const int8_t *w = W + (size_t)o0 * 4;
+        for (int j = 0; j < fan4; j++, w += (size_t)R16 * 4) {
+            int32_t quad;
+            memcpy(&quad, x8 + 4 * (size_t)j, sizeof quad);
+            __m512i xb = _mm512_set1_epi32(quad);
+            a0 = _mm512_dpbusd_epi32(a0, xb, _mm512_loadu_si512(w));
+            if (G > 1) a1 = _mm512_dpbusd_epi32(a1, xb, _mm512_loadu_si512(w + 64));
+            if (G > 2) a2 = _mm512_dpbusd_epi32(a2, xb, _mm512_loadu_si512(w + 128));
+            if (G > 3) a3 = _mm512_dpbusd_epi32(a3, xb, _mm512_loadu_si512(w + 192));
+        }
+        _mm512_storeu_si512(a32 + o0, a0);
+        if (G > 1) _mm512_storeu_si512(a32 + o0 + 16, a1);
+        if (G > 2) _mm512_storeu_si512(a32 + o0 + 32, a2);
+        if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
+    }
+}
+// the same with int16 pairs (fan2,R16,2): VPDPWSSD
+__attribute__((target("avx512f,avx512vnni")))
+static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) {
+    for (int o0 = 0; o0 < R16; o0 += 64) {
+        int G = (R16 - o0) / 16 < 4 ? (R16 - o0) / 16 : 4;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        const int16_t *w = W + (size_t)o0 * 2;
+        for (int j = 0; j < fan2; j++, w += (size_t)R16 * 2) {
+            int32_t pair;
+            memcpy(&pair, x16 + 2 * (size_t)j, sizeof pair);
+            __m512i xb = _mm512_set1_epi32(pair);
+            a0 = _mm512_dpwssd_epi32(a0, xb, _mm512_loadu_si512(w));
+            if (G > 1) a1 = _mm512_dpwssd_epi32(a1, xb, _mm512_loadu_si512(w + 32));
+            if (G > 2) a2 = _mm512_dpwssd_epi32(a2, xb, _mm512_loadu_si512(w + 64));
+            if (G > 3) a3 = _mm512_dpwssd_epi32(a3, xb, _mm512_loadu_si512(w + 96));
+        }
+        _mm512_storeu_si512(a32 + o0, a0);
+        if (G > 1) _mm512_storeu_si512(a32 + o0 + 16, a1);
+        if (G > 2) _mm512_storeu_si512(a32 + o0 + 32, a2);
+        if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
+    }
+}
+#else
+static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) { dot_rows_vnni8(x8, W, fan4, R16, a32); }
+static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_rows_vnni(x16, W, fan2, R16, a32); }
+#endif
+// portable: a32 (R16) = sum over j < fan2 of the int16 pair times each row's pair, int32 sums (plain C)
+static void dot16_port(const int16_t *restrict x16, const int16_t *restrict W, int fan2, int R16, int32_t *restrict a32) {
+    memset(a32, 0, sizeof(int32_t) * R16);
+    for (int j = 0; j < fan2; j++) {
+        const int32_t xa = x16[2 * j], xb = x16[2 * j + 1];
+        if (!xa && !xb) continue;   /* a zero pair adds nothing (padding, code 0) */
+        const int16_t *restrict w = W + (size_t)j * R16 * 2;
+        for (int o = 0; o < R16; o++) a32[o] += xa * w[2 * o] + xb * w[2 * o + 1];
+    }
+}
+
+/* which stages the fast conv takes: binary ones, and code x code ones with an int16 copy (not a pruned one on
+ * the portable path, which reads only the kept channels in position_acc) */
+static int conv_fast_ok(const bstage *s, int path) {
+    if (s->type != S_CONV || path == RM_BNN_REFERENCE) return 0;
+    if (s->wk == W_BIN) return 1;
+    if (s->wk == W_INT && s->kT16) return !(path != RM_BNN_VPOPCNT && s->kco) && (s->fan2 * 2 >= s->k * s->k * s->ic);
+    return 0;
+}
+
+static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, int B, int path) {
+    const int k = s->k, ic = s->ic, PH = s->ih + 2 * s->pad, PW = s->iw + 2 * s->pad, run = k * ic;
+    const int vec = path == RM_BNN_VPOPCNT;
+    const int use8 = s->wk == W_INT && vec && s->kT8 && has_vnni_cached();
+    const int use16v = s->wk == W_INT && vec && !use8 && has_vnni_cached();
+    int failed = 0;
+#pragma omp parallel
+    {
+        /* per thread: patch (and mask) words, popcounts / accumulators, a padded code map and a patch of codes */
+        size_t nd = s->nd > 0 ? (size_t)s->nd : 1, R = (size_t)(s->R16 > s->R8 ? s->R16 : s->R8) + 16;
+        size_t pm = s->wk == W_INT ? (size_t)PH * PW * ic + 64 : 0, np = s->wk == W_INT ? (size_t)s->fan4 * 4 + (size_t)s->fan2 * 2 + 64 : 0;
+        uint64_t *xw = malloc(sizeof(uint64_t) * 2 * nd + 64);
+        int64_t *acc = malloc(sizeof(int64_t) * R);
+        int32_t *a32 = malloc(sizeof(int32_t) * R);
+        int16_t *map = malloc(sizeof(int16_t) * (pm + np));
+        int ok = xw && acc && a32 && map;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        uint64_t *mk = xw ? xw + nd : NULL;
+        uint8_t *map8 = (uint8_t *)map, *x8 = map8 + pm;
+        int16_t *x16 = map ? map + pm : NULL;
+        if (ok && s->wk == W_INT) {
+            if (use8) memset(x8, 128, (size_t)s->fan4 * 4);   /* the tail past fan: weight 0 */
+            else memset(x16, 0, sizeof(int16_t) * s->fan2 * 2);
+        }
+#pragma omp for schedule(static)
+        for (int b = 0; b < B; b++) {
+            if (!ok) continue;
+            const uint64_t *x = in + (size_t)b * s->in_words;
+            if (s->wk == W_INT) {   /* the sample's codes into the padded map */
+                const int32_t *xc = (const int32_t *)x;
+                if (use8) memset(map8, 128, (size_t)PH * PW * ic);
+                else memset(map, 0, sizeof(int16_t) * PH * PW * ic);
+                for (int y = 0; y < s->ih; y++) {
+                    const int32_t *src = xc + (size_t)y * s->iw * ic;
+                    size_t d = ((size_t)(y + s->pad) * PW + s->pad) * ic;
+                    if (use8) for (int j = 0; j < s->iw * ic; j++) map8[d + j] = (uint8_t)(src[j] + 128);
+                    else for (int j = 0; j < s->iw * ic; j++) map[d + j] = (int16_t)src[j];
+                }
+            }
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    void *y = pos_out(s, out, b, (size_t)oy * s->ow + ox);
+                    if (s->wk == W_BIN) {
+                        int border;
+                        long nbits = bin_patch(s, x, oy, ox, xw, mk, &border);
+                        if (vec) bin_fire_512(s, xw, border ? mk : NULL, nbits, y);
+                        else bin_fire_port(s, xw, border ? mk : NULL, nbits, acc, y);
+                        continue;
+                    }
+                    size_t p0 = ((size_t)oy * s->s * PW + (size_t)ox * s->s) * ic;
+                    if (use8) {
+                        for (int ky = 0; ky < k; ky++) memcpy(x8 + (size_t)ky * run, map8 + p0 + (size_t)ky * PW * ic, (size_t)run);
+                        dot8_vnni(x8, s->kT8, s->fan4, s->R16, a32);
+                        for (int o = 0; o < s->R8; o++) acc[o] = a32[o] - 128 * s->wsum[o];
+                    } else {
+                        for (int ky = 0; ky < k; ky++) memcpy(x16 + (size_t)ky * run, map + p0 + (size_t)ky * PW * ic, sizeof(int16_t) * run);
+                        if (use16v) dot16_vnni(x16, s->kT16, s->fan2, s->R16, a32);
+                        else dot16_port(x16, s->kT16, s->fan2, s->R16, a32);
+                        for (int o = 0; o < s->R8; o++) acc[o] = a32[o];
+                    }
+                    if (!s->out_codes) memset(y, 0, sizeof(uint64_t) * s->owpp);
+                    fire_rows(s, path, acc, y);
+                }
+        }
+        free(xw); free(acc); free(a32); free(map);
+    }
+    if (failed) run_conv_ref(s, in, out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
+}
+
 static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, int path) {
     if (path == RM_BNN_REFERENCE) { run_conv_ref(s, in, out, B, RM_BNN_PORTABLE); return; }
+    if (conv_fast_ok(s, path)) { run_conv_fast(s, in, out, B, path); return; }
     int k = s->k, kk = k * k, failed = 0;
 #pragma omp parallel
     {
