@@ -1307,6 +1307,44 @@ static void dot16_port(const int16_t *restrict x16, const int16_t *restrict W, i
     }
 }
 
+#ifdef __x86_64__
+/* the activations of all rows from int32 accumulators a32 (R16 lanes), AVX-512: sign bits from the clamped
+ * thresholds lo32 / hi32 (R16; padded rows never fire), or codes qlo + #(dir * acc >= thrT[t]) */
+__attribute__((target("avx512f")))
+static void fire32_512(const bstage *s, const int32_t *a32, const int32_t *lo32, const int32_t *hi32, void *yv) {
+    if (!s->out_codes) {
+        uint64_t *y = yv;
+        memset(y, 0, sizeof(uint64_t) * s->owpp);
+        for (int o = 0; o < s->rows; o += 16) {
+            __m512i a = _mm512_loadu_si512(a32 + o);
+            __mmask16 m = _mm512_cmpge_epi32_mask(a, _mm512_loadu_si512(lo32 + o)) & _mm512_cmple_epi32_mask(a, _mm512_loadu_si512(hi32 + o));
+            y[o >> 6] |= (uint64_t)m << (o & 63);
+        }
+        int r = s->rows & 63;
+        if (r) y[s->rows >> 6] &= (1ull << r) - 1;
+        return;
+    }
+    int32_t *y = yv;
+    const __m512i one = _mm512_set1_epi32(1);
+    for (int o = 0; o < s->rows; o += 16) {
+        __mmask16 lm = s->rows - o >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (s->rows - o)) - 1);
+        __m512i a = _mm512_mullo_epi32(_mm512_loadu_si512(a32 + o), _mm512_maskz_loadu_epi32(lm, s->sgn + o));
+        __m512i c = _mm512_set1_epi32(s->qlo);
+        const int32_t *T = s->thrT + o;
+        for (int t = 0; t < s->nthr; t++, T += s->R8)
+            c = _mm512_mask_add_epi32(c, _mm512_cmpge_epi32_mask(a, _mm512_maskz_loadu_epi32(lm, T)), c, one);
+        _mm512_mask_storeu_epi32(y, lm, c);
+        y += 16;
+    }
+}
+#else
+static void fire32_512(const bstage *s, const int32_t *a32, const int32_t *lo32, const int32_t *hi32, void *yv) { (void)s; (void)a32; (void)lo32; (void)hi32; (void)yv; }
+#endif
+/* copy n elements of sz bytes in 8-byte moves (may write up to 7 bytes past the end: the patch buffers have slack) */
+static inline void copy_run(void *dst, const void *src, size_t bytes) {
+    for (size_t i = 0; i < bytes; i += 8) memcpy((char *)dst + i, (const char *)src + i, 8);
+}
+
 /* which stages the fast conv takes: binary ones, and code x code ones with an int16 copy (not a pruned one on
  * the portable path, which reads only the kept channels in position_acc) */
 static int conv_fast_ok(const bstage *s, int path) {
@@ -1327,11 +1365,18 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
         /* per thread: patch (and mask) words, popcounts / accumulators, a padded code map and a patch of codes */
         size_t nd = s->nd > 0 ? (size_t)s->nd : 1, R = (size_t)(s->R16 > s->R8 ? s->R16 : s->R8) + 16;
         size_t pm = s->wk == W_INT ? (size_t)PH * PW * ic + 64 : 0, np = s->wk == W_INT ? (size_t)s->fan4 * 4 + (size_t)s->fan2 * 2 + 64 : 0;
+        int32_t *lo32 = malloc(sizeof(int32_t) * 2 * R);   /* sign thresholds clamped to int32 (|acc| < 2^31) */
+        for (size_t o = 0; lo32 && o < R; o++) {
+            int in = (int)o < s->rows && !s->out_codes;
+            int64_t lo = in ? s->tlo[o] : INT32_MAX, hi = in ? s->thi[o] : INT32_MIN;
+            lo32[o] = (int32_t)(lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : lo);
+            lo32[R + o] = (int32_t)(hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : hi);
+        }
         uint64_t *xw = malloc(sizeof(uint64_t) * 2 * nd + 64);
         int64_t *acc = malloc(sizeof(int64_t) * R);
         int32_t *a32 = malloc(sizeof(int32_t) * R);
         int16_t *map = malloc(sizeof(int16_t) * (pm + np));
-        int ok = xw && acc && a32 && map;
+        int ok = xw && acc && a32 && map && lo32;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -1369,21 +1414,28 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                         continue;
                     }
                     size_t p0 = ((size_t)oy * s->s * PW + (size_t)ox * s->s) * ic;
+                    /* runs in 8-byte moves: what spills past a run is overwritten by the next one or lands in
+                     * the tail past fan, whose weights are 0 (and not in wsum) */
                     if (use8) {
-                        for (int ky = 0; ky < k; ky++) memcpy(x8 + (size_t)ky * run, map8 + p0 + (size_t)ky * PW * ic, (size_t)run);
+                        for (int ky = 0; ky < k; ky++) copy_run(x8 + (size_t)ky * run, map8 + p0 + (size_t)ky * PW * ic, (size_t)run);
                         dot8_vnni(x8, s->kT8, s->fan4, s->R16, a32);
-                        for (int o = 0; o < s->R8; o++) acc[o] = a32[o] - 128 * s->wsum[o];
-                    } else {
-                        for (int ky = 0; ky < k; ky++) memcpy(x16 + (size_t)ky * run, map + p0 + (size_t)ky * PW * ic, sizeof(int16_t) * run);
-                        if (use16v) dot16_vnni(x16, s->kT16, s->fan2, s->R16, a32);
-                        else dot16_port(x16, s->kT16, s->fan2, s->R16, a32);
-                        for (int o = 0; o < s->R8; o++) acc[o] = a32[o];
+                        for (int o = 0; o < s->R16; o++) a32[o] -= 128 * s->wsum[o];
+                        fire32_512(s, a32, lo32, lo32 + R, y);
+                        continue;
                     }
+                    for (int ky = 0; ky < k; ky++) copy_run(x16 + (size_t)ky * run, map + p0 + (size_t)ky * PW * ic, sizeof(int16_t) * run);
+                    if (use16v) {
+                        dot16_vnni(x16, s->kT16, s->fan2, s->R16, a32);
+                        fire32_512(s, a32, lo32, lo32 + R, y);
+                        continue;
+                    }
+                    dot16_port(x16, s->kT16, s->fan2, s->R16, a32);
+                    for (int o = 0; o < s->R8; o++) acc[o] = a32[o];
                     if (!s->out_codes) memset(y, 0, sizeof(uint64_t) * s->owpp);
                     fire_rows(s, path, acc, y);
                 }
         }
-        free(xw); free(acc); free(a32); free(map);
+        free(xw); free(acc); free(a32); free(map); free(lo32);
     }
     if (failed) run_conv_ref(s, in, out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
 }
@@ -1525,12 +1577,19 @@ void rm_bnet_input_codes(const rm_bnet *e, const float *x, int B, int32_t *codes
     size_t n = (size_t)C * HW;
     float sc = ldexpf(1, e->in_fbits), lo = -ldexpf(1, e->in_bits - 1), hi = ldexpf(1, e->in_bits - 1) - 1;
     for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++)
+        for (int c = 0; c < C; c++) {
+            const float *xr = x + (size_t)b * n + (size_t)c * HW;
+            int32_t *y = codes + (size_t)b * n + (e->in_sp ? (size_t)c : (size_t)c * HW);
+            const size_t st = e->in_sp ? (size_t)C : 1;
             for (int p = 0; p < HW; p++) {
-                /* the expression of net.c's quant layer, then NHWC order for an image */
-                float v = fminf(fmaxf(nearbyintf(x[(size_t)b * n + (size_t)c * HW + p] * sc), lo), hi);
-                codes[(size_t)b * n + (e->in_sp ? (size_t)p * C + c : (size_t)c * HW + p)] = (int32_t)v;
+                /* the expression of net.c's quant layer, fminf(fmaxf(r, lo), hi), written as compares (the same
+                 * value for every input, NaN -> lo, and no libm calls), then NHWC order for an image */
+                float r = nearbyintf(xr[p] * sc);
+                r = r >= lo ? r : lo;
+                r = r <= hi ? r : hi;
+                y[(size_t)p * st] = (int32_t)r;
             }
+        }
 }
 
 static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits, int64_t *accs, rm_bnn_check *chk,
@@ -1541,6 +1600,7 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
     double tp = e->prof ? rm_now() : 0;
     if (e->int_front) {
         /* int32 codes per sample fit in in_words = n/2 + 1 words */
+#pragma omp parallel for schedule(static)
         for (int b = 0; b < B; b++) rm_bnet_input_codes(e, x + (size_t)b * e->in_c * e->in_h * e->in_w, 1, (int32_t *)(cur + (size_t)b * e->st[0].in_words));
         H = e->in_h; W = e->in_w; C = e->in_c;
     } else {
