@@ -387,6 +387,8 @@ static int transpose_stage(rm_ctx *ctx, bstage *s) {
         s->R16 = (rows + 15) / 16 * 16;
         s->fan2 = (s->fan + 1) / 2;
         if (!(s->kT16 = rm_calloc(ctx, sizeof(int16_t) * (size_t)s->fan2 * s->R16 * 2, "transposed codes"))) return RM_ERR;
+        if (!(s->kc16 = rm_malloc(ctx, sizeof(int16_t) * (size_t)rows * s->fan, "int16 codes"))) return RM_ERR;
+        for (size_t j = 0; j < (size_t)rows * s->fan; j++) s->kc16[j] = (int16_t)s->kc[j];
         for (int o = 0; o < rows; o++)
             for (int j = 0; j < s->fan; j++) s->kT16[((size_t)(j >> 1) * s->R16 + o) * 2 + (j & 1)] = (int16_t)s->kc[(size_t)o * s->fan + j];
         /* 8-bit weights and at most 8-bit input codes: quads of unsigned (code + 128) inputs times int8 weights */
@@ -753,7 +755,7 @@ void rm_bnet_free(rm_bnet *e) {
         bstage *s = &e->st[i];
         free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
         free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kmask); free(s->koff); free(s->wTk); free(s->kco);
-        free(s->kT16); free(s->thrT); free(s->sgn); free(s->kT8); free(s->wsum);
+        free(s->kT16); free(s->kc16); free(s->thrT); free(s->sgn); free(s->kT8); free(s->wsum);
     }
     free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
     free(e);
@@ -1345,6 +1347,17 @@ static inline void copy_run(void *dst, const void *src, size_t bytes) {
     for (size_t i = 0; i < bytes; i += 8) memcpy((char *)dst + i, (const char *)src + i, 8);
 }
 
+// portable: a32 (rows) = the patch x16 (fan int16 codes) dotted with each row of K (rows, fan) int16, int32 sums
+// (plain C: a widening int16 dot product, which compilers vectorise as such)
+static void dotrows_port(const int16_t *restrict x16, const int16_t *restrict K, int fan, int rows, int32_t *restrict a32) {
+    for (int o = 0; o < rows; o++) {
+        const int16_t *restrict k = K + (size_t)o * fan;
+        int32_t sum = 0;
+        for (int j = 0; j < fan; j++) sum += (int32_t)x16[j] * (int32_t)k[j];
+        a32[o] = sum;
+    }
+}
+
 /* which stages the fast conv takes: binary ones, and code x code ones with an int16 copy (not a pruned one on
  * the portable path, which reads only the kept channels in position_acc) */
 static int conv_fast_ok(const bstage *s, int path) {
@@ -1429,8 +1442,12 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                         fire32_512(s, a32, lo32, lo32 + R, y);
                         continue;
                     }
-                    dot16_port(x16, s->kT16, s->fan2, s->R16, a32);
-                    for (int o = 0; o < s->R8; o++) acc[o] = a32[o];
+                    if (s->fan >= 64) dotrows_port(x16, s->kc16, s->fan, s->rows, a32);   /* long rows: one dot each */
+                    else {   /* short patches (a first layer): all rows per input pair */
+                        for (int j = s->fan; j < s->fan2 * 2; j++) x16[j] = 0;
+                        dot16_port(x16, s->kT16, s->fan2, s->R16, a32);
+                    }
+                    for (int o = 0; o < s->R8; o++) acc[o] = o < s->rows ? a32[o] : 0;
                     if (!s->out_codes) memset(y, 0, sizeof(uint64_t) * s->owpp);
                     fire_rows(s, path, acc, y);
                 }
@@ -1483,16 +1500,13 @@ static void run_pool(const bstage *s, const uint64_t *in, uint64_t *out, int B) 
             for (int oy = 0; oy < s->oh; oy++)
                 for (int ox = 0; ox < s->ow; ox++) {
                     const int32_t *x = (const int32_t *)(in + (size_t)b * s->in_words);
-                    int32_t *y = (int32_t *)(out + (size_t)b * s->out_words) + ((size_t)oy * s->ow + ox) * C;
-                    for (int c = 0; c < C; c++) {
-                        int32_t v = INT32_MIN;
-                        for (int ky = 0; ky < s->k; ky++)
-                            for (int kx = 0; kx < s->k; kx++) {
-                                int32_t u = x[((size_t)(oy * s->s + ky) * s->iw + ox * s->s + kx) * C + c];
-                                if (u > v) v = u;
-                            }
-                        y[c] = v;
-                    }
+                    int32_t *restrict y = (int32_t *)(out + (size_t)b * s->out_words) + ((size_t)oy * s->ow + ox) * C;
+                    for (int c = 0; c < C; c++) y[c] = INT32_MIN;
+                    for (int ky = 0; ky < s->k; ky++)   /* window pixel by pixel, all channels at once */
+                        for (int kx = 0; kx < s->k; kx++) {
+                            const int32_t *restrict u = x + ((size_t)(oy * s->s + ky) * s->iw + ox * s->s + kx) * C;
+                            for (int c = 0; c < C; c++) y[c] = u[c] > y[c] ? u[c] : y[c];
+                        }
                 }
         return;
     }

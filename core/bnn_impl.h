@@ -46,6 +46,7 @@ typedef struct bstage {
     int32_t *pcmT;                           /* W_PLANES (np,k*k,R8) */
     int32_t *kT;                             /* W_INT (fan,R8) */
     int16_t *kT16;                           /* W_INT, codes fit int16: (fan2,R16,2) input pairs per row (AVX-512 VNNI) */
+    int16_t *kc16;                           /* W_INT, codes fit int16: kc as int16 (rows, fan), the portable dot products */
     int fan2, R16;
     int in_cbits;                            /* W_INT: bits of the input codes */
     int8_t *kT8;                             /* W_INT, 8-bit weight and input codes: (fan4,R16,4) input quads per row
