@@ -4,17 +4,18 @@
  * the integer engine (core/bnn.c) for binarised nets: the Vertebral MLP, the MiniMNIST CNN and CNV w1a1
  * (XNOR-popcount), and for nets with n-bit activations (multi-thresholds, code x code products): a w4a4
  * MiniMNIST CNN and CNV w2a2 (all engine paths: AVX-512 VPOPCNTDQ / VNNI where the CPU has it, portable).
- * usage: build/bench/bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--only NAME] [train_images (default 6400)]
+ * usage: build/bench/bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--infer] [--only NAME] [train_images (default 6400)]
  * --precision sets the matmul precision of the training figures (bf16: fp32 master weights, bf16 GEMM
  * inputs; a CPU without bf16 units keeps fp32 with a notice); --profile adds the share of the training
- * step's wall time per kind of operation (core/prof.h); --train-only skips the inference figures;
- * --only runs the training figures whose name contains NAME; --cpu: the profile in process CPU time (on a
- * loaded machine, with 1 thread, a steadier measure than the wall clock). Each training line also gives
- * images per CPU-second of the process (all threads).
+ * step's wall time per kind of operation (core/prof.h) and the per-stage time of each engine path (us per
+ * image, the layer index and kind of each stage); --train-only skips the inference figures, --infer the
+ * training figures; --only runs the nets whose name contains NAME; --cpu: the training profile in process CPU
+ * time (on a loaded machine, with 1 thread, a steadier measure than the wall clock). Each training line also
+ * gives images per CPU-second of the process (all threads).
  * Prints one line per figure; bench/torch_net_bench.py prints the PyTorch side in the same format. */
 #include "core/train.h"
 #include "core/net.h"
-#include "core/bnn.h"
+#include "core/bnn_impl.h"
 #include "core/gemm.h"
 #include "core/prof.h"
 #include "core/table.h"
@@ -23,6 +24,9 @@
 #include <string.h>
 
 #define DATA "../shared/data"
+static int g_profile, g_infer;
+static const char *g_only;
+static int wanted(const char *name) { return !g_only || strstr(name, g_only) != NULL; }
 
 static void die(rm_ctx *c, const char *what) { fprintf(stderr, "bench_net: %s: %s\n", what, c->msg); exit(1); }
 
@@ -47,13 +51,10 @@ static rm_model *trained(const char *name, const char *spec, const rm_dataset *d
     return m;
 }
 
-static int profile;
-static const char *only;
-
 /* training img/s: the second of two epochs over `imgs` images (the first creates primitives and caches);
  * with --profile the per-operation shares of that epoch */
 static void train_rate(const char *name, const char *spec, const rm_dataset *ds, int imgs) {
-    if (only && !strstr(name, only)) return;
+    if (g_infer || !wanted(name)) return;
     double rate;
     rm_model *m = trained(name, spec, ds, imgs, 1, NULL);
     rm_ctx c = {0};
@@ -63,7 +64,7 @@ static void train_rate(const char *name, const char *spec, const rm_dataset *ds,
     rm_train_opts o = rm_train_defaults();
     o.batch = 128; o.limit = imgs; o.aug = 0; o.start_epoch = 1; o.epochs = 2;
     rm_train_result r;
-    rm_prof_enable(profile);
+    rm_prof_enable(g_profile);
     int pc = rm_prof_cpu;
     rm_prof_cpu = 2;
     double cpu = rm_prof_clock(), tw = rm_now();
@@ -78,7 +79,7 @@ static void train_rate(const char *name, const char *spec, const rm_dataset *ds,
     rate = r.imgs_per_s;
     printf("resmlp %-22s train %8.0f img/s  (%d images, batch 128, %d threads, %s; %.0f img per CPU-s)\n", name, rate, imgs,
            rm_get_threads(), rm_precision_name(rm_gemm_precision()), imgs / cpu);
-    if (profile) {
+    if (g_profile) {
         double sum = 0;
         for (int k = 0; k < RM_PROF_N; k++) sum += rm_prof_t[k];
         for (int k = 0; k < RM_PROF_N; k++)
@@ -95,6 +96,7 @@ static void train_rate(const char *name, const char *spec, const rm_dataset *ds,
 /* float eval forward vs the integer engine on up to 4,096 images of ds, after one epoch of training so
  * the BN statistics are real */
 static void infer_rate(const char *name, const char *spec, const rm_dataset *ds, int train_imgs) {
+    if (!wanted(name)) return;
     rm_ctx c = {0};
     rm_model *m = trained(name, spec, ds, train_imgs, 1, NULL);
     int B = 256, n = ds->n < 4096 ? ds->n / B * B : 4096;
@@ -111,6 +113,7 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
     rm_bnet *e = NULL;
     if (rm_bnet_build(&c, m, &e)) die(&c, "bnet_build");
     double tf = 1e30, te[3] = {1e30, 1e30, 1e30};
+    double *prof = calloc((size_t)3 * (e->ns + 1), sizeof(double));   /* per path: stages, then the input */
     for (int rep = 0; rep < 3; rep++) {
         double t0 = rm_now();
         for (int b = 0; b < n; b += B)
@@ -120,8 +123,10 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
         for (int p = RM_BNN_PORTABLE; p <= RM_BNN_VPOPCNT; p++) {
             if (rm_bnet_set_path(e, p) != p) continue;
             t0 = rm_now();
+            if (g_profile && rep > 0) rm_bnet_profile(e, prof + (size_t)p * (e->ns + 1));   /* reps 1, 2 */
             for (int b = 0; b < n; b += B)
                 if (rm_bnet_forward(&c, e, x + (size_t)b * in, B, logits)) die(&c, "bnet_forward");
+            rm_bnet_profile(e, NULL);
             t = rm_now() - t0;
             if (t < te[p]) te[p] = t;
         }
@@ -130,6 +135,19 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
     for (int p = RM_BNN_PORTABLE; p <= RM_BNN_VPOPCNT; p++)
         if (te[p] < 1e30) printf(" | int %s %9.0f img/s (%.1fx)", rm_bnn_path_name(p), n / te[p], tf / te[p]);
     printf("  (%d images, batch %d, %d threads)\n", n, B, rm_get_threads());
+    for (int p = RM_BNN_PORTABLE; g_profile && p <= RM_BNN_VPOPCNT; p++) {
+        if (te[p] >= 1e30) continue;
+        const double *t = prof + (size_t)p * (e->ns + 1);
+        static const char *kind[] = {"linear", "conv", "pool", "flatten"};
+        printf("  profile %-16s us/img: input %.2f", rm_bnn_path_name(p), 1e6 * t[e->ns] / (2.0 * n));
+        for (int i = 0; i < e->ns; i++) {
+            const bstage *s = &e->st[i];
+            printf(" | %d %s%s %.2f", s->layer, kind[s->type], s->type <= S_CONV ? (s->wk == W_BIN ? "/bin" : s->wk == W_PLANES ? "/planes" : "/int") : "",
+                   1e6 * t[i] / (2.0 * n));
+        }
+        printf("\n");
+    }
+    free(prof);
     fflush(stdout);
     rm_bnet_free(e);
     rm_model_free(m);
@@ -139,10 +157,11 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
 int main(int argc, char **argv) {
     int imgs = 6400, train_only = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--profile")) profile = 1;
+        if (!strcmp(argv[i], "--profile")) g_profile = 1;
         else if (!strcmp(argv[i], "--cpu")) rm_prof_cpu = 2;
         else if (!strcmp(argv[i], "--train-only")) train_only = 1;
-        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
+        else if (!strcmp(argv[i], "--infer")) g_infer = 1;
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
             char note[200] = "";
             int p = rm_precision_parse(argv[++i]);
@@ -151,7 +170,7 @@ int main(int argc, char **argv) {
             if (note[0]) printf("# %s\n", note);
         } else if (atoi(argv[i]) > 0) imgs = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--only NAME] [train_images]\n");
+            fprintf(stderr, "usage: bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--infer] [--only NAME] [train_images]\n");
             return 2;
         }
     }

@@ -387,6 +387,8 @@ static int transpose_stage(rm_ctx *ctx, bstage *s) {
         s->R16 = (rows + 15) / 16 * 16;
         s->fan2 = (s->fan + 1) / 2;
         if (!(s->kT16 = rm_calloc(ctx, sizeof(int16_t) * (size_t)s->fan2 * s->R16 * 2, "transposed codes"))) return RM_ERR;
+        if (!(s->kc16 = rm_malloc(ctx, sizeof(int16_t) * (size_t)rows * s->fan, "int16 codes"))) return RM_ERR;
+        for (size_t j = 0; j < (size_t)rows * s->fan; j++) s->kc16[j] = (int16_t)s->kc[j];
         for (int o = 0; o < rows; o++)
             for (int j = 0; j < s->fan; j++) s->kT16[((size_t)(j >> 1) * s->R16 + o) * 2 + (j & 1)] = (int16_t)s->kc[(size_t)o * s->fan + j];
         /* 8-bit weights and at most 8-bit input codes: quads of unsigned (code + 128) inputs times int8 weights */
@@ -753,7 +755,7 @@ void rm_bnet_free(rm_bnet *e) {
         bstage *s = &e->st[i];
         free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
         free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kmask); free(s->koff); free(s->wTk); free(s->kco);
-        free(s->kT16); free(s->thrT); free(s->sgn); free(s->kT8); free(s->wsum);
+        free(s->kT16); free(s->kc16); free(s->thrT); free(s->sgn); free(s->kT8); free(s->wsum);
     }
     free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
     free(e);
@@ -1147,8 +1149,317 @@ static void run_linear(const bstage *s, const uint64_t *in, uint64_t *out, int64
     if (failed) run_linear_ref(s, in, out, acc_out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
 }
 
+/* ---- fast conv stages: one sample per thread, patches built straight from the map ----------------- */
+/* Binary stages (W_BIN): the dense patch (transpose_stage's order, bit p*ic + c) from each valid pixel's words,
+ * then every row's popcount in registers and the thresholds applied at once; a mask of the valid bits at the
+ * border. W_INT stages with an int16 copy (kT16): the sample's codes copied once into a zero-padded map (int16,
+ * or code + 128 bytes for VPDPBUSD), so each patch is k runs of k*ic codes and padding contributes code 0. */
+
+// the dense patch of output position (oy, ox) of x (wpp words per pixel) into xw (nd words) and, at the
+// border, its valid-bit mask into mk; returns the number of valid bits (mk untouched when all are valid)
+static inline long bin_patch(const bstage *s, const uint64_t *x, int oy, int ox, uint64_t *xw, uint64_t *mk, int *border) {
+    const int k = s->k, ic = s->ic, wpp = s->iwpp, nd = s->nd;
+    memset(xw, 0, sizeof(uint64_t) * nd);
+    int iy0 = oy * s->s - s->pad, ix0 = ox * s->s - s->pad;
+    int full = iy0 >= 0 && ix0 >= 0 && iy0 + k <= s->ih && ix0 + k <= s->iw;
+    *border = !full;
+    if (!full) memset(mk, 0, sizeof(uint64_t) * nd);
+    long nv = 0;
+    for (int ky = 0; ky < k; ky++) {
+        int iy = iy0 + ky;
+        if (iy < 0 || iy >= s->ih) continue;
+        for (int kx = 0; kx < k; kx++) {
+            int ix = ix0 + kx;
+            if (ix < 0 || ix >= s->iw) continue;
+            const uint64_t *px = x + ((size_t)iy * s->iw + ix) * wpp;
+            size_t pos = (size_t)(ky * k + kx) * ic;
+            nv++;
+            if ((ic & 63) == 0) memcpy(xw + (pos >> 6), px, sizeof(uint64_t) * wpp);
+            else if (ic < 64) {   /* the bits above ic are 0 in a stored map */
+                int sh = (int)(pos & 63);
+                xw[pos >> 6] |= px[0] << sh;
+                if (sh && sh + ic > 64) xw[(pos >> 6) + 1] |= px[0] >> (64 - sh);
+            } else put_bits(xw, pos, px, ic);
+            if (!full) put_bits(mk, pos, NULL, ic);
+        }
+    }
+    return nv * ic;
+}
+
+#ifdef __x86_64__
+/* G groups of 8 rows from row o0: popcounts of (patch XOR weights) [AND mask] in registers, then the
+ * branch-free thresholds (acc = nbits - 2 * pc in [tlo, thi]); returns the rows' bits (bit 8g + lane) */
+#define BIN_CHUNK(G_, MK_)                                                                                           \
+    __attribute__((target("avx512f,avx512vpopcntdq"))) static uint64_t bin_chunk_##G_##_##MK_(                     \
+        const bstage *s, const uint64_t *xw, const uint64_t *mk, int nd, long nbits, int o0) {                      \
+        const int R8 = s->R8;                                                                                       \
+        __m512i a[G_];                                                                                              \
+        for (int g = 0; g < G_; g++) a[g] = _mm512_setzero_si512();                                                 \
+        const uint64_t *W = s->wT + o0;                                                                             \
+        for (int j = 0; j < nd; j++, W += R8) {                                                                     \
+            __m512i xb = _mm512_set1_epi64((long long)xw[j]);                                                       \
+            __m512i mb = MK_ ? _mm512_set1_epi64((long long)mk[j]) : xb;                                            \
+            for (int g = 0; g < G_; g++) {                                                                          \
+                __m512i v = _mm512_xor_si512(xb, _mm512_loadu_si512(W + 8 * g));                                    \
+                if (MK_) v = _mm512_and_si512(v, mb);                                                               \
+                a[g] = _mm512_add_epi64(a[g], _mm512_popcnt_epi64(v));                                              \
+            }                                                                                                       \
+        }                                                                                                           \
+        __m512i nb = _mm512_set1_epi64(nbits);                                                                      \
+        uint64_t bits = 0;                                                                                          \
+        for (int g = 0; g < G_; g++) {                                                                              \
+            __m512i acc = _mm512_sub_epi64(nb, _mm512_slli_epi64(a[g], 1));                                         \
+            __mmask8 m = _mm512_cmpge_epi64_mask(acc, _mm512_loadu_si512(s->tlo + o0 + 8 * g)) &                    \
+                         _mm512_cmple_epi64_mask(acc, _mm512_loadu_si512(s->thi + o0 + 8 * g));                     \
+            bits |= (uint64_t)m << (8 * g);                                                                         \
+        }                                                                                                           \
+        return bits;                                                                                                \
+    }
+BIN_CHUNK(1, 0) BIN_CHUNK(2, 0) BIN_CHUNK(4, 0) BIN_CHUNK(8, 0)
+BIN_CHUNK(1, 1) BIN_CHUNK(2, 1) BIN_CHUNK(4, 1) BIN_CHUNK(8, 1)
+#undef BIN_CHUNK
+/* all rows of one position into y (owpp words): chunks of 64 rows (8 registers), smaller tails */
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void bin_fire_512(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, uint64_t *y) {
+    const int nd = s->nd;
+    for (int o0 = 0; o0 < s->R8;) {
+        int left = (s->R8 - o0) / 8, G = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        uint64_t b;
+        if (mk) b = G == 8 ? bin_chunk_8_1(s, xw, mk, nd, nbits, o0) : G == 4 ? bin_chunk_4_1(s, xw, mk, nd, nbits, o0)
+                  : G == 2 ? bin_chunk_2_1(s, xw, mk, nd, nbits, o0) : bin_chunk_1_1(s, xw, mk, nd, nbits, o0);
+        else b = G == 8 ? bin_chunk_8_0(s, xw, mk, nd, nbits, o0) : G == 4 ? bin_chunk_4_0(s, xw, mk, nd, nbits, o0)
+                  : G == 2 ? bin_chunk_2_0(s, xw, mk, nd, nbits, o0) : bin_chunk_1_0(s, xw, mk, nd, nbits, o0);
+        int sh = o0 & 63;
+        if (!sh) y[o0 >> 6] = 0;
+        y[o0 >> 6] |= b << sh;
+        o0 += 8 * G;
+    }
+    int r = s->rows & 63;   /* the padded rows past the last one stay 0 */
+    if (r) y[s->rows >> 6] &= (1ull << r) - 1;
+}
+#else
+static void bin_fire_512(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, uint64_t *y) { (void)s; (void)xw; (void)mk; (void)nbits; (void)y; }
+#endif
+/* the portable form: every row's popcount (R8 at once, plain C), then the thresholds */
+static void bin_fire_port(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, int64_t *restrict pc, uint64_t *y) {
+    const int R8 = s->R8;
+    memset(pc, 0, sizeof(int64_t) * R8);
+    pop_rows_port(xw, mk, s->wT, s->nd, R8, 0, pc, NULL);
+    for (int o = 0; o < R8; o++) pc[o] = nbits - 2 * pc[o];
+    fire_rows_port(s, pc, y);
+}
+
+#ifdef __x86_64__
+// a32 (R16) = dot of the patch of fan4 byte quads with W (fan4,R16,4): VPDPBUSD, 4 groups of 16 rows at once
+__attribute__((target("avx512f,avx512vnni")))
+static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) {
+    for (int o0 = 0; o0 < R16; o0 += 64) {
+        int G = (R16 - o0) / 16 < 4 ? (R16 - o0) / 16 : 4;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        const int8_t *w = W + (size_t)o0 * 4;
+        for (int j = 0; j < fan4; j++, w += (size_t)R16 * 4) {
+            int32_t quad;
+            memcpy(&quad, x8 + 4 * (size_t)j, sizeof quad);
+            __m512i xb = _mm512_set1_epi32(quad);
+            a0 = _mm512_dpbusd_epi32(a0, xb, _mm512_loadu_si512(w));
+            if (G > 1) a1 = _mm512_dpbusd_epi32(a1, xb, _mm512_loadu_si512(w + 64));
+            if (G > 2) a2 = _mm512_dpbusd_epi32(a2, xb, _mm512_loadu_si512(w + 128));
+            if (G > 3) a3 = _mm512_dpbusd_epi32(a3, xb, _mm512_loadu_si512(w + 192));
+        }
+        _mm512_storeu_si512(a32 + o0, a0);
+        if (G > 1) _mm512_storeu_si512(a32 + o0 + 16, a1);
+        if (G > 2) _mm512_storeu_si512(a32 + o0 + 32, a2);
+        if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
+    }
+}
+// the same with int16 pairs (fan2,R16,2): VPDPWSSD
+__attribute__((target("avx512f,avx512vnni")))
+static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) {
+    for (int o0 = 0; o0 < R16; o0 += 64) {
+        int G = (R16 - o0) / 16 < 4 ? (R16 - o0) / 16 : 4;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        const int16_t *w = W + (size_t)o0 * 2;
+        for (int j = 0; j < fan2; j++, w += (size_t)R16 * 2) {
+            int32_t pair;
+            memcpy(&pair, x16 + 2 * (size_t)j, sizeof pair);
+            __m512i xb = _mm512_set1_epi32(pair);
+            a0 = _mm512_dpwssd_epi32(a0, xb, _mm512_loadu_si512(w));
+            if (G > 1) a1 = _mm512_dpwssd_epi32(a1, xb, _mm512_loadu_si512(w + 32));
+            if (G > 2) a2 = _mm512_dpwssd_epi32(a2, xb, _mm512_loadu_si512(w + 64));
+            if (G > 3) a3 = _mm512_dpwssd_epi32(a3, xb, _mm512_loadu_si512(w + 96));
+        }
+        _mm512_storeu_si512(a32 + o0, a0);
+        if (G > 1) _mm512_storeu_si512(a32 + o0 + 16, a1);
+        if (G > 2) _mm512_storeu_si512(a32 + o0 + 32, a2);
+        if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
+    }
+}
+#else
+static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) { dot_rows_vnni8(x8, W, fan4, R16, a32); }
+static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_rows_vnni(x16, W, fan2, R16, a32); }
+#endif
+// portable: a32 (R16) = sum over j < fan2 of the int16 pair times each row's pair, int32 sums (plain C)
+static void dot16_port(const int16_t *restrict x16, const int16_t *restrict W, int fan2, int R16, int32_t *restrict a32) {
+    memset(a32, 0, sizeof(int32_t) * R16);
+    for (int j = 0; j < fan2; j++) {
+        const int32_t xa = x16[2 * j], xb = x16[2 * j + 1];
+        if (!xa && !xb) continue;   /* a zero pair adds nothing (padding, code 0) */
+        const int16_t *restrict w = W + (size_t)j * R16 * 2;
+        for (int o = 0; o < R16; o++) a32[o] += xa * w[2 * o] + xb * w[2 * o + 1];
+    }
+}
+
+#ifdef __x86_64__
+/* the activations of all rows from int32 accumulators a32 (R16 lanes), AVX-512: sign bits from the clamped
+ * thresholds lo32 / hi32 (R16; padded rows never fire), or codes qlo + #(dir * acc >= thrT[t]) */
+__attribute__((target("avx512f")))
+static void fire32_512(const bstage *s, const int32_t *a32, const int32_t *lo32, const int32_t *hi32, void *yv) {
+    if (!s->out_codes) {
+        uint64_t *y = yv;
+        memset(y, 0, sizeof(uint64_t) * s->owpp);
+        for (int o = 0; o < s->rows; o += 16) {
+            __m512i a = _mm512_loadu_si512(a32 + o);
+            __mmask16 m = _mm512_cmpge_epi32_mask(a, _mm512_loadu_si512(lo32 + o)) & _mm512_cmple_epi32_mask(a, _mm512_loadu_si512(hi32 + o));
+            y[o >> 6] |= (uint64_t)m << (o & 63);
+        }
+        int r = s->rows & 63;
+        if (r) y[s->rows >> 6] &= (1ull << r) - 1;
+        return;
+    }
+    int32_t *y = yv;
+    const __m512i one = _mm512_set1_epi32(1);
+    for (int o = 0; o < s->rows; o += 16) {
+        __mmask16 lm = s->rows - o >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (s->rows - o)) - 1);
+        __m512i a = _mm512_mullo_epi32(_mm512_loadu_si512(a32 + o), _mm512_maskz_loadu_epi32(lm, s->sgn + o));
+        __m512i c = _mm512_set1_epi32(s->qlo);
+        const int32_t *T = s->thrT + o;
+        for (int t = 0; t < s->nthr; t++, T += s->R8)
+            c = _mm512_mask_add_epi32(c, _mm512_cmpge_epi32_mask(a, _mm512_maskz_loadu_epi32(lm, T)), c, one);
+        _mm512_mask_storeu_epi32(y, lm, c);
+        y += 16;
+    }
+}
+#else
+static void fire32_512(const bstage *s, const int32_t *a32, const int32_t *lo32, const int32_t *hi32, void *yv) { (void)s; (void)a32; (void)lo32; (void)hi32; (void)yv; }
+#endif
+/* copy n elements of sz bytes in 8-byte moves (may write up to 7 bytes past the end: the patch buffers have slack) */
+static inline void copy_run(void *dst, const void *src, size_t bytes) {
+    for (size_t i = 0; i < bytes; i += 8) memcpy((char *)dst + i, (const char *)src + i, 8);
+}
+
+// portable: a32 (rows) = the patch x16 (fan int16 codes) dotted with each row of K (rows, fan) int16, int32 sums
+// (plain C: a widening int16 dot product, which compilers vectorise as such)
+static void dotrows_port(const int16_t *restrict x16, const int16_t *restrict K, int fan, int rows, int32_t *restrict a32) {
+    for (int o = 0; o < rows; o++) {
+        const int16_t *restrict k = K + (size_t)o * fan;
+        int32_t sum = 0;
+        for (int j = 0; j < fan; j++) sum += (int32_t)x16[j] * (int32_t)k[j];
+        a32[o] = sum;
+    }
+}
+
+/* which stages the fast conv takes: binary ones, and code x code ones with an int16 copy (not a pruned one on
+ * the portable path, which reads only the kept channels in position_acc) */
+static int conv_fast_ok(const bstage *s, int path) {
+    if (s->type != S_CONV || path == RM_BNN_REFERENCE) return 0;
+    if (s->wk == W_BIN) return 1;
+    if (s->wk == W_INT && s->kT16) return !(path != RM_BNN_VPOPCNT && s->kco) && (s->fan2 * 2 >= s->k * s->k * s->ic);
+    return 0;
+}
+
+static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, int B, int path) {
+    const int k = s->k, ic = s->ic, PH = s->ih + 2 * s->pad, PW = s->iw + 2 * s->pad, run = k * ic;
+    const int vec = path == RM_BNN_VPOPCNT;
+    const int use8 = s->wk == W_INT && vec && s->kT8 && has_vnni_cached();
+    const int use16v = s->wk == W_INT && vec && !use8 && has_vnni_cached();
+    int failed = 0;
+#pragma omp parallel
+    {
+        /* per thread: patch (and mask) words, popcounts / accumulators, a padded code map and a patch of codes */
+        size_t nd = s->nd > 0 ? (size_t)s->nd : 1, R = (size_t)(s->R16 > s->R8 ? s->R16 : s->R8) + 16;
+        size_t pm = s->wk == W_INT ? (size_t)PH * PW * ic + 64 : 0, np = s->wk == W_INT ? (size_t)s->fan4 * 4 + (size_t)s->fan2 * 2 + 64 : 0;
+        int32_t *lo32 = malloc(sizeof(int32_t) * 2 * R);   /* sign thresholds clamped to int32 (|acc| < 2^31) */
+        for (size_t o = 0; lo32 && o < R; o++) {
+            int in = (int)o < s->rows && !s->out_codes;
+            int64_t lo = in ? s->tlo[o] : INT32_MAX, hi = in ? s->thi[o] : INT32_MIN;
+            lo32[o] = (int32_t)(lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : lo);
+            lo32[R + o] = (int32_t)(hi < INT32_MIN ? INT32_MIN : hi > INT32_MAX ? INT32_MAX : hi);
+        }
+        uint64_t *xw = malloc(sizeof(uint64_t) * 2 * nd + 64);
+        int64_t *acc = malloc(sizeof(int64_t) * R);
+        int32_t *a32 = malloc(sizeof(int32_t) * R);
+        int16_t *map = malloc(sizeof(int16_t) * (pm + np));
+        int ok = xw && acc && a32 && map && lo32;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        uint64_t *mk = xw ? xw + nd : NULL;
+        uint8_t *map8 = (uint8_t *)map, *x8 = map8 + pm;
+        int16_t *x16 = map ? map + pm : NULL;
+        if (ok && s->wk == W_INT) {
+            if (use8) memset(x8, 128, (size_t)s->fan4 * 4);   /* the tail past fan: weight 0 */
+            else memset(x16, 0, sizeof(int16_t) * s->fan2 * 2);
+        }
+#pragma omp for schedule(static)
+        for (int b = 0; b < B; b++) {
+            if (!ok) continue;
+            const uint64_t *x = in + (size_t)b * s->in_words;
+            if (s->wk == W_INT) {   /* the sample's codes into the padded map */
+                const int32_t *xc = (const int32_t *)x;
+                if (use8) memset(map8, 128, (size_t)PH * PW * ic);
+                else memset(map, 0, sizeof(int16_t) * PH * PW * ic);
+                for (int y = 0; y < s->ih; y++) {
+                    const int32_t *src = xc + (size_t)y * s->iw * ic;
+                    size_t d = ((size_t)(y + s->pad) * PW + s->pad) * ic;
+                    if (use8) for (int j = 0; j < s->iw * ic; j++) map8[d + j] = (uint8_t)(src[j] + 128);
+                    else for (int j = 0; j < s->iw * ic; j++) map[d + j] = (int16_t)src[j];
+                }
+            }
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++) {
+                    void *y = pos_out(s, out, b, (size_t)oy * s->ow + ox);
+                    if (s->wk == W_BIN) {
+                        int border;
+                        long nbits = bin_patch(s, x, oy, ox, xw, mk, &border);
+                        if (vec) bin_fire_512(s, xw, border ? mk : NULL, nbits, y);
+                        else bin_fire_port(s, xw, border ? mk : NULL, nbits, acc, y);
+                        continue;
+                    }
+                    size_t p0 = ((size_t)oy * s->s * PW + (size_t)ox * s->s) * ic;
+                    /* runs in 8-byte moves: what spills past a run is overwritten by the next one or lands in
+                     * the tail past fan, whose weights are 0 (and not in wsum) */
+                    if (use8) {
+                        for (int ky = 0; ky < k; ky++) copy_run(x8 + (size_t)ky * run, map8 + p0 + (size_t)ky * PW * ic, (size_t)run);
+                        dot8_vnni(x8, s->kT8, s->fan4, s->R16, a32);
+                        for (int o = 0; o < s->R16; o++) a32[o] -= 128 * s->wsum[o];
+                        fire32_512(s, a32, lo32, lo32 + R, y);
+                        continue;
+                    }
+                    for (int ky = 0; ky < k; ky++) copy_run(x16 + (size_t)ky * run, map + p0 + (size_t)ky * PW * ic, sizeof(int16_t) * run);
+                    if (use16v) {
+                        dot16_vnni(x16, s->kT16, s->fan2, s->R16, a32);
+                        fire32_512(s, a32, lo32, lo32 + R, y);
+                        continue;
+                    }
+                    if (s->fan >= 64) dotrows_port(x16, s->kc16, s->fan, s->rows, a32);   /* long rows: one dot each */
+                    else {   /* short patches (a first layer): all rows per input pair */
+                        for (int j = s->fan; j < s->fan2 * 2; j++) x16[j] = 0;
+                        dot16_port(x16, s->kT16, s->fan2, s->R16, a32);
+                    }
+                    for (int o = 0; o < s->R8; o++) acc[o] = o < s->rows ? a32[o] : 0;
+                    if (!s->out_codes) memset(y, 0, sizeof(uint64_t) * s->owpp);
+                    fire_rows(s, path, acc, y);
+                }
+        }
+        free(xw); free(acc); free(a32); free(map); free(lo32);
+    }
+    if (failed) run_conv_ref(s, in, out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
+}
+
 static void run_conv(const bstage *s, const uint64_t *in, uint64_t *out, int B, int path) {
     if (path == RM_BNN_REFERENCE) { run_conv_ref(s, in, out, B, RM_BNN_PORTABLE); return; }
+    if (conv_fast_ok(s, path)) { run_conv_fast(s, in, out, B, path); return; }
     int k = s->k, kk = k * k, failed = 0;
 #pragma omp parallel
     {
@@ -1189,16 +1500,13 @@ static void run_pool(const bstage *s, const uint64_t *in, uint64_t *out, int B) 
             for (int oy = 0; oy < s->oh; oy++)
                 for (int ox = 0; ox < s->ow; ox++) {
                     const int32_t *x = (const int32_t *)(in + (size_t)b * s->in_words);
-                    int32_t *y = (int32_t *)(out + (size_t)b * s->out_words) + ((size_t)oy * s->ow + ox) * C;
-                    for (int c = 0; c < C; c++) {
-                        int32_t v = INT32_MIN;
-                        for (int ky = 0; ky < s->k; ky++)
-                            for (int kx = 0; kx < s->k; kx++) {
-                                int32_t u = x[((size_t)(oy * s->s + ky) * s->iw + ox * s->s + kx) * C + c];
-                                if (u > v) v = u;
-                            }
-                        y[c] = v;
-                    }
+                    int32_t *restrict y = (int32_t *)(out + (size_t)b * s->out_words) + ((size_t)oy * s->ow + ox) * C;
+                    for (int c = 0; c < C; c++) y[c] = INT32_MIN;
+                    for (int ky = 0; ky < s->k; ky++)   /* window pixel by pixel, all channels at once */
+                        for (int kx = 0; kx < s->k; kx++) {
+                            const int32_t *restrict u = x + ((size_t)(oy * s->s + ky) * s->iw + ox * s->s + kx) * C;
+                            for (int c = 0; c < C; c++) y[c] = u[c] > y[c] ? u[c] : y[c];
+                        }
                 }
         return;
     }
@@ -1283,12 +1591,19 @@ void rm_bnet_input_codes(const rm_bnet *e, const float *x, int B, int32_t *codes
     size_t n = (size_t)C * HW;
     float sc = ldexpf(1, e->in_fbits), lo = -ldexpf(1, e->in_bits - 1), hi = ldexpf(1, e->in_bits - 1) - 1;
     for (int b = 0; b < B; b++)
-        for (int c = 0; c < C; c++)
+        for (int c = 0; c < C; c++) {
+            const float *xr = x + (size_t)b * n + (size_t)c * HW;
+            int32_t *y = codes + (size_t)b * n + (e->in_sp ? (size_t)c : (size_t)c * HW);
+            const size_t st = e->in_sp ? (size_t)C : 1;
             for (int p = 0; p < HW; p++) {
-                /* the expression of net.c's quant layer, then NHWC order for an image */
-                float v = fminf(fmaxf(nearbyintf(x[(size_t)b * n + (size_t)c * HW + p] * sc), lo), hi);
-                codes[(size_t)b * n + (e->in_sp ? (size_t)p * C + c : (size_t)c * HW + p)] = (int32_t)v;
+                /* the expression of net.c's quant layer, fminf(fmaxf(r, lo), hi), written as compares (the same
+                 * value for every input, NaN -> lo, and no libm calls), then NHWC order for an image */
+                float r = nearbyintf(xr[p] * sc);
+                r = r >= lo ? r : lo;
+                r = r <= hi ? r : hi;
+                y[(size_t)p * st] = (int32_t)r;
             }
+        }
 }
 
 static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *logits, int64_t *accs, rm_bnn_check *chk,
@@ -1296,8 +1611,10 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
     if (ensure(ctx, e, B)) return RM_ERR;
     uint64_t *cur = e->buf0, *nxt = e->buf1;
     int H, W, C;
+    double tp = e->prof ? rm_now() : 0;
     if (e->int_front) {
         /* int32 codes per sample fit in in_words = n/2 + 1 words */
+#pragma omp parallel for schedule(static)
         for (int b = 0; b < B; b++) rm_bnet_input_codes(e, x + (size_t)b * e->in_c * e->in_h * e->in_w, 1, (int32_t *)(cur + (size_t)b * e->st[0].in_words));
         H = e->in_h; W = e->in_w; C = e->in_c;
     } else {
@@ -1329,6 +1646,7 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
         }
         H = h; W = w; C = c;
     }
+    if (e->prof) { double t = rm_now(); e->prof[e->ns] += t - tp; tp = t; }
     for (int i = 0; i < e->ns; i++) {
         const bstage *s = &e->st[i];
         switch (s->type) {
@@ -1355,12 +1673,14 @@ static int engine_run(rm_ctx *ctx, rm_bnet *e, const float *x, int B, float *log
                     }
                 }
                 free(tmp);
+                if (e->prof) e->prof[i] += rm_now() - tp;
                 return RM_OK;
             }
             run_linear(s, cur, nxt, NULL, B, e->path);
             C = s->rows; H = W = 1;
             break;
         }
+        if (e->prof) { double t = rm_now(); e->prof[i] += t - tp; tp = t; }
         if (chk && s->sign_layer >= 0) compare_bits(e, s, nxt, B, chk);
         if (tap) tap(tap_ud, i, nxt, s->out_words, B);
         uint64_t *t = cur; cur = nxt; nxt = t;
@@ -1424,6 +1744,7 @@ done:
 }
 
 rm_model *rm_bnet_model(const rm_bnet *e) { return e->m; }
+void rm_bnet_profile(rm_bnet *e, double *t) { e->prof = t; }
 
 int rm_bnet_stage_acts(const rm_bnet *e, int i, int64_t acc, int32_t *eng, int32_t *flt) {
     const bstage *s = &e->st[i];

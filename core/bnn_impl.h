@@ -46,6 +46,7 @@ typedef struct bstage {
     int32_t *pcmT;                           /* W_PLANES (np,k*k,R8) */
     int32_t *kT;                             /* W_INT (fan,R8) */
     int16_t *kT16;                           /* W_INT, codes fit int16: (fan2,R16,2) input pairs per row (AVX-512 VNNI) */
+    int16_t *kc16;                           /* W_INT, codes fit int16: kc as int16 (rows, fan), the portable dot products */
     int fan2, R16;
     int in_cbits;                            /* W_INT: bits of the input codes */
     int8_t *kT8;                             /* W_INT, 8-bit weight and input codes: (fan4,R16,4) input quads per row
@@ -84,6 +85,7 @@ struct rm_bnet {
     int32_t *codes;             /* (B, in) input codes of an integer front */
     float *bnm, *bny;           /* final BN scratch */
     int K;
+    double *prof;               /* NULL, or (ns + 1) seconds: each stage's time added per forward, [ns] the input */
 };
 /* every hidden stage's output words (words per sample, B samples) of a forward, then the final
  * accumulators (B,K) into acc: what the HLS testbench compares stage by stage */
@@ -93,5 +95,8 @@ int rm_bnet_trace(rm_ctx *ctx, rm_bnet *e, const float *x, int B, int64_t *acc, 
  * the model's float kernels give, flt (rows) (scale, bias, BN, then sign or the quantiser); sign: 0/1 for
  * -1/+1, quant: the code. For tests; returns -1 when out of memory. */
 int rm_bnet_stage_acts(const rm_bnet *e, int i, int64_t acc, int32_t *eng, int32_t *flt);
-int rm_bnet_vnni(void);   /* the CPU has AVX-512 VNNI (the fast W_INT kernel of the VPOPCNT path) */
+int rm_bnet_vnni(void);
+/* per-stage timing for benchmarks: t (ns + 1 doubles, zeroed by the caller) gets each stage's wall time added
+ * on every forward, t[ns] the input codes / front; NULL turns it off */
+void rm_bnet_profile(rm_bnet *e, double *t);   /* the CPU has AVX-512 VNNI (the fast W_INT kernel of the VPOPCNT path) */
 #endif
