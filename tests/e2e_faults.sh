@@ -52,7 +52,7 @@ while [ $i -lt "$n" ]; do
     cat > "$T/cmds" <<EOC
 data vertebral
 model new kind=mlp layers=6-128-128-3
-train epochs=40 batch=8 quiet=yes ckpt=$T/run.safetensors
+train epochs=400 batch=8 quiet=yes ckpt=$T/run.safetensors
 eval
 train epochs=1 quiet=yes
 save $T/after.safetensors
