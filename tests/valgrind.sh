@@ -4,7 +4,8 @@
 # process under valgrind --leak-check=full. Any definitely-lost block or memory error fails. valgrind
 # cannot run the -march=native build (AVX-512), so this uses the -O1 build of tests/e2e_leaks.sh
 # (build/leakcheck) behind a ./resmlp wrapper in a shadow tree (build/valgrind/tree).
-# VALGRIND_TESTS="tests/e2e_repl.sh ..." runs a subset.
+# VALGRIND_TESTS="tests/e2e_repl.sh ..." runs a subset; an entry lua_scripts/NAME.lua runs that script
+# with --quick, as e2e_scripts.sh's loop does (VALGRIND_TESTS="lua_scripts/*.lua": that loop alone).
 cd "$(dirname "$0")/.." || exit 1
 command -v valgrind >/dev/null 2>&1 || { echo "SKIP: valgrind not installed"; exit 0; }
 ROOT=$(pwd)
@@ -38,7 +39,11 @@ cd $T || exit 1
 # VALGRIND_TESTS: a subset (e2e_scripts.sh runs every lua_scripts/*.lua --quick: long under valgrind)
 for s in ${VALGRIND_TESTS:-tests/e2e_repl.sh tests/e2e_scripts.sh tests/e2e_*.lua}; do
     t0=$(date +%s)
-    case $s in *.sh) sh "$s" > "$ROOT/$V/$(basename "$s").log" 2>&1 ;; *) ./resmlp run "$s" > "$ROOT/$V/$(basename "$s").log" 2>&1 ;; esac
+    case $s in
+        *.sh) sh "$s" > "$ROOT/$V/$(basename "$s").log" 2>&1 ;;
+        lua_scripts/*) ./resmlp run "$s" --quick --out "$ROOT/$V/out/$(basename "$s" .lua)" > "$ROOT/$V/$(basename "$s").log" 2>&1 ;;
+        *) ./resmlp run "$s" > "$ROOT/$V/$(basename "$s").log" 2>&1 ;;
+    esac
     r=$?
     printf '%-4s valgrind %-28s %4ds\n' "$([ $r -eq 0 ] && echo ok || echo FAIL)" "$s" $(($(date +%s) - t0))
     [ $r -eq 0 ] || { st=1; tail -n 15 "$ROOT/$V/$(basename "$s").log"; }
