@@ -7,16 +7,20 @@
 --   cnv        FINN's CNV on CIFAR-10 at w1a1, w2a2 and w8a8 on a budget (--cnv-epochs x --cnv-limit images)
 -- Prints one table and writes OUT/results.md and OUT/results.csv.
 -- usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only vertebral,minimnist,mnist,cnv]
---        [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N] [--data DIR]
+--        [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N] [--cnv-bits 1,2,8] [--precision fp32|bf16]
+--        [--data DIR]
 --        (--quick: a tiny run of each for the test suite)
 local R = resmlp
 local o = R.args(arg, {quick = false, help = false, out = "runs/nets", only = "vertebral,minimnist,mnist,cnv", times = 10,
-                       mnist_epochs = 10, cnv_epochs = 4, cnv_limit = 50000, data = "../shared/data"})
+                       mnist_epochs = 10, cnv_epochs = 4, cnv_limit = 50000, cnv_bits = "1,2,8", precision = "fp32",
+                       data = "../shared/data"})
 if o.help then
-  print("usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only LIST] [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N]")
+  print("usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only LIST] [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N] [--cnv-bits LIST] [--precision fp32|bf16]")
   return
 end
 if o.quick then o.times, o.mnist_epochs, o.cnv_epochs, o.cnv_limit = 1, 1, 1, 128 end
+local prec = R.precision(o.precision)
+if prec ~= o.precision then print("precision " .. o.precision .. " is not available on this CPU: running " .. prec) end
 local want = {}
 for k in o.only:gmatch("[^,]+") do want[k] = true end
 R.mkdir(o.out)
@@ -55,12 +59,13 @@ if want.mnist then
 end
 if want.cnv then
   local tr, te = R.data("cifar10", o.data .. "/cifar-10-batches-bin", {limit = o.cnv_limit, test_limit = o.quick and 200 or 0})
-  for _, bits in ipairs({1, 2, 8}) do
+  for b in tostring(o.cnv_bits):gmatch("[^,]+") do
+    local bits = math.tointeger(tonumber(b)) or error("--cnv-bits: not a bit width: " .. b)
     local m = R.model{"new", kind = "cnv", bits = bits, data = tr, name = "cnv_w" .. bits .. "a" .. bits}
     local t0 = R.clock()
     m:train{data = tr, epochs = o.cnv_epochs, lr = 1e-3, batch = 128, aug = "cropflip", quiet = true}
     local e = m:eval(te)
-    add("cnv", ("w%da%d, %d epochs x %d images"):format(bits, bits, o.cnv_epochs, #tr), 1, e.acc, nil, nil, R.clock() - t0, "-")
+    add("cnv", ("w%da%d, %d epochs x %d images, %s"):format(bits, bits, o.cnv_epochs, #tr, prec), 1, e.acc, nil, nil, R.clock() - t0, "-")
     m:save(o.out .. "/cnv_w" .. bits .. "a" .. bits .. ".safetensors")
   end
 end
