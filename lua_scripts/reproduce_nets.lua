@@ -8,14 +8,16 @@
 -- Prints one table and writes OUT/results.md and OUT/results.csv.
 -- usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only vertebral,minimnist,mnist,cnv]
 --        [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N] [--cnv-bits 1,2,8] [--precision fp32|bf16]
---        [--data DIR]
+--        [--hls N] [--data DIR]
+--        (--hls N: each CNV is also exported: integer engine checked against the fake-quantised float forward
+--        on every test image, `hls emit` with N test images and `hls csim` (host C++) against the engine)
 --        (--quick: a tiny run of each for the test suite)
 local R = resmlp
 local o = R.args(arg, {quick = false, help = false, out = "runs/nets", only = "vertebral,minimnist,mnist,cnv", times = 10,
-                       mnist_epochs = 10, cnv_epochs = 4, cnv_limit = 50000, cnv_bits = "1,2,8", precision = "fp32",
+                       mnist_epochs = 10, cnv_epochs = 4, cnv_limit = 50000, cnv_bits = "1,2,8", precision = "fp32", hls = 0,
                        data = "../shared/data"})
 if o.help then
-  print("usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only LIST] [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N] [--cnv-bits LIST] [--precision fp32|bf16]")
+  print("usage: resmlp run lua_scripts/reproduce_nets.lua [--quick] [--out DIR] [--only LIST] [--times N] [--mnist-epochs N] [--cnv-epochs N] [--cnv-limit N] [--cnv-bits LIST] [--precision fp32|bf16] [--hls N]")
   return
 end
 if o.quick then o.times, o.mnist_epochs, o.cnv_epochs, o.cnv_limit = 1, 1, 1, 128 end
@@ -24,6 +26,7 @@ if prec ~= o.precision then print("precision " .. o.precision .. " is not availa
 local want = {}
 for k in o.only:gmatch("[^,]+") do want[k] = true end
 R.mkdir(o.out)
+local hls_rows = {}
 local rows, csv = {}, {"task,model,runs,max_acc,mean_acc,std,seconds,reference"}
 local function add(task, model, runs, max, mean, std, secs, ref)
   rows[#rows + 1] = {task, model, ("%d"):format(runs), ("%.2f %%"):format(100 * max), mean and ("%.2f %%"):format(100 * mean) or "-",
@@ -67,10 +70,30 @@ if want.cnv then
     local e = m:eval(te)
     add("cnv", ("w%da%d, %d epochs x %d images, %s"):format(bits, bits, o.cnv_epochs, #tr, prec), 1, e.acc, nil, nil, R.clock() - t0, "-")
     m:save(o.out .. "/cnv_w" .. bits .. "a" .. bits .. ".safetensors")
+    if o.hls > 0 then
+      local t1 = R.clock()
+      local q = R.quantize{model = m, quiet = true}
+      local v = R.verify{data = te, quiet = true}
+      local dir = o.out .. "/hls_cnv_w" .. bits .. "a" .. bits
+      R.hls("emit", dir, {data = te, samples = o.hls, quiet = true})
+      local ok, cs = pcall(R.hls, "csim", dir, {quiet = true})
+      local csim = ok and ("%d images, %d values, %d mismatches"):format(cs.samples, cs.checked, cs.mismatches)
+                   or ("not run: " .. tostring(cs))
+      hls_rows[#hls_rows + 1] = {("w%da%d"):format(bits, bits), (q.engine:gsub("^integer engine: ", "")),
+        ("%s: %d images, %d logit / %d bit mismatches"):format(v.bit_exact and "bit-exact" or "NOT bit-exact", v.n,
+         v.logit_mismatch, v.bit_mismatch), ("%.2f %% / %.2f %%"):format(100 * v.int_acc, 100 * v.fq_acc), csim,
+        ("%.0f s"):format(R.clock() - t1)}
+      print(("cnv w%da%d export: %s; csim %s"):format(bits, bits, hls_rows[#hls_rows][3], csim))
+    end
   end
 end
 local hdr = {"task", "model", "runs", "max", "mean", "std (points)", "time", "reference"}
-R.write(o.out .. "/results.md", R.markdown(hdr, rows))
+local md = R.markdown(hdr, rows)
+if #hls_rows > 0 then
+  md = md .. "\n" .. R.markdown({"CNV", "integer engine", "engine vs fake-quantised float", "accuracy integer / float",
+                                 "hls csim vs engine", "time"}, hls_rows)
+end
+R.write(o.out .. "/results.md", md)
 R.write(o.out .. "/results.csv", table.concat(csv, "\n") .. "\n")
-print(R.markdown(hdr, rows))
+print(md)
 print("wrote " .. o.out .. "/results.md and results.csv")
