@@ -1250,21 +1250,28 @@ static void bin_fire_port(const bstage *s, const uint64_t *xw, const uint64_t *m
 }
 
 #ifdef __x86_64__
-// a32 (R16) = dot of the patch of fan4 byte quads with W (fan4,R16,4): VPDPBUSD, 4 groups of 16 rows at once
-__attribute__((target("avx512f,avx512vnni")))
-static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) {
+// a32 (R16) = dot of the patch of fan 32-bit words (byte quads, or int16 pairs when i16) with W (fan,R16,one
+// word per row): VPDPBUSD for bytes, VPDPWSSD for int16 pairs; 4 groups of 16 rows at once. Inlined into the
+// two callers below with i16 a constant, so each gets its own loop with one instruction.
+__attribute__((target("avx512f,avx512vnni"), always_inline))
+static inline __m512i dp_word(int i16, __m512i a, __m512i x, __m512i w) {
+    return i16 ? _mm512_dpwssd_epi32(a, x, w) : _mm512_dpbusd_epi32(a, x, w);
+}
+__attribute__((target("avx512f,avx512vnni"), always_inline))
+static inline void dot_words_vnni(const void *xv, const void *Wv, int fan, int R16, int32_t *a32, int i16) {
+    const uint8_t *x = xv, *W = Wv;
     for (int o0 = 0; o0 < R16; o0 += 64) {
         int G = (R16 - o0) / 16 < 4 ? (R16 - o0) / 16 : 4;
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        const int8_t *w = W + (size_t)o0 * 4;
-        for (int j = 0; j < fan4; j++, w += (size_t)R16 * 4) {
-            int32_t quad;
-            memcpy(&quad, x8 + 4 * (size_t)j, sizeof quad);
-            __m512i xb = _mm512_set1_epi32(quad);
-            a0 = _mm512_dpbusd_epi32(a0, xb, _mm512_loadu_si512(w));
-            if (G > 1) a1 = _mm512_dpbusd_epi32(a1, xb, _mm512_loadu_si512(w + 64));
-            if (G > 2) a2 = _mm512_dpbusd_epi32(a2, xb, _mm512_loadu_si512(w + 128));
-            if (G > 3) a3 = _mm512_dpbusd_epi32(a3, xb, _mm512_loadu_si512(w + 192));
+        const uint8_t *w = W + (size_t)o0 * 4;
+        for (int j = 0; j < fan; j++, w += (size_t)R16 * 4) {
+            int32_t word;
+            memcpy(&word, x + 4 * (size_t)j, sizeof word);
+            __m512i xb = _mm512_set1_epi32(word);
+            a0 = dp_word(i16, a0, xb, _mm512_loadu_si512(w));
+            if (G > 1) a1 = dp_word(i16, a1, xb, _mm512_loadu_si512(w + 64));
+            if (G > 2) a2 = dp_word(i16, a2, xb, _mm512_loadu_si512(w + 128));
+            if (G > 3) a3 = dp_word(i16, a3, xb, _mm512_loadu_si512(w + 192));
         }
         _mm512_storeu_si512(a32 + o0, a0);
         if (G > 1) _mm512_storeu_si512(a32 + o0 + 16, a1);
@@ -1272,28 +1279,12 @@ static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int
         if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
     }
 }
-// the same with int16 pairs (fan2,R16,2): VPDPWSSD
+// x8 is (fan4,4) uint8, W (fan4,R16,4) int8
 __attribute__((target("avx512f,avx512vnni")))
-static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) {
-    for (int o0 = 0; o0 < R16; o0 += 64) {
-        int G = (R16 - o0) / 16 < 4 ? (R16 - o0) / 16 : 4;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        const int16_t *w = W + (size_t)o0 * 2;
-        for (int j = 0; j < fan2; j++, w += (size_t)R16 * 2) {
-            int32_t pair;
-            memcpy(&pair, x16 + 2 * (size_t)j, sizeof pair);
-            __m512i xb = _mm512_set1_epi32(pair);
-            a0 = _mm512_dpwssd_epi32(a0, xb, _mm512_loadu_si512(w));
-            if (G > 1) a1 = _mm512_dpwssd_epi32(a1, xb, _mm512_loadu_si512(w + 32));
-            if (G > 2) a2 = _mm512_dpwssd_epi32(a2, xb, _mm512_loadu_si512(w + 64));
-            if (G > 3) a3 = _mm512_dpwssd_epi32(a3, xb, _mm512_loadu_si512(w + 96));
-        }
-        _mm512_storeu_si512(a32 + o0, a0);
-        if (G > 1) _mm512_storeu_si512(a32 + o0 + 16, a1);
-        if (G > 2) _mm512_storeu_si512(a32 + o0 + 32, a2);
-        if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
-    }
-}
+static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) { dot_words_vnni(x8, W, fan4, R16, a32, 0); }
+// x16 is (fan2,2) int16, W (fan2,R16,2) int16
+__attribute__((target("avx512f,avx512vnni")))
+static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_words_vnni(x16, W, fan2, R16, a32, 1); }
 #else
 static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) { dot_rows_vnni8(x8, W, fan4, R16, a32); }
 static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_rows_vnni(x16, W, fan2, R16, a32); }

@@ -1,6 +1,7 @@
 /* gemm.c - backend of rm_gemm (see gemm.h): run-time ISA choice, a cache of oneDNN matmul primitives
  * keyed by shape / layout / precision, bf16 conversion of the inputs, and OpenBLAS as reference path. */
 #include "gemm.h"
+#include "bf16.h"
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stdint.h>
@@ -181,16 +182,6 @@ float rm_bf16_round(float x) {
     return r;
 }
 
-#ifdef __x86_64__
-__attribute__((target("avx512f,avx512bf16,avx512vl"))) static void row_bf16_hw(const float *s, uint16_t *d, int n) {
-    int j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(s + j));
-        _mm256_storeu_si256((__m256i *)(d + j), (__m256i)h);
-    }
-    for (; j < n; j++) d[j] = f2bf(s[j]);
-}
-#endif
 
 void rm_bf16_convert(const float *src, unsigned short *dst, size_t n) {
     setup();
@@ -198,7 +189,7 @@ void rm_bf16_convert(const float *src, unsigned short *dst, size_t n) {
     if (G.cpu >= RM_ISA_AVX512_BF16) {
         while (n > 0) {
             int k = n > (1u << 30) ? 1 << 30 : (int)n;
-            row_bf16_hw(src, dst, k);
+            rm_bf16_row_hw(src, dst, k);
             src += k; dst += k; n -= (size_t)k;
         }
         return;
@@ -223,7 +214,7 @@ static void to_bf16_t(const float *src, int rows, int cols, int ld, uint16_t *ds
             for (int c = c0; c < c1; c++) {
                 uint16_t *d = dst + (size_t)c * rows + r0;
 #ifdef __x86_64__
-                if (G.cpu >= RM_ISA_AVX512_BF16) { row_bf16_hw(tile[c - c0], d, r1 - r0); continue; }
+                if (G.cpu >= RM_ISA_AVX512_BF16) { rm_bf16_row_hw(tile[c - c0], d, r1 - r0); continue; }
 #endif
                 for (int r = r0; r < r1; r++) d[r - r0] = f2bf(tile[c - c0][r - r0]);
             }
@@ -239,7 +230,7 @@ static void to_bf16(const float *src, int rows, int cols, int ld, uint16_t *dst)
         const float *s = src + (size_t)r * ld;
         uint16_t *d = dst + (size_t)r * cols;
 #ifdef __x86_64__
-        if (hw) { row_bf16_hw(s, d, cols); continue; }
+        if (hw) { rm_bf16_row_hw(s, d, cols); continue; }
 #endif
         for (int j = 0; j < cols; j++) d[j] = f2bf(s[j]);
     }

@@ -10,6 +10,7 @@
 #include "model.h"
 #include "layers.h"
 #include "gemm.h"
+#include "bf16.h"
 #include "prof.h"
 #include <math.h>
 #include <stdint.h>
@@ -324,70 +325,44 @@ static void add_from_kkc(float *g, const float *gp, int OC, int C, int k) {
             for (int j = 0; j < kk; j++) g[(size_t)o * F + (size_t)c * kk + j] += gp[(size_t)o * F + (size_t)j * C + c];
 }
 
-// x is (B,H,W,C) NHWC; col is (B*OH*OW, k*k*C), column (ky*k + kx)*C + c; zeros where the kernel is off the image
+// n input floats -> n column entries: fp32 copied, or bf16 rounded to nearest even
+static inline void col_copy(void *dst, const float *src, size_t n, int bf16, int hw) {
+#ifdef __x86_64__
+    if (bf16 && hw) { rm_bf16_row_hw(src, dst, n); return; }
+#endif
+    if (bf16) rm_bf16_convert(src, dst, n);
+    else memcpy(dst, src, sizeof(float) * n);
+}
+
+// x is (B,H,W,C) NHWC; col is (B*OH*OW, k*k*C), column (ky*k + kx)*C + c, fp32 or (bf16) uint16 bf16 for a
+// bf16 product; zeros where the kernel is off the image
+static void im2col_any(void *col, int bf16, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
+    size_t F = (size_t)C * k * k, kC = (size_t)k * C, es = bf16 ? sizeof(uint16_t) : sizeof(float);
+    int hw = bf16 && rm_gemm_cpu_isa() >= RM_ISA_AVX512_BF16;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                char *cr = (char *)col + (((size_t)b * OH + oy) * OW + ox) * F * es;
+                int ix0 = ox * s - pad;
+                for (int ky = 0; ky < k; ky++, cr += kC * es) {
+                    int iy = oy * s - pad + ky;
+                    if (iy < 0 || iy >= H) { memset(cr, 0, es * kC); continue; }
+                    const float *xr = x + ((size_t)b * H + iy) * W * C;
+                    if (ix0 >= 0 && ix0 + k <= W) { col_copy(cr, xr + (size_t)ix0 * C, kC, bf16, hw); continue; }
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ix0 + kx;
+                        if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C * es, 0, es * C);
+                        else col_copy(cr + (size_t)kx * C * es, xr + (size_t)ix * C, C, bf16, hw);
+                    }
+                }
+            }
+}
 static void im2col(float *col, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
-    size_t F = (size_t)C * k * k, kC = (size_t)k * C;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                float *cr = col + (((size_t)b * OH + oy) * OW + ox) * F;
-                int ix0 = ox * s - pad;
-                for (int ky = 0; ky < k; ky++, cr += kC) {
-                    int iy = oy * s - pad + ky;
-                    if (iy < 0 || iy >= H) { memset(cr, 0, sizeof(float) * kC); continue; }
-                    const float *xr = x + ((size_t)b * H + iy) * W * C;
-                    if (ix0 >= 0 && ix0 + k <= W) { memcpy(cr, xr + (size_t)ix0 * C, sizeof(float) * kC); continue; }
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ix0 + kx;
-                        if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C, 0, sizeof(float) * C);
-                        else memcpy(cr + (size_t)kx * C, xr + (size_t)ix * C, sizeof(float) * C);
-                    }
-                }
-            }
+    im2col_any(col, 0, x, B, H, W, C, k, s, pad, OH, OW);
 }
-
-#ifdef __x86_64__
-/* n floats -> bf16 with AVX-512 BF16 (callers check the CPU has it: only bf16 runs come here) */
-__attribute__((target("avx512f,avx512bf16,avx512vl"))) static inline void cvt_bf16_hw(const float *s, uint16_t *d, size_t n) {
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        _mm256_storeu_si256((__m256i *)(d + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(s + j)));
-    if (j < n) {
-        __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
-        _mm256_mask_storeu_epi16(d + j, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, s + j)));
-    }
-}
-#endif
-static inline void cvt_bf16(const float *s, uint16_t *d, size_t n, int hw) {
-#ifdef __x86_64__
-    if (hw) { cvt_bf16_hw(s, d, n); return; }
-#endif
-    rm_bf16_convert(s, d, n);
-}
-
-// as im2col, written in bf16 (rounded to nearest even) for a bf16 product: col is (B*OH*OW, k*k*C) uint16
 static void im2col_bf16(uint16_t *col, const float *x, int B, int H, int W, int C, int k, int s, int pad, int OH, int OW) {
-    size_t F = (size_t)C * k * k, kC = (size_t)k * C;
-    int hw = rm_gemm_cpu_isa() >= RM_ISA_AVX512_BF16;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                uint16_t *cr = col + (((size_t)b * OH + oy) * OW + ox) * F;
-                int ix0 = ox * s - pad;
-                for (int ky = 0; ky < k; ky++, cr += kC) {
-                    int iy = oy * s - pad + ky;
-                    if (iy < 0 || iy >= H) { memset(cr, 0, sizeof(uint16_t) * kC); continue; }
-                    const float *xr = x + ((size_t)b * H + iy) * W * C;
-                    if (ix0 >= 0 && ix0 + k <= W) { cvt_bf16(xr + (size_t)ix0 * C, cr, kC, hw); continue; }
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ix0 + kx;
-                        if (ix < 0 || ix >= W) memset(cr + (size_t)kx * C, 0, sizeof(uint16_t) * C);
-                        else cvt_bf16(xr + (size_t)ix * C, cr + (size_t)kx * C, C, hw);
-                    }
-                }
-            }
+    im2col_any(col, 1, x, B, H, W, C, k, s, pad, OH, OW);
 }
 
 // dcol (B*OH*OW, k*k*C) -> dx (B,H,W,C) (overwritten): the adjoint of im2col; parallel over images
