@@ -278,14 +278,59 @@ VNNI static void v_build_input(const struct rm_ie_packed *pk, const uint8_t *img
         }
 }
 
+/* The per-row epilogues of the three products of a block, shared by vnni_image and amx_image (which
+ * differ only in how the int32 tile rows t are computed). tok: token-mix row d -> + affine_2 + residual = m
+ * (dumped), res2(m) -> RM, returns act1(m) (or m as unsigned) for the fc1 quads */
+VNNI static inline __attribute__((always_inline)) __m512i v_tok_row(const rm_qnet *q, const struct rm_ie_pblk *b, vscr *S,
+                                                                     int l, int d, const int32_t *t, __m512i x80) {
+    __m512i h0, h1, m0, m1;
+    v_rqv16(t, &b->tok, &h0, &h1);
+    h0 = v_clamp16(h0); h1 = v_clamp16(h1);
+    __m512i u = v_pack8(v_aff16(h0, &b->a2, d), v_aff16(h1, &b->a2, d));
+    __m512i m = _mm512_adds_epi8(u, _mm512_load_si512(S->RT + (size_t)d * 64));
+    if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l) * q->D + d) * 64, m);
+    v_unpack8(m, &m0, &m1);
+    _mm512_store_si512(S->RM + (size_t)d * 64, v_pack8(v_aff16(m0, &b->res2, d), v_aff16(m1, &b->res2, d)));
+    return q->has_act1 ? v_lut(b->lut1v + (size_t)d * 256, m) : _mm512_xor_si512(m, x80);
+}
+/* fc1 row j -> ReLU (as unsigned) or the act2 table, for the fc2 quads */
+VNNI static inline __attribute__((always_inline)) __m512i v_fc1_row(const rm_qnet *q, const struct rm_ie_pblk *b, int j,
+                                                                     const int32_t *t, __m512i x80) {
+    __m512i h0, h1;
+    v_rq16(t, &b->fc1, j, &h0, &h1);
+    __m512i h = v_pack8(h0, h1);
+    return q->relu ? _mm512_xor_si512(_mm512_max_epi8(h, _mm512_setzero_si512()), x80) : v_lut(b->lut2v + (size_t)j * 256, h);
+}
+/* fc2 row d + the residual RM -> the block's output x (dumped): the next block's affine_1 / res_affine, or
+ * after the last block the pooled sum over tokens */
+VNNI static inline __attribute__((always_inline)) void v_fc2_row(const rm_qnet *q, const struct rm_ie_pblk *b, vscr *S,
+                                                                  int l, int d, const int32_t *t, __m512i x80) {
+    const struct rm_ie_packed *pk = q->packed;
+    __m512i h0, h1;
+    v_rq16(t, &b->fc2, d, &h0, &h1);
+    __m512i x = _mm512_adds_epi8(v_pack8(h0, h1), _mm512_load_si512(S->RM + (size_t)d * 64));
+    if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l + 1) * q->D + d) * 64, x);
+    if (l + 1 < q->L) {
+        v_unpack8(x, &h0, &h1);
+        v_prologue(&pk->blk[l + 1], S, d, h0, h1);
+    } else {
+        __m512i sad = _mm512_sad_epu8(_mm512_xor_si512(x, x80), _mm512_setzero_si512());
+        S->sums[d] = (int32_t)_mm512_reduce_add_epi64(sad) - 64 * 128;
+    }
+}
+/* the image's input quads (the 32x32x3, patch 4 case vectorised) */
+VNNI static inline __attribute__((always_inline)) void v_input(const rm_qnet *q, const uint8_t *img, vscr *S) {
+    if (q->img_c == 3 && q->patch == 4 && q->img_h == 32 && q->img_w == 32)
+        v_build_input(q->packed, img, (uint8_t *)S->xin, S->itmp, (const uint8_t (*)[64])S->iidx);
+    else build_input(q->packed, q, img, (uint8_t *)S->xin, 1);
+}
+
 VNNI static void vnni_image(const rm_qnet *q, const uint8_t *img, int8_t *logits, vscr *S) {
     const struct rm_ie_packed *pk = q->packed;
     const int D = q->D, H = q->H, P = q->P, L = q->L;
     const uint8_t (*qidx)[2][64] = (const uint8_t (*)[2][64])S->qidx;
     const __m512i x80 = _mm512_set1_epi8((char)0x80);
-    if (q->img_c == 3 && q->patch == 4 && q->img_h == 32 && q->img_w == 32)
-        v_build_input(pk, img, (uint8_t *)S->xin, S->itmp, (const uint8_t (*)[64])S->iidx);
-    else build_input(pk, q, img, (uint8_t *)S->xin, 1);
+    v_input(q, img, S);
     /* embed, then block 0's affine_1 / res_affine */
     for (int d0 = 0; d0 < D; d0 += 4) {
         v_tile_lin(S->tile, S->xin, q->embed.w, P, d0, RQSTART(&pk->embed), &pk->gl_embed);
@@ -303,18 +348,7 @@ VNNI static void vnni_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
             v_tile_tok(S->tile, S->A + (size_t)d0 * 64, b->tokwv, RQSTART(&b->tok), &b->gl_tokv);
             __m512i y[4];
 #pragma GCC unroll 4
-            for (int c = 0; c < 4; c++) {
-                int d = d0 + c;
-                __m512i h0, h1, m0, m1;
-                v_rqv16(S->tile + 64 * c, &b->tok, &h0, &h1);
-                h0 = v_clamp16(h0); h1 = v_clamp16(h1);
-                __m512i u = v_pack8(v_aff16(h0, &b->a2, d), v_aff16(h1, &b->a2, d));
-                __m512i m = _mm512_adds_epi8(u, _mm512_load_si512(S->RT + (size_t)d * 64));
-                if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l) * D + d) * 64, m);
-                v_unpack8(m, &m0, &m1);
-                _mm512_store_si512(S->RM + (size_t)d * 64, v_pack8(v_aff16(m0, &b->res2, d), v_aff16(m1, &b->res2, d)));
-                y[c] = q->has_act1 ? v_lut(b->lut1v + (size_t)d * 256, m) : _mm512_xor_si512(m, x80);
-            }
+            for (int c = 0; c < 4; c++) y[c] = v_tok_row(q, b, S, l, d0 + c, S->tile + 64 * c, x80);
             v_quads(qidx, y[0], y[1], y[2], y[3], S->X1 + (size_t)(d0 / 4) * 64);
         }
         /* fc1 + ReLU or act2 table -> HP */
@@ -322,34 +356,14 @@ VNNI static void vnni_image(const rm_qnet *q, const uint8_t *img, int8_t *logits
             v_tile_lin(S->tile, S->X1, qb->fc1.w, D, j0, RQSTART(&b->fc1), &b->gl_fc1);
             __m512i y[4];
 #pragma GCC unroll 4
-            for (int c = 0; c < 4; c++) {
-                int j = j0 + c;
-                __m512i h0, h1;
-                v_rq16(S->tile + 64 * c, &b->fc1, j, &h0, &h1);
-                __m512i h = v_pack8(h0, h1);
-                y[c] = q->relu ? _mm512_xor_si512(_mm512_max_epi8(h, _mm512_setzero_si512()), x80)
-                               : v_lut(b->lut2v + (size_t)j * 256, h);
-            }
+            for (int c = 0; c < 4; c++) y[c] = v_fc1_row(q, b, j0 + c, S->tile + 64 * c, x80);
             v_quads(qidx, y[0], y[1], y[2], y[3], S->HP + (size_t)(j0 / 4) * 64);
         }
         /* fc2 + res2 -> stream; next block's affine_1 / res_affine, or the pooled sums */
         for (int d0 = 0; d0 < D; d0 += 4) {
             v_tile_lin(S->tile, S->HP, qb->fc2.w, H, d0, RQSTART(&b->fc2), &b->gl_fc2);
 #pragma GCC unroll 4
-            for (int c = 0; c < 4; c++) {
-                int d = d0 + c;
-                __m512i h0, h1;
-                v_rq16(S->tile + 64 * c, &b->fc2, d, &h0, &h1);
-                __m512i x = _mm512_adds_epi8(v_pack8(h0, h1), _mm512_load_si512(S->RM + (size_t)d * 64));
-                if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l + 1) * D + d) * 64, x);
-                if (l + 1 < L) {
-                    v_unpack8(x, &h0, &h1);
-                    v_prologue(&pk->blk[l + 1], S, d, h0, h1);
-                } else {
-                    __m512i sad = _mm512_sad_epu8(_mm512_xor_si512(x, x80), _mm512_setzero_si512());
-                    S->sums[d] = (int32_t)_mm512_reduce_add_epi64(sad) - 64 * 128;
-                }
-            }
+            for (int c = 0; c < 4; c++) v_fc2_row(q, b, S, l, d0 + c, S->tile + 64 * c, x80);
         }
     }
     rm_ie_head(q, S->sums, logits);
@@ -835,9 +849,7 @@ AMX static void amx_image(const rm_qnet *q, const amx_pack *ap, const uint8_t *i
     const int D = q->D, H = q->H, L = q->L;
     const uint8_t (*qidx)[2][64] = (const uint8_t (*)[2][64])S->qidx;
     const __m512i x80 = _mm512_set1_epi8((char)0x80);
-    if (q->img_c == 3 && q->patch == 4 && q->img_h == 32 && q->img_w == 32)
-        v_build_input(pk, img, (uint8_t *)S->xin, S->itmp, (const uint8_t (*)[64])S->iidx);
-    else build_input(pk, q, img, (uint8_t *)S->xin, 1);
+    v_input(q, img, S);
     for (int g0 = 0; g0 < D; g0 += 16) {
         amx_tile_lin(T, &ap->embed, g0, S->xin);
         for (int d0 = g0; d0 < g0 + 16 && d0 < D; d0 += 4)
@@ -853,18 +865,7 @@ AMX static void amx_image(const rm_qnet *q, const amx_pack *ap, const uint8_t *i
             amx_tile_tok(T, S->A + (size_t)g0 * 64, b->tokwv, ap->tokinit[l]);
             for (int d0 = g0; d0 < g0 + 16; d0 += 4) {
                 __m512i y[4];
-                for (int c = 0; c < 4; c++) {
-                    int d = d0 + c;
-                    __m512i h0, h1, m0, m1;
-                    v_rqv16(T + 64 * (d - g0), &b->tok, &h0, &h1);
-                    h0 = v_clamp16(h0); h1 = v_clamp16(h1);
-                    __m512i u = v_pack8(v_aff16(h0, &b->a2, d), v_aff16(h1, &b->a2, d));
-                    __m512i m = _mm512_adds_epi8(u, _mm512_load_si512(S->RT + (size_t)d * 64));
-                    if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l) * D + d) * 64, m);
-                    v_unpack8(m, &m0, &m1);
-                    _mm512_store_si512(S->RM + (size_t)d * 64, v_pack8(v_aff16(m0, &b->res2, d), v_aff16(m1, &b->res2, d)));
-                    y[c] = q->has_act1 ? v_lut(b->lut1v + (size_t)d * 256, m) : _mm512_xor_si512(m, x80);
-                }
+                for (int c = 0; c < 4; c++) y[c] = v_tok_row(q, b, S, l, d0 + c, T + 64 * (d0 + c - g0), x80);
                 v_quads(qidx, y[0], y[1], y[2], y[3], S->X1 + (size_t)(d0 / 4) * 64);
             }
         }
@@ -872,32 +873,13 @@ AMX static void amx_image(const rm_qnet *q, const amx_pack *ap, const uint8_t *i
             amx_tile_lin(T, &ap->fc1[l], g0, S->X1);
             for (int j0 = g0; j0 < g0 + 16 && j0 < H; j0 += 4) {
                 __m512i y[4];
-                for (int c = 0; c < 4; c++) {
-                    int j = j0 + c;
-                    __m512i h0, h1;
-                    v_rq16(T + 64 * (j - g0), &b->fc1, j, &h0, &h1);
-                    __m512i h = v_pack8(h0, h1);
-                    y[c] = q->relu ? _mm512_xor_si512(_mm512_max_epi8(h, _mm512_setzero_si512()), x80)
-                                   : v_lut(b->lut2v + (size_t)j * 256, h);
-                }
+                for (int c = 0; c < 4; c++) y[c] = v_fc1_row(q, b, j0 + c, T + 64 * (j0 + c - g0), x80);
                 v_quads(qidx, y[0], y[1], y[2], y[3], S->HP + (size_t)(j0 / 4) * 64);
             }
         }
         for (int g0 = 0; g0 < D; g0 += 16) {
             amx_tile_lin(T, &ap->fc2[l], g0, S->HP);
-            for (int d = g0; d < g0 + 16 && d < D; d++) {
-                __m512i h0, h1;
-                v_rq16(T + 64 * (d - g0), &b->fc2, d, &h0, &h1);
-                __m512i x = _mm512_adds_epi8(v_pack8(h0, h1), _mm512_load_si512(S->RM + (size_t)d * 64));
-                if (S->dm) _mm512_store_si512(S->dm + ((size_t)(2 * l + 1) * D + d) * 64, x);
-                if (l + 1 < L) {
-                    v_unpack8(x, &h0, &h1);
-                    v_prologue(&pk->blk[l + 1], S, d, h0, h1);
-                } else {
-                    __m512i sad = _mm512_sad_epu8(_mm512_xor_si512(x, x80), _mm512_setzero_si512());
-                    S->sums[d] = (int32_t)_mm512_reduce_add_epi64(sad) - 64 * 128;
-                }
-            }
+            for (int d = g0; d < g0 + 16 && d < D; d++) v_fc2_row(q, b, S, l, d, T + 64 * (d - g0), x80);
         }
     }
     rm_ie_head(q, S->sums, logits);
