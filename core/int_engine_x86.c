@@ -51,7 +51,8 @@ static void input_index(uint8_t idx[2][64]);
 
 static int vscr_new(vscr *s, const rm_qnet *q, int dump) {
     size_t D = q->D, H = q->H, P = q->P;
-    size_t n = P * 64 + D * 64 * 3 + D * 64 + H * 64 + (dump ? 2 * (size_t)q->L * D * 64 : 0) + 4 * D + 4 * 256 + 512 + 128 + 3072 + 64 * 16;
+    size_t sums = (4 * D + 63) & ~(size_t)63;   /* whole 64-byte lines: tile, indices and itmp after it take aligned stores */
+    size_t n = P * 64 + D * 64 * 3 + D * 64 + H * 64 + (dump ? 2 * (size_t)q->L * D * 64 : 0) + sums + 4 * 256 + 512 + 128 + 3072 + 64 * 16;
     uint8_t *m = aligned_alloc(64, (n + 63) & ~(size_t)63);
     if (!m) return -1;
     s->mem = m;
@@ -62,7 +63,7 @@ static int vscr_new(vscr *s, const rm_qnet *q, int dump) {
     s->X1 = (uint32_t *)m; m += D * 64;
     s->HP = (uint32_t *)m; m += H * 64;
     s->dm = dump ? (int8_t *)m : NULL; m += dump ? 2 * (size_t)q->L * D * 64 : 0;
-    s->sums = (int32_t *)m; m += 4 * D;
+    s->sums = (int32_t *)m; m += sums;
     s->tile = (int32_t *)m; m += 4 * 256;
     s->qidx = m; m += 512;
     quad_index((uint8_t (*)[2][64])s->qidx);

@@ -34,11 +34,12 @@ static void fill(rm_qlin *l, int kmin, int kspan) {
 }
 
 static int edge_mode = RM_LUT_EDGE_EXTEND;   /* lut_edge of the synthetic networks */
+static int synth_D = 96;                      /* embedding width of the synthetic networks */
 
 static rm_qnet *synthetic(rm_ctx *ctx, int act, int H, int lut64, int img_c, int img_hw) {
     rm_qnet *q = NULL;
     int T = (img_hw / 4) * (img_hw / 4), P = 16 * img_c;
-    if (rm_qnet_new(ctx, &q, T, P, 96, H, 4, 10, img_c, img_hw, img_hw, 4, act, lut64)) return NULL;
+    if (rm_qnet_new(ctx, &q, T, P, synth_D, H, 4, 10, img_c, img_hw, img_hw, 4, act, lut64)) return NULL;
     q->lut_edge = edge_mode;
     for (int c = 0; c < img_c; c++)
         for (int v = 0; v < 256; v++) q->pix_lut[c][v] = (int8_t)((v - 128) * (c + 1) / 3);
@@ -48,11 +49,11 @@ static rm_qnet *synthetic(rm_ctx *ctx, int act, int H, int lut64, int img_c, int
         rm_qblock *b = &q->blk[l];
         fill(&b->a1, 5, 4); fill(&b->lin, 9, 5); fill(&b->a2, 5, 4); fill(&b->res, 5, 4); fill(&b->res2, 5, 4);
         fill(&b->fc1, 9, 5); fill(&b->fc2, 9, 5);
-        if (b->lut1) for (int i = 0; i < 96 * 256; i++) b->lut1[i] = (int8_t)r8();
+        if (b->lut1) for (int i = 0; i < synth_D * 256; i++) b->lut1[i] = (int8_t)r8();
         if (b->lut2) for (int i = 0; i < H * 256; i++) b->lut2[i] = (int8_t)r8();
-        if (b->lut1_64) for (int i = 0; i < 96 * 64; i++) b->lut1_64[i] = (int8_t)(i % 64 == 63 ? 127 : r8());
+        if (b->lut1_64) for (int i = 0; i < synth_D * 64; i++) b->lut1_64[i] = (int8_t)(i % 64 == 63 ? 127 : r8());
         if (b->lut2_64) for (int i = 0; i < H * 64; i++) b->lut2_64[i] = (int8_t)(i % 64 == 0 ? -128 : r8());
-        if (b->lut1_e) for (int i = 0; i < 96; i++) b->lut1_e[i] = (int8_t)r8();    /* paper_hls keeps these */
+        if (b->lut1_e) for (int i = 0; i < synth_D; i++) b->lut1_e[i] = (int8_t)r8();    /* paper_hls keeps these */
         if (b->lut2_e) for (int i = 0; i < H; i++) b->lut2_e[i] = (int8_t)r8();
     }
     if (rm_qnet_prepare(ctx, q)) { rm_qnet_free(q); return NULL; }
@@ -126,6 +127,18 @@ static void test_synthetic(void) {
         }
         edge_mode = RM_LUT_EDGE_EXTEND;
         rm_qnet_free(q);
+    }
+    /* embedding widths that are not multiples of 16 (the vector engines' scratch after the pooled sums must
+     * stay 64-byte aligned: embed=8 once crashed the VNNI path in `quantize`) */
+    for (int D = 8; D <= 20; D += 12) {
+        synth_D = D;
+        rm_qnet *q = synthetic(&ctx, D == 8 ? RM_ACT_RELU : RM_ACT_LERP_PSA, 16, D != 8, 3, 32);
+        CHECK(q != NULL, "synthetic embed %d: %s", D, ctx.msg);
+        char name[64];
+        snprintf(name, sizeof name, "embed %d (not a multiple of 16)", D);
+        if (q) all_paths(&ctx, q, pix, n, name, NULL, NULL);
+        rm_qnet_free(q);
+        synth_D = 96;
     }
     /* MNIST shape: 49 tokens -> portable engine only */
     rm_qnet *q = synthetic(&ctx, RM_ACT_LERP_PSA, 32, 1, 1, 28);
