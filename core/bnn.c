@@ -363,7 +363,8 @@ static int weight_codes(rm_ctx *ctx, rm_model *m, int i, const rm_nlayer_spec *l
         int f = rm_quant_fixed(q, w, n, l->wbits, NULL);
         for (size_t j = 0; j < n; j++) {
             float c = ldexpf(q[j], f);
-            if (q[j] != wq[j] || c != floorf(c)) { free(q); return rm_err(ctx, "layer %d: weights are not the fixed-point codes the forward uses", i); }
+            if (q[j] != wq[j] || c != floorf(c) || !(fabsf(c) <= ldexpf(1, l->wbits - 1)))
+                { free(q); return rm_err(ctx, "layer %d: weights are not the %d-bit fixed-point codes the forward uses", i, l->wbits); }
             k[j] = (int32_t)c;
         }
         free(q);
@@ -587,6 +588,16 @@ int rm_bnet_build(rm_ctx *ctx, rm_model *m, rm_bnet **out) {
     *out = NULL;
     const rm_net_spec *sp = rm_net_spec_of(m);
     if (!sp) return rm_err(ctx, "the integer engine takes layer-list nets (this is a ResMLP)");
+    /* integer codes and thresholds come from the parameters and BN statistics: every one must be finite */
+    for (int pass = 0; pass < 2; pass++) {
+        const rm_ptensor *ts = pass ? m->buftensors : m->tensors;
+        const float *base = pass ? m->bmem : m->mem;
+        for (int t = 0; t < (pass ? m->nbuftensors : m->ntensors); t++)
+            for (size_t j = 0; j < ts[t].n; j++)
+                if (!isfinite(base[ts[t].off + j]))
+                    return rm_err(ctx, "%s[%zu] is %g: an integer engine needs finite parameters and statistics", ts[t].name, j,
+                                  base[ts[t].off + j]);
+    }
     rm_bnet *e = calloc(1, sizeof *e);
     if (!e) return rm_err(ctx, "out of memory");
     e->m = m;

@@ -78,7 +78,8 @@ static int prune_init(rm_ctx *ctx, rm_model *m, const int *simd) {
 typedef struct { double v; int b; } nb_pair;
 static int cmp_nb(const void *a, const void *b) {
     const nb_pair *x = a, *y = b;
-    return (x->v > y->v) - (x->v < y->v) ? (x->v > y->v) - (x->v < y->v) : x->b - y->b;
+    int c = (x->v > y->v) - (x->v < y->v);
+    return c ? c : x->b - y->b;
 }
 
 int rm_prune_step(rm_ctx *ctx, rm_model *m, const int *simd, double sparsity, int norm) {

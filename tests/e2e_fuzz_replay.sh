@@ -11,4 +11,4 @@ printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { re
 clang -fsanitize=fuzzer,address,undefined -o build/fuzz/probe build/fuzz/probe.c > build/fuzz/probe.log 2>&1 ||
     { echo "SKIP: clang cannot build libFuzzer targets here: $(head -n 1 build/fuzz/probe.log)"; exit 0; }
 make -s -j2 fuzz-build > build/fuzz/build.log 2>&1 || { tail -n 30 build/fuzz/build.log; echo "FAIL: fuzz build"; exit 1; }
-sh tests/fuzz/run.sh replay cifar idx table safetensors csynth cmdline luaopts
+sh tests/fuzz/run.sh replay cifar idx table safetensors csynth cmdline luaopts qmodel

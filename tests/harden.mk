@@ -5,7 +5,7 @@
 #   make fuzz-afl      AFL++ build of the same harnesses (build/afl) and an AFL++ run per target
 #   make test-asan     the whole suite built with ASan + UBSan (gcc) in build/asan
 #   make test-valgrind the REPL end-to-end tests under valgrind (no definite leaks)
-FUZZ_TARGETS  = cifar idx table safetensors csynth cmdline luaopts
+FUZZ_TARGETS  = cifar idx table safetensors csynth cmdline luaopts qmodel
 FUZZ_SECONDS ?= 300
 FZ        = build/fuzz
 FZCC     ?= clang
@@ -54,6 +54,7 @@ $(FZ)/make_seeds: tests/fuzz/make_seeds.c $(FZ)/libfuzzme.a
 	$(FZCC) $(FZCFLAGS) $(FZSAN) -fsanitize=fuzzer-no-link -o $@ $< $(FZ)/libfuzzme.a $(FZ_LIBS)
 fuzz-seeds: $(FZ)/make_seeds
 	$(FZ)/make_seeds tests/fuzz/corpus ../shared/data tests/fixtures
+	./resmlp run tests/fuzz/make_qseeds.lua tests/fuzz/corpus/qmodel ../shared/data
 
 test-asan:
 	sh tests/asan.sh suite
