@@ -156,6 +156,7 @@ send("train epochs=2 quiet=yes\r")
 send("save %s\r" % ck)
 send("save %s\r" % ck0)
 ok = ok and sync()
+hist0 = heap[2]
 # the mix: 50 % valid, 22 % invalid, 23 % Lua errors, 5 % Ctrl-C (--kinds narrows it, e.g. to find which kind grows)
 weights = [(k, w) for k, w in (("valid", 0.5), ("invalid", 0.22), ("lua", 0.23), ("ctrl-c", 0.05))
            if k in a.kinds.split(",")]
@@ -188,8 +189,13 @@ while i < a.n and ok:
         # sample at the same session state each time: the mix's transient objects dropped (Lua globals
         # it assigns, the models `model new name=tmp` and `load m2` add), `model` reloaded as it started
         # (its training history, 24 bytes per epoch, would otherwise grow by design: the Ctrl-C-during-train
-        # cases train thousands of 4-image epochs) and current, the data reloaded. The live working set then is the same at every sample, so what RSS gains is what
-        # the session retained: leaks, allocator fragmentation, grown buffers
+        # cases train thousands of 4-image epochs) and current, the data reloaded. The live working set then
+        # is the same at every sample, so what RSS gains is what the session retained: leaks, allocator
+        # fragmentation, grown buffers. A marker first: the mix may end inside an unfinished Lua block
+        # (`for i = 1, 3 do`), which would swallow the reset; sync() answers only at a clean prompt.
+        ok = sync()
+        if not ok:
+            break
         send("t, s, r, x, m, _ = nil; resmlp.ws.tmp = nil; resmlp.ws.m2 = nil\r")
         send("load model %s\r" % ck0)
         send("model model\r")
@@ -202,6 +208,10 @@ while i < a.n and ok:
     if ok:
         pp = rss_parts()
         samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024, pp["heap"], pp["anon"], pp["file"], heap[2]))
+        if heap[2] != hist0:   # the reset must bring `model` back as it started, or the samples are not comparable
+            died = "the reset did not take: `model` has %d epochs of history, not %d" % (heap[2], hist0)
+            ok = False
+            break
         if len(samples) % 10 == 0:
             print("  %6d commands  rss %d KiB (brk heap %d, anon %d, files %d)  malloc in use %d KiB, free %d KiB, "
                   "%d epochs of history  %.0f s"
