@@ -11,35 +11,10 @@ ROOT=$(pwd)
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 0; }
 [ -x ./resmlp ] || { echo "FAIL: ./resmlp not built"; exit 1; }
 DATA="$ROOT/../shared/data/cifar-10-batches-bin"
-TMP=$(mktemp -d)
-SOCK=resmlp-live-$$
-export HOME="$TMP" XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/config" INPUTRC=/dev/null NO_COLOR=1
-export RESMLP_THREADS=${RESMLP_THREADS:-2} TERM=xterm LANG=C.UTF-8 RESMLP_HISTORY= PAGER=cat  # help here must print on the screen (e2e_pager.sh tests paging)
-unset TMUX LC_ALL
-T="tmux -L $SOCK -f /dev/null"
-trap '$T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
-fails=0
-
-S=r   # the tmux session the helpers talk to
-screen() { $T capture-pane -p -J -t $S 2>/dev/null; }
-count() { screen | grep -c -F -- "$1"; }
-# wait_n TEXT N [SECONDS]: until TEXT occurs at least N times on the screen
-wait_n() {
-    i=0; lim=$(( ${3:-15} * 10 ))
-    while [ "$(count "$1")" -lt "$2" ]; do
-        i=$((i + 1)); [ $i -ge $lim ] && return 1
-        sleep 0.1
-    done
-    return 0
-}
-. tests/lib_tmux.sh   # wait_all
-check() { # name, status
-    if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); echo "---- screen:"; screen | grep -v '^$' | tail -n 25; echo "----"; fi
-}
-lit() { $T send-keys -t $S -l -- "$1"; }
+. tests/lib_tmux.sh   # tmux_setup, screen, count, wait_n, wait_all, check, lit, key
+tmux_setup live
 # clear the screen (readline C-l) so prompt counts are not thrown off by scrolling
 fresh() { $T send-keys -t $S C-l; $T clear-history -t $S; sleep 0.3; }
-key() { $T send-keys -t $S "$@"; }
 prompts() { count 'resmlp> '; }
 run() { n=$(prompts); lit "$1"; key Enter; wait_n 'resmlp> ' $((n + 1)) "${2:-15}"; }
 
