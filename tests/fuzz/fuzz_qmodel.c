@@ -19,8 +19,8 @@ static void run_qnet(const rm_qnet *q) {
     uint8_t *img = malloc(2 * px);
     int8_t *a = malloc(2 * (size_t)q->K), *b = malloc(2 * (size_t)q->K);
     for (size_t i = 0; i < 2 * px; i++) img[i] = (uint8_t)(i * 37 + 11);
-    int ra = rm_ie_run(&ctx, q, rm_ie_path_from_name("reference"), img, 2, a, NULL);
-    int rb = rm_ie_run(&ctx, q, rm_ie_path_from_name("auto"), img, 2, b, NULL);
+    int ra = rm_ie_run(&ctx, q, RM_IE_REF, img, 2, a, NULL);
+    int rb = rm_ie_run(&ctx, q, RM_IE_AUTO, img, 2, b, NULL);
     if (ra == RM_OK && rb == RM_OK && memcmp(a, b, 2 * (size_t)q->K)) { fprintf(stderr, "engine paths disagree\n"); abort(); }
     free(img); free(a); free(b);
 }
