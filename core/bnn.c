@@ -910,7 +910,24 @@ static void pop_rows_port(const uint64_t *xw, const uint64_t *mk, const uint64_t
 #ifdef __x86_64__
 __attribute__((target("avx512f,avx512vpopcntdq")))
 static void pop_rows_512(const uint64_t *xw, const uint64_t *mk, const uint64_t *W, int n, int R8, int and_op, int64_t *pc, const int32_t *jl) {
-    for (int o0 = 0; o0 < R8; o0 += 8) {
+    int o0 = 0;
+    for (; o0 + 64 <= R8; o0 += 64) {   /* 64 rows in 8 registers: each word of x meets 512 contiguous bytes of W */
+        __m512i acc[8];
+        for (int g = 0; g < 8; g++) acc[g] = _mm512_loadu_si512(pc + o0 + 8 * g);
+        for (int t = 0; t < n; t++) {
+            const int j = jl ? jl[t] : t;
+            const uint64_t *r = W + (size_t)j * R8 + o0;
+            __m512i x = _mm512_set1_epi64((long long)xw[j]);
+            __m512i m = _mm512_set1_epi64(mk && !and_op ? (long long)mk[j] : -1LL);
+            for (int g = 0; g < 8; g++) {
+                __m512i w = _mm512_loadu_si512(r + 8 * g);
+                __m512i v = and_op ? _mm512_and_si512(x, w) : _mm512_and_si512(_mm512_xor_si512(x, w), m);
+                acc[g] = _mm512_add_epi64(acc[g], _mm512_popcnt_epi64(v));
+            }
+        }
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512(pc + o0 + 8 * g, acc[g]);
+    }
+    for (; o0 < R8; o0 += 8) {
         __m512i acc = _mm512_loadu_si512(pc + o0);
         for (int t = 0; t < n; t++) {
             const int j = jl ? jl[t] : t;
@@ -1290,15 +1307,47 @@ static inline void dot_words_vnni(const void *xv, const void *Wv, int fan, int R
         if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
     }
 }
-// x8 is (fan4,4) uint8, W (fan4,R16,4) int8
-__attribute__((target("avx512f,avx512vnni")))
-static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) { dot_words_vnni(x8, W, fan4, R16, a32, 0); }
 // x16 is (fan2,2) int16, W (fan2,R16,2) int16
 __attribute__((target("avx512f,avx512vnni")))
 static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_words_vnni(x16, W, fan2, R16, a32, 1); }
+// P output positions at once (short patches: a first layer): xs is (P, xstride) bytes, patch p's fan4 quads
+// (code + 128) at xs + p * xstride; W is (fan4,R16,4) int8; a32 is (P,R16) = dot - 128 * wsum (init holds
+// -128 * wsum). Each weight vector is loaded once per P positions and meets each patch's quad as an embedded
+// broadcast, so the loop is VPDPBUSD alone.
+__attribute__((target("avx512f,avx512vnni"), always_inline))
+static inline void dot8_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
+                              int32_t *a32, const int P) {
+    for (int o0 = 0; o0 < R16; o0 += 16) {
+        __m512i a[8];
+        for (int p = 0; p < P; p++) a[p] = _mm512_loadu_si512(init + o0);
+        const int8_t *w = W + (size_t)o0 * 4;
+        for (int j = 0; j < fan4; j++, w += (size_t)R16 * 4) {
+            __m512i wv = _mm512_loadu_si512(w);
+            for (int p = 0; p < P; p++) {
+                int32_t q;
+                memcpy(&q, xs + (size_t)p * xstride + 4 * (size_t)j, sizeof q);
+                a[p] = _mm512_dpbusd_epi32(a[p], _mm512_set1_epi32(q), wv);
+            }
+        }
+        for (int p = 0; p < P; p++) _mm512_storeu_si512(a32 + (size_t)p * R16 + o0, a[p]);
+    }
+}
+__attribute__((target("avx512f,avx512vnni")))
+static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
+                            int32_t *a32, int n) {
+    int p = 0;
+    for (; p + 8 <= n; p += 8) dot8_block(xs + (size_t)p * xstride, xstride, W, init, fan4, R16, a32 + (size_t)p * R16, 8);
+    for (; p < n; p++) dot8_block(xs + (size_t)p * xstride, xstride, W, init, fan4, R16, a32 + (size_t)p * R16, 1);
+}
 #else
-static void dot8_vnni(const uint8_t *x8, const int8_t *W, int fan4, int R16, int32_t *a32) { dot_rows_vnni8(x8, W, fan4, R16, a32); }
 static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_rows_vnni(x16, W, fan2, R16, a32); }
+static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
+                            int32_t *a32, int n) {
+    for (int p = 0; p < n; p++) {
+        dot_rows_vnni8(xs + (size_t)p * xstride, W, fan4, R16, a32 + (size_t)p * R16);
+        for (int o = 0; o < R16; o++) a32[(size_t)p * R16 + o] += init[o];
+    }
+}
 #endif
 // portable: a32 (R16) = sum over j < fan2 of the int16 pair times each row's pair, int32 sums (plain C)
 static void dot16_port(const int16_t *restrict x16, const int16_t *restrict W, int fan2, int R16, int32_t *restrict a32) {
@@ -1391,17 +1440,22 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
         int64_t *acc = malloc(sizeof(int64_t) * R);
         int32_t *a32 = malloc(sizeof(int32_t) * R);
         int16_t *map = malloc(sizeof(int16_t) * (pm + np));
-        int ok = xw && acc && a32 && map && lo32;
+        /* 8-bit codes: one output row's patches (xstride bytes each) and its (ow,R16) sums, init -128 * wsum */
+        size_t xstride = use8 ? (size_t)s->fan4 * 4 : 0;
+        uint8_t *xs = use8 ? malloc(xstride * s->ow + 64) : NULL;
+        int32_t *rs = use8 ? malloc(sizeof(int32_t) * ((size_t)s->ow + 1) * R) : NULL;
+        int32_t *init = rs ? rs + (size_t)s->ow * R : NULL;
+        for (int o = 0; init && o < s->R16; o++) init[o] = -128 * s->wsum[o];
+        int ok = xw && acc && a32 && map && lo32 && (!use8 || (xs && rs));
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
         }
         uint64_t *mk = xw ? xw + nd : NULL;
-        uint8_t *map8 = (uint8_t *)map, *x8 = map8 + pm;
+        uint8_t *map8 = (uint8_t *)map;
         int16_t *x16 = map ? map + pm : NULL;
         if (ok && s->wk == W_INT) {
-            if (use8) memset(x8, 128, (size_t)s->fan4 * 4);   /* the tail past fan: weight 0 */
-            else memset(x16, 0, sizeof(int16_t) * s->fan2 * 2);
+            if (!use8) memset(x16, 0, sizeof(int16_t) * s->fan2 * 2);
         }
 #pragma omp for schedule(static)
         for (int b = 0; b < B; b++) {
@@ -1418,7 +1472,19 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                     else for (int j = 0; j < s->iw * ic; j++) map[d + j] = (int16_t)src[j];
                 }
             }
-            for (int oy = 0; oy < s->oh; oy++)
+            for (int oy = 0; oy < s->oh; oy++) {
+                if (use8) {   /* the row's patches, then all its positions' sums at once */
+                    if (oy == 0) memset(xs, 128, xstride * s->ow + 64);   /* the tails past fan: weight 0 */
+                    for (int ox = 0; ox < s->ow; ox++) {
+                        size_t p0 = ((size_t)oy * s->s * PW + (size_t)ox * s->s) * ic;
+                        for (int ky = 0; ky < k; ky++)
+                            copy_run(xs + ox * xstride + (size_t)ky * run, map8 + p0 + (size_t)ky * PW * ic, (size_t)run);
+                    }
+                    dot8_rows_block(xs, xstride, s->kT8, init, s->fan4, s->R16, rs, s->ow);
+                    for (int ox = 0; ox < s->ow; ox++)
+                        fire32_512(s, rs + (size_t)ox * s->R16, lo32, lo32 + R, pos_out(s, out, b, (size_t)oy * s->ow + ox));
+                    continue;
+                }
                 for (int ox = 0; ox < s->ow; ox++) {
                     void *y = pos_out(s, out, b, (size_t)oy * s->ow + ox);
                     if (s->wk == W_BIN) {
@@ -1431,13 +1497,6 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                     size_t p0 = ((size_t)oy * s->s * PW + (size_t)ox * s->s) * ic;
                     /* runs in 8-byte moves: what spills past a run is overwritten by the next one or lands in
                      * the tail past fan, whose weights are 0 (and not in wsum) */
-                    if (use8) {
-                        for (int ky = 0; ky < k; ky++) copy_run(x8 + (size_t)ky * run, map8 + p0 + (size_t)ky * PW * ic, (size_t)run);
-                        dot8_vnni(x8, s->kT8, s->fan4, s->R16, a32);
-                        for (int o = 0; o < s->R16; o++) a32[o] -= 128 * s->wsum[o];
-                        fire32_512(s, a32, lo32, lo32 + R, y);
-                        continue;
-                    }
                     for (int ky = 0; ky < k; ky++) copy_run(x16 + (size_t)ky * run, map + p0 + (size_t)ky * PW * ic, sizeof(int16_t) * run);
                     if (use16v) {
                         dot16_vnni(x16, s->kT16, s->fan2, s->R16, a32);
@@ -1453,8 +1512,9 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                     if (!s->out_codes) memset(y, 0, sizeof(uint64_t) * s->owpp);
                     fire_rows(s, path, acc, y);
                 }
+            }
         }
-        free(xw); free(acc); free(a32); free(map); free(lo32);
+        free(xw); free(acc); free(a32); free(map); free(lo32); free(xs); free(rs);
     }
     if (failed) run_conv_ref(s, in, out, B, RM_BNN_PORTABLE);   /* a worker was out of memory: the plain loops */
 }
