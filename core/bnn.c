@@ -1216,21 +1216,26 @@ static inline long bin_patch(const bstage *s, const uint64_t *x, int oy, int ox,
 
 #ifdef __x86_64__
 /* G groups of 8 rows from row o0: popcounts of (patch XOR weights) [AND mask] in registers, then the
- * branch-free thresholds (acc = nbits - 2 * pc in [tlo, thi]); returns the rows' bits (bit 8g + lane) */
+ * branch-free thresholds (acc = nbits - 2 * pc in [tlo, thi]); returns the rows' bits (bit 8g + lane). The patch
+ * is nseg runs of L words (seg[i]; the dense patch is one run, a full window of whole-word pixels k runs straight
+ * from the map), mk (one run) the valid bits at the border. */
 #define BIN_CHUNK(G_, MK_)                                                                                           \
     __attribute__((target("avx512f,avx512vpopcntdq"))) static uint64_t bin_chunk_##G_##_##MK_(                     \
-        const bstage *s, const uint64_t *xw, const uint64_t *mk, int nd, long nbits, int o0) {                      \
+        const bstage *s, const uint64_t *const *seg, const uint64_t *mk, int nseg, int L, long nbits, int o0) {      \
         const int R8 = s->R8;                                                                                       \
         __m512i a[G_];                                                                                              \
         for (int g = 0; g < G_; g++) a[g] = _mm512_setzero_si512();                                                 \
         const uint64_t *W = s->wT + o0;                                                                             \
-        for (int j = 0; j < nd; j++, W += R8) {                                                                     \
-            __m512i xb = _mm512_set1_epi64((long long)xw[j]);                                                       \
-            __m512i mb = MK_ ? _mm512_set1_epi64((long long)mk[j]) : xb;                                            \
-            for (int g = 0; g < G_; g++) {                                                                          \
-                __m512i v = _mm512_xor_si512(xb, _mm512_loadu_si512(W + 8 * g));                                    \
-                if (MK_) v = _mm512_and_si512(v, mb);                                                               \
-                a[g] = _mm512_add_epi64(a[g], _mm512_popcnt_epi64(v));                                              \
+        for (int i = 0; i < nseg; i++) {                                                                            \
+            const uint64_t *xw = seg[i];                                                                            \
+            for (int j = 0; j < L; j++, W += R8) {                                                                  \
+                __m512i xb = _mm512_set1_epi64((long long)xw[j]);                                                   \
+                __m512i mb = MK_ ? _mm512_set1_epi64((long long)mk[j]) : xb;                                        \
+                for (int g = 0; g < G_; g++) {                                                                      \
+                    __m512i v = _mm512_xor_si512(xb, _mm512_loadu_si512(W + 8 * g));                                \
+                    if (MK_) v = _mm512_and_si512(v, mb);                                                           \
+                    a[g] = _mm512_add_epi64(a[g], _mm512_popcnt_epi64(v));                                          \
+                }                                                                                                   \
             }                                                                                                       \
         }                                                                                                           \
         __m512i nb = _mm512_set1_epi64(nbits);                                                                      \
@@ -1246,17 +1251,17 @@ static inline long bin_patch(const bstage *s, const uint64_t *x, int oy, int ox,
 BIN_CHUNK(1, 0) BIN_CHUNK(2, 0) BIN_CHUNK(4, 0) BIN_CHUNK(8, 0)
 BIN_CHUNK(1, 1) BIN_CHUNK(2, 1) BIN_CHUNK(4, 1) BIN_CHUNK(8, 1)
 #undef BIN_CHUNK
-/* all rows of one position into y (owpp words): chunks of 64 rows (8 registers), smaller tails */
+/* all rows of one position into y (owpp words): chunks of 64 rows (8 registers), smaller tails; the patch as
+ * nseg runs of L words (see BIN_CHUNK) */
 __attribute__((target("avx512f,avx512vpopcntdq")))
-static void bin_fire_512(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, uint64_t *y) {
-    const int nd = s->nd;
+static void bin_fire_512(const bstage *s, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
     for (int o0 = 0; o0 < s->R8;) {
         int left = (s->R8 - o0) / 8, G = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
         uint64_t b;
-        if (mk) b = G == 8 ? bin_chunk_8_1(s, xw, mk, nd, nbits, o0) : G == 4 ? bin_chunk_4_1(s, xw, mk, nd, nbits, o0)
-                  : G == 2 ? bin_chunk_2_1(s, xw, mk, nd, nbits, o0) : bin_chunk_1_1(s, xw, mk, nd, nbits, o0);
-        else b = G == 8 ? bin_chunk_8_0(s, xw, mk, nd, nbits, o0) : G == 4 ? bin_chunk_4_0(s, xw, mk, nd, nbits, o0)
-                  : G == 2 ? bin_chunk_2_0(s, xw, mk, nd, nbits, o0) : bin_chunk_1_0(s, xw, mk, nd, nbits, o0);
+        if (mk) b = G == 8 ? bin_chunk_8_1(s, seg, mk, nseg, L, nbits, o0) : G == 4 ? bin_chunk_4_1(s, seg, mk, nseg, L, nbits, o0)
+                  : G == 2 ? bin_chunk_2_1(s, seg, mk, nseg, L, nbits, o0) : bin_chunk_1_1(s, seg, mk, nseg, L, nbits, o0);
+        else b = G == 8 ? bin_chunk_8_0(s, seg, mk, nseg, L, nbits, o0) : G == 4 ? bin_chunk_4_0(s, seg, mk, nseg, L, nbits, o0)
+                  : G == 2 ? bin_chunk_2_0(s, seg, mk, nseg, L, nbits, o0) : bin_chunk_1_0(s, seg, mk, nseg, L, nbits, o0);
         int sh = o0 & 63;
         if (!sh) y[o0 >> 6] = 0;
         y[o0 >> 6] |= b << sh;
@@ -1266,7 +1271,9 @@ static void bin_fire_512(const bstage *s, const uint64_t *xw, const uint64_t *mk
     if (r) y[s->rows >> 6] &= (1ull << r) - 1;
 }
 #else
-static void bin_fire_512(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, uint64_t *y) { (void)s; (void)xw; (void)mk; (void)nbits; (void)y; }
+static void bin_fire_512(const bstage *s, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
+    (void)s; (void)seg; (void)nseg; (void)L; (void)mk; (void)nbits; (void)y;
+}
 #endif
 /* the portable form: every row's popcount (R8 at once, plain C), then the thresholds */
 static void bin_fire_port(const bstage *s, const uint64_t *xw, const uint64_t *mk, long nbits, int64_t *restrict pc, uint64_t *y) {
@@ -1488,9 +1495,18 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                 for (int ox = 0; ox < s->ow; ox++) {
                     void *y = pos_out(s, out, b, (size_t)oy * s->ow + ox);
                     if (s->wk == W_BIN) {
+                        int iy0 = oy * s->s - s->pad, ix0 = ox * s->s - s->pad;
+                        if (vec && (ic & 63) == 0 && k <= 16 && iy0 >= 0 && ix0 >= 0 && iy0 + k <= s->ih && ix0 + k <= s->iw) {
+                            /* a full window of whole-word pixels: its k rows are runs of the map, no copy */
+                            const uint64_t *seg[16];
+                            for (int ky = 0; ky < k; ky++) seg[ky] = x + ((size_t)(iy0 + ky) * s->iw + ix0) * s->iwpp;
+                            bin_fire_512(s, seg, k, k * s->iwpp, NULL, (long)k * k * ic, y);
+                            continue;
+                        }
                         int border;
                         long nbits = bin_patch(s, x, oy, ox, xw, mk, &border);
-                        if (vec) bin_fire_512(s, xw, border ? mk : NULL, nbits, y);
+                        const uint64_t *seg0 = xw;
+                        if (vec) bin_fire_512(s, &seg0, 1, s->nd, border ? mk : NULL, nbits, y);
                         else bin_fire_port(s, xw, border ? mk : NULL, nbits, acc, y);
                         continue;
                     }

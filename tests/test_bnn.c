@@ -254,6 +254,10 @@ int main(void) {
               &train, &test, 2048);
     check_net("input=1x28x28 quant(8) conv(8,pad=1,w=int4) bn quant(4,range=1) conv(16,pad=1,w=int4) bn quant(4,range=1) maxpool(2) "
               "linear(32,w=int4) bn quant(4,range=1) linear(10,w=int4)", &train, &test300, 1024);
+    /* whole-word pixels (64 and 128 channels): binary convs read full windows straight from the map, border
+     * windows (pad 1) through the patch, stride 2; an 8-bit first conv computed a row of positions at once */
+    check_net("input=1x28x28 quant(8) conv(64,pad=1,w=int8) bn sign conv(64,pad=1,w=binary) bn sign maxpool(2) "
+              "conv(128,stride=2,w=binary) bn sign conv(64,w=binary) bn sign linear(10,w=binary) bn", &train, &test300, 512);
     /* a float front ending in quant(2); codes into a sign stage, then bits into codes again */
     check_net("input=1x28x28 conv(8,pad=1) bn quant(2,range=1) conv(16,stride=2,w=int2) bn sign maxpool(2) linear(32,w=binary) bn "
               "quant(3,range=1) linear(10,w=int3) bn", &train, &test300, 1024);
