@@ -1285,55 +1285,29 @@ static void bin_fire_port(const bstage *s, const uint64_t *xw, const uint64_t *m
 }
 
 #ifdef __x86_64__
-// a32 (R16) = dot of the patch of fan 32-bit words (byte quads, or int16 pairs when i16) with W (fan,R16,one
-// word per row): VPDPBUSD for bytes, VPDPWSSD for int16 pairs; 4 groups of 16 rows at once. Inlined into the
-// two callers below with i16 a constant, so each gets its own loop with one instruction.
+// one VNNI step on 32-bit words: byte quads (VPDPBUSD) or int16 pairs when i16 (VPDPWSSD); i16 is a constant
+// at each inlined use, so each loop gets one instruction
 __attribute__((target("avx512f,avx512vnni"), always_inline))
 static inline __m512i dp_word(int i16, __m512i a, __m512i x, __m512i w) {
     return i16 ? _mm512_dpwssd_epi32(a, x, w) : _mm512_dpbusd_epi32(a, x, w);
 }
+// P output positions at once: xs is (P, xstride) bytes, patch p's fan words (byte quads code + 128, or int16
+// pairs when i16) at xs + p * xstride; W is (fan,R16,one word per row); a32 is (P,R16) = init + the dots (init:
+// -128 * wsum for bytes, 0 for int16). Each weight vector is loaded once per P positions and meets each patch's
+// word as a broadcast, so the loop is VPDPBUSD / VPDPWSSD alone.
 __attribute__((target("avx512f,avx512vnni"), always_inline))
-static inline void dot_words_vnni(const void *xv, const void *Wv, int fan, int R16, int32_t *a32, int i16) {
-    const uint8_t *x = xv, *W = Wv;
-    for (int o0 = 0; o0 < R16; o0 += 64) {
-        int G = (R16 - o0) / 16 < 4 ? (R16 - o0) / 16 : 4;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        const uint8_t *w = W + (size_t)o0 * 4;
-        for (int j = 0; j < fan; j++, w += (size_t)R16 * 4) {
-            int32_t word;
-            memcpy(&word, x + 4 * (size_t)j, sizeof word);
-            __m512i xb = _mm512_set1_epi32(word);
-            a0 = dp_word(i16, a0, xb, _mm512_loadu_si512(w));
-            if (G > 1) a1 = dp_word(i16, a1, xb, _mm512_loadu_si512(w + 64));
-            if (G > 2) a2 = dp_word(i16, a2, xb, _mm512_loadu_si512(w + 128));
-            if (G > 3) a3 = dp_word(i16, a3, xb, _mm512_loadu_si512(w + 192));
-        }
-        _mm512_storeu_si512(a32 + o0, a0);
-        if (G > 1) _mm512_storeu_si512(a32 + o0 + 16, a1);
-        if (G > 2) _mm512_storeu_si512(a32 + o0 + 32, a2);
-        if (G > 3) _mm512_storeu_si512(a32 + o0 + 48, a3);
-    }
-}
-// x16 is (fan2,2) int16, W (fan2,R16,2) int16
-__attribute__((target("avx512f,avx512vnni")))
-static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_words_vnni(x16, W, fan2, R16, a32, 1); }
-// P output positions at once (short patches: a first layer): xs is (P, xstride) bytes, patch p's fan4 quads
-// (code + 128) at xs + p * xstride; W is (fan4,R16,4) int8; a32 is (P,R16) = dot - 128 * wsum (init holds
-// -128 * wsum). Each weight vector is loaded once per P positions and meets each patch's quad as an embedded
-// broadcast, so the loop is VPDPBUSD alone.
-__attribute__((target("avx512f,avx512vnni"), always_inline))
-static inline void dot8_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
-                              int32_t *a32, const int P) {
+static inline void dot_block(const uint8_t *xs, size_t xstride, const uint8_t *W, const int32_t *init, int fan, int R16,
+                             int32_t *a32, const int P, const int i16) {
     for (int o0 = 0; o0 < R16; o0 += 16) {
         __m512i a[8];
         for (int p = 0; p < P; p++) a[p] = _mm512_loadu_si512(init + o0);
-        const int8_t *w = W + (size_t)o0 * 4;
-        for (int j = 0; j < fan4; j++, w += (size_t)R16 * 4) {
+        const uint8_t *w = W + (size_t)o0 * 4;
+        for (int j = 0; j < fan; j++, w += (size_t)R16 * 4) {
             __m512i wv = _mm512_loadu_si512(w);
             for (int p = 0; p < P; p++) {
                 int32_t q;
                 memcpy(&q, xs + (size_t)p * xstride + 4 * (size_t)j, sizeof q);
-                a[p] = _mm512_dpbusd_epi32(a[p], _mm512_set1_epi32(q), wv);
+                a[p] = dp_word(i16, a[p], _mm512_set1_epi32(q), wv);
             }
         }
         for (int p = 0; p < P; p++) _mm512_storeu_si512(a32 + (size_t)p * R16 + o0, a[p]);
@@ -1342,16 +1316,31 @@ static inline void dot8_block(const uint8_t *xs, size_t xstride, const int8_t *W
 __attribute__((target("avx512f,avx512vnni")))
 static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
                             int32_t *a32, int n) {
+    const uint8_t *Wb = (const uint8_t *)W;
     int p = 0;
-    for (; p + 8 <= n; p += 8) dot8_block(xs + (size_t)p * xstride, xstride, W, init, fan4, R16, a32 + (size_t)p * R16, 8);
-    for (; p < n; p++) dot8_block(xs + (size_t)p * xstride, xstride, W, init, fan4, R16, a32 + (size_t)p * R16, 1);
+    for (; p + 8 <= n; p += 8) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 8, 0);
+    for (; p < n; p++) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 1, 0);
+}
+__attribute__((target("avx512f,avx512vnni")))
+static void dot16_rows_block(const uint8_t *xs, size_t xstride, const int16_t *W, const int32_t *init, int fan2, int R16,
+                             int32_t *a32, int n) {
+    const uint8_t *Wb = (const uint8_t *)W;
+    int p = 0;
+    for (; p + 8 <= n; p += 8) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 8, 1);
+    for (; p < n; p++) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 1, 1);
 }
 #else
-static void dot16_vnni(const int16_t *x16, const int16_t *W, int fan2, int R16, int32_t *a32) { dot_rows_vnni(x16, W, fan2, R16, a32); }
 static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
                             int32_t *a32, int n) {
     for (int p = 0; p < n; p++) {
         dot_rows_vnni8(xs + (size_t)p * xstride, W, fan4, R16, a32 + (size_t)p * R16);
+        for (int o = 0; o < R16; o++) a32[(size_t)p * R16 + o] += init[o];
+    }
+}
+static void dot16_rows_block(const uint8_t *xs, size_t xstride, const int16_t *W, const int32_t *init, int fan2, int R16,
+                             int32_t *a32, int n) {
+    for (int p = 0; p < n; p++) {
+        dot_rows_vnni((const int16_t *)(xs + (size_t)p * xstride), W, fan2, R16, a32 + (size_t)p * R16);
         for (int o = 0; o < R16; o++) a32[(size_t)p * R16 + o] += init[o];
     }
 }
@@ -1448,12 +1437,13 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
         int32_t *a32 = malloc(sizeof(int32_t) * R);
         int16_t *map = malloc(sizeof(int16_t) * (pm + np));
         /* 8-bit codes: one output row's patches (xstride bytes each) and its (ow,R16) sums, init -128 * wsum */
-        size_t xstride = use8 ? (size_t)s->fan4 * 4 : 0;
-        uint8_t *xs = use8 ? malloc(xstride * s->ow + 64) : NULL;
-        int32_t *rs = use8 ? malloc(sizeof(int32_t) * ((size_t)s->ow + 1) * R) : NULL;
+        const int rowblk = use8 || use16v;
+        size_t xstride = use8 ? (size_t)s->fan4 * 4 : use16v ? (size_t)s->fan2 * 4 : 0;
+        uint8_t *xs = rowblk ? malloc(xstride * s->ow + 64) : NULL;
+        int32_t *rs = rowblk ? malloc(sizeof(int32_t) * ((size_t)s->ow + 1) * R) : NULL;
         int32_t *init = rs ? rs + (size_t)s->ow * R : NULL;
-        for (int o = 0; init && o < s->R16; o++) init[o] = -128 * s->wsum[o];
-        int ok = xw && acc && a32 && map && lo32 && (!use8 || (xs && rs));
+        for (int o = 0; init && o < s->R16; o++) init[o] = use8 ? -128 * s->wsum[o] : 0;
+        int ok = xw && acc && a32 && map && lo32 && (!rowblk || (xs && rs));
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -1480,14 +1470,17 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                 }
             }
             for (int oy = 0; oy < s->oh; oy++) {
-                if (use8) {   /* the row's patches, then all its positions' sums at once */
-                    if (oy == 0) memset(xs, 128, xstride * s->ow + 64);   /* the tails past fan: weight 0 */
+                if (rowblk) {   /* the row's patches, then all its positions' sums at once */
+                    if (oy == 0) memset(xs, use8 ? 128 : 0, xstride * s->ow + 64);   /* the tails past fan: weight 0 */
+                    const size_t esz = use8 ? 1 : sizeof(int16_t);
+                    const uint8_t *src = use8 ? map8 : (const uint8_t *)map;
                     for (int ox = 0; ox < s->ow; ox++) {
                         size_t p0 = ((size_t)oy * s->s * PW + (size_t)ox * s->s) * ic;
                         for (int ky = 0; ky < k; ky++)
-                            copy_run(xs + ox * xstride + (size_t)ky * run, map8 + p0 + (size_t)ky * PW * ic, (size_t)run);
+                            copy_run(xs + ox * xstride + (size_t)ky * run * esz, src + (p0 + (size_t)ky * PW * ic) * esz, (size_t)run * esz);
                     }
-                    dot8_rows_block(xs, xstride, s->kT8, init, s->fan4, s->R16, rs, s->ow);
+                    if (use8) dot8_rows_block(xs, xstride, s->kT8, init, s->fan4, s->R16, rs, s->ow);
+                    else dot16_rows_block(xs, xstride, s->kT16, init, s->fan2, s->R16, rs, s->ow);
                     for (int ox = 0; ox < s->ow; ox++)
                         fire32_512(s, rs + (size_t)ox * s->R16, lo32, lo32 + R, pos_out(s, out, b, (size_t)oy * s->ow + ox));
                     continue;
@@ -1514,11 +1507,6 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                     /* runs in 8-byte moves: what spills past a run is overwritten by the next one or lands in
                      * the tail past fan, whose weights are 0 (and not in wsum) */
                     for (int ky = 0; ky < k; ky++) copy_run(x16 + (size_t)ky * run, map + p0 + (size_t)ky * PW * ic, sizeof(int16_t) * run);
-                    if (use16v) {
-                        dot16_vnni(x16, s->kT16, s->fan2, s->R16, a32);
-                        fire32_512(s, a32, lo32, lo32 + R, y);
-                        continue;
-                    }
                     if (s->fan >= 64) dotrows_port(x16, s->kc16, s->fan, s->rows, a32);   /* long rows: one dot each */
                     else {   /* short patches (a first layer): all rows per input pair */
                         for (int j = s->fan; j < s->fan2 * 2; j++) x16[j] = 0;
