@@ -4,12 +4,13 @@
  * the integer engine (core/bnn.c) for binarised nets: the Vertebral MLP, the MiniMNIST CNN and CNV w1a1
  * (XNOR-popcount), and for nets with n-bit activations (multi-thresholds, code x code products): a w4a4
  * MiniMNIST CNN and CNV w2a2 (all engine paths: AVX-512 VPOPCNTDQ / VNNI where the CPU has it, portable).
- * usage: build/bench/bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--infer] [--only NAME] [train_images (default 6400)]
+ * usage: build/bench/bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--infer] [--only NAME] [--path portable|avx512]
+ *        [train_images (default 6400)]
  * --precision sets the matmul precision of the training figures (bf16: fp32 master weights, bf16 GEMM
  * inputs; a CPU without bf16 units keeps fp32 with a notice); --profile adds the share of the training
  * step's wall time per kind of operation (core/prof.h) and the per-stage time of each engine path (us per
  * image, the layer index and kind of each stage); --train-only skips the inference figures, --infer the
- * training figures; --only runs the nets whose name contains NAME; --cpu: the training profile in process CPU
+ * training figures; --only runs the nets whose name contains NAME; --path times that engine path alone (for perf); --cpu: the training profile in process CPU
  * time (on a loaded machine, with 1 thread, a steadier measure than the wall clock). Each training line also
  * gives images per CPU-second of the process (all threads).
  * Prints one line per figure; bench/torch_net_bench.py prints the PyTorch side in the same format. */
@@ -26,6 +27,7 @@
 #define DATA "../shared/data"
 static int g_profile, g_infer;
 static const char *g_only;
+static int g_path = -1;   /* --path: one engine path only */
 static int wanted(const char *name) { return !g_only || strstr(name, g_only) != NULL; }
 
 static void die(rm_ctx *c, const char *what) { fprintf(stderr, "bench_net: %s: %s\n", what, c->msg); exit(1); }
@@ -121,7 +123,7 @@ static void infer_rate(const char *name, const char *spec, const rm_dataset *ds,
         double t = rm_now() - t0;
         if (t < tf) tf = t;
         for (int p = RM_BNN_PORTABLE; p <= RM_BNN_VPOPCNT; p++) {
-            if (rm_bnet_set_path(e, p) != p) continue;
+            if ((g_path >= 0 && p != g_path) || rm_bnet_set_path(e, p) != p) continue;
             t0 = rm_now();
             if (g_profile && rep > 0) rm_bnet_profile(e, prof + (size_t)p * (e->ns + 1));   /* reps 1, 2 */
             for (int b = 0; b < n; b += B)
@@ -161,6 +163,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--cpu")) rm_prof_cpu = 2;
         else if (!strcmp(argv[i], "--train-only")) train_only = 1;
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
+        else if (!strcmp(argv[i], "--path") && i + 1 < argc) {
+            i++;
+            g_path = !strcmp(argv[i], "portable") ? RM_BNN_PORTABLE : !strncmp(argv[i], "avx512", 6) ? RM_BNN_VPOPCNT : -2;
+            if (g_path == -2) { fprintf(stderr, "bench_net: --path portable|avx512, not %s\n", argv[i]); return 2; }
+        }
         else if (!strcmp(argv[i], "--infer")) g_infer = 1;
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
             char note[200] = "";
@@ -170,7 +177,7 @@ int main(int argc, char **argv) {
             if (note[0]) printf("# %s\n", note);
         } else if (atoi(argv[i]) > 0) imgs = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--infer] [--only NAME] [train_images]\n");
+            fprintf(stderr, "usage: bench_net [--precision fp32|bf16] [--profile] [--cpu] [--train-only] [--infer] [--only NAME] [--path portable|avx512] [train_images]\n");
             return 2;
         }
     }

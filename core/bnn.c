@@ -422,6 +422,13 @@ static int transpose_stage(rm_ctx *ctx, bstage *s) {
                 if (on) s->wT[((size_t)q * s->nd + (j >> 6)) * R8 + o] |= 1ull << (j & 63);
             }
         }
+    if (s->wk == W_BIN && s->type == S_CONV && s->ic < 64 && s->k * s->ic <= 64) {   /* kernel rows in words */
+        const int run = s->k * s->ic;
+        if (!(s->wR = rm_calloc(ctx, sizeof(uint64_t) * (size_t)s->k * R8, "transposed weights"))) return RM_ERR;
+        for (int o = 0; o < rows; o++)
+            for (int j = 0; j < s->fan; j++)
+                if (s->kc[(size_t)o * s->fan + j] > 0) s->wR[(size_t)(j / run) * R8 + o] |= 1ull << (j % run);
+    }
     if (s->kmask && s->wk == W_PLANES) {   /* the compact order of a pruned layer (prune_lists) */
         int ub = s->type == S_CONV ? s->ic : 64;
         if (!(s->wTk = rm_calloc(ctx, sizeof(uint64_t) * (size_t)s->np * s->ndk * R8, "compact weights"))) return RM_ERR;
@@ -765,7 +772,7 @@ void rm_bnet_free(rm_bnet *e) {
     for (int i = 0; i < e->ns; i++) {
         bstage *s = &e->st[i];
         free(s->w); free(s->thr); free(s->dir); free(s->kc); free(s->pcm); free(s->alpha); free(s->bias);
-        free(s->wT); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kmask); free(s->koff); free(s->wTk); free(s->kco);
+        free(s->wT); free(s->wR); free(s->pcmT); free(s->kT); free(s->tlo); free(s->kmask); free(s->koff); free(s->wTk); free(s->kco);
         free(s->kT16); free(s->kc16); free(s->thrT); free(s->sgn); free(s->kT8); free(s->wsum);
     }
     free(e->buf0); free(e->buf1); free(e->bnm); free(e->bny); free(e->codes);
@@ -1218,14 +1225,15 @@ static inline long bin_patch(const bstage *s, const uint64_t *x, int oy, int ox,
 /* G groups of 8 rows from row o0: popcounts of (patch XOR weights) [AND mask] in registers, then the
  * branch-free thresholds (acc = nbits - 2 * pc in [tlo, thi]); returns the rows' bits (bit 8g + lane). The patch
  * is nseg runs of L words (seg[i]; the dense patch is one run, a full window of whole-word pixels k runs straight
- * from the map), mk (one run) the valid bits at the border. */
+ * from the map), mk (one run) the valid bits at the border; Wt the weights in the patch's order (wT, or wR). */
 #define BIN_CHUNK(G_, MK_)                                                                                           \
     __attribute__((target("avx512f,avx512vpopcntdq"))) static uint64_t bin_chunk_##G_##_##MK_(                     \
-        const bstage *s, const uint64_t *const *seg, const uint64_t *mk, int nseg, int L, long nbits, int o0) {      \
+        const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, const uint64_t *mk, int nseg, int L,        \
+        long nbits, int o0) {                                                                                       \
         const int R8 = s->R8;                                                                                       \
         __m512i a[G_];                                                                                              \
         for (int g = 0; g < G_; g++) a[g] = _mm512_setzero_si512();                                                 \
-        const uint64_t *W = s->wT + o0;                                                                             \
+        const uint64_t *W = Wt + o0;                                                                                \
         for (int i = 0; i < nseg; i++) {                                                                            \
             const uint64_t *xw = seg[i];                                                                            \
             for (int j = 0; j < L; j++, W += R8) {                                                                  \
@@ -1254,14 +1262,14 @@ BIN_CHUNK(1, 1) BIN_CHUNK(2, 1) BIN_CHUNK(4, 1) BIN_CHUNK(8, 1)
 /* all rows of one position into y (owpp words): chunks of 64 rows (8 registers), smaller tails; the patch as
  * nseg runs of L words (see BIN_CHUNK) */
 __attribute__((target("avx512f,avx512vpopcntdq")))
-static void bin_fire_512(const bstage *s, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
+static void bin_fire_512(const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
     for (int o0 = 0; o0 < s->R8;) {
         int left = (s->R8 - o0) / 8, G = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
         uint64_t b;
-        if (mk) b = G == 8 ? bin_chunk_8_1(s, seg, mk, nseg, L, nbits, o0) : G == 4 ? bin_chunk_4_1(s, seg, mk, nseg, L, nbits, o0)
-                  : G == 2 ? bin_chunk_2_1(s, seg, mk, nseg, L, nbits, o0) : bin_chunk_1_1(s, seg, mk, nseg, L, nbits, o0);
-        else b = G == 8 ? bin_chunk_8_0(s, seg, mk, nseg, L, nbits, o0) : G == 4 ? bin_chunk_4_0(s, seg, mk, nseg, L, nbits, o0)
-                  : G == 2 ? bin_chunk_2_0(s, seg, mk, nseg, L, nbits, o0) : bin_chunk_1_0(s, seg, mk, nseg, L, nbits, o0);
+        if (mk) b = G == 8 ? bin_chunk_8_1(s, Wt, seg, mk, nseg, L, nbits, o0) : G == 4 ? bin_chunk_4_1(s, Wt, seg, mk, nseg, L, nbits, o0)
+                  : G == 2 ? bin_chunk_2_1(s, Wt, seg, mk, nseg, L, nbits, o0) : bin_chunk_1_1(s, Wt, seg, mk, nseg, L, nbits, o0);
+        else b = G == 8 ? bin_chunk_8_0(s, Wt, seg, mk, nseg, L, nbits, o0) : G == 4 ? bin_chunk_4_0(s, Wt, seg, mk, nseg, L, nbits, o0)
+                  : G == 2 ? bin_chunk_2_0(s, Wt, seg, mk, nseg, L, nbits, o0) : bin_chunk_1_0(s, Wt, seg, mk, nseg, L, nbits, o0);
         int sh = o0 & 63;
         if (!sh) y[o0 >> 6] = 0;
         y[o0 >> 6] |= b << sh;
@@ -1271,8 +1279,8 @@ static void bin_fire_512(const bstage *s, const uint64_t *const *seg, int nseg, 
     if (r) y[s->rows >> 6] &= (1ull << r) - 1;
 }
 #else
-static void bin_fire_512(const bstage *s, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
-    (void)s; (void)seg; (void)nseg; (void)L; (void)mk; (void)nbits; (void)y;
+static void bin_fire_512(const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
+    (void)s; (void)Wt; (void)seg; (void)nseg; (void)L; (void)mk; (void)nbits; (void)y;
 }
 #endif
 /* the portable form: every row's popcount (R8 at once, plain C), then the thresholds */
@@ -1493,13 +1501,26 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                             /* a full window of whole-word pixels: its k rows are runs of the map, no copy */
                             const uint64_t *seg[16];
                             for (int ky = 0; ky < k; ky++) seg[ky] = x + ((size_t)(iy0 + ky) * s->iw + ix0) * s->iwpp;
-                            bin_fire_512(s, seg, k, k * s->iwpp, NULL, (long)k * k * ic, y);
+                            bin_fire_512(s, s->wT, seg, k, k * s->iwpp, NULL, (long)k * k * ic, y);
+                            continue;
+                        }
+                        if (vec && s->wR && iy0 >= 0 && ix0 >= 0 && iy0 + k <= s->ih && ix0 + k <= s->iw) {
+                            /* a full window of narrow pixels (one word each): kernel row ky in word ky */
+                            uint64_t rw[64];
+                            for (int ky = 0; ky < k; ky++) {
+                                const uint64_t *px = x + (size_t)(iy0 + ky) * s->iw + ix0;
+                                uint64_t v = 0;
+                                for (int kx = 0; kx < k; kx++) v |= px[kx] << (kx * ic);
+                                rw[ky] = v;
+                            }
+                            const uint64_t *seg0 = rw;
+                            bin_fire_512(s, s->wR, &seg0, 1, k, NULL, (long)k * k * ic, y);
                             continue;
                         }
                         int border;
                         long nbits = bin_patch(s, x, oy, ox, xw, mk, &border);
                         const uint64_t *seg0 = xw;
-                        if (vec) bin_fire_512(s, &seg0, 1, s->nd, border ? mk : NULL, nbits, y);
+                        if (vec) bin_fire_512(s, s->wT, &seg0, 1, s->nd, border ? mk : NULL, nbits, y);
                         else bin_fire_port(s, xw, border ? mk : NULL, nbits, acc, y);
                         continue;
                     }

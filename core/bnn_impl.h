@@ -43,6 +43,8 @@ typedef struct bstage {
     int R8;                                  /* rows rounded up to 8: the transposed copies the fast kernels use */
     int nd;                                  /* words of a densely packed conv patch (k*k*ic bits); linear: kw */
     uint64_t *wT;                            /* (np,nd,R8): weight words, all rows side by side (conv: dense patch order) */
+    uint64_t *wR;                            /* binary conv, ic < 64, k*ic <= 64: (k,R8), word ky holds kernel row ky's bits
+                                              * (kx*ic + c), so a full window is k words each built from one map row */
     int32_t *pcmT;                           /* W_PLANES (np,k*k,R8) */
     int32_t *kT;                             /* W_INT (fan,R8) */
     int16_t *kT16;                           /* W_INT, codes fit int16: (fan2,R16,2) input pairs per row (AVX-512 VNNI) */
