@@ -1261,8 +1261,8 @@ BIN_CHUNK(1, 1) BIN_CHUNK(2, 1) BIN_CHUNK(4, 1) BIN_CHUNK(8, 1)
 #undef BIN_CHUNK
 /* all rows of one position into y (owpp words): chunks of 64 rows (8 registers), smaller tails; the patch as
  * nseg runs of L words (see BIN_CHUNK) */
-__attribute__((target("avx512f,avx512vpopcntdq")))
-static void bin_fire_512(const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
+__attribute__((target("avx512f,avx512vpopcntdq"), always_inline))
+static inline void bin_fire_512_in(const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
     for (int o0 = 0; o0 < s->R8;) {
         int left = (s->R8 - o0) / 8, G = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
         uint64_t b;
@@ -1278,9 +1278,72 @@ static void bin_fire_512(const bstage *s, const uint64_t *Wt, const uint64_t *co
     int r = s->rows & 63;   /* the padded rows past the last one stay 0 */
     if (r) y[s->rows >> 6] &= (1ull << r) - 1;
 }
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void bin_fire_512(const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
+    bin_fire_512_in(s, Wt, seg, nseg, L, mk, nbits, y);
+}
+/* output positions [ox0, ox1) of row oy of sample map x into the sample's output out. Whole-word pixels (wT):
+ * full windows only, as k runs of the map. Narrow pixels (wR): any window, as k kernel-row words, built by
+ * sliding the window one input pixel at a time when the stride is 1; border windows with a mask of their bits */
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void bin_row_512(const bstage *s, const uint64_t *x, int oy, int ox0, int ox1, uint64_t *out) {
+    const int k = s->k, ic = s->ic, st = s->s, iy0 = oy * st - s->pad;
+    const long nbits = (long)k * k * ic;
+    if (!s->wR) {
+        const uint64_t *seg[16];
+        for (int ox = ox0; ox < ox1; ox++) {
+            int ix0 = ox * st - s->pad;
+            for (int ky = 0; ky < k; ky++) seg[ky] = x + ((size_t)(iy0 + ky) * s->iw + ix0) * s->iwpp;
+            bin_fire_512_in(s, s->wT, seg, k, k * s->iwpp, NULL, nbits, out + ((size_t)oy * s->ow + ox) * s->owpp);
+        }
+        return;
+    }
+    uint64_t rw[64], mk[64];
+    const uint64_t *seg0 = rw;
+    const int top = (k - 1) * ic;
+    const uint64_t pix = ic == 64 ? ~0ull : (1ull << ic) - 1;
+    int slid = 0;   /* rw holds the previous position's full window */
+    for (int ox = ox0; ox < ox1; ox++) {
+        int ix0 = ox * st - s->pad;
+        uint64_t *y = out + ((size_t)oy * s->ow + ox) * s->owpp;
+        if (iy0 >= 0 && ix0 >= 0 && iy0 + k <= s->ih && ix0 + k <= s->iw) {
+            for (int ky = 0; ky < k; ky++) {
+                const uint64_t *px = x + (size_t)(iy0 + ky) * s->iw + ix0;
+                if (st == 1 && slid) rw[ky] = (rw[ky] >> ic) | (px[k - 1] << top);   /* slide by one pixel */
+                else {
+                    uint64_t v = 0;
+                    for (int kx = 0; kx < k; kx++) v |= px[kx] << (kx * ic);
+                    rw[ky] = v;
+                }
+            }
+            slid = 1;
+            bin_fire_512_in(s, s->wR, &seg0, 1, k, NULL, nbits, y);
+            continue;
+        }
+        /* a border window: the pixels inside, and a mask of their bits */
+        long nv = 0;
+        for (int ky = 0; ky < k; ky++) {
+            int iy = iy0 + ky;
+            uint64_t v = 0, m = 0;
+            for (int kx = 0; kx < k && iy >= 0 && iy < s->ih; kx++) {
+                int ix = ix0 + kx;
+                if (ix < 0 || ix >= s->iw) continue;
+                v |= x[(size_t)iy * s->iw + ix] << (kx * ic);
+                m |= pix << (kx * ic);
+                nv++;
+            }
+            rw[ky] = v; mk[ky] = m;
+        }
+        slid = 0;
+        bin_fire_512_in(s, s->wR, &seg0, 1, k, mk, nv * ic, y);
+    }
+}
 #else
 static void bin_fire_512(const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, int nseg, int L, const uint64_t *mk, long nbits, uint64_t *y) {
     (void)s; (void)Wt; (void)seg; (void)nseg; (void)L; (void)mk; (void)nbits; (void)y;
+}
+static void bin_row_512(const bstage *s, const uint64_t *x, int oy, int ox0, int ox1, uint64_t *out) {
+    (void)s; (void)x; (void)oy; (void)ox0; (void)ox1; (void)out;
 }
 #endif
 /* the portable form: every row's popcount (R8 at once, plain C), then the thresholds */
@@ -1327,6 +1390,7 @@ static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, 
     const uint8_t *Wb = (const uint8_t *)W;
     int p = 0;
     for (; p + 8 <= n; p += 8) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 8, 0);
+    for (; p + 4 <= n; p += 4) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 4, 0);
     for (; p < n; p++) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 1, 0);
 }
 __attribute__((target("avx512f,avx512vnni")))
@@ -1335,6 +1399,7 @@ static void dot16_rows_block(const uint8_t *xs, size_t xstride, const int16_t *W
     const uint8_t *Wb = (const uint8_t *)W;
     int p = 0;
     for (; p + 8 <= n; p += 8) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 8, 1);
+    for (; p + 4 <= n; p += 4) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 4, 1);
     for (; p < n; p++) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 1, 1);
 }
 #else
@@ -1367,8 +1432,8 @@ static void dot16_port(const int16_t *restrict x16, const int16_t *restrict W, i
 #ifdef __x86_64__
 /* the activations of all rows from int32 accumulators a32 (R16 lanes), AVX-512: sign bits from the clamped
  * thresholds lo32 / hi32 (R16; padded rows never fire), or codes qlo + #(dir * acc >= thrT[t]) */
-__attribute__((target("avx512f")))
-static void fire32_512(const bstage *s, const int32_t *a32, const int32_t *lo32, const int32_t *hi32, void *yv) {
+__attribute__((target("avx512f"), always_inline))
+static inline void fire32_512_in(const bstage *s, const int32_t *a32, const int32_t *lo32, const int32_t *hi32, void *yv) {
     if (!s->out_codes) {
         uint64_t *y = yv;
         memset(y, 0, sizeof(uint64_t) * s->owpp);
@@ -1394,8 +1459,26 @@ static void fire32_512(const bstage *s, const int32_t *a32, const int32_t *lo32,
         y += 16;
     }
 }
+/* n positions' sums (a32 is (n,R16)) into n consecutive output positions from y0 */
+__attribute__((target("avx512f")))
+static void fire32_row_512(const bstage *s, const int32_t *a32, int n, const int32_t *lo32, const int32_t *hi32, void *y0) {
+    if (!s->out_codes && s->rows <= 16) {   /* one vector and one output word per position */
+        const __m512i lo = _mm512_loadu_si512(lo32), hi = _mm512_loadu_si512(hi32);
+        uint64_t *y = y0;
+        for (int p = 0; p < n; p++, y += s->owpp) {
+            __m512i a = _mm512_loadu_si512(a32 + (size_t)p * s->R16);
+            y[0] = (uint16_t)(_mm512_cmpge_epi32_mask(a, lo) & _mm512_cmple_epi32_mask(a, hi));
+        }
+        return;
+    }
+    for (int p = 0; p < n; p++)
+        fire32_512_in(s, a32 + (size_t)p * s->R16, lo32, hi32,
+                      s->out_codes ? (void *)((int32_t *)y0 + (size_t)p * s->oc) : (void *)((uint64_t *)y0 + (size_t)p * s->owpp));
+}
 #else
-static void fire32_512(const bstage *s, const int32_t *a32, const int32_t *lo32, const int32_t *hi32, void *yv) { (void)s; (void)a32; (void)lo32; (void)hi32; (void)yv; }
+static void fire32_row_512(const bstage *s, const int32_t *a32, int n, const int32_t *lo32, const int32_t *hi32, void *y0) {
+    (void)s; (void)a32; (void)n; (void)lo32; (void)hi32; (void)y0;
+}
 #endif
 /* copy n elements of sz bytes in 8-byte moves (may write up to 7 bytes past the end: the patch buffers have slack) */
 static inline void copy_run(void *dst, const void *src, size_t bytes) {
@@ -1489,34 +1572,29 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
                     }
                     if (use8) dot8_rows_block(xs, xstride, s->kT8, init, s->fan4, s->R16, rs, s->ow);
                     else dot16_rows_block(xs, xstride, s->kT16, init, s->fan2, s->R16, rs, s->ow);
-                    for (int ox = 0; ox < s->ow; ox++)
-                        fire32_512(s, rs + (size_t)ox * s->R16, lo32, lo32 + R, pos_out(s, out, b, (size_t)oy * s->ow + ox));
+                    fire32_row_512(s, rs, s->ow, lo32, lo32 + R, pos_out(s, out, b, (size_t)oy * s->ow));
                     continue;
                 }
+                /* binary, AVX-512: the row's full windows [fx0, fx1) at once (bin_row_512), the border ones below */
+                int fx0 = 0, fx1 = 0;
+                if (s->wk == W_BIN && vec && s->wR) {   /* narrow pixels: every window of the row, border ones masked */
+                    bin_row_512(s, x, oy, 0, s->ow, (uint64_t *)pos_out(s, out, b, 0));
+                    continue;
+                }
+                if (s->wk == W_BIN && vec && (ic & 63) == 0 && k <= 16) {
+                    int iy0 = oy * s->s - s->pad;
+                    if (iy0 >= 0 && iy0 + k <= s->ih) {
+                        fx0 = (s->pad + s->s - 1) / s->s;
+                        fx1 = s->iw - k + s->pad < 0 ? 0 : (s->iw - k + s->pad) / s->s + 1;
+                        if (fx1 > s->ow) fx1 = s->ow;
+                        if (fx0 < fx1) bin_row_512(s, x, oy, fx0, fx1, (uint64_t *)pos_out(s, out, b, 0));
+                        else fx0 = fx1 = 0;
+                    }
+                }
                 for (int ox = 0; ox < s->ow; ox++) {
+                    if (ox == fx0 && fx0 < fx1) { ox = fx1 - 1; continue; }
                     void *y = pos_out(s, out, b, (size_t)oy * s->ow + ox);
                     if (s->wk == W_BIN) {
-                        int iy0 = oy * s->s - s->pad, ix0 = ox * s->s - s->pad;
-                        if (vec && (ic & 63) == 0 && k <= 16 && iy0 >= 0 && ix0 >= 0 && iy0 + k <= s->ih && ix0 + k <= s->iw) {
-                            /* a full window of whole-word pixels: its k rows are runs of the map, no copy */
-                            const uint64_t *seg[16];
-                            for (int ky = 0; ky < k; ky++) seg[ky] = x + ((size_t)(iy0 + ky) * s->iw + ix0) * s->iwpp;
-                            bin_fire_512(s, s->wT, seg, k, k * s->iwpp, NULL, (long)k * k * ic, y);
-                            continue;
-                        }
-                        if (vec && s->wR && iy0 >= 0 && ix0 >= 0 && iy0 + k <= s->ih && ix0 + k <= s->iw) {
-                            /* a full window of narrow pixels (one word each): kernel row ky in word ky */
-                            uint64_t rw[64];
-                            for (int ky = 0; ky < k; ky++) {
-                                const uint64_t *px = x + (size_t)(iy0 + ky) * s->iw + ix0;
-                                uint64_t v = 0;
-                                for (int kx = 0; kx < k; kx++) v |= px[kx] << (kx * ic);
-                                rw[ky] = v;
-                            }
-                            const uint64_t *seg0 = rw;
-                            bin_fire_512(s, s->wR, &seg0, 1, k, NULL, (long)k * k * ic, y);
-                            continue;
-                        }
                         int border;
                         long nbits = bin_patch(s, x, oy, ox, xw, mk, &border);
                         const uint64_t *seg0 = xw;
