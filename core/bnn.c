@@ -1227,7 +1227,7 @@ static inline long bin_patch(const bstage *s, const uint64_t *x, int oy, int ox,
  * is nseg runs of L words (seg[i]; the dense patch is one run, a full window of whole-word pixels k runs straight
  * from the map), mk (one run) the valid bits at the border; Wt the weights in the patch's order (wT, or wR). */
 #define BIN_CHUNK(G_, MK_)                                                                                           \
-    __attribute__((target("avx512f,avx512vpopcntdq"))) static uint64_t bin_chunk_##G_##_##MK_(                     \
+    __attribute__((target("avx512f,avx512vpopcntdq"), always_inline)) static inline uint64_t bin_chunk_##G_##_##MK_( \
         const bstage *s, const uint64_t *Wt, const uint64_t *const *seg, const uint64_t *mk, int nseg, int L,        \
         long nbits, int o0) {                                                                                       \
         const int R8 = s->R8;                                                                                       \
