@@ -101,18 +101,19 @@ def alive():
     return p == 0
 
 marker_no = 0
-heap = [None, None, None]   # glibc heap in use / held free at the last marker (resmlp.memory()), and the
-                            # epoch records in the training history of `model` (24 bytes each, kept by design)
+heap = [None, None, None, None]   # glibc heap in use / held free at the last marker (resmlp.memory()), the
+                            # epoch records in the training history of `model` (24 bytes each, kept by design),
+                            # and the Lua state's own heap (collectgarbage("count"), bytes)
 def sync(timeout=120):
     """print a marker (typed as a concatenation, so the echo of the line does not match) and wait for it"""
     global marker_no
     marker_no += 1
     for wait in (15, 60, timeout):
         send('local m_ = resmlp.memory() local w_ = resmlp.ws.model print("MAR" .. "KER%d", m_.heap_used, '
-             'm_.heap_free, w_ and #w_:history() or -1)\r' % marker_no)
-        m = read_until(rb"MARKER%d\t(-?\d+)\t(-?\d+)\t(-?\d+)\r?\n" % marker_no, wait)
+             'm_.heap_free, w_ and #w_:history() or -1, math.floor(collectgarbage("count") * 1024))\r' % marker_no)
+        m = read_until(rb"MARKER%d\t(-?\d+)\t(-?\d+)\t(-?\d+)\t(-?\d+)\r?\n" % marker_no, wait)
         if m:
-            heap[0], heap[1], heap[2] = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            heap[0], heap[1], heap[2], heap[3] = int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
             # the next prompt comes after the command's Lua collection and malloc_trim: sample RSS then
             read_until(rb"resmlp> ", 10)
             return True
@@ -212,16 +213,17 @@ while i < a.n and ok:
         break
     if ok:
         pp = rss_parts()
-        samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024, pp["heap"], pp["anon"], pp["file"], heap[2]))
+        samples.append((i, rss_kb(), heap[0] // 1024, heap[1] // 1024, pp["heap"], pp["anon"], pp["file"], heap[2],
+                        heap[3] // 1024))
         if heap[2] != hist0:   # the reset must bring `model` back as it started, or the samples are not comparable
             died = "the reset did not take: `model` has %d epochs of history, not %d" % (heap[2], hist0)
             ok = False
             break
         if len(samples) % 10 == 0:
-            print("  %6d commands  rss %d KiB (brk heap %d, anon %d, files %d)  malloc in use %d KiB, free %d KiB, "
-                  "%d epochs of history  %.0f s"
-                  % (i, samples[-1][1], pp["heap"], pp["anon"], pp["file"], samples[-1][2], samples[-1][3],
-                     heap[2], time.time() - t0), flush=True)
+            print("  %6d commands  rss %d KiB (brk heap %d, anon %d, files %d)  malloc in use %d KiB (Lua %d), "
+                  "free %d KiB, %d epochs of history  %.0f s"
+                  % (i, samples[-1][1], pp["heap"], pp["anon"], pp["file"], samples[-1][2], samples[-1][8],
+                     samples[-1][3], heap[2], time.time() - t0), flush=True)
 elapsed = time.time() - t0
 exit_code = None
 if ok:
