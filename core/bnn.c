@@ -1384,23 +1384,24 @@ static inline void dot_block(const uint8_t *xs, size_t xstride, const uint8_t *W
         for (int p = 0; p < P; p++) _mm512_storeu_si512(a32 + (size_t)p * R16 + o0, a[p]);
     }
 }
+// n positions' sums, blocks of 8, then 4, then single positions; i16 chooses the instruction (one loop each)
+__attribute__((target("avx512f,avx512vnni"), always_inline))
+static inline void dot_rows_block_in(const uint8_t *xs, size_t xstride, const uint8_t *W, const int32_t *init, int fan,
+                                     int R16, int32_t *a32, int n, const int i16) {
+    int p = 0;
+    for (; p + 8 <= n; p += 8) dot_block(xs + (size_t)p * xstride, xstride, W, init, fan, R16, a32 + (size_t)p * R16, 8, i16);
+    for (; p + 4 <= n; p += 4) dot_block(xs + (size_t)p * xstride, xstride, W, init, fan, R16, a32 + (size_t)p * R16, 4, i16);
+    for (; p < n; p++) dot_block(xs + (size_t)p * xstride, xstride, W, init, fan, R16, a32 + (size_t)p * R16, 1, i16);
+}
 __attribute__((target("avx512f,avx512vnni")))
 static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
                             int32_t *a32, int n) {
-    const uint8_t *Wb = (const uint8_t *)W;
-    int p = 0;
-    for (; p + 8 <= n; p += 8) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 8, 0);
-    for (; p + 4 <= n; p += 4) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 4, 0);
-    for (; p < n; p++) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan4, R16, a32 + (size_t)p * R16, 1, 0);
+    dot_rows_block_in(xs, xstride, (const uint8_t *)W, init, fan4, R16, a32, n, 0);
 }
 __attribute__((target("avx512f,avx512vnni")))
 static void dot16_rows_block(const uint8_t *xs, size_t xstride, const int16_t *W, const int32_t *init, int fan2, int R16,
                              int32_t *a32, int n) {
-    const uint8_t *Wb = (const uint8_t *)W;
-    int p = 0;
-    for (; p + 8 <= n; p += 8) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 8, 1);
-    for (; p + 4 <= n; p += 4) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 4, 1);
-    for (; p < n; p++) dot_block(xs + (size_t)p * xstride, xstride, Wb, init, fan2, R16, a32 + (size_t)p * R16, 1, 1);
+    dot_rows_block_in(xs, xstride, (const uint8_t *)W, init, fan2, R16, a32, n, 1);
 }
 #else
 static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,

@@ -2,7 +2,9 @@
 # run.sh - drive the fuzz harnesses (tests/fuzz/fuzz_*.c), built by `make fuzz-build` / `make fuzz-afl-build`.
 #   run.sh replay T...  every committed input of tests/fuzz/corpus/<T> once (seconds; what `make test` does)
 #   run.sh fuzz T...    libFuzzer, FUZZ_SECONDS (300) per target, one target at a time on one core
-#                       (FUZZ_RUNS=N instead stops each target after N executions, FUZZ_SECONDS then a cap);
+#                       (FUZZ_RUNS=N instead stops each target after N executions, FUZZ_SECONDS then a cap;
+#                       FUZZ_FORK=J: one run in libFuzzer's fork mode with J worker processes, executions counted
+#                       over all of them, timeouts and out-of-memory stopping the run as without fork mode);
 #                       new inputs go to build/fuzz/work/<T>, crashes to build/fuzz/crash/<T>/ (the run stops)
 #   run.sh afl T...     AFL++ (build/afl/fuzz_<T>), FUZZ_SECONDS per target, output in build/afl/out/<T>
 # Each fuzz/afl run prints executions and crashes per target (the numbers go in tests/fuzz/README.md).
@@ -28,6 +30,7 @@ for t in "$@"; do
         mkdir -p build/fuzz/work/$t build/fuzz/crash/$t
         dict=""; [ -f tests/fuzz/$t.dict ] && dict="-dict=tests/fuzz/$t.dict"
         runs=""; [ -n "$FUZZ_RUNS" ] && runs="-runs=$FUZZ_RUNS"
+        [ -n "$FUZZ_FORK" ] && runs="$runs -fork=$FUZZ_FORK -ignore_timeouts=0 -ignore_ooms=0 -ignore_crashes=0"
         start=$(date +%s)
         "$bin" -max_total_time="$secs" $runs -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 \
             -print_final_stats=1 -artifact_prefix=build/fuzz/crash/$t/ $dict build/fuzz/work/$t "$corpus" \
@@ -35,8 +38,12 @@ for t in "$@"; do
         rc=$?
         took=$(( $(date +%s) - start ))
         execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' build/fuzz/fuzz_$t.log | grep -o '[0-9]*$')
+        # fork mode prints no final stats: the last "#N:" line counts the executions of all workers
+        [ -z "$execs" ] && execs=$(grep -o '^#[0-9]*:' build/fuzz/fuzz_$t.log | tail -n 1 | tr -d '#:')
         crashes=$(ls build/fuzz/crash/$t | wc -l)
         cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' build/fuzz/fuzz_$t.log | tail -n 1)
+        oomtc=$(grep -o 'oom/timeout/crash: [0-9/]*' build/fuzz/fuzz_$t.log | tail -n 1)
+        [ -n "$oomtc" ] && cov="$cov, $oomtc"
         echo "fuzz_$t: ${took}s, ${execs:-?} executions, $cov, exit $rc, $crashes crash files in build/fuzz/crash/$t"
         [ "$rc" -ne 0 ] && { status=1; grep -m1 -A12 'ERROR\|runtime error\|deadly signal' build/fuzz/fuzz_$t.log; } ;;
     afl)
