@@ -5,18 +5,11 @@
 cd "$(dirname "$0")/.." || exit 1
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 0; }
 [ -x ./resmlp ] || { echo "FAIL: ./resmlp not built"; exit 1; }
-TMP=$(mktemp -d)
-SOCK=resmlp-pager-$$
-export HOME="$TMP" XDG_STATE_HOME="$TMP/state" INPUTRC=/dev/null NO_COLOR=1 RESMLP_THREADS=1 TERM=xterm
-unset RESMLP_HISTORY TMUX
+. tests/lib_tmux.sh   # tmux_setup, screen, count, wait_n, check
+RESMLP_THREADS=1 TMUX_SCROLLBACK="-S -"
+tmux_setup pager
+unset RESMLP_HISTORY
 export PAGER="sh -c 'cat >> $TMP/paged; echo PAGED-BY-TEST'"
-T="tmux -L $SOCK -f /dev/null"
-trap '$T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
-fails=0
-screen() { $T capture-pane -p -J -t r -S - 2>/dev/null; }
-count() { screen | grep -c -F -- "$1"; }
-wait_n() { i=0; while [ "$(count "$1")" -lt "$2" ]; do i=$((i + 1)); [ $i -ge 150 ] && return 1; sleep 0.1; done; return 0; }
-check() { if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); screen | tail -n 15; fi; }
 run() { n=$(count 'resmlp> '); $T send-keys -t r -l -- "$1"; $T send-keys -t r Enter; wait_n 'resmlp> ' $((n + 1)); }
 
 $T new-session -d -s r -x 120 -y 40 "./resmlp; sleep 30"

@@ -7,33 +7,10 @@
 cd "$(dirname "$0")/.." || exit 1
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed"; exit 0; }
 [ -x ./resmlp ] || { echo "FAIL: ./resmlp not built"; exit 1; }
-TMP=$(mktemp -d)
-SOCK=resmlp-e2e-$$
-export HOME="$TMP" XDG_STATE_HOME="$TMP/state" XDG_CONFIG_HOME="$TMP/config" INPUTRC=/dev/null NO_COLOR=1
-export RESMLP_THREADS=1 TERM=xterm PAGER=cat
-unset RESMLP_HISTORY TMUX
-T="tmux -L $SOCK -f /dev/null"
-trap '$T kill-server 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
-fails=0
-
-screen() { $T capture-pane -p -J -t r -S - 2>/dev/null; }
-count() { screen | grep -c -F -- "$1"; }
-# wait_n TEXT N [SECONDS]: until TEXT occurs at least N times on the screen (SECONDS times
-# RESMLP_TEST_TIMESCALE, which tests/valgrind.sh sets: every step is ~30x slower under valgrind)
-TS=${RESMLP_TEST_TIMESCALE:-1}
-wait_n() {
-    i=0; lim=$(( ${3:-15} * 10 * TS ))
-    while [ "$(count "$1")" -lt "$2" ]; do
-        i=$((i + 1)); [ $i -ge $lim ] && return 1
-        sleep 0.1
-    done
-    return 0
-}
-check() { # name, status
-    if [ "$2" -eq 0 ]; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); echo "---- screen:"; screen | tail -n 25; echo "----"; fi
-}
-lit() { $T send-keys -t r -l -- "$1"; }
-key() { $T send-keys -t r "$@"; }
+. tests/lib_tmux.sh   # tmux_setup, screen, count, wait_n (scaled by RESMLP_TEST_TIMESCALE), check, lit, key
+RESMLP_THREADS=1 TMUX_SCROLLBACK="-S -"
+tmux_setup e2e
+unset RESMLP_HISTORY   # the default history file under $HOME: the test checks it survives a restart
 prompts() { count 'resmlp> '; }
 # run LINE and wait for the next prompt
 run() { n=$(prompts); lit "$1"; key Enter; wait_n 'resmlp> ' $((n + 1)) "${2:-15}"; }
