@@ -269,15 +269,40 @@ static void prune_keys(kvs *s, const char *name, const rm_qlin *l) {
     kset(s, "NKB", "%d", l->nkeep);
     kset(s, "PS", "%d", l->simd);
 }
-/* a matmul stage: the dense template, or the pruned one when l has kept-block lists */
-static void put_matmul(FILE *f, kvs *s, const char *name, const rm_qlin *l) {
-    if (!l->keep) { put_tpl(f, T_MATMUL, s); return; }
-    prune_keys(s, name, l);
-    put_tpl(f, T_MATMUL_PRUNED, s);
+/* a matmul stage over v vectors of in -> out (macro names), with the ReLU or not: the dense template,
+ * or the pruned one when l has kept-block lists */
+static void put_matmul(FILE *f, const char *name, const char *what, const char *v, const char *in, const char *out,
+                       int relu, const rm_qlin *l) {
+    kvs s;
+    s.n = 0; stage_keys(&s, name);
+    kset(&s, "WHAT", "%s", what);
+    kset(&s, "V", "%s", v); kset(&s, "IN", "%s", in); kset(&s, "OUT", "%s", out);
+    kset(&s, "ACT", "%s", relu ? "rm_relu" : ""); kset(&s, "ACTDOC", "%s", relu ? "relu " : "");
+    if (!l->keep) { put_tpl(f, T_MATMUL, &s); return; }
+    prune_keys(&s, name, l);
+    put_tpl(f, T_MATMUL_PRUNED, &s);
 }
 static void readme_pruned(FILE *readme, const rm_qlin *l) {
     if (l->keep)
         fprintf(readme, "  (SIMD-block pruned: %d of %d blocks of %d inputs kept, only those are read)\n", l->nkeep, l->IC / l->simd, l->simd);
+}
+
+/* the learned activation k of block i (k = 0 before linear_1, on the D channels; 1 after it, on the
+ * H hidden ones): its stage into f, a process from stream cur to the new stream y; returns y */
+static const char *put_psa(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme, int i, int k, const char *cur,
+                           const char *y) {
+    char nm[64];
+    kvs s;
+    bname(nm, sizeof nm, i, k ? "mlp_psa_1" : "mlp_psa_0");
+    s.n = 0; stage_keys(&s, nm);
+    kset(&s, "C", "%s", k ? "RM_H" : "RM_D");
+    kset(&s, "L", "%s_%s", nm, q->lut64 ? "lerp_lut" : "lut");
+    lut_keys(&s, q);
+    put_tpl(f, q->lut64 ? T_LUT64 : T_LUT256, &s);
+    add_stream(pp, y, k ? "RM_H" : "RM_D", 2);
+    add_proc(pp, nm, 2, cur, y);
+    fprintf(readme, "- `%s`: learned activation, %d channels, %d-entry tables\n", nm, k ? q->H : q->D, q->lut64 ? 64 : 256);
+    return y;
 }
 
 /* Fill the stage templates into f (the body of resmlp.cpp) and describe the channels and processes.
@@ -285,17 +310,13 @@ static void readme_pruned(FILE *readme, const rm_qlin *l) {
 static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme) {
     char nm[64], in[48], tmp[160];
     kvs s;
+    s.n = 0;
     memset(pp, 0, sizeof *pp);
     add_stream(pp, "in", "RM_P", 2)->io = 1;
     add_stream(pp, "out", "RM_K", 2)->io = 1;
 
     /* embedding */
-    s.n = 0;
-    stage_keys(&s, "embed_linear");
-    kset(&s, "WHAT", "patch embedding, one token vector at a time");
-    kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_P"); kset(&s, "OUT", "RM_D");
-    kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
-    put_matmul(f, &s, "embed_linear", &q->embed);
+    put_matmul(f, "embed_linear", "patch embedding, one token vector at a time", "RM_T", "RM_P", "RM_D", 0, &q->embed);
     add_stream(pp, "s_embed", "RM_D", 2);
     set_tap(add_proc(pp, "embed_linear", 2, "in", "s_embed"), "s_embed", "RM_D", q->T, "&samples_inter_0[n][0][0]",
             "after embed_linear (samples_inter_0)");
@@ -369,47 +390,18 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
 
         /* channel MLP */
         const char *cur = m;
-        if (q->has_act1) {
-            bname(nm, sizeof nm, i, "mlp_psa_0");
-            s.n = 0; stage_keys(&s, nm);
-            kset(&s, "C", "RM_D");
-            kset(&s, "L", "%s_%s", nm, q->lut64 ? "lerp_lut" : "lut");
-            lut_keys(&s, q);
-            put_tpl(f, q->lut64 ? T_LUT64 : T_LUT256, &s);
-            add_stream(pp, y1, "RM_D", 2);
-            add_proc(pp, nm, 2, cur, y1);
-            cur = y1;
-            fprintf(readme, "- `%s`: learned activation, %d channels, %d-entry tables\n", nm, q->D, q->lut64 ? 64 : 256);
-        }
+        if (q->has_act1) cur = put_psa(q, pp, f, readme, i, 0, cur, y1);
         bname(nm, sizeof nm, i, "mlp_linear_1");
-        s.n = 0; stage_keys(&s, nm);
-        kset(&s, "WHAT", "channel MLP linear_1%s", q->relu ? " with the ReLU" : "");
-        kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_D"); kset(&s, "OUT", "RM_H");
-        kset(&s, "ACT", "%s", q->relu ? "rm_relu" : ""); kset(&s, "ACTDOC", "%s", q->relu ? "relu " : "");
-        put_matmul(f, &s, nm, &q->blk[i].fc1);
+        put_matmul(f, nm, q->relu ? "channel MLP linear_1 with the ReLU" : "channel MLP linear_1", "RM_T", "RM_D", "RM_H",
+                   q->relu, &q->blk[i].fc1);
         add_stream(pp, h, "RM_H", 2);
         add_proc(pp, nm, 2, cur, h);
         cur = h;
         fprintf(readme, "- `%s`: %d x %d matmul per token%s\n", nm, q->H, q->D, q->relu ? ", ReLU" : "");
         readme_pruned(readme, &q->blk[i].fc1);
-        if (!q->relu) {
-            bname(nm, sizeof nm, i, "mlp_psa_1");
-            s.n = 0; stage_keys(&s, nm);
-            kset(&s, "C", "RM_H");
-            kset(&s, "L", "%s_%s", nm, q->lut64 ? "lerp_lut" : "lut");
-            lut_keys(&s, q);
-            put_tpl(f, q->lut64 ? T_LUT64 : T_LUT256, &s);
-            add_stream(pp, y2, "RM_H", 2);
-            add_proc(pp, nm, 2, cur, y2);
-            cur = y2;
-            fprintf(readme, "- `%s`: learned activation, %d channels, %d-entry tables\n", nm, q->H, q->lut64 ? 64 : 256);
-        }
+        if (!q->relu) cur = put_psa(q, pp, f, readme, i, 1, cur, y2);
         bname(nm, sizeof nm, i, "mlp_linear_2");
-        s.n = 0; stage_keys(&s, nm);
-        kset(&s, "WHAT", "channel MLP linear_2 (LayerScale folded in)");
-        kset(&s, "V", "RM_T"); kset(&s, "IN", "RM_H"); kset(&s, "OUT", "RM_D");
-        kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
-        put_matmul(f, &s, nm, &q->blk[i].fc2);
+        put_matmul(f, nm, "channel MLP linear_2 (LayerScale folded in)", "RM_T", "RM_H", "RM_D", 0, &q->blk[i].fc2);
         add_stream(pp, o, "RM_D", 2);
         add_proc(pp, nm, 2, cur, o);
         fprintf(readme, "- `%s`: %d x %d matmul per token\n", nm, q->D, q->H);
@@ -429,12 +421,7 @@ static void build_pipeline(const rm_qnet *q, pipeline *pp, FILE *f, FILE *readme
     add_stream(pp, "s_pool", "RM_D", 2);
     add_proc(pp, "pool", 2, in, "s_pool");
     fprintf(readme, "- `pool`: sum of %d tokens, rounded shift by %d\n", q->T, q->pool_shift);
-    s.n = 0;
-    stage_keys(&s, "classifier_linear");
-    kset(&s, "WHAT", "classifier (final BatchNorm folded in), once per image");
-    kset(&s, "V", "1"); kset(&s, "IN", "RM_D"); kset(&s, "OUT", "RM_K");
-    kset(&s, "ACT", "%s", ""); kset(&s, "ACTDOC", "%s", "");
-    put_matmul(f, &s, "classifier_linear", &q->cls);
+    put_matmul(f, "classifier_linear", "classifier (final BatchNorm folded in), once per image", "1", "RM_D", "RM_K", 0, &q->cls);
     set_tap(add_proc(pp, "classifier_linear", 2, "s_pool", "out"), "out", "RM_K", 1, "&samples_output[n][0]",
             "logits of classifier_linear");
     fprintf(readme, "- `classifier_linear`: %d x %d matmul\n", q->K, q->D);

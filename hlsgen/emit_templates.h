@@ -6,7 +6,8 @@
  *                  channels and processes of the dataflow region, the testbench's stage calls)
  * Every stage template starts with a comment giving the shapes and the arithmetic it implements, and
  * labels each loop <stage>_<role> so synthesis reports name them. PE / SIMD come from
- * hls_parallelism.h as <STAGE>_PE / <STAGE>_SIMD (`@U@` is the upper-case stage name). */
+ * hls_parallelism.h as <STAGE>_PE / <STAGE>_SIMD (`@U@` is the upper-case stage name). The loops the
+ * stages have in common (unpack, lanes, matmul nest, pack) are string macros, T_COPY, T_LANES, ... */
 #ifndef RM_HLS_EMIT_TEMPLATES_H
 #define RM_HLS_EMIT_TEMPLATES_H
 
@@ -131,6 +132,112 @@ static const char T_KERNEL_CPP[] =
 "    for (int i = 0; i < n; i++) mm_image(x + (long)i * RM_T * RM_P, y + (long)i * RM_K);\n"
 "}\n";
 
+/* ---------------------------------------------------------------- the stages' shared fragments
+ * Pieces of the stage templates below, joined to the text around them by C's string-literal
+ * concatenation. Their arguments are string literals too: loop labels, index names, element
+ * counts, array names and whole statements (the text of the loop bodies). */
+
+/* a local array split into registers, one per element */
+#define T_REGS(a) "#pragma HLS array_partition variable=" a " complete dim=1\n"
+
+/* the tables of a stage split over its lanes: a matmul's weights w (out x in) over PE rows and SIMD
+ * columns, a per-channel affine's w over PE; then the bias and shift over PE */
+#define T_PART_BS \
+"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n" \
+"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
+#define T_PART_MAT(w) \
+"    RM_PRAGMA(HLS array_partition variable=" w " cyclic factor=@U@_PE dim=1)\n" \
+"    RM_PRAGMA(HLS array_partition variable=" w " cyclic factor=@U@_SIMD dim=2)\n" \
+T_PART_BS
+#define T_PART_AFF \
+"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_PE dim=1)\n" \
+T_PART_BS
+
+/* label: dst[i] = src[i] for i < n, unrolled (unpacking a stream vector into registers, or packing) */
+#define T_COPY(label, i, n, dst, src) \
+"    " label ":\n" \
+"        for (int " i " = 0; " i " < " n "; " i "++) {\n" \
+"#pragma HLS unroll\n" \
+"            " dst "[" i "] = " src "[" i "];\n" \
+"        }\n"
+
+/* label: n elements at @U@_PE a cycle, lane p running body on element i + p */
+#define T_LANES(label, i, n, body) \
+"    " label ":\n" \
+"        for (int " i " = 0; " i " < " n "; " i " += @U@_PE) {\n" \
+"#pragma HLS pipeline II=1\n" \
+"            for (int p = 0; p < @U@_PE; p++) {\n" \
+"#pragma HLS unroll\n" \
+body \
+"            }\n" \
+"        }\n"
+
+/* the matmul loop nest: n_out outputs at @U@_PE, n_in inputs at @U@_SIMD a cycle of the pipelined
+ * loop; mac adds the product of input i + q for output o + p to s, done uses the sum in acc[p] */
+#define T_MAC(n_out, n_in, mac, done) \
+"    @NAME@_out:\n" \
+"        for (int o = 0; o < " n_out "; o += @U@_PE) {\n" \
+"        @NAME@_in:\n" \
+"            for (int i = 0; i < " n_in "; i += @U@_SIMD) {\n" \
+"#pragma HLS pipeline II=1\n" \
+"            @NAME@_pe:\n" \
+"                for (int p = 0; p < @U@_PE; p++) {\n" \
+"#pragma HLS unroll\n" \
+"                    int32_t s = i == 0 ? 0 : acc[p];\n" \
+"                @NAME@_simd:\n" \
+"                    for (int q = 0; q < @U@_SIMD; q++) {\n" \
+"#pragma HLS unroll\n" \
+mac \
+"                    }\n" \
+"                    acc[p] = s;\n" \
+done \
+"                }\n" \
+"            }\n" \
+"        }\n"
+
+/* a transpose's first half, @NAME@_load: vectors j < n of m elements i from the stream into registers
+ * a, then into the ping-pong array buf[j][i] at @U@_PE a cycle; jl, il name the two loops */
+#define T_LOAD(j, n, jl, i, m, il, a) \
+"void @NAME@_load(hls::stream<rm_vec<" m "> > &in, int8_t buf[" n "][" m "]) {\n" \
+"@NAME@_load_" jl ":\n" \
+"    for (int " j " = 0; " j " < " n "; " j "++) {\n" \
+"        int8_t " a "[" m "];\n" \
+T_REGS(a) \
+"        rm_vec<" m "> " a "v = in.read();\n" \
+T_COPY("@NAME@_load_unpack", i, m, a, a "v.v") \
+T_LANES("@NAME@_load_" il, i, m, "                buf[" j "][" i " + p] = " a "[" i " + p];\n") \
+"    }\n" \
+"}\n\n"
+
+/* the end of a stage's loop over vectors: y packed into yv and written out (n elements, index i) */
+#define T_PACK_OUT(i, n) \
+T_COPY("@NAME@_pack", i, n, "yv.v", "y") \
+"        out.write(yv);\n" \
+"    }\n" \
+"}\n\n"
+
+/* the rest of a per-element stage: per token, the n channels read from the stream src into x, lane p
+ * computing y[i + p] (the statement lane), y written to out, then the statement more */
+#define T_PER_TOKEN(n, i, y, src, lane, more) \
+"@NAME@_tok:\n" \
+"    for (int t = 0; t < RM_T; t++) {\n" \
+"        int8_t x[" n "], " y "[" n "];\n" \
+T_REGS("x") T_REGS(y) \
+"        rm_vec<" n "> xv = " src ".read(), " y "v;\n" \
+T_COPY("@NAME@_unpack", i, n, "x", "xv.v") \
+T_LANES("@NAME@_ch", i, n, lane) \
+T_COPY("@NAME@_pack", i, n, y "v.v", y) \
+"        out.write(" y "v);\n" \
+more \
+"    }\n" \
+"}\n\n"
+
+/* a learned activation: lane p reads the tables @L@ of channel c + p */
+#define T_LUT(lane) \
+"void @NAME@(hls::stream<rm_vec<@C@> > &in, hls::stream<rm_vec<@C@> > &out) {\n" \
+"    RM_PRAGMA(HLS array_partition variable=@L@ cyclic factor=@U@_PE dim=1)\n" \
+T_PER_TOKEN("@C@", "c", "y", "in", lane, "")
+
 /* matmul over the vectors of a stream (embedding, channel MLP, classifier) */
 static const char T_MATMUL[] =
 "/* @NAME@: @WHAT@. x is (@V@,@IN@), w is (@OUT@,@IN@), b and s are (@OUT@); y is (@V@,@OUT@):\n"
@@ -138,51 +245,19 @@ static const char T_MATMUL[] =
 " * Per vector @OUT@/PE x @IN@/SIMD cycles of the pipelined inner loop (PE = @U@_PE output lanes,\n"
 " * SIMD = @U@_SIMD input lanes). */\n"
 "void @NAME@(hls::stream<rm_vec<@IN@> > &in, hls::stream<rm_vec<@OUT@> > &out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_SIMD dim=2)\n"
-"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
+T_PART_MAT("@W@")
 "@NAME@_vec:\n"
 "    for (int v = 0; v < @V@; v++) {\n"
 "        int8_t x[@IN@], y[@OUT@];\n"
 "        int32_t acc[@U@_PE];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
-"#pragma HLS array_partition variable=acc complete dim=1\n"
+T_REGS("x") T_REGS("y") T_REGS("acc")
 "        rm_vec<@IN@> xv = in.read();\n"
-"    @NAME@_unpack:\n"
-"        for (int i = 0; i < @IN@; i++) {\n"
-"#pragma HLS unroll\n"
-"            x[i] = xv.v[i];\n"
-"        }\n"
-"    @NAME@_out:\n"
-"        for (int o = 0; o < @OUT@; o += @U@_PE) {\n"
-"        @NAME@_in:\n"
-"            for (int i = 0; i < @IN@; i += @U@_SIMD) {\n"
-"#pragma HLS pipeline II=1\n"
-"            @NAME@_pe:\n"
-"                for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                    int32_t s = i == 0 ? 0 : acc[p];\n"
-"                @NAME@_simd:\n"
-"                    for (int q = 0; q < @U@_SIMD; q++) {\n"
-"#pragma HLS unroll\n"
-"                        s += (int32_t)@W@[o + p][i + q] * (int32_t)x[i + q];\n"
-"                    }\n"
-"                    acc[p] = s;\n"
-"                    if (i + @U@_SIMD == @IN@) y[o + p] = @ACT@(rm_rq(s, @S@[o + p], @B@[o + p]));\n"
-"                }\n"
-"            }\n"
-"        }\n"
+T_COPY("@NAME@_unpack", "i", "@IN@", "x", "xv.v")
+T_MAC("@OUT@", "@IN@",
+"                        s += (int32_t)@W@[o + p][i + q] * (int32_t)x[i + q];\n",
+"                    if (i + @U@_SIMD == @IN@) y[o + p] = @ACT@(rm_rq(s, @S@[o + p], @B@[o + p]));\n")
 "        rm_vec<@OUT@> yv;\n"
-"    @NAME@_pack:\n"
-"        for (int o = 0; o < @OUT@; o++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[o] = y[o];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+T_PACK_OUT("o", "@OUT@");
 
 /* a SIMD-block pruned matmul: only the kept blocks of inputs are gathered and multiplied */
 static const char T_MATMUL_PRUNED[] =
@@ -195,57 +270,24 @@ static const char T_MATMUL_PRUNED[] =
 " * Per vector @OUT@/PE x ceil(@NK@/SIMD) cycles of the pipelined inner loop (PE = @U@_PE,\n"
 " * SIMD = @U@_SIMD), as `hls estimate` counts a pruned stage. */\n"
 "void @NAME@(hls::stream<rm_vec<@IN@> > &in, hls::stream<rm_vec<@OUT@> > &out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@WK@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@WK@ cyclic factor=@U@_SIMD dim=2)\n"
-"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
+T_PART_MAT("@WK@")
 "@NAME@_vec:\n"
 "    for (int v = 0; v < @V@; v++) {\n"
 "        int8_t x[@IN@], xk[@NK@], y[@OUT@];\n"
 "        int32_t acc[@U@_PE];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
-"#pragma HLS array_partition variable=xk complete dim=1\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
-"#pragma HLS array_partition variable=acc complete dim=1\n"
+T_REGS("x") T_REGS("xk") T_REGS("y") T_REGS("acc")
 "        rm_vec<@IN@> xv = in.read();\n"
-"    @NAME@_unpack:\n"
-"        for (int i = 0; i < @IN@; i++) {\n"
-"#pragma HLS unroll\n"
-"            x[i] = xv.v[i];\n"
-"        }\n"
+T_COPY("@NAME@_unpack", "i", "@IN@", "x", "xv.v")
 "    @NAME@_gather:\n"
 "        for (int j = 0; j < @NK@; j++) {\n"
 "#pragma HLS unroll\n"
 "            xk[j] = x[@KB@[j / @PS@] * @PS@ + j % @PS@];\n"
 "        }\n"
-"    @NAME@_out:\n"
-"        for (int o = 0; o < @OUT@; o += @U@_PE) {\n"
-"        @NAME@_in:\n"
-"            for (int i = 0; i < @NK@; i += @U@_SIMD) {\n"
-"#pragma HLS pipeline II=1\n"
-"            @NAME@_pe:\n"
-"                for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                    int32_t s = i == 0 ? 0 : acc[p];\n"
-"                @NAME@_simd:\n"
-"                    for (int q = 0; q < @U@_SIMD; q++) {\n"
-"#pragma HLS unroll\n"
-"                        if (i + q < @NK@) s += (int32_t)@WK@[o + p][i + q] * (int32_t)xk[i + q];\n"
-"                    }\n"
-"                    acc[p] = s;\n"
-"                    if (i + @U@_SIMD >= @NK@) y[o + p] = @ACT@(rm_rq(s, @S@[o + p], @B@[o + p]));\n"
-"                }\n"
-"            }\n"
-"        }\n"
+T_MAC("@OUT@", "@NK@",
+"                        if (i + q < @NK@) s += (int32_t)@WK@[o + p][i + q] * (int32_t)xk[i + q];\n",
+"                    if (i + @U@_SIMD >= @NK@) y[o + p] = @ACT@(rm_rq(s, @S@[o + p], @B@[o + p]));\n")
 "        rm_vec<@OUT@> yv;\n"
-"    @NAME@_pack:\n"
-"        for (int o = 0; o < @OUT@; o++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[o] = y[o];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+T_PACK_OUT("o", "@OUT@");
 
 /* the token mixer's linear layer, SIMD-block pruned over its input tokens (follows T_TOKLIN's load) */
 static const char T_TOKLIN_PRUNED[] =
@@ -255,151 +297,50 @@ static const char T_TOKLIN_PRUNED[] =
 " *   y[d][t] = rq(sum_j @WK@[t][j] a[@KB@[j / @PS@] * @PS@ + j % @PS@][d], s[t], b[t])\n"
 " * Per channel T/PE x ceil(@NK@/SIMD) cycles (PE = @U@_PE, SIMD = @U@_SIMD). */\n"
 "void @NAME@(int8_t buf[RM_T][RM_D], hls::stream<rm_vec<RM_T> > &out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@WK@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@WK@ cyclic factor=@U@_SIMD dim=2)\n"
-"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
+T_PART_MAT("@WK@")
 "@NAME@_ch:\n"
 "    for (int d = 0; d < RM_D; d++) {\n"
 "        int8_t y[RM_T];\n"
 "        int32_t acc[@U@_PE];\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
-"#pragma HLS array_partition variable=acc complete dim=1\n"
-"    @NAME@_out:\n"
-"        for (int o = 0; o < RM_T; o += @U@_PE) {\n"
-"        @NAME@_in:\n"
-"            for (int i = 0; i < @NK@; i += @U@_SIMD) {\n"
-"#pragma HLS pipeline II=1\n"
-"            @NAME@_pe:\n"
-"                for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                    int32_t s = i == 0 ? 0 : acc[p];\n"
-"                @NAME@_simd:\n"
-"                    for (int q = 0; q < @U@_SIMD; q++) {\n"
-"#pragma HLS unroll\n"
+T_REGS("y") T_REGS("acc")
+T_MAC("RM_T", "@NK@",
 "                        const int j = i + q;\n"
-"                        if (j < @NK@) s += (int32_t)@WK@[o + p][j] * (int32_t)buf[@KB@[j / @PS@] * @PS@ + j % @PS@][d];\n"
-"                    }\n"
-"                    acc[p] = s;\n"
-"                    if (i + @U@_SIMD >= @NK@) y[o + p] = rm_rq(s, @S@[o + p], @B@[o + p]);\n"
-"                }\n"
-"            }\n"
-"        }\n"
+"                        if (j < @NK@) s += (int32_t)@WK@[o + p][j] * (int32_t)buf[@KB@[j / @PS@] * @PS@ + j % @PS@][d];\n",
+"                    if (i + @U@_SIMD >= @NK@) y[o + p] = rm_rq(s, @S@[o + p], @B@[o + p]);\n")
 "        rm_vec<RM_T> yv;\n"
-"    @NAME@_pack:\n"
-"        for (int t = 0; t < RM_T; t++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[t] = y[t];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+T_PACK_OUT("t", "RM_T");
 
 /* token mixer: affine_1 (and the skip path) */
 static const char T_AFFINE1[] =
 "/* @NAME@: the token mixer's affine_1, per channel, and the skip path. x is (T,D); w, b, s are (D):\n"
 " *   a[t][d] = rq(x[t][d] w[d], s[d], b[d]);  x goes on unchanged to skip (for the residual) */\n"
 "void @NAME@(hls::stream<rm_vec<RM_D> > &in, hls::stream<rm_vec<RM_D> > &out, hls::stream<rm_vec<RM_D> > &skip) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
-"@NAME@_tok:\n"
-"    for (int t = 0; t < RM_T; t++) {\n"
-"        int8_t x[RM_D], a[RM_D];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
-"#pragma HLS array_partition variable=a complete dim=1\n"
-"        rm_vec<RM_D> xv = in.read(), av;\n"
-"    @NAME@_unpack:\n"
-"        for (int d = 0; d < RM_D; d++) {\n"
-"#pragma HLS unroll\n"
-"            x[d] = xv.v[d];\n"
-"        }\n"
-"    @NAME@_ch:\n"
-"        for (int d = 0; d < RM_D; d += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                a[d + p] = rm_rq((int32_t)x[d + p] * @W@[d + p], @S@[d + p], @B@[d + p]);\n"
-"            }\n"
-"        }\n"
-"    @NAME@_pack:\n"
-"        for (int d = 0; d < RM_D; d++) {\n"
-"#pragma HLS unroll\n"
-"            av.v[d] = a[d];\n"
-"        }\n"
-"        out.write(av);\n"
-"        skip.write(xv);\n"
-"    }\n"
-"}\n\n";
+T_PART_AFF
+T_PER_TOKEN("RM_D", "d", "a", "in",
+"                a[d + p] = rm_rq((int32_t)x[d + p] * @W@[d + p], @S@[d + p], @B@[d + p]);\n",
+"        skip.write(xv);\n");
 
 /* token mixer: transpose in (ping-pong array) and the linear layer across tokens */
 static const char T_TOKLIN[] =
 "/* @NAME@_load: the token mixer's transpose in. a is (T,D) token vectors; buf (T,D) is a ping-pong\n"
 " * array to @NAME@, which needs the whole image before its first output. @U@_PE writes a cycle. */\n"
-"void @NAME@_load(hls::stream<rm_vec<RM_D> > &in, int8_t buf[RM_T][RM_D]) {\n"
-"@NAME@_load_tok:\n"
-"    for (int t = 0; t < RM_T; t++) {\n"
-"        int8_t a[RM_D];\n"
-"#pragma HLS array_partition variable=a complete dim=1\n"
-"        rm_vec<RM_D> av = in.read();\n"
-"    @NAME@_load_unpack:\n"
-"        for (int d = 0; d < RM_D; d++) {\n"
-"#pragma HLS unroll\n"
-"            a[d] = av.v[d];\n"
-"        }\n"
-"    @NAME@_load_ch:\n"
-"        for (int d = 0; d < RM_D; d += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                buf[t][d + p] = a[d + p];\n"
-"            }\n"
-"        }\n"
-"    }\n"
-"}\n\n"
+T_LOAD("t", "RM_T", "tok", "d", "RM_D", "ch", "a")
 "/* @NAME@: mixing across tokens, one channel at a time. a is (T,D) in buf, w is (T,T) [output token]\n"
 " * [input token], b and s are (T); y is (D,T), one channel vector per transfer:\n"
 " *   y[d][t] = rq(sum_u w[t][u] a[u][d], s[t], b[t])\n"
 " * Per channel T/PE x T/SIMD cycles of the pipelined inner loop (PE = @U@_PE, SIMD = @U@_SIMD). */\n"
 "void @NAME@(int8_t buf[RM_T][RM_D], hls::stream<rm_vec<RM_T> > &out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_SIMD dim=2)\n"
-"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
+T_PART_MAT("@W@")
 "@NAME@_ch:\n"
 "    for (int d = 0; d < RM_D; d++) {\n"
 "        int8_t y[RM_T];\n"
 "        int32_t acc[@U@_PE];\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
-"#pragma HLS array_partition variable=acc complete dim=1\n"
-"    @NAME@_out:\n"
-"        for (int o = 0; o < RM_T; o += @U@_PE) {\n"
-"        @NAME@_in:\n"
-"            for (int i = 0; i < RM_T; i += @U@_SIMD) {\n"
-"#pragma HLS pipeline II=1\n"
-"            @NAME@_pe:\n"
-"                for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                    int32_t s = i == 0 ? 0 : acc[p];\n"
-"                @NAME@_simd:\n"
-"                    for (int q = 0; q < @U@_SIMD; q++) {\n"
-"#pragma HLS unroll\n"
-"                        s += (int32_t)@W@[o + p][i + q] * (int32_t)buf[i + q][d];\n"
-"                    }\n"
-"                    acc[p] = s;\n"
-"                    if (i + @U@_SIMD == RM_T) y[o + p] = rm_rq(s, @S@[o + p], @B@[o + p]);\n"
-"                }\n"
-"            }\n"
-"        }\n"
+T_REGS("y") T_REGS("acc")
+T_MAC("RM_T", "RM_T",
+"                        s += (int32_t)@W@[o + p][i + q] * (int32_t)buf[i + q][d];\n",
+"                    if (i + @U@_SIMD == RM_T) y[o + p] = rm_rq(s, @S@[o + p], @B@[o + p]);\n")
 "        rm_vec<RM_T> yv;\n"
-"    @NAME@_pack:\n"
-"        for (int t = 0; t < RM_T; t++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[t] = y[t];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+T_PACK_OUT("t", "RM_T");
 
 /* token mixer: affine_2 on channel vectors */
 static const char T_AFFINE2[] =
@@ -409,93 +350,28 @@ static const char T_AFFINE2[] =
 "@NAME@_ch:\n"
 "    for (int d = 0; d < RM_D; d++) {\n"
 "        int8_t x[RM_T], y[RM_T];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
+T_REGS("x") T_REGS("y")
 "        rm_vec<RM_T> xv = in.read(), yv;\n"
 "        const int32_t w = @W@[d], k = @S@[d], b = @B@[d];\n"
-"    @NAME@_unpack:\n"
-"        for (int t = 0; t < RM_T; t++) {\n"
-"#pragma HLS unroll\n"
-"            x[t] = xv.v[t];\n"
-"        }\n"
-"    @NAME@_tok:\n"
-"        for (int t = 0; t < RM_T; t += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                y[t + p] = rm_rq((int32_t)x[t + p] * w, k, b);\n"
-"            }\n"
-"        }\n"
-"    @NAME@_pack:\n"
-"        for (int t = 0; t < RM_T; t++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[t] = y[t];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+T_COPY("@NAME@_unpack", "t", "RM_T", "x", "xv.v")
+T_LANES("@NAME@_tok", "t", "RM_T",
+"                y[t + p] = rm_rq((int32_t)x[t + p] * w, k, b);\n")
+T_PACK_OUT("t", "RM_T");
 
 /* token mixer: transpose back (ping-pong array) and the residual with res_affine on the skip path */
 static const char T_TOKRES[] =
 "/* @NAME@_load: the token mixer's transpose back. u is (D,T) channel vectors; buf (D,T) is a\n"
 " * ping-pong array to @NAME@. @U@_PE writes a cycle. */\n"
-"void @NAME@_load(hls::stream<rm_vec<RM_T> > &in, int8_t buf[RM_D][RM_T]) {\n"
-"@NAME@_load_ch:\n"
-"    for (int d = 0; d < RM_D; d++) {\n"
-"        int8_t u[RM_T];\n"
-"#pragma HLS array_partition variable=u complete dim=1\n"
-"        rm_vec<RM_T> uv = in.read();\n"
-"    @NAME@_load_unpack:\n"
-"        for (int t = 0; t < RM_T; t++) {\n"
-"#pragma HLS unroll\n"
-"            u[t] = uv.v[t];\n"
-"        }\n"
-"    @NAME@_load_tok:\n"
-"        for (int t = 0; t < RM_T; t += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                buf[d][t + p] = u[t + p];\n"
-"            }\n"
-"        }\n"
-"    }\n"
-"}\n\n"
+T_LOAD("d", "RM_D", "ch", "t", "RM_T", "tok", "u")
 "/* @NAME@: the token mixer's residual. u is (D,T) in buf (affine_2 out), x is (T,D) from the skip path,\n"
 " * w, b, s are (D) (res_affine); m is (T,D), to the channel MLP (out) and to its skip path (skip_out):\n"
 " *   m[t][d] = sat8(u[d][t] + rq(x[t][d] w[d], s[d], b[d])) */\n"
 "void @NAME@(int8_t buf[RM_D][RM_T], hls::stream<rm_vec<RM_D> > &skip_in, hls::stream<rm_vec<RM_D> > &out,\n"
 "        hls::stream<rm_vec<RM_D> > &skip_out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
-"@NAME@_tok:\n"
-"    for (int t = 0; t < RM_T; t++) {\n"
-"        int8_t x[RM_D], m[RM_D];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
-"#pragma HLS array_partition variable=m complete dim=1\n"
-"        rm_vec<RM_D> xv = skip_in.read(), mv;\n"
-"    @NAME@_unpack:\n"
-"        for (int d = 0; d < RM_D; d++) {\n"
-"#pragma HLS unroll\n"
-"            x[d] = xv.v[d];\n"
-"        }\n"
-"    @NAME@_ch:\n"
-"        for (int d = 0; d < RM_D; d += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                m[d + p] = rm_sat8((int32_t)buf[d + p][t] + rm_rq((int32_t)x[d + p] * @W@[d + p], @S@[d + p], @B@[d + p]));\n"
-"            }\n"
-"        }\n"
-"    @NAME@_pack:\n"
-"        for (int d = 0; d < RM_D; d++) {\n"
-"#pragma HLS unroll\n"
-"            mv.v[d] = m[d];\n"
-"        }\n"
-"        out.write(mv);\n"
-"        skip_out.write(mv);\n"
-"    }\n"
-"}\n\n";
+T_PART_AFF
+T_PER_TOKEN("RM_D", "d", "m", "skip_in",
+"                m[d + p] = rm_sat8((int32_t)buf[d + p][t] + rm_rq((int32_t)x[d + p] * @W@[d + p], @S@[d + p], @B@[d + p]));\n",
+"        skip_out.write(mv);\n");
 
 /* learned activation, 64-entry table with the 2-bit interpolation */
 static const char T_LUT64[] =
@@ -504,88 +380,30 @@ static const char T_LUT64[] =
 " *   u = x + 128; m = u >> 2; l = u & 3; t = ((L[c][m+1] - L[c][m]) * l) >> 1; y = L[c][m] + (t >> 1) + (t & 1)\n"
 " * with the top segment m = 63 per lut_edge=@EDGE@ (lerp_psa_params.h): @EDGEHOW@.\n"
 " * Two reads per lane and cycle: a dual-port ROM per bank. */\n"
-"void @NAME@(hls::stream<rm_vec<@C@> > &in, hls::stream<rm_vec<@C@> > &out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@L@ cyclic factor=@U@_PE dim=1)\n"
-"@NAME@_tok:\n"
-"    for (int t = 0; t < RM_T; t++) {\n"
-"        int8_t x[@C@], y[@C@];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
-"        rm_vec<@C@> xv = in.read(), yv;\n"
-"    @NAME@_unpack:\n"
-"        for (int c = 0; c < @C@; c++) {\n"
-"#pragma HLS unroll\n"
-"            x[c] = xv.v[c];\n"
-"        }\n"
-"    @NAME@_ch:\n"
-"        for (int c = 0; c < @C@; c += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
+T_LUT(
 "                int32_t u = (int32_t)x[c + p] + 128, m = u >> 2, l = u & 3;\n"
 "                int32_t @MSEL@;\n"
 "                int32_t y0 = @L@[c + p][m0], yo = @L@[c + p][m1];\n"
 "                int32_t d = ((@DEXPR@) * l) >> 1, v = y0 + (d >> 1) + (d & 1);\n"
-"                y[c + p] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);\n"
-"            }\n"
-"        }\n"
-"    @NAME@_pack:\n"
-"        for (int c = 0; c < @C@; c++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[c] = y[c];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+"                y[c + p] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);\n");
 
 /* learned activation, full 256-entry table (networks quantized without the 64-entry form) */
 static const char T_LUT256[] =
 "/* @NAME@: learned activation as a full table (lerp_psa_params.h), per channel at II=1 per element\n"
 " * with @U@_PE lanes. x is (T,@C@); L is (@C@,256): y = L[c][x + 128] */\n"
-"void @NAME@(hls::stream<rm_vec<@C@> > &in, hls::stream<rm_vec<@C@> > &out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@L@ cyclic factor=@U@_PE dim=1)\n"
-"@NAME@_tok:\n"
-"    for (int t = 0; t < RM_T; t++) {\n"
-"        int8_t x[@C@], y[@C@];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
-"        rm_vec<@C@> xv = in.read(), yv;\n"
-"    @NAME@_unpack:\n"
-"        for (int c = 0; c < @C@; c++) {\n"
-"#pragma HLS unroll\n"
-"            x[c] = xv.v[c];\n"
-"        }\n"
-"    @NAME@_ch:\n"
-"        for (int c = 0; c < @C@; c += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                y[c + p] = @L@[c + p][(int32_t)x[c + p] + 128];\n"
-"            }\n"
-"        }\n"
-"    @NAME@_pack:\n"
-"        for (int c = 0; c < @C@; c++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[c] = y[c];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+T_LUT(
+"                y[c + p] = @L@[c + p][(int32_t)x[c + p] + 128];\n");
 
 /* channel MLP residual with res_affine on the skip path */
 static const char T_MLPRES[] =
 "/* @NAME@: the channel MLP's residual. o is (T,D) (linear_2 out), m is (T,D) from the skip path;\n"
 " * w, b, s are (D) (res_affine):  x'[t][d] = sat8(o[t][d] + rq(m[t][d] w[d], s[d], b[d])) */\n"
 "void @NAME@(hls::stream<rm_vec<RM_D> > &in, hls::stream<rm_vec<RM_D> > &skip, hls::stream<rm_vec<RM_D> > &out) {\n"
-"    RM_PRAGMA(HLS array_partition variable=@W@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@B@ cyclic factor=@U@_PE dim=1)\n"
-"    RM_PRAGMA(HLS array_partition variable=@S@ cyclic factor=@U@_PE dim=1)\n"
+T_PART_AFF
 "@NAME@_tok:\n"
 "    for (int t = 0; t < RM_T; t++) {\n"
 "        int8_t o[RM_D], m[RM_D], y[RM_D];\n"
-"#pragma HLS array_partition variable=o complete dim=1\n"
-"#pragma HLS array_partition variable=m complete dim=1\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
+T_REGS("o") T_REGS("m") T_REGS("y")
 "        rm_vec<RM_D> ov = in.read(), mv = skip.read(), yv;\n"
 "    @NAME@_unpack:\n"
 "        for (int d = 0; d < RM_D; d++) {\n"
@@ -593,22 +411,9 @@ static const char T_MLPRES[] =
 "            o[d] = ov.v[d];\n"
 "            m[d] = mv.v[d];\n"
 "        }\n"
-"    @NAME@_ch:\n"
-"        for (int d = 0; d < RM_D; d += @U@_PE) {\n"
-"#pragma HLS pipeline II=1\n"
-"            for (int p = 0; p < @U@_PE; p++) {\n"
-"#pragma HLS unroll\n"
-"                y[d + p] = rm_sat8((int32_t)o[d + p] + rm_rq((int32_t)m[d + p] * @W@[d + p], @S@[d + p], @B@[d + p]));\n"
-"            }\n"
-"        }\n"
-"    @NAME@_pack:\n"
-"        for (int d = 0; d < RM_D; d++) {\n"
-"#pragma HLS unroll\n"
-"            yv.v[d] = y[d];\n"
-"        }\n"
-"        out.write(yv);\n"
-"    }\n"
-"}\n\n";
+T_LANES("@NAME@_ch", "d", "RM_D",
+"                y[d + p] = rm_sat8((int32_t)o[d + p] + rm_rq((int32_t)m[d + p] * @W@[d + p], @S@[d + p], @B@[d + p]));\n")
+T_PACK_OUT("d", "RM_D");
 
 /* token pool */
 static const char T_POOL[] =
@@ -618,17 +423,13 @@ static const char T_POOL[] =
 "    int32_t acc[RM_D];\n"
 "    int8_t y[RM_D];\n"
 "    RM_PRAGMA(HLS array_partition variable=acc cyclic factor=POOL_PE dim=1)\n"
-"#pragma HLS array_partition variable=y complete dim=1\n"
+T_REGS("y")
 "pool_tok:\n"
 "    for (int t = 0; t < RM_T; t++) {\n"
 "        int8_t x[RM_D];\n"
-"#pragma HLS array_partition variable=x complete dim=1\n"
+T_REGS("x")
 "        rm_vec<RM_D> xv = in.read();\n"
-"    pool_unpack:\n"
-"        for (int d = 0; d < RM_D; d++) {\n"
-"#pragma HLS unroll\n"
-"            x[d] = xv.v[d];\n"
-"        }\n"
+T_COPY("pool_unpack", "d", "RM_D", "x", "xv.v")
 "    pool_ch:\n"
 "        for (int d = 0; d < RM_D; d += POOL_PE) {\n"
 "#pragma HLS pipeline II=1\n"
@@ -776,6 +577,15 @@ static const char T_TB[] =
 "}\n";
 
 /* ---------------------------------------------------------------- rm_stream.h */
+/* read()'s core, in both builds: an empty stream is reported and aborts, else v is its front */
+#define T_POP_FRONT \
+"        if (q_.empty()) {\n" \
+"            std::fprintf(stderr, \"ERROR: hls::stream '%s' read while empty (a deadlock in hardware)\\n\", name_.c_str());\n" \
+"            std::abort();\n" \
+"        }\n" \
+"        T v = q_.front();\n" \
+"        q_.pop_front();\n"
+
 static const char T_STREAM_H[] =
 "/* rm_stream.h - generated by resmlp: a host-only stand-in for hls::stream (hls_stream.h), so the\n"
 " * design and its testbench build with any C++ compiler. Unbounded by default, as hls::stream is in C\n"
@@ -869,12 +679,7 @@ static const char T_STREAM_H[] =
 "        rm_sched &s = rm_sch();\n"
 "        pthread_mutex_lock(&s.mu);\n"
 "        while (q_.empty() && s.running > 0) wait(0);\n"
-"        if (q_.empty()) {\n"
-"            std::fprintf(stderr, \"ERROR: hls::stream '%s' read while empty (a deadlock in hardware)\\n\", name_.c_str());\n"
-"            std::abort();\n"
-"        }\n"
-"        T v = q_.front();\n"
-"        q_.pop_front();\n"
+T_POP_FRONT
 "        s.blocked -= nwr_;   /* the waiting writers are signalled */\n"
 "        nwr_ = 0;\n"
 "        pthread_cond_broadcast(&nf_);\n"
@@ -887,12 +692,7 @@ static const char T_STREAM_H[] =
 "#else\n"
 "    void write(const T &v) { q_.push_back(v); }\n"
 "    T read() {\n"
-"        if (q_.empty()) {\n"
-"            std::fprintf(stderr, \"ERROR: hls::stream '%s' read while empty (a deadlock in hardware)\\n\", name_.c_str());\n"
-"            std::abort();\n"
-"        }\n"
-"        T v = q_.front();\n"
-"        q_.pop_front();\n"
+T_POP_FRONT
 "        return v;\n"
 "    }\n"
 "    bool empty() const { return q_.empty(); }\n"
