@@ -3,8 +3,8 @@
  * tensors, fold.* / quant.* fake-quant state, SIMD-block pruning masks checked against the codes); bit 0 set:
  * rm_bnet_load (a layer-list net's integer file, format resmlp-net-int-1: parameters, codes, thresholds,
  * directions, pruning masks; the codes must equal the ones the parameters give). A file that loads is then
- * run: the ResMLP engine (reference and auto paths must agree) on two images, the net engine on two inputs,
- * so a header that passes the checks but disagrees with its tensors shows up as an ASan report.
+ * run: the ResMLP engine (reference and auto paths must agree) on two images, the net engine on two inputs
+ * (a small net on every path, with identical logits), so a header that passes the checks but disagrees with its tensors shows up as an ASan report.
  * Input: byte 0 = mode, then the file. */
 #include "fuzz_util.h"
 #include "core/bnn.h"
@@ -25,15 +25,29 @@ static void run_qnet(const rm_qnet *q) {
     free(img); free(a); free(b);
 }
 
+/* the net engine on two inputs on its default path; a small net (input up to 4,096 values) also on the other
+ * paths, whose logits must be identical (the engine is exact: every path computes the same integers) */
 static void run_bnet(rm_model *m, rm_bnet *e) {
     rm_ctx ctx = {0};
     size_t in = rm_model_input_size(m);
     int K = m->cfg.K;
     if (in == 0 || in > (1u << 22) || K <= 0 || K > 4096) abort();
     float *x = malloc(sizeof(float) * 2 * in), *lg = malloc(sizeof(float) * 2 * (size_t)K);
+    float *lp = malloc(sizeof(float) * 2 * (size_t)K);
     for (size_t i = 0; i < 2 * in; i++) x[i] = (float)((int)(i * 37 % 255) - 127) / 64.0f;
-    if (rm_bnet_forward(&ctx, e, x, 2, lg) != RM_OK && !ctx.msg[0]) abort();
-    free(x); free(lg);
+    int r0 = rm_bnet_forward(&ctx, e, x, 2, lg), p0 = rm_bnet_path(e);
+    if (r0 != RM_OK && !ctx.msg[0]) abort();
+    for (int p = RM_BNN_PORTABLE; r0 == RM_OK && in <= 4096 && p <= RM_BNN_REFERENCE; p++) {
+        if (p == p0 || rm_bnet_set_path(e, p) != p) continue;
+        rm_ctx c2 = {0};
+        if (rm_bnet_forward(&c2, e, x, 2, lp) != RM_OK) { if (!c2.msg[0]) abort(); continue; }
+        if (memcmp(lg, lp, sizeof(float) * 2 * (size_t)K)) {
+            fprintf(stderr, "engine paths %s and %s disagree\n", rm_bnn_path_name(p0), rm_bnn_path_name(p));
+            abort();
+        }
+    }
+    rm_bnet_set_path(e, p0);
+    free(x); free(lg); free(lp);
 }
 
 /* one thread: the engine's OpenMP regions would otherwise spin on the second core for every tiny input */
