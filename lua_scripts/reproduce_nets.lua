@@ -11,7 +11,7 @@
 --        [--hls N] [--data DIR]
 --        (--hls N: each CNV is also exported: integer engine checked against the fake-quantised float forward
 --        on every test image, `hls emit` with N test images and `hls csim` (host C++) against the engine)
---        (--quick: a tiny run of each for the test suite)
+--        (--quick: a tiny run of each for the test suite: 800 / 200 MiniMNIST images, 2,000 / 500 MNIST, 128 / 64 CIFAR-10)
 local R = resmlp
 local o = R.args(arg, {quick = false, help = false, out = "runs/nets", only = "vertebral,minimnist,mnist,cnv", times = 10,
                        mnist_epochs = 10, cnv_epochs = 4, cnv_limit = 50000, cnv_bits = "1,2,8", precision = "fp32", hls = 0,
@@ -45,6 +45,7 @@ if want.vertebral then
 end
 if want.minimnist then
   local tr, te = R.data("minimnist", o.data .. "/mnist")
+  if o.quick then tr, te = tr:slice(0, 800), te:slice(0, 200) end
   local m = R.model{"new", kind = "cnn", conv = "16,32p2", fc = "32,32", w = "int16,binary", act = "sign_reste", in_bits = 8,
                     data = tr, name = "minimnist"}
   local t0 = R.clock()
@@ -61,7 +62,7 @@ if want.mnist then
   m:save(o.out .. "/mnist_mlp.safetensors")
 end
 if want.cnv then
-  local tr, te = R.data("cifar10", o.data .. "/cifar-10-batches-bin", {limit = o.cnv_limit, test_limit = o.quick and 200 or 0})
+  local tr, te = R.data("cifar10", o.data .. "/cifar-10-batches-bin", {limit = o.cnv_limit, test_limit = o.quick and 64 or 0})
   for b in tostring(o.cnv_bits):gmatch("[^,]+") do
     local bits = math.tointeger(tonumber(b)) or error("--cnv-bits: not a bit width: " .. b)
     local m = R.model{"new", kind = "cnv", bits = bits, data = tr, name = "cnv_w" .. bits .. "a" .. bits}
