@@ -10,8 +10,9 @@
  * inputs; a CPU without bf16 units keeps fp32 with a notice); --profile adds the share of the training
  * step's wall time per kind of operation (core/prof.h) and the per-stage time of each engine path (us per
  * image, the layer index and kind of each stage); --train-only skips the inference figures, --infer the
- * training figures; --only runs the nets whose name contains NAME; --path times that engine path alone (for perf); --cpu: the training profile in process CPU
- * time (on a loaded machine, with 1 thread, a steadier measure than the wall clock). Each training line also
+ * training figures; --only runs the nets whose name contains NAME; --path times that engine path alone (for
+ * perf); --cpu: the training profile in process CPU time (on a loaded machine, with 1 thread, a steadier
+ * measure than the wall clock). Each training line also
  * gives images per CPU-second of the process (all threads).
  * Prints one line per figure; bench/torch_net_bench.py prints the PyTorch side in the same format. */
 #include "core/train.h"

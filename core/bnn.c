@@ -1404,19 +1404,14 @@ static void dot16_rows_block(const uint8_t *xs, size_t xstride, const int16_t *W
     dot_rows_block_in(xs, xstride, (const uint8_t *)W, init, fan2, R16, a32, n, 1);
 }
 #else
+/* never called here: the row-block paths need AVX-512 VNNI */
 static void dot8_rows_block(const uint8_t *xs, size_t xstride, const int8_t *W, const int32_t *init, int fan4, int R16,
                             int32_t *a32, int n) {
-    for (int p = 0; p < n; p++) {
-        dot_rows_vnni8(xs + (size_t)p * xstride, W, fan4, R16, a32 + (size_t)p * R16);
-        for (int o = 0; o < R16; o++) a32[(size_t)p * R16 + o] += init[o];
-    }
+    (void)xs; (void)xstride; (void)W; (void)init; (void)fan4; (void)R16; (void)a32; (void)n;
 }
 static void dot16_rows_block(const uint8_t *xs, size_t xstride, const int16_t *W, const int32_t *init, int fan2, int R16,
                              int32_t *a32, int n) {
-    for (int p = 0; p < n; p++) {
-        dot_rows_vnni((const int16_t *)(xs + (size_t)p * xstride), W, fan2, R16, a32 + (size_t)p * R16);
-        for (int o = 0; o < R16; o++) a32[(size_t)p * R16 + o] += init[o];
-    }
+    (void)xs; (void)xstride; (void)W; (void)init; (void)fan2; (void)R16; (void)a32; (void)n;
 }
 #endif
 // portable: a32 (R16) = sum over j < fan2 of the int16 pair times each row's pair, int32 sums (plain C)
@@ -1462,7 +1457,7 @@ static inline void fire32_512_in(const bstage *s, const int32_t *a32, const int3
 }
 /* n positions' sums (a32 is (n,R16)) into n consecutive output positions from y0 */
 __attribute__((target("avx512f")))
-static void fire32_row_512(const bstage *s, const int32_t *a32, int n, const int32_t *lo32, const int32_t *hi32, void *y0) {
+static void fire32_row_512(const bstage *s, const int32_t *a32, int n, const int32_t *lo32, const int32_t *hi32, uint64_t *y0) {
     if (!s->out_codes && s->rows <= 16) {   /* one vector and one output word per position */
         const __m512i lo = _mm512_loadu_si512(lo32), hi = _mm512_loadu_si512(hi32);
         uint64_t *y = y0;
@@ -1472,12 +1467,10 @@ static void fire32_row_512(const bstage *s, const int32_t *a32, int n, const int
         }
         return;
     }
-    for (int p = 0; p < n; p++)
-        fire32_512_in(s, a32 + (size_t)p * s->R16, lo32, hi32,
-                      s->out_codes ? (void *)((int32_t *)y0 + (size_t)p * s->oc) : (void *)((uint64_t *)y0 + (size_t)p * s->owpp));
+    for (int p = 0; p < n; p++) fire32_512_in(s, a32 + (size_t)p * s->R16, lo32, hi32, pos_out(s, y0, 0, (size_t)p));
 }
 #else
-static void fire32_row_512(const bstage *s, const int32_t *a32, int n, const int32_t *lo32, const int32_t *hi32, void *y0) {
+static void fire32_row_512(const bstage *s, const int32_t *a32, int n, const int32_t *lo32, const int32_t *hi32, uint64_t *y0) {
     (void)s; (void)a32; (void)n; (void)lo32; (void)hi32; (void)y0;
 }
 #endif
@@ -1528,7 +1521,8 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
         int64_t *acc = malloc(sizeof(int64_t) * R);
         int32_t *a32 = malloc(sizeof(int32_t) * R);
         int16_t *map = malloc(sizeof(int16_t) * (pm + np));
-        /* 8-bit codes: one output row's patches (xstride bytes each) and its (ow,R16) sums, init -128 * wsum */
+        /* VNNI (8-bit or int16 codes): one output row's patches (xstride bytes each), its (ow,R16) sums and their
+         * start init (-128 * wsum for bytes, 0 for int16) */
         const int rowblk = use8 || use16v;
         size_t xstride = use8 ? (size_t)s->fan4 * 4 : use16v ? (size_t)s->fan2 * 4 : 0;
         uint8_t *xs = rowblk ? malloc(xstride * s->ow + 64) : NULL;
@@ -1543,9 +1537,7 @@ static void run_conv_fast(const bstage *s, const uint64_t *in, uint64_t *out, in
         uint64_t *mk = xw ? xw + nd : NULL;
         uint8_t *map8 = (uint8_t *)map;
         int16_t *x16 = map ? map + pm : NULL;
-        if (ok && s->wk == W_INT) {
-            if (!use8) memset(x16, 0, sizeof(int16_t) * s->fan2 * 2);
-        }
+        if (ok && s->wk == W_INT && !rowblk) memset(x16, 0, sizeof(int16_t) * s->fan2 * 2);   /* the tail past fan */
 #pragma omp for schedule(static)
         for (int b = 0; b < B; b++) {
             if (!ok) continue;

@@ -101,9 +101,9 @@ def alive():
     return p == 0
 
 marker_no = 0
-heap = [None, None, None, None]   # glibc heap in use / held free at the last marker (resmlp.memory()), the
-                            # epoch records in the training history of `model` (24 bytes each, kept by design),
-                            # and the Lua state's own heap (collectgarbage("count"), bytes)
+# glibc heap in use / held free at the last marker (resmlp.memory()), the epoch records in the training history
+# of `model` (24 bytes each, kept by design), and the Lua state's own heap (collectgarbage("count"), bytes)
+heap = [None, None, None, None]
 def sync(timeout=120):
     """print a marker (typed as a concatenation, so the echo of the line does not match) and wait for it"""
     global marker_no

@@ -4,7 +4,8 @@
  * rm_bnet_load (a layer-list net's integer file, format resmlp-net-int-1: parameters, codes, thresholds,
  * directions, pruning masks; the codes must equal the ones the parameters give). A file that loads is then
  * run: the ResMLP engine (reference and auto paths must agree) on two images, the net engine on two inputs
- * (a small net on every path, with identical logits), so a header that passes the checks but disagrees with its tensors shows up as an ASan report.
+ * (a small net on every path, with identical logits), so a header that passes the checks but disagrees with
+ * its tensors shows up as an ASan report.
  * Input: byte 0 = mode, then the file. */
 #include "fuzz_util.h"
 #include "core/bnn.h"
